@@ -1,0 +1,169 @@
+"""`authdemo test`: the guide's curl checks, made patient and exact.
+
+A just-created HTTP API can answer 404, 500 or 503, or not resolve, for a while
+(aws-facts.md, HTTP API). So we first poll the token-less request with backoff until
+it answers 401 (route and authorizer live), bounded, then run the checks; each
+authorized call retries a 500/503 briefly. Results map onto one status enum.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import UnreachableError
+from .tokens import tamper
+
+NOT_READY_STATUSES = frozenset({404, 500, 502, 503, 504})
+UNAUTHORIZED = {"message": "Unauthorized"}
+HELLO = "Hello from protected API!"
+
+
+class Outcome(enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+
+
+@dataclass
+class Check:
+    name: str
+    curl: str
+    expected: str
+    status: int | None = None
+    body: Any = None
+    outcome: Outcome = Outcome.FAIL
+    detail: str = ""
+    seconds: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "expected": self.expected,
+            "status": self.status,
+            "body": self.body,
+            "passed": self.outcome is Outcome.PASS,
+            "detail": self.detail,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _body(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:500]
+
+
+def curl(url: str, token_label: str | None) -> str:
+    header = f' -H "Authorization: Bearer ${token_label}"' if token_label else ""
+    return f'curl -s{header} "{url}"'
+
+
+class Prober:
+    """Sends the requests; one `requests.Session` keeps the TLS connection warm."""
+
+    def __init__(self, url: str, timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep):
+        import requests
+
+        self.url = url
+        self.timeout = timeout
+        self.sleep = sleep
+        self.session = requests.Session()
+        self.requests = requests
+
+    def get(self, token: str | None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.session.get(self.url, headers=headers, timeout=self.timeout)
+
+    def wait_ready(self, bound: float, on_wait: Callable[[str], None]) -> float:
+        """Poll without a token until the API answers 401; returns the seconds waited."""
+        start = time.monotonic()
+        delay = 0.25
+        last = "no answer yet"
+        while True:
+            try:
+                response = self.get(None)
+                if response.status_code not in NOT_READY_STATUSES:
+                    return time.monotonic() - start
+                last = f"HTTP {response.status_code}"
+            except self.requests.RequestException as exc:
+                last = type(exc).__name__
+            waited = time.monotonic() - start
+            if waited + delay > bound:
+                raise UnreachableError(
+                    f"The API at {self.url} still answers {last} after {waited:.0f} s; "
+                    "check it with `authdemo status`, or wait a minute and rerun `authdemo test`."
+                )
+            on_wait(f"API not ready ({last}), waited {waited:.1f}s")
+            self.sleep(delay)
+            delay = min(delay * 1.5, 5.0)
+
+    def get_settled(self, token: str | None, retry_for: float = 15.0) -> Any:
+        """A request that retries 500/503 (permission or deployment race) for a short while."""
+        deadline = time.monotonic() + retry_for
+        delay = 0.25
+        while True:
+            try:
+                response = self.get(token)
+                if response.status_code not in (500, 502, 503) or time.monotonic() > deadline:
+                    return response
+            except self.requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise
+            self.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
+
+
+def run_checks(
+    prober: Prober,
+    tokens: dict[str, str],
+    username: str,
+    on_wait: Callable[[str], None],
+    wait_bound: float = 120.0,
+) -> tuple[list[Check], float]:
+    """Run the four checks of the guide (plus the access token); returns them and the warm-up."""
+    waited = prober.wait_ready(wait_bound, on_wait)
+    url = prober.url
+    plan = [
+        ("no token", None, None, 401),
+        ("ID token", tokens["id"], "ID_TOKEN", 200),
+        ("access token", tokens["access"], "ACCESS_TOKEN", 200),
+        ("tampered ID token", tamper(tokens["id"]), "TAMPERED_TOKEN", 401),
+    ]
+    checks = []
+    for name, token, label, want in plan:
+        expected = f"401 {json.dumps(UNAUTHORIZED)}" if want == 401 else f"200 user={username}"
+        check = Check(name=name, curl=curl(url, label), expected=expected)
+        began = time.monotonic()
+        try:
+            response = prober.get_settled(token) if token else prober.get(None)
+            check.status, check.body = response.status_code, _body(response)
+            check.headers = dict(response.headers)
+        except prober.requests.RequestException as exc:
+            check.detail = f"no answer: {type(exc).__name__}"
+        check.seconds = time.monotonic() - began
+        judge(check, want, username)
+        checks.append(check)
+    return checks, waited
+
+
+def judge(check: Check, want: int, username: str) -> None:
+    if check.status is None:
+        return
+    if check.status != want:
+        check.detail = check.detail or f"expected HTTP {want}, got {check.status}"
+        return
+    if want == 401 and check.body != UNAUTHORIZED:
+        check.detail = f"expected body {json.dumps(UNAUTHORIZED)}"
+        return
+    if want == 200:
+        body = check.body if isinstance(check.body, dict) else {}
+        if body.get("message") != HELLO or body.get("user") != username:
+            check.detail = f"expected message {HELLO!r} and user {username!r}"
+            return
+    check.outcome = Outcome.PASS

@@ -1,0 +1,180 @@
+"""The one module that owns the terminal: progress on stderr, data on stdout.
+
+rich is imported on first use, so `authdemo --help` starts without it. When stderr is
+not a terminal (CI, `--output json | jq`), progress is plain lines instead of a live table.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from functools import cache
+from typing import Any
+
+
+@cache
+def err() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+@cache
+def out() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def error(message: str) -> None:
+    err().print(f"[bold red]Error:[/] {message}", markup=True, highlight=False)
+
+
+def info(message: str) -> None:
+    err().print(message, highlight=False)
+
+
+def data_json(obj: Any) -> None:
+    """Machine output: exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+_MARKS = {
+    "created": "[green]✓ created[/]",
+    "exists": "[dim]✓ exists[/]",
+    "adopted": "[yellow]✓ adopted[/]",
+    "deleted": "[green]✓ deleted[/]",
+    "gone": "[dim]✓ already gone[/]",
+}
+
+
+class StepDisplay:
+    """An engine observer: one row per step, running ones side by side with their own clock."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.rows: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._live: Any = None
+        self._start = time.monotonic()
+        self.interactive = err().is_terminal
+
+    # -- context manager drives rich.live ------------------------------------------------------
+    def __enter__(self) -> StepDisplay:
+        self._start = time.monotonic()
+        if self.interactive:
+            from rich.live import Live
+
+            self._live = Live(self, console=err(), refresh_per_second=8, transient=False)
+            self._live.__enter__()
+        else:
+            info(self.title)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+        info(f"{self.title}: {time.monotonic() - self._start:.1f}s in all")
+
+    def __rich__(self) -> Any:
+        from rich.spinner import Spinner
+        from rich.table import Table
+
+        table = Table(title=self.title, title_justify="left", box=None, pad_edge=False)
+        table.add_column("step")
+        table.add_column("status")
+        table.add_column("time", justify="right")
+        now = time.monotonic()
+        with self._lock:
+            rows = list(self.rows.values())
+        for row in rows:
+            if row["end"] is None:
+                status: Any = Spinner("dots", text=row["note"] or "running", style="cyan")
+                elapsed = now - row["begin"]
+            else:
+                status = row["status"]
+                elapsed = row["end"] - row["begin"]
+            table.add_row(row["label"], status, f"{elapsed:.1f}s")
+        table.caption = f"total {now - self._start:.1f}s"
+        table.caption_justify = "left"
+        return table
+
+    # -- Observer --------------------------------------------------------------------------------
+    def started(self, key: str, label: str) -> None:
+        with self._lock:
+            self.rows[key] = {
+                "label": label,
+                "begin": time.monotonic(),
+                "end": None,
+                "note": "",
+                "status": "",
+            }
+
+    def note(self, key: str, message: str) -> None:
+        with self._lock:
+            if key in self.rows:
+                self.rows[key]["note"] = message
+
+    def finished(self, key: str, outcome: str, seconds: float) -> None:
+        self._end(key, _MARKS.get(outcome, outcome))
+
+    def failed(self, key: str, error: BaseException, seconds: float) -> None:
+        self._end(key, "[red]✗ failed[/]")
+
+    def _end(self, key: str, status: str) -> None:
+        with self._lock:
+            row = self.rows[key]
+            row["end"] = time.monotonic()
+            row["status"] = status
+        if not self.interactive:
+            err().print(f"  {row['label']:<28} {status}  {row['end'] - row['begin']:.2f}s")
+
+
+class Waiting:
+    """A single spinner line for a wait (API warm-up); plain lines when not a terminal."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self._status: Any = None
+        self._last_plain = 0.0
+
+    def __enter__(self) -> Waiting:
+        if err().is_terminal:
+            self._status = err().status(self.message)
+            self._status.__enter__()
+        return self
+
+    def update(self, message: str) -> None:
+        if self._status is not None:
+            self._status.update(message)
+        elif time.monotonic() - self._last_plain > 5:
+            self._last_plain = time.monotonic()
+            info(message)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(*exc)
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> Any:
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for column in columns:
+        t.add_column(column, overflow="fold")
+    for row in rows:
+        t.add_row(*[str(c) if c is not None else "" for c in row])
+    return t
+
+
+def show(renderable: Any, to_stdout: bool = True) -> None:
+    (out() if to_stdout else err()).print(renderable)
+
+
+def syntax_json(obj: Any) -> Any:
+    from rich.syntax import Syntax
+
+    return Syntax(json.dumps(obj, indent=2), "json", word_wrap=True)

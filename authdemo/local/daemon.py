@@ -1,0 +1,279 @@
+"""Run the embedded server in the background, for `authdemo local start|status|stop`.
+
+`up --local` must leave the local stack running after the command returns, so the
+server lives in its own process (new session, output to `local-server.log` in
+`authdemo.paths.home()`), and `paths.local_server_file()` records it. A record is trusted
+only while its pid is alive *and* the health check at its port answers with that pid:
+pids are reused, and ports are taken by other programs.
+
+This module must stay cheap to import (no moto): the CLI imports it for every command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from authdemo import paths
+from authdemo.errors import BusyError, ExitCode, PortInUseError, UnreachableError
+
+DEFAULT_PORT = 4599
+HEALTH_PATH = "/_authdemo/health"
+SERVICE_NAME = "authdemo-local"
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
+LOG_NAME = "local-server.log"
+
+# Children this process spawned, kept so they are reaped (no zombies, no ResourceWarning).
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """The runtime record of a background server."""
+
+    pid: int
+    port: int
+    url: str
+    started_by: str  # "start" (authdemo local start) or "up" (authdemo up --local)
+    started_at: str  # ISO 8601, UTC
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ServerInfo:
+        return cls(
+            pid=int(data["pid"]),
+            port=int(data["port"]),
+            url=str(data["url"]),
+            started_by=str(data["started_by"]),
+            started_at=str(data["started_at"]),
+        )
+
+
+def server_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def log_file() -> Path:
+    return paths.home() / LOG_NAME
+
+
+def health(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    """The health answer of an authdemo server at `url`, or None if none answers there."""
+    try:
+        with urllib.request.urlopen(url + HEALTH_PATH, timeout=timeout) as response:
+            data = json.loads(response.read(4096))
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    if isinstance(data, dict) and data.get("service") == SERVICE_NAME:
+        return data
+    return None
+
+
+def port_is_free(port: int) -> bool:
+    """Whether 127.0.0.1:port can be bound now (with the server's own socket options)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _port_in_use(port: int) -> PortInUseError:
+    return PortInUseError(
+        f"Port {port} is already in use by another program; choose another with `--port N`, "
+        "or stop the running local server with `authdemo local stop`."
+    )
+
+
+def _alive(pid: int) -> bool:
+    child = _children.get(pid)
+    if child is not None:
+        if child.poll() is None:
+            return True
+        _children.pop(pid, None)
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, but not ours to signal
+    return True
+
+
+def _read() -> ServerInfo | None:
+    try:
+        data = json.loads(paths.local_server_file().read_text())
+        return ServerInfo.from_json(data)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        _remove()  # unreadable record: as good as none
+        return None
+
+
+def _write(info: ServerInfo) -> None:
+    """Write the record atomically, 0600: readers see the old file or the new, never half."""
+    target = paths.local_server_file()
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(asdict(info), handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _remove() -> None:
+    with contextlib.suppress(FileNotFoundError):
+        paths.local_server_file().unlink()
+
+
+def _answers_as(info: ServerInfo) -> bool:
+    answer = health(info.url)
+    return answer is not None and answer.get("pid") == info.pid
+
+
+def status() -> ServerInfo | None:
+    """The running background server, or None; a stale record is removed on the way."""
+    info = _read()
+    if info is None:
+        return None
+    if _alive(info.pid) and _answers_as(info):
+        return info
+    _remove()
+    return None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def start(port: int = DEFAULT_PORT, started_by: str = "start") -> ServerInfo:
+    """Start a background server on `port` and return once it answers its health check.
+
+    Already running on this port: that one is returned. Running on another port:
+    BusyError. Port taken by another program: PortInUseError.
+    """
+    running = status()
+    if running is not None:
+        if running.port == port:
+            return running
+        raise BusyError(
+            f"The local server already runs on port {running.port}; stop it first with "
+            "`authdemo local stop`."
+        )
+    url = server_url(port)
+    if not port_is_free(port):
+        answer = health(url)
+        if answer is not None and isinstance(answer.get("pid"), int):
+            # An authdemo server we have no record of (e.g. run in the foreground): adopt it.
+            info = ServerInfo(answer["pid"], port, url, started_by, _now())
+            _write(info)
+            return info
+        raise _port_in_use(port)
+    child = _spawn(port)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        code = child.poll()
+        if code is not None:
+            _children.pop(child.pid, None)
+            if code == ExitCode.UNREACHABLE or not port_is_free(port):
+                raise _port_in_use(port)
+            raise UnreachableError(
+                f"The local server exited at start (status {code}); see {log_file()}."
+            )
+        answer = health(url, timeout=0.5)
+        if answer is not None and answer.get("pid") == child.pid:
+            info = ServerInfo(child.pid, port, url, started_by, _now())
+            _write(info)
+            return info
+        time.sleep(0.1)
+    _terminate(child.pid)
+    raise UnreachableError(
+        f"The local server did not answer on {url} within {START_TIMEOUT:.0f} s; see {log_file()}."
+    )
+
+
+def _spawn(port: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    # The child must import this very authdemo, whatever the working directory.
+    package_root = str(Path(paths.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    with open(log_file(), "ab") as log:
+        os.chmod(log.name, 0o600)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "authdemo.local.server", "--port", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # survives the terminal closing; not hit by its Ctrl-C
+            close_fds=True,
+            env=env,
+        )
+    _children[child.pid] = child
+    return child
+
+
+def _terminate(pid: int, timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM, wait up to `timeout`, then SIGKILL."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 2.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+        if not _alive(pid):
+            break
+    _children.pop(pid, None)
+
+
+def _is_our_server(info: ServerInfo) -> bool:
+    """Whether the recorded pid still runs our server (guards against a reused pid)."""
+    if _answers_as(info):
+        return True
+    try:
+        cmdline = Path(f"/proc/{info.pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"authdemo.local.server" in cmdline
+
+
+def stop() -> bool:
+    """Stop the background server; True if one was running. The record is removed."""
+    info = _read()
+    if info is None:
+        return False
+    stopped = False
+    if _alive(info.pid) and _is_our_server(info):
+        _terminate(info.pid)
+        stopped = True
+    _remove()
+    return stopped
+
+
+def ensure(port: int = DEFAULT_PORT, started_by: str = "up") -> ServerInfo:
+    """The running server (on any port), or a new one on `port`."""
+    return status() or start(port, started_by)

@@ -1,0 +1,168 @@
+"""The embedded AWS: moto's server and the HTTP API gateway in one process, on loopback.
+
+`EmbeddedServer` runs in a thread (tests, `up --local` in the foreground); `python -m
+authdemo.local.server --port N` runs it as a process (what `authdemo local start`
+spawns). It binds 127.0.0.1 only: it accepts any credentials, so it must never be
+reachable from another machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import signal
+import socket
+import sys
+import threading
+from types import FrameType
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from authdemo.errors import ExitCode, PortInUseError, UsageError
+from authdemo.local.gateway import Gateway
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+def port_in_use_message(port: int) -> str:
+    return (
+        f"Port {port} is already in use by another program; choose another with "
+        f"`--port N`, or stop the running local server with `authdemo local stop`."
+    )
+
+
+def bind_loopback(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1:port; PortInUseError when the port is taken."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Same as the server would use: lets a restart reuse a port still in TIME_WAIT.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortInUseError(port_in_use_message(port)) from exc
+        raise
+    return sock
+
+
+def _no_log(self: object, *args: object) -> None:
+    """Drop the per-request access log line (errors are still logged)."""
+
+
+class EmbeddedServer:
+    """moto + gateway on a threaded werkzeug server; `port=0` picks a free port.
+
+    `quiet` drops the access log, e.g. for an in-process server under a progress display.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, quiet: bool = False) -> None:
+        if host not in LOOPBACK_HOSTS:
+            raise UsageError(
+                f"The local server listens on 127.0.0.1 only, not {host!r}: it accepts any "
+                "credentials."
+            )
+        self.host = "127.0.0.1"
+        self._requested_port = port
+        self._quiet = quiet
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.gateway: Gateway | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("EmbeddedServer is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> EmbeddedServer:
+        """Bind and serve in a daemon thread; returns once connections are accepted."""
+        if self._server is not None:
+            return self
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+
+        # We bind ourselves: werkzeug's own bind calls sys.exit(1) when the port is taken.
+        sock = bind_loopback(self._requested_port)
+        handler = MotoRequestHandler
+        if self._quiet:
+            handler = type("QuietHandler", (MotoRequestHandler,), {"log_request": _no_log})
+        try:
+            self.gateway = Gateway(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(
+                self.host,
+                sock.getsockname()[1],
+                self.gateway,
+                threaded=True,
+                request_handler=handler,
+                fd=sock.fileno(),
+            )
+        finally:
+            sock.close()  # the server holds its own duplicate of the descriptor
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="authdemo-local", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close the socket, remove extracted function code."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self.gateway is not None:
+            self.gateway.close()
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Foreground entry point: serve until SIGTERM or SIGINT, then exit 0."""
+    parser = argparse.ArgumentParser(
+        prog="python -m authdemo.local.server",
+        description="Run authdemo's embedded AWS (moto + HTTP API gateway) on 127.0.0.1.",
+    )
+    parser.add_argument("--port", type=int, default=4599)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        server = EmbeddedServer(args.host, args.port).start()
+    except (PortInUseError, UsageError) as exc:
+        print(f"authdemo-local: {exc.message}", file=sys.stderr, flush=True)
+        return int(exc.code)
+    print(f"authdemo-local ready on {server.url} (pid {os.getpid()})", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    print("authdemo-local stopped", flush=True)
+    return int(ExitCode.OK)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

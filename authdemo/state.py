@@ -1,0 +1,258 @@
+"""The state file: every resource ID, recorded the moment AWS returns it.
+
+One JSON file per stack (`~/.authdemo/<stack>.json`, `<stack>.local.json` for the
+embedded AWS), mode 0600 because it holds the demo user's password. Every change is a
+whole-file atomic replace (write a temp file, fsync, `os.replace`), so a `kill -9` leaves
+either the old or the new file, never half of one. Worker threads share one
+:class:`StateStore`; its lock makes it the only writer.
+
+A file we cannot read (empty, truncated, not JSON, unknown or newer schema) is never
+overwritten: the command stops and says where it is; `--state-file` or moving it aside
+are the fixes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import json
+import os
+import socket
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from .errors import BusyError, StateError
+
+SCHEMA_VERSION = 1
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
+    """Replace `path` with `data` in one step, readable by the owner only."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class CorruptStateError(StateError):
+    """An unreadable state file; `quarantine` keeps it aside and the message says where."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"The state file {path} {problem}.")
+
+    def kept_aside(self, moved_to: Path) -> StateError:
+        return StateError(
+            f"The state file {self.path} {self.problem}; it was kept as {moved_to}. "
+            "Run `authdemo up` to adopt the stack's resources by name and tag, "
+            "or `authdemo down --sweep` to delete them."
+        )
+
+
+def read_state(path: Path) -> dict[str, Any] | None:
+    """The parsed state, None when there is no file; StateError when it is unusable."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateError(
+            f"Cannot read the state file {path}: {exc.strerror}; check its permissions."
+        ) from exc
+    if not raw.strip():
+        raise CorruptStateError(path, "is empty")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise CorruptStateError(path, "is not valid JSON (truncated?)") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("resources", {}), dict):
+        raise CorruptStateError(path, "is not an authdemo state file")
+    version = data.get("schema_version")
+    if not isinstance(version, int) or version < 1:
+        raise CorruptStateError(path, f"has an unknown schema version ({version!r})")
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"The state file {path} was written by a newer authdemo (schema {version}); "
+            "upgrade authdemo (`pip install -U authdemo`) to use it."
+        )
+    return data
+
+
+class StateStore:
+    """Thread-safe, write-through view of one stack's state file."""
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self._data = data
+        self._lock = threading.RLock()
+
+    @classmethod
+    def load(cls, path: Path) -> StateStore | None:
+        data = read_state(path)
+        return None if data is None else cls(path, data)
+
+    @classmethod
+    def new(cls, path: Path, **fields: Any) -> StateStore:
+        data = {"schema_version": SCHEMA_VERSION, "created": _now(), "resources": {}, **fields}
+        return cls(path, data)
+
+    # -- reading -------------------------------------------------------------------------
+    def get(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            return copy.deepcopy(self._data.get(key, default))
+
+    def resource(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            rec = self._data["resources"].get(key)
+            return dict(rec) if rec else None
+
+    def resources(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._data["resources"])
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._data)
+
+    # -- writing (each call is one atomic replace of the file) -----------------------------
+    def set(self, **fields: Any) -> None:
+        with self._lock:
+            self._data.update(fields)
+            self._save()
+
+    def record(self, key: str, **ids: Any) -> None:
+        """Remember (or extend) a resource's IDs; called right after AWS returns them."""
+        with self._lock:
+            self._data["resources"].setdefault(key, {}).update(ids)
+            self._save()
+
+    def forget(self, *keys: str) -> None:
+        with self._lock:
+            changed = False
+            for key in keys:
+                changed |= self._data["resources"].pop(key, None) is not None
+            if changed:
+                self._save()
+
+    def remove_file(self) -> None:
+        with self._lock, contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def _save(self) -> None:
+        self._data["updated"] = _now()
+        atomic_write_json(self.path, self._data)
+
+
+def quarantine(path: Path) -> Path:
+    """Keep an unreadable state file aside (never overwrite it) and return where it went."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    os.replace(path, target)
+    return target
+
+
+# -- one writer per stack ---------------------------------------------------------------------
+try:  # POSIX
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+except ImportError:  # pragma: no cover - Windows
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+
+
+class StackLock:
+    """An exclusive lock on a stack, held by the OS so a killed holder frees it at once.
+
+    The lock file also names its holder (pid, command, start time) so a second command can
+    say who is busy; a file left by a dead process is simply taken over.
+    """
+
+    def __init__(self, state_path: Path, command: str) -> None:
+        self.path = state_path.with_name(state_path.name + ".lock")
+        self.command = command
+        self._fd: int | None = None
+        self.took_over_from: dict[str, Any] | None = None
+
+    def acquire(self) -> StackLock:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        if not _try_lock(fd):
+            holder = self._read_holder(fd)
+            os.close(fd)
+            who = (
+                f"`authdemo {holder.get('command', '?')}` (pid {holder.get('pid', '?')}, "
+                f"since {holder.get('started', '?')})"
+                if holder
+                else "another authdemo process"
+            )
+            raise BusyError(f"This stack is in use by {who}; wait for it to finish, or stop it and retry.")
+        previous = self._read_holder(fd)
+        if previous and previous.get("pid") != os.getpid():
+            self.took_over_from = previous  # its process is gone: the OS released the lock
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        holder = {
+            "pid": os.getpid(),
+            "command": self.command,
+            "started": _now(),
+            "host": socket.gethostname(),
+        }
+        os.write(fd, json.dumps(holder).encode())
+        os.fsync(fd)
+        self._fd = fd
+        return self
+
+    @staticmethod
+    def _read_holder(fd: int) -> dict[str, Any] | None:
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            raw = os.read(fd, 4096)
+            data = json.loads(raw) if raw.strip() else None
+            return data if isinstance(data, dict) else None
+        except (OSError, ValueError):
+            return None
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, 0)
+        os.close(self._fd)  # closing drops the flock; the file stays (unlinking would race)
+        self._fd = None
+
+    def __enter__(self) -> StackLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,0 +1,67 @@
+"""Signing in as the demo user, and showing tokens without leaking them."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from .aws import Clients, error_code, translate
+from .errors import AuthdemoError, UsageError
+
+
+def sign_in(clients: Clients, client_id: str, username: str, password: str) -> dict[str, str]:
+    """USER_PASSWORD_AUTH, as in the guide's `aws cognito-idp initiate-auth`; returns the tokens."""
+    cognito = clients("cognito-idp")
+    try:
+        answer = cognito.initiate_auth(
+            ClientId=client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )
+    except Exception as exc:
+        code = error_code(exc)
+        if code in ("NotAuthorizedException", "UserNotFoundException"):
+            raise UsageError(
+                f"Cognito refused to sign in {username!r} (wrong username or password); "
+                "run `authdemo up` again (optionally with --password) to reset the demo user."
+            ) from exc
+        if code == "PasswordResetRequiredException":
+            raise UsageError(
+                f"{username!r} must reset its password; run `authdemo up` again to set a permanent one."
+            ) from exc
+        raise translate(exc, "InitiateAuth") or exc from exc
+    if "AuthenticationResult" not in answer:
+        raise AuthdemoError(
+            f"Cognito answered with the challenge {answer.get('ChallengeName')} instead of tokens; "
+            "run `authdemo up` again to give the user a permanent password."
+        )
+    result = answer["AuthenticationResult"]
+    return {"id": result["IdToken"], "access": result["AccessToken"]}
+
+
+def _b64decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def decode(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims, unverified: what the guide's `cut -d. -f2 | base64 -d` shows."""
+    try:
+        header_b64, payload_b64, _ = token.split(".")
+        return json.loads(_b64decode(header_b64)), json.loads(_b64decode(payload_b64))
+    except ValueError as exc:
+        raise UsageError("That is not a JWT (three base64url parts separated by dots).") from exc
+
+
+def tamper(token: str, claim: str = "cognito:username", value: str = "admin") -> str:
+    """Edit one claim and keep the old signature: what an attacker would try."""
+    header_b64, payload_b64, signature = token.split(".")
+    claims = json.loads(_b64decode(payload_b64))
+    claims[claim if claim in claims else "username"] = value
+    body = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{header_b64}.{body.decode().rstrip('=')}.{signature}"
+
+
+def shorten(token: str) -> str:
+    """Enough of a token to recognise it on screen, not enough to use it."""
+    return token if len(token) <= 24 else f"{token[:12]}…{token[-6:]}"

@@ -1,0 +1,343 @@
+"""The JWT authorizer's decisions, without HTTP: tokens minted with moto's signing key."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jwt.algorithms import RSAAlgorithm
+from moto.utilities.utils import load_resource
+
+from authdemo.local.authorizer import (
+    MAX_TOKEN_BYTES,
+    Denied,
+    JwtConfig,
+    KeyProvider,
+    authorize,
+    claim_string,
+)
+from authdemo.local.gateway import arn_like, invoke_allowed, match_route
+
+ISSUER = "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_test"
+CLIENT = "client123"
+CONFIG = JwtConfig(issuer=ISSUER, audiences=(CLIENT,))
+PRIVATE = RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/jwks-private.json")))
+PUBLIC_JWKS = load_resource("cognitoidp/resources/jwks-public.json")
+
+
+def local_keys() -> KeyProvider:
+    return KeyProvider(local=lambda issuer: PUBLIC_JWKS if issuer == ISSUER else None)
+
+
+KEYS = local_keys()
+
+
+def mint(
+    drop: tuple[str, ...] = (),
+    headers: dict[str, Any] | None = None,
+    key: Any = PRIVATE,
+    alg: str = "RS256",
+    **claims: Any,
+) -> str:
+    """An ID-token-shaped JWT signed with moto's key, with claims overridden or dropped."""
+    now = int(time.time())
+    payload = {
+        "iss": ISSUER,
+        "aud": CLIENT,
+        "sub": "user-1",
+        "token_use": "id",
+        "cognito:username": "alice",
+        "iat": now,
+        "exp": now + 3600,
+    }
+    payload.update(claims)
+    for name in drop:
+        payload.pop(name, None)
+    return jwt.encode(payload, key, algorithm=alg, headers={"kid": "dummy", **(headers or {})})
+
+
+def deny(token: str | None, scopes: list[str] | None = None, **kw: Any) -> Denied:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}" if token else ""}
+    with pytest.raises(Denied) as caught:
+        authorize(CONFIG, headers, KEYS, scopes=scopes, **kw)
+    return caught.value
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_valid_token_is_authorized_with_its_claims() -> None:
+    """A well-formed token signed by the issuer's key passes and keeps its claims."""
+    result = authorize(CONFIG, {"authorization": f"Bearer {mint()}"}, KEYS)
+    assert result.claims["cognito:username"] == "alice"
+    assert result.scopes is None
+
+
+def test_bare_token_without_bearer_prefix_is_accepted() -> None:
+    """API Gateway accepts the token without the `Bearer ` prefix too."""
+    assert authorize(CONFIG, {"Authorization": mint()}, KEYS).claims["sub"] == "user-1"
+
+
+@pytest.mark.parametrize(
+    ("make", "description"),
+    [
+        (lambda: None, "the token is missing"),
+        (lambda: "", "the token is missing"),
+        (lambda: "garbage", "the token is malformed"),
+        (lambda: mint(alg="HS256", key="s" * 32), "signing method HS256 is invalid"),
+        (lambda: jwt.encode({"iss": ISSUER}, None, algorithm="none"), "signing method none"),
+        (lambda: mint(alg="PS256"), "signing method PS256 is invalid"),
+        (lambda: mint(headers={"kid": "other"}), "kid is not in the issuer's jwks"),
+        (lambda: mint(exp=int(time.time()) - 1), "the token has expired"),
+        (lambda: mint(drop=("exp",)), "the token has no expiry"),
+        (lambda: mint(exp="tomorrow"), "exp claim is not a number"),
+        (lambda: mint(nbf=int(time.time()) + 60), "the token is not valid yet"),
+        (lambda: mint(iat=int(time.time()) + 60), "the token was issued in the future"),
+        (lambda: mint(iss=ISSUER + "x"), "valid issuer"),
+        (lambda: mint(aud="someone-else"), "valid audience"),
+        (lambda: mint(aud=["x", "y"]), "valid audience"),
+        (lambda: mint(drop=("aud",)), "valid audience"),
+        (lambda: mint(drop=("aud",), client_id="someone-else"), "valid audience"),
+        # `aud` present but wrong: a matching client_id must not rescue it.
+        (lambda: mint(aud="someone-else", client_id=CLIENT), "valid audience"),
+    ],
+)
+def test_refusals_carry_api_gateway_descriptions(make: Any, description: str) -> None:
+    """Each way a token is wrong gets a 401 whose www-authenticate says why."""
+    denied = deny(make())
+    assert denied.status == 401
+    assert denied.body == b'{"message":"Unauthorized"}'
+    header = denied.headers["www-authenticate"]
+    assert header.startswith('Bearer scope="" error="invalid_token" error_description="')
+    assert description in header
+
+
+def test_signature_of_another_key_is_refused() -> None:
+    """A token signed by a key that is not the issuer's fails on its signature."""
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assert "signature is invalid" in deny(mint(key=other)).description
+
+
+def test_client_id_is_checked_only_without_aud() -> None:
+    """An access-token shape (no aud, client_id) passes on client_id alone."""
+    token = mint(drop=("aud",), client_id=CLIENT, token_use="access")
+    assert authorize(CONFIG, {"Authorization": token}, KEYS).claims["client_id"] == CLIENT
+
+
+def test_aud_list_matches_any_configured_audience() -> None:
+    """A list `aud` passes when one member is a configured audience."""
+    assert authorize(CONFIG, {"Authorization": mint(aud=["x", CLIENT])}, KEYS)
+
+
+def test_scopes_from_scope_or_scp_grant_a_scoped_route() -> None:
+    """A scoped route passes when `scope` (string) or `scp` (list) holds one wanted scope."""
+    by_scope = authorize(
+        CONFIG, {"Authorization": mint(scope="a demo/read")}, KEYS, scopes=["demo/read", "x"]
+    )
+    assert by_scope.scopes == ["demo/read"]
+    by_scp = authorize(CONFIG, {"Authorization": mint(scp=["x"])}, KEYS, scopes=["demo/read", "x"])
+    assert by_scp.scopes == ["x"]
+
+
+def test_missing_scope_is_forbidden_not_unauthorized() -> None:
+    """A valid token without the route's scope gets 403 Forbidden."""
+    denied = deny(mint(), scopes=["demo/read"])
+    assert denied.status == 403
+    assert denied.body == b'{"message":"Forbidden"}'
+    assert 'error="insufficient_scope"' in denied.headers["www-authenticate"]
+
+
+def test_query_string_identity_source() -> None:
+    """An authorizer whose identity source is a query parameter reads the token there."""
+    config = JwtConfig(ISSUER, (CLIENT,), "$request.querystring.token")
+    assert authorize(config, {}, KEYS, query={"token": mint()})
+
+
+def test_claims_are_rendered_as_strings_like_api_gateway() -> None:
+    """Numbers, lists and booleans become the strings API Gateway forwards."""
+    assert claim_string(1787996002) == "1787996002"
+    assert claim_string(1787996002.0) == "1787996002"
+    assert claim_string(["Group2", "Group1"]) == "[Group2 Group1]"
+    assert claim_string(True) == "true"
+    assert claim_string({"a": 1}) == '{"a":1}'
+
+
+def test_nested_json_in_a_signed_payload_is_a_clean_401() -> None:
+    """A correctly signed token whose payload nests 100k deep is refused, not crashed on."""
+    header = b64(json.dumps({"alg": "RS256", "kid": "dummy", "typ": "JWT"}).encode())
+    payload = b64(b"[" * 100_000 + b"]" * 100_000)
+    signing_input = f"{header}.{payload}".encode()
+    signature = b64(RSAAlgorithm(RSAAlgorithm.SHA256).sign(signing_input, PRIVATE))
+    assert deny(f"{header}.{payload}.{signature}").status == 401
+
+
+def test_huge_token_is_refused_before_parsing() -> None:
+    """A 64 KiB token is refused as too large."""
+    assert "too large" in deny("a" * (64 * 1024)).description
+    assert MAX_TOKEN_BYTES < 64 * 1024
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=20,
+)
+segments = st.one_of(
+    st.text(max_size=40),
+    json_values.map(lambda v: b64(json.dumps(v).encode())),
+    st.dictionaries(st.sampled_from(["alg", "kid", "typ", "crit", "jku"]), json_values).map(
+        lambda d: b64(json.dumps(d).encode())
+    ),
+    st.integers(min_value=1, max_value=5000).map(lambda n: b64(b"[" * n + b"]" * n)),
+    st.binary(max_size=40).map(lambda b: base64.urlsafe_b64encode(b).decode() + "=" * 3),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=300))
+def test_fuzz_arbitrary_header_text_only_ever_denies(value: str) -> None:
+    """Any header text ends in Denied, never another exception."""
+    with pytest.raises(Denied):
+        authorize(CONFIG, {"Authorization": value}, KEYS)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(segments, segments, segments, st.booleans())
+def test_fuzz_structured_tokens_only_ever_deny(h: str, p: str, s: str, bearer: bool) -> None:
+    """Three hostile segments (bad base64, odd JSON, deep nesting) end in Denied."""
+    token = f"{h}.{p}.{s}"
+    with pytest.raises(Denied) as caught:
+        authorize(CONFIG, {"Authorization": ("Bearer " if bearer else "") + token}, KEYS)
+    assert caught.value.status == 401
+
+
+@settings(max_examples=100, deadline=None)
+@given(json_values, json_values)
+def test_fuzz_signed_hostile_claims_only_ever_deny(exp: Any, aud: Any) -> None:
+    """Genuinely signed tokens with claims of any JSON type never crash the checks."""
+    try:
+        result = authorize(CONFIG, {"Authorization": mint(exp=exp, aud=aud)}, KEYS)
+    except Denied:
+        return
+    assert isinstance(exp, int | float) and not isinstance(exp, bool) and exp > time.time()
+    assert result.claims["aud"] in (CLIENT, [CLIENT]) or CLIENT in result.claims["aud"]
+
+
+class _JwksServer:
+    """A JWKS endpoint on 127.0.0.1 that counts its fetches."""
+
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        self.fetches = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.fetches += 1
+                body = json.dumps(jwks).encode()
+                self.send_response(200 if self.path == "/.well-known/jwks.json" else 404)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_remote_issuer_keys_are_fetched_once_and_cached() -> None:
+    """Another issuer's JWKS comes from <issuer>/.well-known/jwks.json, fetched once."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    remote = _JwksServer({"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]})
+    try:
+        config = JwtConfig(remote.issuer, (CLIENT,))
+        keys = KeyProvider()
+        token = jwt.encode(
+            {"iss": remote.issuer, "aud": CLIENT, "exp": time.time() + 60},
+            key,
+            algorithm="RS256",
+            headers={"kid": "k1"},
+        )
+        for _ in range(3):
+            assert authorize(config, {"Authorization": token}, keys).claims["aud"] == CLIENT
+        assert remote.fetches == 1
+    finally:
+        remote.close()
+
+
+def test_unreachable_jwks_is_a_401() -> None:
+    """When the issuer's JWKS cannot be fetched the request is refused, not failed."""
+    remote = _JwksServer({"keys": []})
+    remote.close()  # nothing listens there any more
+    config = JwtConfig(remote.issuer, (CLIENT,))
+    with pytest.raises(Denied) as caught:
+        authorize(config, {"Authorization": mint(iss=remote.issuer)}, KeyProvider(timeout=1))
+    assert "could not be fetched" in caught.value.description
+
+
+def test_arn_like_matches_parts_with_wildcards() -> None:
+    """ArnLike: `*` spans slashes in the resource but not ARN parts."""
+    pattern = "arn:aws:execute-api:us-west-2:1:abc/*/*/protected"
+    assert arn_like(pattern, "arn:aws:execute-api:us-west-2:1:abc/$default/GET/protected")
+    assert not arn_like(pattern, "arn:aws:execute-api:us-west-2:1:xyz/s/GET/protected")
+    assert not arn_like(pattern, "arn:aws:execute-api:us-east-1:1:abc/s/GET/protected")
+    assert not arn_like("arn:aws:execute-api:*", "arn:aws:execute-api:r:a:abc/s/GET/p")
+
+
+def test_invoke_allowed_needs_apigateway_principal_and_matching_source() -> None:
+    """Only an Allow for apigateway.amazonaws.com whose SourceArn matches permits the call."""
+    arn = "arn:aws:execute-api:r:1:abc/$default/GET/protected"
+
+    def stmt(**kw: Any) -> dict[str, Any]:
+        return {
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Principal": {"Service": "apigateway.amazonaws.com"},
+            **kw,
+        }
+
+    cond = {"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:r:1:abc/*/*/protected"}}
+    assert invoke_allowed([stmt(Condition=cond)], arn, "1")
+    assert invoke_allowed([stmt()], arn, "1")  # no SourceArn: any caller of that service
+    assert not invoke_allowed([stmt(Principal={"Service": "s3.amazonaws.com"})], arn, "1")
+    other = {"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:r:1:xyz/*/*/protected"}}
+    assert not invoke_allowed([stmt(Condition=other)], arn, "1")
+    account = {"StringEquals": {"AWS:SourceAccount": "2"}}
+    assert not invoke_allowed([stmt(Condition=account)], arn, "1")
+    assert not invoke_allowed([], arn, "1")
+
+
+class _Route:
+    def __init__(self, key: str) -> None:
+        self.route_key = key
+
+
+def test_route_matching_prefers_the_most_specific_route() -> None:
+    """Exact beats parameters beats greedy; a method beats ANY; $default is last."""
+    keys = ("$default", "ANY /a/{x}", "GET /a/{x}", "GET /a/b", "GET /p/{r+}")
+    routes = [_Route(k) for k in keys]
+    assert match_route(routes, "GET", "/a/b")[0].route_key == "GET /a/b"  # type: ignore[index]
+    assert match_route(routes, "GET", "/a/c") == (routes[2], {"x": "c"})
+    assert match_route(routes, "POST", "/a/c") == (routes[1], {"x": "c"})
+    assert match_route(routes, "GET", "/p/1/2") == (routes[4], {"r": "1/2"})
+    assert match_route(routes, "GET", "/a/b/c") == (routes[0], {})
+    assert match_route(routes[1:], "GET", "/nope") is None
+    assert match_route(routes[1:], "GET", "/a/b/") is None
