@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import engine, paths
-from .aws import Clients, Target, check_region
+from .aws import Clients, Target, check_region, probe_endpoint
 from .errors import AuthdemoError, NotDeployedError, StateError
 from .resources import Context, Names, Unit, all_units
 from .state import CorruptStateError, StackLock, StateStore, quarantine
@@ -134,6 +134,8 @@ def open_stack(opts: Options, command: str, *, write: bool, start_server: bool =
                     "--endpoint-url (or none), or pick another --stack or --state-file."
                 )
             check_region(region, endpoint)
+            if endpoint:
+                probe_endpoint(endpoint)
         target = Target(region=region, profile=opts.profile, endpoint_url=endpoint, local=opts.local)
         stack = Stack(opts, path, store, region, target, Clients(target), server=server, lock=lock)
         if not opts.local or server is not None:

@@ -193,3 +193,22 @@ def check_region(region: str, endpoint_url: str | None) -> None:
         raise UsageError(
             f"Unknown region {region!r} (or one without Cognito user pools); use e.g. --region us-west-2."
         )
+
+
+def probe_endpoint(url: str, timeout: float = 2.0) -> None:
+    """Fail in a second, not after botocore's retries, when --endpoint-url has nobody behind it."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--endpoint-url {url!r} is not an http(s) URL; use e.g. http://127.0.0.1:4566.")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise UnreachableError(
+            f"Nothing answers at {url} ({exc.strerror or type(exc).__name__}); start the server "
+            "(moto_server, LocalStack, or `authdemo local start`) or fix --endpoint-url."
+        ) from exc

@@ -35,6 +35,7 @@ LOG_RETENTION_DAYS = 1
 
 # CreateFunction fails with these while a new role propagates (aws-facts.md, IAM).
 ROLE_NOT_READY = ("cannot be assumed by lambda", "does not have permission")
+ROLE_WAIT_SECONDS = 150.0  # give up on role propagation after this (Chalice's bound too)
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,6 @@ class Context:
     account_id: str
     username: str = "demo@example.com"
     password: str = ""
-    role_wait_seconds: float = 150.0  # give up on role propagation after this (Chalice: 150 s)
     notify: Callable[[str, str], None] = lambda key, message: None  # progress notes (retries)
     fresh: set[str] = field(default_factory=set)  # keys created in this run
     sleep: Callable[[float], None] = time.sleep
@@ -507,7 +507,7 @@ class Function(Unit):
         lam = ctx.clients("lambda")
         role = ctx.rec("role")
         code = function_zip()
-        deadline = time.monotonic() + ctx.role_wait_seconds
+        deadline = time.monotonic() + ROLE_WAIT_SECONDS
         delay, attempt = 0.2, 0
         while True:
             attempt += 1
@@ -534,7 +534,7 @@ class Function(Unit):
                     raise aws.translate(exc, "CreateFunction") or exc from exc
                 if time.monotonic() + delay > deadline:
                     raise UnreachableError(
-                        f"Lambda still cannot assume the new role after {ctx.role_wait_seconds:.0f} s; "
+                        f"Lambda still cannot assume the new role after {ROLE_WAIT_SECONDS:.0f} s; "
                         "IAM is slow today: run `authdemo up` again to resume."
                     ) from exc
                 ctx.notify(self.key, f"role not assumable yet, retry {attempt}")

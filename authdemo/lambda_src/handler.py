@@ -14,7 +14,6 @@ def handler(event, context):
     claims = jwt.get("claims") or {}
     # ID tokens carry `cognito:username`; access tokens carry `username`.
     user = claims.get("cognito:username") or claims.get("username")
-    print(json.dumps({"user": user, "token_use": claims.get("token_use")}))
     return {
         "statusCode": 200,
         "headers": {"content-type": "application/json"},
