@@ -60,10 +60,7 @@ class Denied(Exception):
             error = f'Bearer scope="" error="invalid_token" error_description="{description}"'
         else:
             wanted = " ".join(self.scopes)
-            error = (
-                f'Bearer scope="{wanted}" error="insufficient_scope" '
-                f'error_description="{description}"'
-            )
+            error = f'Bearer scope="{wanted}" error="insufficient_scope" error_description="{description}"'
         return {"content-type": "application/json", "www-authenticate": error}
 
 
@@ -202,9 +199,7 @@ def authorize(
         raise Denied("the token is malformed") from exc
 
 
-def _check(
-    config: JwtConfig, token: str, keys: KeyProvider, scopes: list[str], now: float
-) -> Authorized:
+def _check(config: JwtConfig, token: str, keys: KeyProvider, scopes: list[str], now: float) -> Authorized:
     if len(token.encode("utf-8", "replace")) > MAX_TOKEN_BYTES:
         raise Denied("the token is too large")
     if token.count(".") != 2:

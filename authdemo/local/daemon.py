@@ -179,8 +179,7 @@ def start(port: int = DEFAULT_PORT, started_by: str = "start") -> ServerInfo:
         if running.port == port:
             return running
         raise BusyError(
-            f"The local server already runs on port {running.port}; stop it first with "
-            "`authdemo local stop`."
+            f"The local server already runs on port {running.port}; stop it first with `authdemo local stop`."
         )
     url = server_url(port)
     if not port_is_free(port):
@@ -199,9 +198,7 @@ def start(port: int = DEFAULT_PORT, started_by: str = "start") -> ServerInfo:
             _children.pop(child.pid, None)
             if code == ExitCode.UNREACHABLE or not port_is_free(port):
                 raise _port_in_use(port)
-            raise UnreachableError(
-                f"The local server exited at start (status {code}); see {log_file()}."
-            )
+            raise UnreachableError(f"The local server exited at start (status {code}); see {log_file()}.")
         answer = health(url, timeout=0.5)
         if answer is not None and answer.get("pid") == child.pid:
             info = ServerInfo(child.pid, port, url, started_by, _now())

@@ -342,9 +342,7 @@ class Gateway:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO") or "/"
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            body = json.dumps(
-                {"service": SERVICE_NAME, "pid": os.getpid(), "version": _version()}
-            ).encode()
+            body = json.dumps({"service": SERVICE_NAME, "pid": os.getpid(), "version": _version()}).encode()
             return self._respond(start_response, 200, body, {}, environ)
         raw = str(environ.get("REQUEST_URI") or environ.get("RAW_URI") or quote(path))
         raw_path = raw.partition("?")[0]
@@ -417,9 +415,7 @@ class Gateway:
             authorized = None
             if str(route.authorization_type or "NONE").upper() == "JWT":
                 authorized = self._authorize(api, route, request)
-            status, headers, body = self._integrate(
-                target, route, params, request, authorized, request_id
-            )
+            status, headers, body = self._integrate(target, route, params, request, authorized, request_id)
             return self._respond(start_response, status, body, headers, environ, request_id)
         except Denied as denied:
             return reply((denied.status, denied.body), denied.headers)
@@ -487,8 +483,7 @@ class Gateway:
             memory_limit_in_mb=int(fn.memory_size or 128),
             aws_request_id=str(uuid.uuid4()),
             log_group_name=f"/aws/lambda/{fn.function_name}",
-            log_stream_name=datetime.now(timezone.utc).strftime("%Y/%m/%d/[$LATEST]")
-            + uuid.uuid4().hex,
+            log_stream_name=datetime.now(timezone.utc).strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex,
             deadline=time.time() + float(fn.timeout or 3),
         )
         try:

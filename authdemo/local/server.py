@@ -61,8 +61,7 @@ class EmbeddedServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, quiet: bool = False) -> None:
         if host not in LOOPBACK_HOSTS:
             raise UsageError(
-                f"The local server listens on 127.0.0.1 only, not {host!r}: it accepts any "
-                "credentials."
+                f"The local server listens on 127.0.0.1 only, not {host!r}: it accepts any credentials."
             )
         self.host = "127.0.0.1"
         self._requested_port = port
@@ -91,6 +90,9 @@ class EmbeddedServer:
             create_backend_app,
         )
 
+        from authdemo.local import moto_patches
+
+        moto_patches.apply()
         # We bind ourselves: werkzeug's own bind calls sys.exit(1) when the port is taken.
         sock = bind_loopback(self._requested_port)
         handler = MotoRequestHandler
@@ -108,9 +110,7 @@ class EmbeddedServer:
             )
         finally:
             sock.close()  # the server holds its own duplicate of the descriptor
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="authdemo-local", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="authdemo-local", daemon=True)
         self._thread.start()
         return self
 

@@ -1,0 +1,551 @@
+"""The embedded server end to end: real HTTP on 127.0.0.1, resources made through boto3."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jwt
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jwt.algorithms import RSAAlgorithm
+from moto.utilities.utils import load_resource
+
+from authdemo.local.server import EmbeddedServer
+
+REGION = "us-west-2"
+ACCOUNT = "123456789012"
+PASSWORD = "Demo-Pass-123!"
+HANDLER = Path(__file__).resolve().parent.parent / "authdemo" / "lambda_src"
+PRIVATE = RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/jwks-private.json")))
+UNAUTHORIZED = {"message": "Unauthorized"}
+
+ECHO_SOURCE = """
+import base64, json
+
+def handler(event, context):
+    q = event.get("queryStringParameters") or {}
+    if "b64" in q:
+        body = base64.b64encode(b"\\x00\\xffhi").decode()
+        return {"statusCode": 201, "isBase64Encoded": True, "body": body}
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json", "x-echo": "yes"},
+        "cookies": ["a=1", "b=2; Path=/"],
+        "body": json.dumps({"event": event, "function": context.function_name,
+                            "remaining": context.get_remaining_time_in_millis()}),
+    }
+
+def boom(event, context):
+    raise RuntimeError("the function failed")
+
+def plain(event, context):
+    return {"hello": "world", "n": 1}
+"""
+
+
+def zipped(name: str, source: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr(name, source)
+    return buf.getvalue()
+
+
+@dataclass
+class Stack:
+    server: EmbeddedServer
+    api_id: str
+    default_api_id: str
+    undeployed_api_id: str
+    pool_id: str
+    client_id: str
+    id_token: str
+    access_token: str
+    other_client_access_token: str
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.server.url}/_aws/execute-api/{self.api_id}"
+
+    @property
+    def issuer(self) -> str:
+        return f"https://cognito-idp.{REGION}.amazonaws.com/{self.pool_id}"
+
+    def get(self, path: str, token: str | None = None, **kw: Any) -> requests.Response:
+        headers = dict(kw.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = token
+        return requests.get(self.api_url + path, headers=headers, timeout=10, **kw)
+
+    def mint(self, drop: tuple[str, ...] = (), headers: dict[str, Any] | None = None, **claims: Any) -> str:
+        now = int(time.time())
+        payload = {
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "token_use": "id",
+            "cognito:username": "minted",
+            "iat": now,
+            "exp": now + 600,
+            **claims,
+        }
+        for name in drop:
+            payload.pop(name)
+        return jwt.encode(payload, PRIVATE, algorithm="RS256", headers={"kid": "dummy", **(headers or {})})
+
+
+def build_stack(server: EmbeddedServer) -> Stack:
+    kw: dict[str, Any] = {
+        "endpoint_url": server.url,
+        "region_name": REGION,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    idp = boto3.client("cognito-idp", **kw)
+    pool = idp.create_user_pool(PoolName="demo")["UserPool"]["Id"]
+    flows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    client = idp.create_user_pool_client(UserPoolId=pool, ClientName="web", ExplicitAuthFlows=flows)
+    client_id = client["UserPoolClient"]["ClientId"]
+    other = idp.create_user_pool_client(UserPoolId=pool, ClientName="other", ExplicitAuthFlows=flows)
+    other_id = other["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool, Username="alice", TemporaryPassword="Temp-Pass-1!")
+    idp.admin_set_user_password(UserPoolId=pool, Username="alice", Password=PASSWORD, Permanent=True)
+
+    def login(cid: str) -> dict[str, str]:
+        params = {"USERNAME": "alice", "PASSWORD": PASSWORD}
+        answer = idp.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params)
+        return answer["AuthenticationResult"]
+
+    tokens = login(client_id)
+
+    role = boto3.client("iam", **kw).create_role(
+        RoleName="demo-fn",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    lam = boto3.client("lambda", **kw)
+    demo_zip = zipped("handler.py", (HANDLER / "handler.py").read_text())
+    echo_zip = zipped("echo.py", ECHO_SOURCE)
+
+    def function(name: str, code: bytes, handler: str) -> str:
+        return lam.create_function(
+            FunctionName=name, Runtime="python3.12", Role=role, Handler=handler, Code={"ZipFile": code}
+        )["FunctionArn"]
+
+    fns = {
+        "demo": function("demo", demo_zip, "handler.handler"),
+        "echo": function("echo", echo_zip, "echo.handler"),
+        "boom": function("boom", echo_zip, "echo.boom"),
+        "plain": function("plain", echo_zip, "echo.plain"),
+        "noperm": function("noperm", echo_zip, "echo.plain"),
+        "otherapi": function("otherapi", echo_zip, "echo.plain"),
+    }
+    gw = boto3.client("apigatewayv2", **kw)
+    api = gw.create_api(Name="demo", ProtocolType="HTTP")["ApiId"]
+    authorizer = gw.create_authorizer(
+        ApiId=api,
+        AuthorizerType="JWT",
+        Name="cognito",
+        IdentitySource=["$request.header.Authorization"],
+        JwtConfiguration={
+            "Audience": [client_id],
+            "Issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{pool}",
+        },
+    )["AuthorizerId"]
+
+    def integration(api_id: str, fn: str) -> str:
+        return (
+            "integrations/"
+            + gw.create_integration(
+                ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=fns[fn], PayloadFormatVersion="2.0"
+            )["IntegrationId"]
+        )
+
+    def route(
+        key: str, fn: str, scopes: list[str] | None = None, api_id: str = api, guarded: bool = False
+    ) -> None:
+        extra: dict[str, Any] = {"AuthorizationType": "NONE"}
+        if guarded:
+            extra = {"AuthorizationType": "JWT", "AuthorizerId": authorizer}
+            if scopes:
+                extra["AuthorizationScopes"] = scopes
+        gw.create_route(ApiId=api_id, RouteKey=key, Target=integration(api_id, fn), **extra)
+
+    route("GET /protected", "demo", guarded=True)
+    route("GET /scoped", "demo", ["aws.cognito.signin.user.admin"], guarded=True)
+    route("GET /scoped-custom", "demo", ["demo/read", "demo/write"], guarded=True)
+    route("GET /echo/{id}", "echo", guarded=True)
+    route("ANY /open", "echo")
+    route("POST /boom", "boom")
+    route("GET /plain", "plain")
+    route("GET /noperm", "noperm")
+    route("GET /otherapi", "otherapi")
+    gw.create_stage(ApiId=api, StageName="$default", AutoDeploy=True)
+
+    default_api = gw.create_api(Name="fallback", ProtocolType="HTTP")["ApiId"]
+    route("$default", "echo", api_id=default_api)
+    gw.create_stage(ApiId=default_api, StageName="$default", AutoDeploy=True)
+    undeployed = gw.create_api(Name="undeployed", ProtocolType="HTTP")["ApiId"]
+    route("GET /open", "echo", api_id=undeployed)
+    gw.create_stage(ApiId=undeployed, StageName="$default")
+
+    def permit(fn: str, source: str, sid: str = "apigw") -> None:
+        lam.add_permission(
+            FunctionName=fn,
+            StatementId=sid,
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{source}",
+        )
+
+    permit("demo", f"{api}/*/*/protected")
+    permit("demo", f"{api}/*/*/scoped*", sid="scoped")
+    permit("echo", f"{api}/*/*/*")
+    permit("echo", f"{default_api}/*/$default", sid="default")
+    permit("echo", f"{undeployed}/*/*/*", sid="undeployed")
+    permit("boom", f"{api}/*/POST/boom")
+    permit("plain", f"{api}/*/GET/plain")
+    permit("otherapi", "abcdefgh/*/*/otherapi")
+    return Stack(
+        server=server,
+        api_id=api,
+        default_api_id=default_api,
+        undeployed_api_id=undeployed,
+        pool_id=pool,
+        client_id=client_id,
+        id_token=tokens["IdToken"],
+        access_token=tokens["AccessToken"],
+        other_client_access_token=login(other_id)["AccessToken"],
+    )
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    server = EmbeddedServer(port=0, quiet=True).start()
+    try:
+        yield build_stack(server)
+    finally:
+        server.stop()
+
+
+def flip_signature(token: str) -> str:
+    head, payload, sig = token.split(".")
+    middle = len(sig) // 2
+    swapped = "A" if sig[middle] != "A" else "B"
+    return f"{head}.{payload}.{sig[:middle]}{swapped}{sig[middle + 1 :]}"
+
+
+TokenMaker = Callable[[Stack], "str | None"]
+NOW = int(time.time())
+
+TOKEN_TABLE: list[tuple[str, str, TokenMaker, int]] = [
+    ("id token", "/protected", lambda s: "Bearer " + s.id_token, 200),
+    ("access token", "/protected", lambda s: "Bearer " + s.access_token, 200),
+    ("bare id token", "/protected", lambda s: s.id_token, 200),
+    ("bare access token", "/protected", lambda s: s.access_token, 200),
+    ("no header", "/protected", lambda s: None, 401),
+    ("garbage", "/protected", lambda s: "Bearer not.a.jwt", 401),
+    ("bad signature", "/protected", lambda s: "Bearer " + flip_signature(s.id_token), 401),
+    (
+        "alg none",
+        "/protected",
+        lambda s: jwt.encode({"iss": s.issuer, "aud": s.client_id, "exp": NOW + 600}, None, algorithm="none"),
+        401,
+    ),
+    (
+        "HS256",
+        "/protected",
+        lambda s: jwt.encode(
+            {"iss": s.issuer, "aud": s.client_id, "exp": NOW + 600},
+            "a-shared-secret-of-32-bytes-long!",
+            algorithm="HS256",
+            headers={"kid": "dummy"},
+        ),
+        401,
+    ),
+    ("unknown kid", "/protected", lambda s: s.mint(headers={"kid": "rotated"}), 401),
+    ("expired", "/protected", lambda s: s.mint(exp=NOW - 5), 401),
+    ("nbf in future", "/protected", lambda s: s.mint(nbf=NOW + 600), 401),
+    ("iat in future", "/protected", lambda s: s.mint(iat=NOW + 600), 401),
+    ("wrong issuer", "/protected", lambda s: s.mint(iss=s.issuer + "-other"), 401),
+    ("wrong audience", "/protected", lambda s: s.mint(aud="another-client"), 401),
+    ("other client's access token", "/protected", lambda s: s.other_client_access_token, 401),
+    ("neither aud nor client_id", "/protected", lambda s: s.mint(drop=("aud",)), 401),
+    ("minted valid", "/protected", lambda s: s.mint(), 200),
+    ("id token on scoped route", "/scoped", lambda s: s.id_token, 403),
+    ("access token on scoped route", "/scoped", lambda s: s.access_token, 200),
+    ("missing custom scope", "/scoped-custom", lambda s: s.mint(scope="demo/other"), 403),
+    ("custom scope", "/scoped-custom", lambda s: s.mint(scope="x demo/write"), 200),
+    ("custom scp list", "/scoped-custom", lambda s: s.mint(scp=["demo/read"]), 200),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "make", "status"), [row[1:] for row in TOKEN_TABLE], ids=[row[0] for row in TOKEN_TABLE]
+)
+def test_token_table(stack: Stack, path: str, make: TokenMaker, status: int) -> None:
+    """Each token gets the status API Gateway's JWT authorizer would give it."""
+    response = stack.get(path, make(stack))
+    assert response.status_code == status, response.text
+    assert response.headers["apigw-requestid"]
+    if status == 200:
+        assert response.json()["message"] == "Hello from protected API!"
+        assert response.json()["user"] in ("alice", "minted")
+    elif status == 401:
+        assert response.json() == UNAUTHORIZED
+        assert response.headers["www-authenticate"].startswith(
+            'Bearer scope="" error="invalid_token" error_description="'
+        )
+    else:
+        assert response.json() == {"message": "Forbidden"}
+
+
+def test_descriptions_match_api_gateway_wording(stack: Stack) -> None:
+    """The www-authenticate descriptions use API Gateway's phrases for common failures."""
+
+    def why(token: str) -> str:
+        return stack.get("/protected", token).headers["www-authenticate"]
+
+    assert 'error_description="the token has expired"' in why(stack.mint(exp=NOW - 5))
+    assert 'error_description="the token does not have a valid audience"' in why(stack.mint(aud="x"))
+    hs = jwt.encode({"iss": stack.issuer}, "k" * 32, algorithm="HS256", headers={"kid": "dummy"})
+    assert 'error_description="signing method HS256 is invalid"' in why(hs)
+
+
+def test_id_token_response_names_the_user(stack: Stack) -> None:
+    """The demo function receives the ID token's claims and answers with the username."""
+    body = stack.get("/protected", "Bearer " + stack.id_token).json()
+    assert body["user"] == "alice"
+    assert body["token_use"] == "id"
+    assert body["claims"]["aud"] == stack.client_id
+
+
+def test_event_claims_are_strings_and_scopes_null_on_unscoped_route(stack: Stack) -> None:
+    """The Lambda event carries every claim as a string and scopes null without route scopes."""
+    token = stack.mint(**{"cognito:groups": ["Group2", "Group1"], "flag": True})
+    response = stack.get("/echo/42?x=1&x=2&y=", token, headers={"Cookie": "c1=a; c2=b"})
+    assert response.status_code == 200, response.text
+    event = response.json()["event"]
+    jwt_ctx = event["requestContext"]["authorizer"]["jwt"]
+    assert jwt_ctx["scopes"] is None
+    assert all(isinstance(v, str) for v in jwt_ctx["claims"].values())
+    assert jwt_ctx["claims"]["exp"].isdigit()
+    assert jwt_ctx["claims"]["cognito:groups"] == "[Group2 Group1]"
+    assert jwt_ctx["claims"]["flag"] == "true"
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "GET /echo/{id}"
+    assert event["rawPath"] == "/echo/42"
+    assert event["rawQueryString"] == "x=1&x=2&y="
+    assert event["queryStringParameters"] == {"x": "1,2", "y": ""}
+    assert event["pathParameters"] == {"id": "42"}
+    assert event["cookies"] == ["c1=a", "c2=b"]
+    assert event["headers"]["authorization"] == token
+    assert all(k == k.lower() for k in event["headers"])
+    ctx = event["requestContext"]
+    assert ctx["accountId"] == ACCOUNT
+    assert ctx["apiId"] == stack.api_id
+    assert ctx["stage"] == "$default"
+    assert ctx["http"]["method"] == "GET"
+    assert ctx["http"]["path"] == "/echo/42"
+    assert ctx["http"]["sourceIp"] == "127.0.0.1"
+    assert ctx["requestId"] == response.headers["apigw-requestid"]
+    assert abs(ctx["timeEpoch"] / 1000 - time.time()) < 60
+    assert response.json()["function"] == "echo"
+    assert 0 < response.json()["remaining"] <= 3000
+
+
+def test_scoped_route_passes_the_granted_scopes(stack: Stack) -> None:
+    """On a scoped route the function sees the scopes the token was granted."""
+    body = stack.get("/scoped-custom", stack.mint(scope="demo/write")).json()
+    assert body["scopes"] == ["demo/write"]
+
+
+def test_proxy_response_headers_cookies_and_base64(stack: Stack) -> None:
+    """statusCode, headers, cookies and isBase64Encoded shape the HTTP response."""
+    response = stack.get("/open")
+    assert response.status_code == 200
+    assert response.headers["x-echo"] == "yes"
+    assert response.raw.headers.getlist("set-cookie") == ["a=1", "b=2; Path=/"]
+    assert "authorizer" not in response.json()["event"]["requestContext"]
+    binary = stack.get("/open?b64=1")
+    assert binary.status_code == 201
+    assert binary.content == b"\x00\xffhi"
+
+
+def test_post_body_reaches_the_function(stack: Stack) -> None:
+    """A text body arrives as is; a binary body arrives base64-encoded."""
+    url = stack.api_url + "/open"
+    text = requests.post(url, json={"a": 1}, timeout=10).json()["event"]
+    assert json.loads(text["body"]) == {"a": 1}
+    assert text["isBase64Encoded"] is False
+    raw = b"\x00\x01\xfe"
+    binary = requests.put(url, data=raw, headers={"content-type": "application/octet-stream"}, timeout=10)
+    event = binary.json()["event"]
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == raw
+    assert event["routeKey"] == "ANY /open"
+
+
+def test_function_returning_dict_without_status_code_is_200_json(stack: Stack) -> None:
+    """A dict without statusCode becomes a 200 application/json response of that dict."""
+    response = stack.get("/plain")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"hello": "world", "n": 1}
+
+
+def test_function_that_raises_is_500(stack: Stack) -> None:
+    """An exception in the function is API Gateway's 500 Internal Server Error."""
+    response = requests.post(stack.api_url + "/boom", timeout=10)
+    assert response.status_code == 500
+    assert response.json() == {"message": "Internal Server Error"}
+
+
+def test_missing_invoke_permission_is_500(stack: Stack) -> None:
+    """Without a permission for apigateway.amazonaws.com the API answers 500."""
+    response = stack.get("/noperm")
+    assert response.status_code == 500
+    assert response.json() == {"message": "Internal Server Error"}
+
+
+def test_permission_for_another_api_is_500(stack: Stack) -> None:
+    """A permission whose SourceArn names another API does not let this API invoke."""
+    assert stack.get("/otherapi").status_code == 500
+
+
+def test_permission_restricted_to_a_method(stack: Stack) -> None:
+    """A SourceArn naming POST does not allow GET on the same path."""
+    assert requests.post(stack.api_url + "/boom", timeout=10).status_code == 500  # allowed, raises
+    assert requests.get(stack.api_url + "/plain", timeout=10).status_code == 200
+    assert requests.post(stack.api_url + "/plain", timeout=10).status_code == 404  # no such route
+
+
+def test_unknown_path_api_and_undeployed_stage_are_404(stack: Stack) -> None:
+    """Unknown route, unknown API and a stage without AutoDeploy all answer 404 Not Found."""
+    not_found = {"message": "Not Found"}
+    assert stack.get("/nothing-here").json() == not_found
+    assert stack.get("/nothing-here").status_code == 404
+    unknown = requests.get(f"{stack.server.url}/_aws/execute-api/zzzzzzzz/protected", timeout=10)
+    assert (unknown.status_code, unknown.json()) == (404, not_found)
+    undeployed = requests.get(
+        f"{stack.server.url}/_aws/execute-api/{stack.undeployed_api_id}/open", timeout=10
+    )
+    assert (undeployed.status_code, undeployed.json()) == (404, not_found)
+
+
+def test_default_route_catches_every_path(stack: Stack) -> None:
+    """An API whose only route is $default sends any method and path to it."""
+    url = f"{stack.server.url}/_aws/execute-api/{stack.default_api_id}/any/where?q=1"
+    event = requests.delete(url, timeout=10).json()["event"]
+    assert event["routeKey"] == "$default"
+    assert event["rawPath"] == "/any/where"
+    assert event["requestContext"]["http"]["method"] == "DELETE"
+
+
+def test_host_header_addresses_the_api(stack: Stack) -> None:
+    """`Host: <apiId>.execute-api.localhost:<port>` serves the API at the root path."""
+    host = f"{stack.api_id}.execute-api.localhost:{stack.server.port}"
+    response = requests.get(
+        f"{stack.server.url}/protected",
+        headers={"Host": host, "Authorization": stack.access_token},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.json()["token_use"] == "access"
+
+
+def test_health_identifies_the_server(stack: Stack) -> None:
+    """/_authdemo/health names the service, the pid and the version."""
+    body = requests.get(f"{stack.server.url}/_authdemo/health", timeout=10).json()
+    expected = {"service": "authdemo-local", "pid": os.getpid(), "version": version("authdemo")}
+    assert body == expected
+
+
+def test_other_requests_still_reach_moto(stack: Stack) -> None:
+    """Requests that are not API invocations are answered by moto (the AWS APIs)."""
+    gw = boto3.client(
+        "apigatewayv2",
+        endpoint_url=stack.server.url,
+        region_name=REGION,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    assert stack.api_id in [a["ApiId"] for a in gw.get_apis()["Items"]]
+
+
+def test_code_update_is_picked_up(stack: Stack) -> None:
+    """After UpdateFunctionCode the next request runs the new code (cache keyed by hash)."""
+    lam = boto3.client(
+        "lambda",
+        endpoint_url=stack.server.url,
+        region_name=REGION,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    new = zipped("echo.py", "def plain(event, context):\n    return {'version': 2}\n")
+    lam.update_function_code(FunctionName="plain", ZipFile=new)
+    assert stack.get("/plain").json() == {"version": 2}
+
+
+def test_huge_authorization_header_is_a_clean_401(stack: Stack) -> None:
+    """A 60 KB Authorization header is refused with 401, not 500."""
+    response = stack.get("/protected", "Bearer " + "A" * 60_000)
+    assert response.status_code == 401
+    assert response.json() == UNAUTHORIZED
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_nested_json_segments_are_a_clean_401(stack: Stack) -> None:
+    """Deeply nested JSON in the header or payload segment gets 401, not a crash."""
+    deep = _b64(b"[" * 5000 + b"]" * 5000)
+    header = _b64(json.dumps({"alg": "RS256", "kid": "dummy"}).encode())
+    for token in (f"{deep}.{header}.sig", f"{header}.{deep}.sig", f"{header}.{_b64(b'{' * 3000)}.x"):
+        response = stack.get("/protected", token)
+        assert (response.status_code, response.json()) == (401, UNAUTHORIZED)
+
+
+header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200)
+segment = st.one_of(
+    header_text.filter(lambda t: "." not in t),
+    st.binary(max_size=60).map(lambda b: base64.urlsafe_b64encode(b).decode()),
+    st.recursive(
+        st.none() | st.integers() | st.text(max_size=10),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+        max_leaves=10,
+    ).map(lambda v: _b64(json.dumps(v).encode())),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(header_text, st.tuples(segment, segment, segment).map(".".join)))
+def test_fuzz_hostile_authorization_headers_get_401(stack: Stack, value: str) -> None:
+    """Any printable Authorization header ends in a clean 401 over real HTTP."""
+    response = stack.get("/protected", value.strip() or "x")
+    assert response.status_code == 401
+    assert response.json() == UNAUTHORIZED
+
+
+def test_get_authorizers_is_served(stack: Stack) -> None:
+    """The server lists authorizers (GetAuthorizers), which moto lacks and `up` relies on."""
+    gw = boto3.client(
+        "apigatewayv2",
+        endpoint_url=stack.server.url,
+        region_name=REGION,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    items = gw.get_authorizers(ApiId=stack.api_id)["Items"]
+    assert [a["Name"] for a in items] == ["cognito"]
