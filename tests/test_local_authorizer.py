@@ -25,7 +25,7 @@ from authdemo.local.authorizer import (
     authorize,
     claim_string,
 )
-from authdemo.local.gateway import arn_like, invoke_allowed, match_route
+from authdemo.local.gateway import arn_like, invoke_allowed, match_route, proxy_response
 
 ISSUER = "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_test"
 CLIENT = "client123"
@@ -341,3 +341,22 @@ def test_route_matching_prefers_the_most_specific_route() -> None:
     assert match_route(routes, "GET", "/a/b/c") == (routes[0], {})
     assert match_route(routes[1:], "GET", "/nope") is None
     assert match_route(routes[1:], "GET", "/a/b/") is None
+
+
+def test_proxy_response_rules() -> None:
+    """Payload 2.0 results: statusCode dicts as given, other JSON as 200, bad ones as 500."""
+    status, headers, body = proxy_response(
+        {"statusCode": "202", "headers": {"X-A": "1\r\nInjected: yes", "content-length": "99"}, "body": "hi"}
+    )
+    assert (status, body) == (202, b"hi")
+    assert headers == [("X-A", "1 Injected: yes")]
+    assert proxy_response("hello") == (200, [("content-type", "application/json")], b'"hello"')
+    assert proxy_response({"statusCode": 200, "body": {"a": 1}})[2] == b'{"a": 1}'
+    assert proxy_response({"statusCode": 204})[2] == b""
+    for bad in (
+        {"statusCode": "abc"},
+        {"statusCode": 99},
+        {"statusCode": 200, "isBase64Encoded": True, "body": "%%%"},
+        {"not": object()},
+    ):
+        assert proxy_response(bad)[0] == 500

@@ -549,3 +549,25 @@ def test_get_authorizers_is_served(stack: Stack) -> None:
     )
     items = gw.get_authorizers(ApiId=stack.api_id)["Items"]
     assert [a["Name"] for a in items] == ["cognito"]
+
+
+def test_named_stage_serves_under_its_prefix(stack: Stack) -> None:
+    """A named AutoDeploy stage answers at /<stage>/..., and the event names that stage."""
+    gw = boto3.client(
+        "apigatewayv2",
+        endpoint_url=stack.server.url,
+        region_name=REGION,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    gw.create_stage(ApiId=stack.api_id, StageName="prod", AutoDeploy=True)
+    event = stack.get("/prod/open").json()["event"]
+    assert event["requestContext"]["stage"] == "prod"
+    assert event["rawPath"] == "/prod/open"
+    assert event["routeKey"] == "ANY /open"
+
+
+def test_gateway_errors_are_json(stack: Stack) -> None:
+    """API Gateway's own 404 and 500 answers are application/json."""
+    assert stack.get("/nothing-here").headers["content-type"] == "application/json"
+    assert stack.get("/noperm").headers["content-type"] == "application/json"

@@ -53,6 +53,16 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 NOT_FOUND = (404, b'{"message":"Not Found"}')
 INTERNAL_ERROR = (500, b'{"message":"Internal Server Error"}')
 TOO_LARGE = (413, b'{"message":"Request Entity Too Large"}')
+JSON_HEADERS = {"content-type": "application/json"}
+
+
+def _fail(result: tuple[int, bytes]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One of API Gateway's own JSON error answers, as an integration result."""
+    return result[0], list(JSON_HEADERS.items()), result[1]
+
+
+# The server frames the response itself; a function must not set these.
+_HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade"}
 
 _COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/([^/]+)$")
 _API_HOST = re.compile(r"^([a-z0-9]+)" + re.escape(HOST_SUFFIX) + r"(?::\d+)?$")
@@ -343,7 +353,7 @@ class Gateway:
         path = environ.get("PATH_INFO") or "/"
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             body = json.dumps({"service": SERVICE_NAME, "pid": os.getpid(), "version": _version()}).encode()
-            return self._respond(start_response, 200, body, {}, environ)
+            return self._respond(start_response, 200, body, JSON_HEADERS, environ)
         raw = str(environ.get("REQUEST_URI") or environ.get("RAW_URI") or quote(path))
         raw_path = raw.partition("?")[0]
         host = str(environ.get("HTTP_HOST") or "").lower()
@@ -367,9 +377,6 @@ class Gateway:
         request_id: str | None = None,
     ) -> list[bytes]:
         pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
-        names = {k.lower() for k, _ in pairs}
-        if "content-type" not in names and body[:1] in (b"{", b"["):
-            pairs.append(("content-type", "application/json"))
         pairs.append(("content-length", str(len(body))))
         if request_id:
             pairs.append(("apigw-requestid", request_id))
@@ -392,7 +399,9 @@ class Gateway:
 
         def reply(result: tuple[int, bytes], headers: Mapping[str, str] | None = None) -> Any:
             status, body = result
-            return self._respond(start_response, status, body, headers or {}, environ, request_id)
+            return self._respond(
+                start_response, status, body, {**JSON_HEADERS, **(headers or {})}, environ, request_id
+            )
 
         try:
             found = find_api(api_id)
@@ -449,7 +458,7 @@ class Gateway:
         integration_id = str(route.target or "").removeprefix("integrations/")
         integration = api.integrations.get(integration_id)
         if integration is None:
-            return NOT_FOUND[0], [], NOT_FOUND[1]
+            return _fail(NOT_FOUND)
         if (
             str(integration.integration_type).upper() != "AWS_PROXY"
             or str(integration.payload_format_version or "2.0") != "2.0"
@@ -458,10 +467,10 @@ class Gateway:
                 "authdemo-local serves only AWS_PROXY integrations with payload format 2.0",
                 file=sys.stderr,
             )
-            return INTERNAL_ERROR[0], [], INTERNAL_ERROR[1]
+            return _fail(INTERNAL_ERROR)
         fn = self._function(function_arn_of(str(integration.integration_uri or "")))
         if fn is None:
-            return INTERNAL_ERROR[0], [], INTERNAL_ERROR[1]
+            return _fail(INTERNAL_ERROR)
         route_key = str(route.route_key)
         region, account = backend.region_name, backend.account_id
         if route_key == "$default":
@@ -474,7 +483,7 @@ class Gateway:
                 f"authdemo-local: no permission for {source_arn} to invoke {fn.function_name}",
                 file=sys.stderr,
             )
-            return INTERNAL_ERROR[0], [], INTERNAL_ERROR[1]
+            return _fail(INTERNAL_ERROR)
         event = build_event(target, route_key, params, request, authorized, request_id, account)
         context = LambdaContext(
             function_name=fn.function_name,
@@ -490,7 +499,7 @@ class Gateway:
             result = self.functions.handler(fn)(event, context)
         except Exception:
             traceback.print_exc(file=sys.stderr)
-            return INTERNAL_ERROR[0], [], INTERNAL_ERROR[1]
+            return _fail(INTERNAL_ERROR)
         return proxy_response(result)
 
     @staticmethod
@@ -590,6 +599,14 @@ def build_event(
     return event
 
 
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _header_value(value: Any) -> str:
+    """A header value with CR/LF removed, so a function cannot split the response."""
+    return re.sub(r"[\r\n]+", " ", str(value))
+
+
 def proxy_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """Turn a function's return value into the HTTP response, by payload 2.0 rules."""
     if isinstance(result, dict) and "statusCode" in result:
@@ -597,8 +614,12 @@ def proxy_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
             status = int(result["statusCode"])
             if not 100 <= status <= 599:
                 raise ValueError(status)
-            pairs = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
-            pairs += [("set-cookie", str(c)) for c in (result.get("cookies") or [])]
+            pairs = [
+                (str(k), _header_value(v))
+                for k, v in (result.get("headers") or {}).items()
+                if str(k).lower() not in _HOP_HEADERS and _TOKEN.fullmatch(str(k))
+            ]
+            pairs += [("set-cookie", _header_value(c)) for c in (result.get("cookies") or [])]
             body = result.get("body")
             if body is None:
                 data = b""
@@ -607,10 +628,10 @@ def proxy_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
             else:
                 data = (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
         except (ValueError, TypeError, AttributeError):
-            return INTERNAL_ERROR[0], [], INTERNAL_ERROR[1]
+            return _fail(INTERNAL_ERROR)
         return status, pairs, data
     try:
         data = json.dumps(result).encode("utf-8")
     except (TypeError, ValueError):
-        return INTERNAL_ERROR[0], [], INTERNAL_ERROR[1]
+        return _fail(INTERNAL_ERROR)
     return 200, [("content-type", "application/json")], data
