@@ -7,6 +7,7 @@ import io
 import json
 import os
 import time
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ def zipped(name: str, source: str) -> bytes:
 
 @dataclass
 class Stack:
+    suffix: str
     server: EmbeddedServer
     api_id: str
     default_api_id: str
@@ -112,6 +114,8 @@ def build_stack(server: EmbeddedServer) -> Stack:
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
     }
+    # Unique names: other test modules may share this process's moto backends.
+    suffix = uuid.uuid4().hex[:8]
     idp = boto3.client("cognito-idp", **kw)
     pool = idp.create_user_pool(PoolName="demo")["UserPool"]["Id"]
     flows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
@@ -130,7 +134,7 @@ def build_stack(server: EmbeddedServer) -> Stack:
     tokens = login(client_id)
 
     role = boto3.client("iam", **kw).create_role(
-        RoleName="demo-fn",
+        RoleName=f"demo-fn-{suffix}",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
     )["Role"]["Arn"]
     lam = boto3.client("lambda", **kw)
@@ -139,7 +143,11 @@ def build_stack(server: EmbeddedServer) -> Stack:
 
     def function(name: str, code: bytes, handler: str) -> str:
         return lam.create_function(
-            FunctionName=name, Runtime="python3.12", Role=role, Handler=handler, Code={"ZipFile": code}
+            FunctionName=f"{name}-{suffix}",
+            Runtime="python3.12",
+            Role=role,
+            Handler=handler,
+            Code={"ZipFile": code},
         )["FunctionArn"]
 
     fns = {
@@ -201,7 +209,7 @@ def build_stack(server: EmbeddedServer) -> Stack:
 
     def permit(fn: str, source: str, sid: str = "apigw") -> None:
         lam.add_permission(
-            FunctionName=fn,
+            FunctionName=fns[fn],
             StatementId=sid,
             Action="lambda:InvokeFunction",
             Principal="apigateway.amazonaws.com",
@@ -217,6 +225,7 @@ def build_stack(server: EmbeddedServer) -> Stack:
     permit("plain", f"{api}/*/GET/plain")
     permit("otherapi", "abcdefgh/*/*/otherapi")
     return Stack(
+        suffix=suffix,
         server=server,
         api_id=api,
         default_api_id=default_api,
@@ -360,7 +369,7 @@ def test_event_claims_are_strings_and_scopes_null_on_unscoped_route(stack: Stack
     assert ctx["http"]["sourceIp"] == "127.0.0.1"
     assert ctx["requestId"] == response.headers["apigw-requestid"]
     assert abs(ctx["timeEpoch"] / 1000 - time.time()) < 60
-    assert response.json()["function"] == "echo"
+    assert response.json()["function"] == f"echo-{stack.suffix}"
     assert 0 < response.json()["remaining"] <= 3000
 
 
@@ -493,7 +502,7 @@ def test_code_update_is_picked_up(stack: Stack) -> None:
         aws_secret_access_key="x",
     )
     new = zipped("echo.py", "def plain(event, context):\n    return {'version': 2}\n")
-    lam.update_function_code(FunctionName="plain", ZipFile=new)
+    lam.update_function_code(FunctionName=f"plain-{stack.suffix}", ZipFile=new)
     assert stack.get("/plain").json() == {"version": 2}
 
 

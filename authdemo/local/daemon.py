@@ -217,7 +217,7 @@ def _spawn(port: int) -> subprocess.Popen[bytes]:
     package_root = str(Path(paths.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"
-    with open(log_file(), "ab") as log:
+    with open(log_file(), "wb") as log:  # one run per log: what a user reads is this run
         os.chmod(log.name, 0o600)
         child = subprocess.Popen(
             [sys.executable, "-m", "authdemo.local.server", "--port", str(port)],
