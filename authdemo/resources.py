@@ -35,7 +35,15 @@ LOG_RETENTION_DAYS = 1
 
 # CreateFunction fails with these while a new role propagates (aws-facts.md, IAM).
 ROLE_NOT_READY = ("cannot be assumed by lambda", "does not have permission")
-ROLE_WAIT_SECONDS = 150.0  # give up on role propagation after this (Chalice's bound too)
+ROLE_WAIT_SECONDS = 150.0
+
+
+def sleep(seconds: float) -> None:
+    """The only wait in provisioning: short, between polls (tests replace it)."""
+    time.sleep(seconds)
+
+
+# give up on role propagation after this (Chalice's bound too)
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,6 @@ class Context:
     password: str = ""
     notify: Callable[[str, str], None] = lambda key, message: None  # progress notes (retries)
     fresh: set[str] = field(default_factory=set)  # keys created in this run
-    sleep: Callable[[float], None] = time.sleep
 
     @property
     def tags(self) -> dict[str, str]:
@@ -538,7 +545,7 @@ class Function(Unit):
                         "IAM is slow today: run `authdemo up` again to resume."
                     ) from exc
                 ctx.notify(self.key, f"role not assumable yet, retry {attempt}")
-                ctx.sleep(delay)
+                sleep(delay)
                 delay = min(delay * 1.6, 2.0)
         ctx.state.record(self.key, name=fn["FunctionName"], arn=fn["FunctionArn"])
 
@@ -578,7 +585,7 @@ class FunctionActive(Unit):
                     f"The function is still {state} after {self.timeout:.0f} s; run `authdemo up` again."
                 )
             ctx.notify(self.key, f"function is {state}")
-            ctx.sleep(delay)
+            sleep(delay)
             delay = min(delay * 1.5, 2.0)
 
     def teardown(self, ctx: Context) -> list[str]:

@@ -30,12 +30,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch) -> Iterator[None]:
     """No test sees the developer's AWS config, credentials, state or endpoint."""
-    if "aws" in os.environ.get("PYTEST_ADDOPTS", ""):
-        pass
     home = tmp_path / "authdemo-home"
     monkeypatch.setenv("AUTHDEMO_HOME", str(home))
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AUTHDEMO_PASSWORD",
-                 "AUTHDEMO_STACK", "AWS_REGION", "AUTHDEMO_DEBUG"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_SESSION_TOKEN",
+        "AUTHDEMO_PASSWORD",
+        "AUTHDEMO_STACK",
+        "AWS_REGION",
+        "AUTHDEMO_DEBUG",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -91,7 +96,7 @@ class Faults:
         aws.CLIENT_HOOKS.append(self._hook)
 
     def _hook(self, service: str, client: Any) -> None:
-        client.meta.events.register("before-call", self._count)
+        client.meta.events.register("provide-client-params", self._count)
         for event, svc, handler, first in self._handlers:
             if svc == service or svc == "*":
                 if first:
@@ -100,14 +105,16 @@ class Faults:
                     client.meta.events.register(event, handler)
 
     def _count(self, model: Any, **_: Any) -> None:
+        """Every API call made (before any fault handler can answer it)."""
         self.calls.append(model.name)
 
     def on(self, service: str, event: str, handler: Callable[..., Any], first: bool = False) -> None:
         """e.g. on("lambda", "before-call.lambda.CreateFunction", handler)."""
         self._handlers.append((event, service, handler, first))
 
-    def fail(self, service: str, operation: str, code: str, message: str = "", times: int = 1,
-             status: int = 400) -> list[int]:
+    def fail(
+        self, service: str, operation: str, code: str, message: str = "", times: int = 1, status: int = 400
+    ) -> list[int]:
         """Make `operation` fail with `code` for its first `times` calls; returns a counter."""
         seen = [0]
 

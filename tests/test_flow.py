@@ -12,10 +12,9 @@ from pathlib import Path
 
 import jwt
 import requests
+from conftest import leftovers, run, run_json
 
 from authdemo import paths
-
-from conftest import leftovers, run, run_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,8 +27,17 @@ def test_up_test_down_end_to_end(server):
     assert "WITHOUT token - expect 401" in up.stdout and "WITH valid token - expect 200" in up.stdout
     assert "aws cognito-idp initiate-auth --endpoint-url" in up.stdout
     info = run_json("status", *e)
-    for key in ("stack", "region", "endpoint_url", "api_url", "user_pool_id", "client_id", "username",
-                "function_name", "role_name"):
+    for key in (
+        "stack",
+        "region",
+        "endpoint_url",
+        "api_url",
+        "user_pool_id",
+        "client_id",
+        "username",
+        "function_name",
+        "role_name",
+    ):
         assert key in info
     assert info["endpoint_url"] == server.url and info["username"] == "demo@example.com"
     assert all(r["exists"] for r in info["resources"].values())
@@ -42,7 +50,11 @@ def test_up_test_down_end_to_end(server):
     assert test.exit_code == 0, test.output
     report = json.loads(test.stdout)
     assert report["passed"] and [c["name"] for c in report["checks"]] == [
-        "no token", "ID token", "access token", "tampered ID token"]
+        "no token",
+        "ID token",
+        "access token",
+        "tampered ID token",
+    ]
     assert report["checks"][1]["body"]["user"] == "demo@example.com"
 
     down = run("down", *e, "--output", "json")
@@ -78,11 +90,21 @@ def test_root_scripts_share_the_cli(server, tmp_path):
     """jwt_authorizer_demo.py = up + test, jwt_authorizer_cleanup.py = down, same options."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     args = ["--endpoint-url", server.url, "--stack", "scripts"]
-    demo = subprocess.run([sys.executable, str(ROOT / "jwt_authorizer_demo.py"), *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    demo = subprocess.run(
+        [sys.executable, str(ROOT / "jwt_authorizer_demo.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert demo.returncode == 0, demo.stderr
     assert "PASS" in demo.stdout and "FAIL" not in demo.stdout
-    cleanup = subprocess.run([sys.executable, str(ROOT / "jwt_authorizer_cleanup.py"), *args],
-                             capture_output=True, text=True, env=env, timeout=120)
+    cleanup = subprocess.run(
+        [sys.executable, str(ROOT / "jwt_authorizer_cleanup.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert cleanup.returncode == 0, cleanup.stderr
     assert not (paths.home() / "scripts.json").exists()

@@ -1,0 +1,398 @@
+"""Each AWS behaviour that moto does not show (shared/aws-facts.md), simulated beside moto,
+and authdemo's answer to it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from conftest import leftovers, run, run_json
+
+from authdemo import paths, resources
+from authdemo.checks import Prober
+from authdemo.errors import UnreachableError
+
+ROLE_MSG = "The role defined for the function cannot be assumed by Lambda."
+
+
+def test_create_function_retries_while_role_propagates(moto, faults, monkeypatch):
+    """CreateFunction is retried on the role-not-ready message with short sleeps, never a fixed one."""
+    sleeps: list[float] = []
+    monkeypatch.setattr(resources, "sleep", sleeps.append)
+    faults.fail("lambda", "CreateFunction", "InvalidParameterValueException", ROLE_MSG, times=4)
+    result = run("up")
+    assert result.exit_code == 0, result.output
+    assert faults.count("CreateFunction") == 5
+    assert len(sleeps) == 4 and sleeps[0] < 0.5 and max(sleeps) <= 2.0
+    assert sleeps == sorted(sleeps)  # backoff grows
+
+
+def test_role_message_about_permissions_is_retried_too(moto, faults, monkeypatch):
+    """The other propagation message ('role ... does not have permissions') is retried as well."""
+    monkeypatch.setattr(resources, "sleep", lambda s: None)
+    faults.fail(
+        "lambda",
+        "CreateFunction",
+        "InvalidParameterValueException",
+        "The provided execution role does not have permissions to call CreateNetworkInterface on EC2",
+        times=2,
+    )
+    assert run("up").exit_code == 0
+    assert faults.count("CreateFunction") == 3
+
+
+def test_role_never_ready_gives_up_with_resume_hint(moto, faults, monkeypatch):
+    """A role that never propagates ends in one sentence, exit 7, and everything else recorded."""
+    monkeypatch.setattr(resources, "ROLE_WAIT_SECONDS", 0.5)
+    faults.fail("lambda", "CreateFunction", "InvalidParameterValueException", ROLE_MSG, times=10**6)
+    result = run("up")
+    assert result.exit_code == 7
+    assert "run `authdemo up` again to resume" in " ".join(result.stderr.split())
+    state = json.loads((paths.home() / "authdemo.json").read_text())
+    assert {"role", "user_pool", "app_client", "user", "api"} <= set(state["resources"])
+    faults._handlers.clear()  # IAM caught up
+    again = run("up")
+    assert again.exit_code == 0, again.output
+    assert len(boto3.client("lambda").list_functions()["Functions"]) == 1
+
+
+def test_other_create_function_errors_are_not_retried(moto, faults):
+    """Only the propagation messages are retried; any other invalid parameter fails at once."""
+    faults.fail("lambda", "CreateFunction", "InvalidParameterValueException", "Runtime is wrong", times=5)
+    result = run("up")
+    assert result.exit_code == 1 and faults.count("CreateFunction") == 1
+    assert "Runtime is wrong" in result.stderr
+
+
+def _state_after(parsed: dict[str, Any], states: list[str]) -> None:
+    if states:
+        parsed["State"] = states.pop(0)
+
+
+def test_up_waits_for_pending_function_to_become_active(moto, faults, monkeypatch):
+    """A new function is Pending at first: up polls GetFunctionConfiguration until Active."""
+    monkeypatch.setattr(resources, "sleep", lambda s: None)
+    states = ["Pending", "Pending", "Pending"]
+    faults.on(
+        "lambda",
+        "after-call.lambda.GetFunctionConfiguration",
+        lambda parsed, **_: _state_after(parsed, states),
+    )
+    result = run("up")
+    assert result.exit_code == 0, result.output
+    assert states == [] and faults.count("GetFunctionConfiguration") >= 4
+
+
+def test_failed_function_state_is_reported(moto, faults):
+    """A function that lands in State=Failed stops up with its StateReason."""
+
+    def failed(parsed: dict[str, Any], **_: Any) -> None:
+        parsed.update(State="Failed", StateReason="Lambda was unable to configure your function")
+
+    faults.on("lambda", "after-call.lambda.GetFunctionConfiguration", failed)
+    result = run("up")
+    assert result.exit_code == 1
+    assert "unable to configure your function" in " ".join(result.stderr.split())
+
+
+def _throttle_response(count: list[int], times: int):
+    def handler(request: Any, **_: Any) -> AWSResponse | None:
+        count[0] += 1
+        if count[0] <= times:
+            body = json.dumps({"__type": "TooManyRequestsException", "message": "Rate exceeded"}).encode()
+            return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.1"}, _Raw(body))
+        return None
+
+    return handler
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any):
+        yield self.body
+
+    def read(self, *_: Any) -> bytes:
+        return self.body
+
+
+def test_cognito_throttling_http_400_is_retried(server, faults):
+    """TooManyRequestsException arrives with HTTP 400; standard retry mode retries it.
+
+    Over real HTTP (the embedded server): in-process moto would still run the throttled sends.
+    """
+    count = [0]
+    faults.on(
+        "cognito-idp", "before-send.cognito-idp.CreateUserPool", _throttle_response(count, 2), first=True
+    )
+    e = ("--endpoint-url", server.url, "--stack", "throttle")
+    result = run("up", *e)
+    assert result.exit_code == 0, result.output
+    assert count[0] == 3  # two throttled sends, then success, all inside one API call
+    assert faults.count("CreateUserPool") == 1
+    pools = leftovers(endpoint_url=server.url)["user_pools"]
+    assert pools.count("authdemo-throttle-pool") == 1
+    assert run("down", *e).exit_code == 0
+
+
+def test_legacy_retry_mode_would_not_retry_throttling(moto):
+    """Why authdemo uses standard mode: the legacy default gives up on a 400 throttle."""
+    client = boto3.client("cognito-idp", config=Config(retries={"mode": "legacy"}))
+    count = [0]
+    client.meta.events.register_first("before-send.cognito-idp.CreateUserPool", _throttle_response(count, 1))
+    with pytest.raises(client.exceptions.TooManyRequestsException):
+        client.create_user_pool(PoolName="p")
+    assert count[0] == 1
+
+
+def test_repeated_permission_conflict_counts_as_present(moto, faults):
+    """AWS answers a repeated StatementId with ResourceConflictException (moto accepts it)."""
+    faults.fail(
+        "lambda",
+        "AddPermission",
+        "ResourceConflictException",
+        "The statement id (authdemo-authdemo-invoke) provided already exists.",
+    )
+    result = run("up")
+    assert result.exit_code == 0, result.output
+    state = json.loads((paths.home() / "authdemo.json").read_text())
+    assert state["resources"]["permission"]["sid"] == "authdemo-authdemo-invoke"
+
+
+def test_permission_names_this_api_only(moto):
+    """The invoke permission's source ARN names this API's id and the protected route."""
+    assert run("up").exit_code == 0
+    info = run_json("status")
+    policy = json.loads(boto3.client("lambda").get_policy(FunctionName=info["function_name"])["Policy"])
+    (statement,) = policy["Statement"]
+    api_id = (
+        info["api_url"].rstrip("/").split("/")[-1]
+        if info["endpoint_url"]
+        else info["api_url"].split("//")[1].split(".")[0]
+    )
+    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == (
+        f"arn:aws:execute-api:us-west-2:123456789012:{api_id}/*/*/protected"
+    )
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+
+
+def test_role_policy_is_least_privilege(moto):
+    """The role may only write its own log group: no wildcard resource, no managed policy."""
+    assert run("up").exit_code == 0
+    iam = boto3.client("iam")
+    role = "authdemo-authdemo-fn-role"
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    doc = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    (statement,) = doc["Statement"]
+    assert set(statement["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert all(
+        r.startswith("arn:aws:logs:us-west-2:123456789012:log-group:/aws/lambda/authdemo-authdemo-hello:")
+        for r in statement["Resource"]
+    )
+    trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+
+def test_log_group_that_outlives_the_function_is_deleted(moto):
+    """Lambda's log group survives DeleteFunction; down deletes it, even one Lambda made itself."""
+    assert run("up").exit_code == 0
+    logs = boto3.client("logs")
+    state_file = paths.home() / "authdemo.json"
+    state = json.loads(state_file.read_text())
+    del state["resources"]["log_group"]  # as if Lambda had created it on first invoke
+    state_file.write_text(json.dumps(state))
+    assert logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/authdemo-authdemo-hello")["logGroups"]
+    assert run("down").exit_code == 0
+    assert logs.describe_log_groups()["logGroups"] == []
+
+
+def test_role_with_policies_is_emptied_before_delete(moto, faults):
+    """IAM answers DeleteConflict while a role has policies; down removes them first, even foreign ones."""
+    assert run("up").exit_code == 0
+    iam = boto3.client("iam")
+    policy = iam.create_policy(
+        PolicyName="extra",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}],
+            }
+        ),
+    )
+    iam.attach_role_policy(RoleName="authdemo-authdemo-fn-role", PolicyArn=policy["Policy"]["Arn"])
+
+    def conflict_if_not_empty(**_: Any) -> Any:
+        name = "authdemo-authdemo-fn-role"
+        if (
+            iam.list_role_policies(RoleName=name)["PolicyNames"]
+            or iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+        ):
+            from conftest import aws_error
+
+            return aws_error("DeleteConflict", "Cannot delete entity, must delete policies first.", 409)
+        return None
+
+    faults.on("iam", "before-call.iam.DeleteRole", conflict_if_not_empty)
+    result = run("down")
+    assert result.exit_code == 0, result.output
+    assert "roles" not in leftovers()
+
+
+@pytest.mark.parametrize("remove", ["api", "function", "log_group", "user_pool", "role", "all"])
+def test_already_deleted_counts_as_deleted(moto, remove):
+    """Whatever was deleted behind authdemo's back, down succeeds and removes the state file."""
+    assert run("up").exit_code == 0
+    info = run_json("status")
+    api_id = json.loads((paths.home() / "authdemo.json").read_text())["resources"]["api"]["id"]
+    deleters = {
+        "api": lambda: boto3.client("apigatewayv2").delete_api(ApiId=api_id),
+        "function": lambda: boto3.client("lambda").delete_function(FunctionName=info["function_name"]),
+        "log_group": lambda: boto3.client("logs").delete_log_group(logGroupName=info["log_group"]),
+        "user_pool": lambda: boto3.client("cognito-idp").delete_user_pool(UserPoolId=info["user_pool_id"]),
+        "role": lambda: (
+            boto3.client("iam").delete_role_policy(RoleName=info["role_name"], PolicyName="write-own-logs"),
+            boto3.client("iam").delete_role(RoleName=info["role_name"]),
+        ),
+    }
+    for key in deleters if remove == "all" else [remove]:
+        deleters[key]()
+    status = run_json("status")
+    if remove != "all":
+        assert status["resources"][remove]["exists"] is False
+    result = run("down")
+    assert result.exit_code == 0, result.output
+    assert leftovers() == {}
+    assert not (paths.home() / "authdemo.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "code"),
+    [
+        ("apigatewayv2", "DeleteApi", "NotFoundException"),
+        ("lambda", "DeleteFunction", "ResourceNotFoundException"),
+        ("logs", "DeleteLogGroup", "ResourceNotFoundException"),
+        ("iam", "DeleteRole", "NoSuchEntity"),
+        ("cognito-idp", "DeleteUserPool", "ResourceNotFoundException"),
+    ],
+)
+def test_each_services_not_found_is_success(moto, faults, service, operation, code):
+    """Each service's own 'already gone' error code (AWS's, where moto differs) ends down cleanly."""
+    assert run("up").exit_code == 0
+    faults.fail(service, operation, code, "gone")
+    result = run("down")
+    assert result.exit_code == 0, result.output
+    assert not (paths.home() / "authdemo.json").exists()
+
+
+def test_pool_with_domain_and_protection_is_deleted(moto):
+    """AWS refuses DeleteUserPool while a domain or deletion protection exists: down clears both."""
+    assert run("up").exit_code == 0
+    cognito = boto3.client("cognito-idp")
+    pool_id = run_json("status")["user_pool_id"]
+    cognito.create_user_pool_domain(Domain="authdemo-test-domain", UserPoolId=pool_id)
+    cognito.update_user_pool(UserPoolId=pool_id, DeletionProtection="ACTIVE")
+    calls: list[str] = []
+    from authdemo import aws as aws_mod
+
+    aws_mod.CLIENT_HOOKS.append(
+        lambda service, client: client.meta.events.register(
+            "before-call", lambda model, **_: calls.append(model.name)
+        )
+    )
+    assert run("down").exit_code == 0
+    assert calls.index("DeleteUserPoolDomain") < calls.index("DeleteUserPool")
+    assert calls.index("UpdateUserPool") < calls.index("DeleteUserPool")
+
+
+# ------------------------------------------------------------------- endpoint warm-up (real HTTP)
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers GETs from a script: e.g. 404, 503, 500, then 401 forever."""
+
+    script: ClassVar[list[int]] = []
+    authorized: ClassVar[list[int]] = []
+
+    def do_GET(self) -> None:
+        script = self.authorized if self.headers.get("Authorization") else self.script
+        status = script.pop(0) if len(script) > 1 else script[0]
+        body = {
+            401: {"message": "Unauthorized"},
+            200: {"message": "Hello from protected API!", "user": "u"},
+        }.get(status, {"message": "Not Found" if status == 404 else "Internal Server Error"})
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def scripted():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd, f"http://127.0.0.1:{httpd.server_address[1]}/protected"
+    httpd.shutdown()
+
+
+def test_warm_up_polls_until_401(scripted):
+    """404, 503, 500 mean 'not ready yet': the prober backs off and returns at the first 401."""
+    _, url = scripted
+    _Scripted.script = [404, 503, 500, 401]
+    sleeps: list[float] = []
+    notes: list[str] = []
+    Prober(url, sleep=sleeps.append).wait_ready(60, notes.append)
+    assert len(sleeps) == 3 and sleeps == sorted(sleeps) and sleeps[0] <= 0.5
+    assert "HTTP 404" in notes[0] and "HTTP 503" in notes[1]
+
+
+def test_warm_up_treats_connection_errors_as_not_ready():
+    """An endpoint that does not resolve or accept yet is waited for, then reported in one sentence."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    prober = Prober(f"http://127.0.0.1:{port}/protected", timeout=1, sleep=lambda s: None)
+    began = time.monotonic()
+    with pytest.raises(UnreachableError, match="still answers ConnectionError"):
+        prober.wait_ready(1.0, lambda note: None)
+    assert time.monotonic() - began < 10
+
+
+def test_authorized_call_retries_500_then_succeeds(scripted):
+    """A 500 right after deployment (permission race) is retried briefly for authorized calls."""
+    _, url = scripted
+    _Scripted.authorized = [500, 503, 200]
+    sleeps: list[float] = []
+    response = Prober(url, sleep=sleeps.append).get_settled("token")
+    assert response.status_code == 200 and len(sleeps) == 2
+
+
+def test_test_command_fails_with_exit_3_when_a_check_fails(server, monkeypatch):
+    """If the authorizer let an unsigned request through, test says which check failed (exit 3)."""
+    e = ("--endpoint-url", server.url, "--stack", "badcheck")
+    assert run("up", *e).exit_code == 0
+    import authdemo.checks as checks
+
+    monkeypatch.setattr(checks, "tamper", lambda token: token)  # the 'tampered' token is valid
+    result = run("test", *e, "--output", "json")
+    assert result.exit_code == 3
+    report = json.loads(result.stdout)
+    assert not report["passed"]
+    failed = [c for c in report["checks"] if not c["passed"]]
+    assert [c["name"] for c in failed] == ["tampered ID token"] and failed[0]["status"] == 200
+    assert run("down", *e).exit_code == 0
