@@ -4,7 +4,6 @@ helpers to run the CLI and to inject AWS faults beside moto (see shared/aws-fact
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 

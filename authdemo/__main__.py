@@ -1,0 +1,5 @@
+"""`python -m authdemo` is the `authdemo` command."""
+
+from .cli import main
+
+main()
