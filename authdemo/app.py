@@ -98,8 +98,13 @@ def _default_region(opts: Options) -> str:
 
 
 @contextlib.contextmanager
-def open_stack(opts: Options, command: str, *, write: bool, start_server: bool = True) -> Iterator[Stack]:
-    """Validate, read state, guard region/endpoint/account, lock (writers), build clients."""
+def open_stack(
+    opts: Options, command: str, *, write: bool, start_server: bool = True, require_state: bool = False
+) -> Iterator[Stack]:
+    """Validate, read state, guard region/endpoint/account, lock (writers), build clients.
+
+    `require_state`: fail at once (no AWS call, no boto3 import) when nothing is recorded.
+    """
     check_stack(opts.stack)
     if opts.username is not None:
         check_username(opts.username)
@@ -110,6 +115,8 @@ def open_stack(opts: Options, command: str, *, write: bool, start_server: bool =
             store = StateStore.load(path)
         except CorruptStateError as exc:
             raise exc.kept_aside(quarantine(path)) from exc
+        if require_state and store is None:
+            raise NotDeployedError(_not_deployed(opts))
         recorded_region = store.get("region") if store else None
         if opts.region and recorded_region and opts.region != recorded_region:
             raise StateError(
@@ -158,17 +165,18 @@ def open_stack(opts: Options, command: str, *, write: bool, start_server: bool =
             lock.release()
 
 
+def _not_deployed(opts: Options, missing: list[str] | None = None) -> str:
+    local = " --local" if opts.local else ""
+    stack_opt = "" if opts.stack == "authdemo" else f" --stack {opts.stack}"
+    detail = f" (missing: {', '.join(missing)})" if missing else ""
+    return f"Stack {opts.stack!r} is not deployed{detail}; run `authdemo up{local}{stack_opt}` first."
+
+
 def _require(stack: Stack, *keys: str) -> StateStore:
     store = stack.store
     missing = [k for k in keys if not (store and store.resource(k))]
     if store is None or missing:
-        local = " --local" if stack.opts.local else ""
-        stack_opt = "" if stack.opts.stack == "authdemo" else f" --stack {stack.opts.stack}"
-        raise NotDeployedError(
-            f"Stack {stack.opts.stack!r} is not deployed"
-            + (f" (missing: {', '.join(missing)})" if store else "")
-            + f"; run `authdemo up{local}{stack_opt}` first."
-        )
+        raise NotDeployedError(_not_deployed(stack.opts, missing))
     return store
 
 
@@ -264,7 +272,7 @@ def test(opts: Options, on_wait: Callable[[str], None]) -> tuple[dict[str, Any],
     from .checks import Prober, run_checks
     from .tokens import sign_in
 
-    with open_stack(opts, "test", write=False) as stack:
+    with open_stack(opts, "test", write=False, require_state=True) as stack:
         store = _require(stack, "api", "app_client", "user")
         info = summary(stack)
         password = opts.password or store.get("password")
@@ -278,7 +286,7 @@ def test(opts: Options, on_wait: Callable[[str], None]) -> tuple[dict[str, Any],
 def token(opts: Options, kind: str) -> str:
     from .tokens import sign_in
 
-    with open_stack(opts, "token", write=False) as stack:
+    with open_stack(opts, "token", write=False, require_state=True) as stack:
         store = _require(stack, "app_client", "user")
         info = summary(stack)
         tokens = sign_in(
@@ -288,9 +296,7 @@ def token(opts: Options, kind: str) -> str:
 
 
 def status(opts: Options) -> dict[str, Any]:
-    with open_stack(opts, "status", write=False, start_server=False) as stack:
-        if stack.store is None:
-            _require(stack)
+    with open_stack(opts, "status", write=False, start_server=False, require_state=True) as stack:
         info = summary(stack)
         server_gone = opts.local and stack.server is None
         ctx = stack.context()

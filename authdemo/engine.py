@@ -84,7 +84,9 @@ def run_graph(
     try:
         while pending or running:
             if error is None:
-                ready = sorted(k for k, d in pending.items() if d <= done)
+                ready = sorted(
+                    (k for k, d in pending.items() if d <= done), key=lambda k: (-units[k].priority, k)
+                )
                 for key in ready:
                     del pending[key]
                     observer.started(key, units[key].label)

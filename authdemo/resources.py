@@ -131,6 +131,8 @@ class Unit:
     label: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ()
     parent: ClassVar[str | None] = None  # deleted together with this unit
+    # Among steps ready at once, higher starts first (the role: slowest to become usable).
+    priority: ClassVar[int] = 0
     # Needs that matter only for creation: they do not order deletion (see Permission).
     create_only_needs: ClassVar[tuple[str, ...]] = ()
     id_field: ClassVar[str] = "id"
@@ -212,6 +214,7 @@ class Role(Unit):
     key = "role"
     label = "IAM role"
     id_field = "name"
+    priority = 10  # its propagation is the longest wait of `up`: start the clock first
 
     def discover(self, ctx: Context) -> list[dict[str, Any]]:
         iam = ctx.clients("iam")
@@ -546,7 +549,7 @@ class Function(Unit):
                     ) from exc
                 ctx.notify(self.key, f"role not assumable yet, retry {attempt}")
                 sleep(delay)
-                delay = min(delay * 1.6, 2.0)
+                delay = min(delay * 1.5, 1.0)  # a failed CreateFunction is cheap; overshoot <= 1 s
         ctx.state.record(self.key, name=fn["FunctionName"], arn=fn["FunctionArn"])
 
     def exists(self, ctx: Context, rec: dict[str, Any]) -> bool:

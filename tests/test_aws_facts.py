@@ -30,7 +30,7 @@ def test_create_function_retries_while_role_propagates(moto, faults, monkeypatch
     result = run("up")
     assert result.exit_code == 0, result.output
     assert faults.count("CreateFunction") == 5
-    assert len(sleeps) == 4 and sleeps[0] < 0.5 and max(sleeps) <= 2.0
+    assert len(sleeps) == 4 and sleeps[0] < 0.5 and max(sleeps) <= 1.0
     assert sleeps == sorted(sleeps)  # backoff grows
 
 

@@ -1,0 +1,182 @@
+"""The dependency graph: independent steps overlap (the role's propagation hides the rest),
+failures stop new work without losing running work, and down runs in reverse order."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import pytest
+from conftest import aws_error, run
+
+from authdemo import engine, resources
+from authdemo.app import Options
+from authdemo.app import up as app_up
+
+
+class Recorder:
+    """An observer that keeps the timeline."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, float]] = []
+        self.notes: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def _add(self, kind: str, key: str) -> None:
+        with self._lock:
+            self.events.append((kind, key, time.monotonic()))
+
+    def started(self, key: str, label: str) -> None:
+        self._add("start", key)
+
+    def note(self, key: str, message: str) -> None:
+        self.notes.append((key, message))
+
+    def finished(self, key: str, outcome: str, seconds: float) -> None:
+        self._add("end", key)
+
+    def failed(self, key: str, error: BaseException, seconds: float) -> None:
+        self._add("fail", key)
+
+    def at(self, kind: str, key: str) -> float:
+        return next(t for k, name, t in self.events if k == kind and name == key)
+
+
+def test_everything_else_proceeds_while_the_role_propagates(moto, faults, monkeypatch):
+    """Pool, client, user, API, stage and authorizer finish while CreateFunction still waits on IAM."""
+    monkeypatch.setattr(resources, "sleep", lambda s: time.sleep(min(s, 0.05)))
+    created: dict[str, float] = {}
+    faults.on("iam", "after-call.iam.CreateRole", lambda **_: created.setdefault("role", time.monotonic()))
+
+    def not_yet(**_: Any) -> Any:
+        if time.monotonic() - created.get("role", time.monotonic()) < 1.0:
+            return aws_error(
+                "InvalidParameterValueException",
+                "The role defined for the function cannot be assumed by Lambda.",
+            )
+        return None
+
+    faults.on("lambda", "before-call.lambda.CreateFunction", not_yet)
+    rec = Recorder()
+    _, result, _ = app_up(Options(), lambda: rec)
+    assert faults.count("CreateFunction") >= 2  # it did have to wait
+    function_done = rec.at("end", "function")
+    for key in ("user_pool", "app_client", "user", "api", "stage", "authorizer", "log_group", "role_policy"):
+        assert rec.at("end", key) < function_done, key
+    assert rec.at("start", "role") <= min(t for k, _, t in rec.events if k == "start")
+    assert result.peak_concurrency >= 3
+    assert any("role not assumable yet" in m for _, m in rec.notes)
+
+
+def test_critical_path_orders_function_integration_route():
+    """The graph's edges: function after role; integration after function; route after both."""
+    _, deps = engine.up_graph()
+    assert {"role", "log_group"} <= deps["function"]
+    assert {"api", "function"} <= deps["integration"]
+    assert {"authorizer", "integration"} <= deps["route"]
+    assert deps["role"] == set() and deps["user_pool"] == set() and deps["api"] == set()
+
+
+def test_down_order_follows_aws_facts():
+    """API, then function, then its log group and role; the pool only after the API."""
+    _, deps = engine.down_graph()
+    assert deps == {
+        "api": set(),
+        "function": {"api"},
+        "log_group": {"function"},
+        "role": {"function"},
+        "user_pool": {"api"},
+    }
+
+
+class _Unit(resources.Unit):
+    key = "x"
+    label = "x"
+
+
+def _units(*keys: str) -> dict[str, resources.Unit]:
+    out = {}
+    for key in keys:
+        unit = _Unit()
+        unit.meta["key"] = key
+        out[key] = unit
+    return out
+
+
+def test_first_failure_stops_new_work_but_lets_running_work_land():
+    """A failure: nothing new starts, steps already running finish (their IDs get recorded)."""
+    units = _units("a", "slow", "after_a")
+    deps = {"a": set(), "slow": set(), "after_a": {"a"}}
+    finished: list[str] = []
+
+    def action(unit: resources.Unit) -> str:
+        key = unit.meta["key"]
+        if key == "a":
+            raise RuntimeError("boom")
+        time.sleep(0.2)
+        finished.append(key)
+        return "created"
+
+    with pytest.raises(RuntimeError, match="boom"):
+        engine.run_graph(units, deps, action, engine.NullObserver())
+    assert finished == ["slow"]  # ran to completion; after_a never started
+
+
+def test_independent_steps_run_concurrently():
+    """Eight independent 0.2 s steps take about 0.2 s, not 1.6 s."""
+    units = _units(*"abcdefgh")
+    began = time.monotonic()
+    result = engine.run_graph(
+        units, {k: set() for k in units}, lambda u: time.sleep(0.2) or "created", engine.NullObserver()
+    )
+    assert time.monotonic() - began < 1.0
+    assert result.peak_concurrency == 8
+
+
+def test_dependency_cycle_is_reported():
+    """A cycle among units is a programming error, reported rather than hanging."""
+    units = _units("a", "b")
+    with pytest.raises(RuntimeError, match="cycle"):
+        engine.run_graph(units, {"a": {"b"}, "b": {"a"}}, lambda u: "created", engine.NullObserver())
+
+
+def test_progress_lines_when_stderr_is_not_a_terminal(moto):
+    """Without a terminal each step is one plain line on stderr with its time; stdout has the data."""
+    result = run("up")
+    assert result.exit_code == 0
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("authdemo up: stack authdemo")
+    assert any(
+        line.strip().startswith("IAM role") and "created" in line and line.endswith("s") for line in lines
+    )
+    assert "in all" in result.stderr
+    assert "curl" in result.stdout and "curl" not in result.stderr
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["up", "--help"], ["status", "--stack", "nothing-here"]])
+def test_cli_start_does_not_import_heavy_modules(argv, tmp_path):
+    """`--help` and a status with nothing recorded load neither boto3, moto nor rich."""
+    code = (
+        "import sys\n"
+        "from authdemo.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = sorted(m for m in ('boto3', 'botocore', 'moto', 'rich.live', 'rich.table', 'requests', 'jwt')"
+        " if m in sys.modules)\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    env = {"AUTHDEMO_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    heavy_line = [line for line in proc.stderr.splitlines() if line.startswith("HEAVY")]
+    assert heavy_line == ["HEAVY []"], proc.stderr
