@@ -172,8 +172,8 @@ def test_cli_start_does_not_import_heavy_modules(argv, tmp_path):
         f"    main({argv!r})\n"
         "except SystemExit:\n"
         "    pass\n"
-        "heavy = sorted(m for m in ('boto3', 'botocore', 'moto', 'rich.live', 'rich.table', 'requests', 'jwt')"
-        " if m in sys.modules)\n"
+        "heavy = ('boto3', 'botocore', 'moto', 'rich.live', 'rich.table', 'requests', 'jwt')\n"
+        "heavy = sorted(m for m in heavy if m in sys.modules)\n"
         "print('HEAVY', heavy, file=sys.stderr)\n"
     )
     env = {"AUTHDEMO_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
