@@ -239,10 +239,29 @@ def summary(stack: Stack) -> dict[str, Any]:
         "role_name": res.get("role", {}).get("name") or names.role,
         "log_group": names.log_group,
         "state_file": str(stack.path),
+        "cli_flags": _cli_flags(stack),
     }
     if stack.opts.show_password and store:
         out["password"] = store.get("password")
     return out
+
+
+def _cli_flags(stack: Stack) -> str:
+    """The options a follow-up command needs to reach this same stack (for printed commands)."""
+    from .local.daemon import DEFAULT_PORT
+
+    flags = ""
+    if stack.opts.local:
+        flags += " --local"
+        if stack.server is not None and stack.server.port != DEFAULT_PORT:
+            flags += f" --port {stack.server.port}"
+    elif stack.target.endpoint_url and not os.environ.get("AWS_ENDPOINT_URL"):
+        flags += f" --endpoint-url {stack.target.endpoint_url}"
+    if stack.opts.stack != "authdemo":
+        flags += f" --stack {stack.opts.stack}"
+    if stack.opts.state_file:
+        flags += f" --state-file {stack.path}"
+    return flags
 
 
 def guide_commands(info: dict[str, Any]) -> list[tuple[str, str]]:
@@ -250,8 +269,8 @@ def guide_commands(info: dict[str, Any]) -> list[tuple[str, str]]:
     endpoint = f" --endpoint-url {info['endpoint_url']}" if info.get("endpoint_url") else ""
     region = info["region"]
     url = info["protected_url"]
-    local = " --local" if info.get("local") else ""
-    stack = "" if info["stack"] == "authdemo" else f" --stack {info['stack']}"
+    local = info.get("cli_flags", "")
+    stack = ""
     return [
         ("WITHOUT token - expect 401", f'curl -s "{url}"'),
         (

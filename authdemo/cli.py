@@ -217,26 +217,27 @@ def test(**kwargs: Any) -> None:
             console.info(f"The API answered after {waited:.1f}s of warm-up.")
         rows = []
         for c in checks:
-            body = c.body if isinstance(c.body, str) else _compact(c.body)
             mark = "[green]PASS[/]" if c.outcome is Outcome.PASS else f"[red]FAIL[/] {c.detail}"
-            rows.append([c.name, c.curl, c.expected, f"{c.status} {body}", mark, f"{c.seconds:.2f}s"])
+            rows.append([c.name, c.expected, f"{c.status} {_compact(c.body)}", mark, f"{c.seconds:.2f}s"])
         console.show(
             console.table(
                 f"authdemo test: {info['protected_url']}",
-                ["check", "request", "expected", "got", "result", "time"],
+                ["check", "expected", "got", "result", "time"],
                 rows,
             )
         )
+        console.out().print("\n".join(f"[dim]# {c.name}[/]\n{c.curl}" for c in checks), soft_wrap=True)
     if not passed:
         sys.exit(int(ExitCode.CHECK_FAILED))
 
 
 def _compact(obj: Any) -> str:
+    """The part of a response body worth a table cell: message, user, token_use."""
     import json
 
     if isinstance(obj, dict) and "claims" in obj:
         obj = {k: v for k, v in obj.items() if k in ("message", "user", "token_use")}
-    return json.dumps(obj)
+    return obj if isinstance(obj, str) else json.dumps(obj)
 
 
 @cli.command()
@@ -384,9 +385,18 @@ def demo(ctx: click.Context, **kwargs: Any) -> None:
     Example:
       python jwt_authorizer_demo.py --local
     """
+    from . import console
+
     wait = kwargs.pop("wait")
     ctx.invoke(up, **kwargs)
     ctx.invoke(test, wait=wait, **kwargs)
+    flags = [
+        f"--{k.replace('_', '-')} {kwargs[k]}"
+        for k in ("stack", "port", "endpoint_url", "state_file")
+        if kwargs.get(k) and not (k == "stack" and kwargs[k] == "authdemo")
+    ]
+    flags = (["--local"] if kwargs.get("local") else []) + flags
+    console.info(f"Clean up with: python jwt_authorizer_cleanup.py {' '.join(flags)}".rstrip())
 
 
 @cli.group()

@@ -1,0 +1,156 @@
+"""Issue 3's end-to-end: `local start`, `up --local`, the guide's own aws-cli and curl commands
+against the printed URLs, `test --local`, `down --local`, then an empty embedded AWS, `local stop`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+
+import boto3
+import pytest
+import requests
+from conftest import leftovers, run, run_json
+
+from authdemo.local import daemon
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def port():
+    port = _free_port()
+    yield port
+    daemon.stop()
+
+
+def _initiate_auth(info: dict, password: str) -> str:
+    """The guide's `aws cognito-idp initiate-auth`, with the aws CLI when it is installed."""
+    args = ["--endpoint-url", info["endpoint_url"], "--region", info["region"]]
+    params = {"USERNAME": info["username"], "PASSWORD": password}
+    aws = shutil.which("aws")
+    if aws:
+        proc = subprocess.run(
+            [
+                aws,
+                "cognito-idp",
+                "initiate-auth",
+                *args,
+                "--auth-flow",
+                "USER_PASSWORD_AUTH",
+                "--client-id",
+                info["client_id"],
+                "--auth-parameters",
+                f"USERNAME={params['USERNAME']},PASSWORD={password}",
+                "--query",
+                "AuthenticationResult.IdToken",
+                "--output",
+                "text",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
+        )
+        if proc.returncode == 0:
+            return proc.stdout.strip()
+    cognito = boto3.client("cognito-idp", endpoint_url=info["endpoint_url"], region_name=info["region"])
+    answer = cognito.initiate_auth(
+        ClientId=info["client_id"], AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params
+    )
+    return answer["AuthenticationResult"]["IdToken"]
+
+
+def _curl(url: str, token: str | None = None) -> tuple[int, dict]:
+    """The guide's curl (requests when curl is missing), returning status and JSON body."""
+    curl = shutil.which("curl")
+    if curl:
+        header = ["-H", f"Authorization: Bearer {token}"] if token else []
+        proc = subprocess.run(
+            [curl, "-s", "-w", "\n%{http_code}", *header, url], capture_output=True, text=True, timeout=30
+        )
+        body, status = proc.stdout.rsplit("\n", 1)
+        return int(status), json.loads(body)
+    response = requests.get(url, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=30)
+    return response.status_code, response.json()
+
+
+def test_guide_commands_work_verbatim_against_the_embedded_aws(port):
+    """The whole offline session, ending with nothing left in the embedded AWS."""
+    start = run("local", "start", "--port", str(port))
+    assert start.exit_code == 0, start.output
+    url = start.stdout.strip()
+    assert url == f"http://127.0.0.1:{port}"
+    assert daemon.status().started_by == "start"
+
+    local = ("--local", "--port", str(port))
+    up = run("up", *local)
+    assert up.exit_code == 0, up.output
+    info = run_json("status", *local, "--show-password")
+    assert info["endpoint_url"] == url and info["api_url"].startswith(url + "/_aws/execute-api/")
+    assert f"initiate-auth --endpoint-url {url}" in up.stdout
+    assert f'curl -s "{info["api_url"]}/protected"' in up.stdout
+
+    token = _initiate_auth(info, info["password"])
+    assert _curl(info["api_url"] + "/protected") == (401, {"message": "Unauthorized"})
+    status, body = _curl(info["api_url"] + "/protected", token)
+    assert (
+        status == 200
+        and body["message"] == "Hello from protected API!"
+        and body["user"] == "demo@example.com"
+    )
+
+    test = run("test", *local)
+    assert test.exit_code == 0, test.output
+
+    down = run("down", *local)
+    assert down.exit_code == 0, down.output
+    assert leftovers(endpoint_url=url) == {}
+    assert daemon.status() is not None  # started by `local start`: runs until `local stop`
+
+    stop = run("local", "stop")
+    assert stop.exit_code == 0 and daemon.status() is None
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url + "/_authdemo/health", timeout=2)
+
+
+def test_down_local_stops_the_server_that_up_started(port):
+    """`up --local` starts the server itself; `down --local` stops it once no stack remains."""
+    local = ("--local", "--port", str(port))
+    assert run("up", *local, "--stack", "one").exit_code == 0
+    assert run("up", *local, "--stack", "two").exit_code == 0
+    assert daemon.status().started_by == "up"
+    first = run("down", *local, "--stack", "one")
+    assert first.exit_code == 0 and "other stacks remain" in first.stderr
+    assert daemon.status() is not None
+    second = run("down", *local, "--stack", "two")
+    assert second.exit_code == 0 and "Stopped the embedded AWS" in second.stderr
+    assert daemon.status() is None
+
+
+def test_local_state_is_forgotten_when_the_server_is_gone(port):
+    """The embedded AWS keeps everything in memory: after `local stop`, down just forgets the stack."""
+    local = ("--local", "--port", str(port))
+    assert run("up", *local).exit_code == 0
+    assert run("local", "stop").exit_code == 0
+    status = run_json("status", *local)
+    assert all(not r["exists"] for r in status["resources"].values())
+    down = run("down", *local)
+    assert down.exit_code == 0 and "already gone" in down.stderr
+    assert run("status", *local).exit_code == 8
+
+
+def test_local_start_on_a_taken_port_says_so(port):
+    """A port held by another program: exit 7 and one sentence naming the port."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        result = run("local", "start", "--port", str(port))
+    assert result.exit_code == 7
+    assert str(port) in result.stderr and "Traceback" not in result.output
