@@ -52,14 +52,13 @@ def password_problems(password: str, policy: dict | None = None) -> list[str]:
 
 
 def check_password(password: str, policy: dict | None = None) -> None:
+    """Raise with the broken rules named; the password itself is never echoed."""
     problems = password_problems(password, policy)
     if problems:
-        suggestion = password + "!" if problems == ["contain a symbol such as ! @ # $ % ^ & * -"] else None
-        hint = f" (e.g. {suggestion!r})" if suggestion else ""
         raise UsageError(
             "The password is rejected by the user pool's policy: it must "
             + ", ".join(problems)
-            + f"{hint}; pass another with --password or AUTHDEMO_PASSWORD."
+            + "; pass another with --password or AUTHDEMO_PASSWORD (or omit it to get a generated one)."
         )
 
 
