@@ -317,10 +317,26 @@ class LogGroup(Unit):
     label = "log group"
     id_field = "name"
 
-    def discover(self, ctx: Context) -> list[dict[str, Any]]:
+    def _named(self, ctx: Context) -> list[dict[str, Any]]:
         logs = ctx.clients("logs")
         groups = logs.describe_log_groups(logGroupNamePrefix=ctx.names.log_group)["logGroups"]
-        return [{"name": g["logGroupName"]} for g in groups if g["logGroupName"] == ctx.names.log_group]
+        return [g for g in groups if g["logGroupName"] == ctx.names.log_group]
+
+    def discover(self, ctx: Context) -> list[dict[str, Any]]:
+        """Only a group with the stack's tag: one of the same name may belong to a foreign
+        function of that name (Lambda makes it untagged), and must never be swept."""
+        found = []
+        for group in self._named(ctx):
+            arn = group.get("logGroupArn") or group["arn"].removesuffix(":*")
+            try:
+                tags = ctx.clients("logs").list_tags_for_resource(resourceArn=arn).get("tags", {})
+            except Exception as exc:
+                if is_not_found(exc):
+                    continue
+                raise
+            if tags.get(TAG_KEY) == ctx.names.stack:
+                found.append({"name": group["logGroupName"]})
+        return found
 
     def create(self, ctx: Context) -> None:
         logs = ctx.clients("logs")
@@ -337,7 +353,7 @@ class LogGroup(Unit):
         )
 
     def exists(self, ctx: Context, rec: dict[str, Any]) -> bool:
-        return bool(self.discover(ctx))
+        return bool(self._named(ctx))  # recorded: ours, tagged or not
 
     def delete(self, ctx: Context, rec: dict[str, Any]) -> None:
         ctx.clients("logs").delete_log_group(logGroupName=rec["name"])
