@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import engine, paths
-from .aws import Clients, Target, check_region, probe_endpoint
+from .aws import LOCAL_ACCOUNT_ID, Clients, Target, check_region, probe_endpoint
 from .errors import AuthdemoError, NotDeployedError, StateError
 from .resources import Context, Names, Unit, all_units
 from .state import CorruptStateError, StackLock, StateStore, quarantine
@@ -145,14 +145,21 @@ def open_stack(
                 probe_endpoint(endpoint)
         target = Target(region=region, profile=opts.profile, endpoint_url=endpoint, local=opts.local)
         stack = Stack(opts, path, store, region, target, Clients(target), server=server, lock=lock)
-        if not opts.local or server is not None:
+        recorded_account = store.get("account_id") if store else None
+        if opts.local:
+            stack.account_id = LOCAL_ACCOUNT_ID
+        elif recorded_account:
+            # An existing stack: prove these credentials are for its account before any change.
             stack.account_id = stack.clients.account_id()
-            recorded_account = store.get("account_id") if store else None
-            if recorded_account and recorded_account != stack.account_id:
+            if recorded_account != stack.account_id:
                 raise StateError(
                     f"Stack {opts.stack!r} belongs to AWS account {recorded_account}, but your "
                     f"credentials are for {stack.account_id}; switch --profile, or use another --stack."
                 )
+        else:
+            # A new stack: nothing to compare with, so no STS round trip in front of CreateRole;
+            # the account comes from CreateRole's ARN. Missing credentials still fail here.
+            stack.clients.check_credentials()
         if lock and lock.took_over_from:
             holder = lock.took_over_from
             stack.notes.append(
@@ -198,12 +205,13 @@ def up(
                 stack.path,
                 stack=opts.stack,
                 region=stack.region,
-                account_id=stack.account_id,
                 endpoint_url=None if opts.local else stack.target.endpoint_url,
                 local=opts.local,
             )
             stack.store = store
-        store.set(username=username, password=password, account_id=stack.account_id)
+        store.set(username=username, password=password)
+        if stack.account_id:
+            store.set(account_id=stack.account_id)
         if opts.local:
             store.set(server_pid=stack.server.pid)
         with observer_factory() as observer:

@@ -114,11 +114,25 @@ class Clients:
             hook(service, client)
         return client
 
+    def check_credentials(self) -> None:
+        """Fail before any call when no credentials can be found (no network for env/profile keys)."""
+        if self.target.local:
+            return
+        self("sts")  # builds the session (and reports a missing profile)
+        if self._session.get_credentials() is None:
+            raise translate(_no_credentials()) or RuntimeError("no credentials")
+
     def account_id(self) -> str:
         """The account of the caller; also the first proof that credentials work."""
         if self.target.local:
             return LOCAL_ACCOUNT_ID
         return call(self("sts").get_caller_identity)["Account"]
+
+
+def _no_credentials() -> Exception:
+    from botocore.exceptions import NoCredentialsError
+
+    return NoCredentialsError()
 
 
 def error_code(exc: BaseException) -> str | None:

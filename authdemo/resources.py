@@ -105,11 +105,20 @@ class Context:
     state: StateStore
     names: Names
     region: str
-    account_id: str
+    account_id: str = ""  # known up front for an existing stack; else from CreateRole's ARN or STS
     username: str = "demo@example.com"
     password: str = ""
     notify: Callable[[str, str], None] = lambda key, message: None  # progress notes (retries)
     fresh: set[str] = field(default_factory=set)  # keys created in this run
+
+    def account(self) -> str:
+        """The account ID, found without a round trip on the critical path where possible."""
+        if not self.account_id:
+            self.account_id = self.state.get("account_id") or ""
+        if not self.account_id:
+            self.account_id = self.clients.account_id()
+            self.state.set(account_id=self.account_id)
+        return self.account_id
 
     @property
     def tags(self) -> dict[str, str]:
@@ -228,6 +237,27 @@ class Role(Unit):
             return []  # same name, not ours: never touch it
         return [{"name": role["RoleName"], "arn": role["Arn"]}]
 
+    def ensure(self, ctx: Context) -> str:
+        """Create first and look only if the name is taken: CreateRole starts the propagation
+        clock, so a GetRole in front of it would lengthen the whole `up`."""
+        rec = ctx.state.resource(self.key)
+        if rec:
+            return super().ensure(ctx)
+        try:
+            self.create(ctx)
+            return "created"
+        except AuthdemoError as exc:
+            if "EntityAlreadyExists" not in exc.message:
+                raise
+        found = self.discover(ctx)
+        if not found:
+            raise AuthdemoError(
+                f"An IAM role named {ctx.names.role} already exists but is not authdemo's "
+                f"(its path is not {ctx.names.role_path}); choose another --stack."
+            )
+        ctx.state.record(self.key, **found[0])
+        return "adopted"
+
     def create(self, ctx: Context) -> None:
         trust = _policy(
             [
@@ -247,6 +277,8 @@ class Role(Unit):
             Tags=[{"Key": k, "Value": v} for k, v in ctx.tags.items()],
         )["Role"]
         ctx.state.record(self.key, name=role["RoleName"], arn=role["Arn"], created_at=time.time())
+        if not ctx.state.get("account_id"):
+            ctx.state.set(account_id=role["Arn"].split(":")[4])  # arn:aws:iam::<account>:role/...
 
     def exists(self, ctx: Context, rec: dict[str, Any]) -> bool:
         return bool(self.discover(ctx))
@@ -272,7 +304,7 @@ class RolePolicy(Unit):
     id_field = "name"
 
     def document(self, ctx: Context) -> str:
-        arn = f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:{ctx.names.log_group}"
+        arn = f"arn:aws:logs:{ctx.region}:{ctx.account()}:log-group:{ctx.names.log_group}"
         return _policy(
             [
                 {
@@ -565,7 +597,7 @@ class Function(Unit):
                     ) from exc
                 ctx.notify(self.key, f"role not assumable yet, retry {attempt}")
                 sleep(delay)
-                delay = min(delay * 1.5, 1.0)  # a failed CreateFunction is cheap; overshoot <= 1 s
+                delay = min(delay * 1.5, 0.3)  # a refused CreateFunction is cheap; overshoot <= 0.3 s + RTT
         ctx.state.record(self.key, name=fn["FunctionName"], arn=fn["FunctionArn"])
 
     def exists(self, ctx: Context, rec: dict[str, Any]) -> bool:
@@ -623,7 +655,7 @@ class Permission(Unit):
 
     def source_arn(self, ctx: Context) -> str:
         api_id = ctx.rec("api")["id"]
-        return f"arn:aws:execute-api:{ctx.region}:{ctx.account_id}:{api_id}/*/*/{ROUTE_PATH}"
+        return f"arn:aws:execute-api:{ctx.region}:{ctx.account()}:{api_id}/*/*/{ROUTE_PATH}"
 
     def discover(self, ctx: Context) -> list[dict[str, Any]]:
         fn = ctx.state.resource("function")
@@ -665,7 +697,7 @@ class Permission(Unit):
                 Action="lambda:InvokeFunction",
                 Principal="apigateway.amazonaws.com",
                 SourceArn=want,
-                SourceAccount=ctx.account_id,
+                SourceAccount=ctx.account(),
             )
         except AuthdemoError as exc:
             # AWS refuses a repeated StatementId (moto accepts it): it is already there.

@@ -134,9 +134,12 @@ class StateStore:
 
     # -- writing (each call is one atomic replace of the file) -----------------------------
     def set(self, **fields: Any) -> None:
+        """Update settings; written only once the file exists (a new stack's file appears with
+        its first resource, so a command that fails before creating anything leaves no file)."""
         with self._lock:
             self._data.update(fields)
-            self._save()
+            if self._data["resources"] or self.path.exists():
+                self._save()
 
     def record(self, key: str, **ids: Any) -> None:
         """Remember (or extend) a resource's IDs; called right after AWS returns them."""
