@@ -112,7 +112,17 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # exists, but not ours to signal
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A server that exited but is not reaped yet (its parent, the `up` that started it, is gone
+    and init reaps late) still answers kill(pid, 0); it is dead for our purposes."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc (macOS): trust kill()
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
 
 
 def _read() -> ServerInfo | None:
