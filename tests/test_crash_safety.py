@@ -1,0 +1,398 @@
+"""Never leak, never lose: `up` and `down` killed right after any single AWS call, and in the
+middle of a state write, are finished by a rerun with no duplicate and nothing left behind.
+
+The kill is a `Killed(BaseException)` raised from a botocore `after-call` handler: AWS has
+done the call, authdemo never sees the answer, and no later call leaves the process (like
+`kill -9` the moment the response arrives). Each scenario runs on a fresh in-process moto.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from conftest import Faults, leftovers, run
+from moto import mock_aws
+
+from authdemo import app, aws, state
+from authdemo.engine import NullObserver
+from authdemo.resources import ROUTE_KEY, Names
+
+STACK = "crash"
+NAMES = Names(STACK)
+
+
+class Killed(BaseException):
+    """The process died: nothing after this point runs (not an Exception: nothing catches it)."""
+
+
+def observer() -> contextlib.AbstractContextManager[NullObserver]:
+    return contextlib.nullcontext(NullObserver())
+
+
+def opts() -> app.Options:
+    return app.Options(stack=STACK)
+
+
+def state_file() -> Path:
+    return app.state_path(opts())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _speed_and_get_authorizers() -> Iterator[None]:
+    """AWS has GetAuthorizers and moto lacks it (the embedded AWS adds it the same way); and
+    every new boto3 session shares one botocore data loader, so the many runs below do not
+    parse the same service models again and again (no change to what a client does)."""
+    import botocore.loaders
+    import botocore.session
+
+    from authdemo.local import moto_patches
+
+    moto_patches.apply()
+    loader = botocore.loaders.create_loader()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", lambda *_: loader)
+        yield
+
+
+def new_faults() -> Faults:
+    """Fault hooks for one scenario of a loop (the previous scenario's hooks are dropped)."""
+    aws.CLIENT_HOOKS.clear()
+    return Faults()
+
+
+class KillSwitch:
+    """Kills the run at the n-th AWS answer (or at the first answer to `op`); once dead, no
+    further call reaches AWS."""
+
+    def __init__(self, faults: Faults, n: int = 0, op: str | None = None) -> None:
+        self.n = n
+        self.op = op
+        self.answers = 0
+        self.armed = True
+        self.dead = False
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+        faults.on("*", "before-call", self._before, first=True)
+        faults.on("*", "after-call", self._after)
+
+    def _before(self, model: Any, **_: Any) -> None:
+        if self.armed and self.dead:
+            raise Killed(f"call after death: {model.name}")
+
+    def _after(self, model: Any, **_: Any) -> None:
+        if not self.armed:
+            return
+        with self._lock:
+            self.answers += 1
+            self.calls.append(model.name)
+            if (self.op is None and self.answers >= self.n) or model.name == self.op:
+                self.dead = True
+        if self.dead:
+            raise Killed(f"killed after answer {self.answers} ({model.name})")
+
+    def run(self, fn: Callable[[], Any]) -> bool:
+        """Run `fn` with the switch armed; True if it was killed. Disarms afterwards."""
+        try:
+            fn()
+            return False
+        except Killed:
+            return True
+        finally:
+            self.armed = False
+
+
+def up() -> Any:
+    return app.up(opts(), observer)
+
+
+def down() -> Any:
+    return app.down(opts(), observer)
+
+
+@functools.cache
+def client(service: str) -> Any:
+    """A plain boto3 client (no authdemo hooks); moto intercepts it whenever a mock is active."""
+    return boto3.client(service, region_name="us-west-2")
+
+
+def stack_census() -> dict[str, int]:
+    """How many of each resource with the stack's names exist (read straight from moto)."""
+    cognito = client("cognito-idp")
+    gateway = client("apigatewayv2")
+    lam = client("lambda")
+    pools = [p for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == NAMES.user_pool]
+    apis = [a for a in gateway.get_apis()["Items"] if a["Name"] == NAMES.api]
+    functions = [f for f in lam.list_functions()["Functions"] if f["FunctionName"] == NAMES.function]
+    census = {
+        "pools": len(pools),
+        "apis": len(apis),
+        "functions": len(functions),
+        "roles": sum(r["RoleName"] == NAMES.role for r in client("iam").list_roles()["Roles"]),
+        "log_groups": sum(
+            g["logGroupName"] == NAMES.log_group
+            for g in client("logs").describe_log_groups()["logGroups"]
+        ),
+    }
+    if len(pools) == 1:
+        pool_id = pools[0]["Id"]
+        census["clients"] = len(cognito.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"])
+        census["users"] = len(cognito.list_users(UserPoolId=pool_id)["Users"])
+    if len(apis) == 1:
+        api_id = apis[0]["ApiId"]
+        census["authorizers"] = len(gateway.get_authorizers(ApiId=api_id)["Items"])
+        census["integrations"] = len(gateway.get_integrations(ApiId=api_id)["Items"])
+        routes = gateway.get_routes(ApiId=api_id)["Items"]
+        census["routes"] = sum(r["RouteKey"] == ROUTE_KEY for r in routes)
+        census["stages"] = len(gateway.get_stages(ApiId=api_id)["Items"])
+    if len(functions) == 1:
+        policy = json.loads(lam.get_policy(FunctionName=NAMES.function)["Policy"])
+        census["permissions"] = len(policy["Statement"])
+    return census
+
+
+ONE_OF_EACH = {
+    "pools": 1, "apis": 1, "functions": 1, "roles": 1, "log_groups": 1, "clients": 1, "users": 1,
+    "authorizers": 1, "integrations": 1, "routes": 1, "stages": 1, "permissions": 1,
+}
+
+
+def assert_recorded_match_aws() -> None:
+    """The state file names exactly the resources that exist."""
+    res = json.loads(state_file().read_text())["resources"]
+    cognito = client("cognito-idp")
+    gateway = client("apigatewayv2")
+    assert [p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"]] == [res["user_pool"]["id"]]
+    assert [a["ApiId"] for a in gateway.get_apis()["Items"]] == [res["api"]["id"]]
+    api_id = res["api"]["id"]
+    assert [a["AuthorizerId"] for a in gateway.get_authorizers(ApiId=api_id)["Items"]] == [
+        res["authorizer"]["id"]
+    ]
+    route = gateway.get_routes(ApiId=api_id)["Items"][0]
+    assert route["RouteId"] == res["route"]["id"]
+    assert route["AuthorizerId"] == res["authorizer"]["id"]
+    assert route["Target"] == f"integrations/{res['integration']['id']}"
+    clients = cognito.list_user_pool_clients(UserPoolId=res["user_pool"]["id"])["UserPoolClients"]
+    assert [c["ClientId"] for c in clients] == [res["app_client"]["id"]]
+
+
+@contextlib.contextmanager
+def fresh_aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+    state_file().unlink(missing_ok=True)
+
+
+def test_the_kill_points_cover_every_call_that_changes_aws(faults: Faults) -> None:
+    """The lists of changing calls below are exactly those a clean up and down make."""
+    with fresh_aws():
+        up()
+        up_calls = list(faults.calls)
+        down()
+        down_calls = faults.calls[len(up_calls):]
+        assert leftovers() == {}
+    assert len(up_calls) >= 20 and len(down_calls) >= 10, faults.calls
+    assert sorted(c for c in up_calls if c.startswith(CHANGING)) == sorted(UP_CHANGES)
+    assert sorted(c for c in down_calls if c.startswith(CHANGING)) == sorted(DOWN_CHANGES)
+
+
+def _clean_counts() -> tuple[int, int]:
+    faults = new_faults()
+    with fresh_aws():
+        up()
+        n_up = len(faults.calls)
+        down()
+        n_down = len(faults.calls) - n_up
+    return n_up, n_down
+
+
+# Every call of a clean run that changes AWS (checked against a clean run below).
+UP_CHANGES = (
+    "CreateRole", "PutRolePolicy", "CreateLogGroup", "PutRetentionPolicy", "CreateUserPool",
+    "CreateUserPoolClient", "AdminCreateUser", "AdminSetUserPassword", "CreateApi", "CreateStage",
+    "CreateAuthorizer", "CreateFunction", "CreateIntegration", "AddPermission", "CreateRoute",
+)
+DOWN_CHANGES = ("DeleteApi", "DeleteFunction", "DeleteLogGroup", "DeleteRolePolicy", "DeleteRole",
+                "DeleteUserPool")
+CHANGING = ("Create", "Put", "Add", "Admin", "Delete", "Update", "Remove", "Tag")
+
+
+def test_up_killed_after_each_call_is_completed_by_a_rerun_without_duplicates() -> None:
+    """For every N, up killed after the N-th AWS answer, then up: one of each; then down: nothing."""
+    n_calls, _ = _clean_counts()
+    failures: list[str] = []
+    for n in range(1, n_calls + 1):
+        faults = new_faults()
+        switch = KillSwitch(faults, n)
+        with fresh_aws():
+            try:
+                assert switch.run(up), "the kill never happened"
+                state_before = state_file().read_bytes() if state_file().exists() else None
+                if state_before is not None:
+                    assert json.loads(state_before)["schema_version"] == state.SCHEMA_VERSION
+                up()
+                census = stack_census()
+                assert census == ONE_OF_EACH, census
+                assert_recorded_match_aws()
+                down()
+                assert leftovers() == {}
+                assert not state_file().exists()
+            except AssertionError as exc:
+                failures.append(f"N={n} after {switch.calls}: {exc}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("op", UP_CHANGES)
+def test_up_killed_right_after_each_change_is_completed_without_duplicates(op: str) -> None:
+    """up killed the moment `op` answered (whatever ran beside it), then up: one of each; down: none."""
+    switch = KillSwitch(new_faults(), op=op)
+    with fresh_aws():
+        assert switch.run(up)
+        assert op in switch.calls
+        up()
+        assert stack_census() == ONE_OF_EACH
+        assert_recorded_match_aws()
+        down()
+        assert leftovers() == {}
+
+
+def test_down_killed_after_each_call_is_finished_by_a_rerun() -> None:
+    """For every N, down killed after the N-th AWS answer, then down: nothing left, no state file."""
+    _, n_down = _clean_counts()
+    failures: list[str] = []
+    for n in range(1, n_down + 1):
+        with fresh_aws():
+            up()
+            faults = new_faults()
+            switch = KillSwitch(faults, n)
+            try:
+                assert switch.run(down), "the kill never happened"
+                assert state_file().exists(), "the state file went before everything was deleted"
+                json.loads(state_file().read_text())
+                down()
+                assert leftovers() == {}
+                assert not state_file().exists()
+                again = down()
+                assert again[0] == [] and again[1] is None
+            except AssertionError as exc:
+                failures.append(f"N={n} after {switch.calls}: {exc}")
+    assert not failures, "\n".join(failures)
+
+
+def test_up_killed_twice_in_a_row_still_converges() -> None:
+    """Two consecutive kills (after the 12th, then the 5th answer) and a third up: one of each."""
+    with fresh_aws():
+        assert KillSwitch(new_faults(), 12).run(up)
+        assert KillSwitch(new_faults(), 5).run(up)
+        up()
+        assert stack_census() == ONE_OF_EACH
+        down()
+        assert leftovers() == {}
+
+
+class _ReplaceKiller:
+    """Wraps os.replace: the k-th replace of the state file dies before it happens."""
+
+    def __init__(self, target: Path, k: int) -> None:
+        self.target = target
+        self.k = k
+        self.seen = 0
+        self.before: bytes | None = None
+        self.real = os.replace
+
+    def __call__(self, src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(dst) == self.target:
+            self.seen += 1
+            if self.seen == self.k:
+                self.before = self.target.read_bytes() if self.target.exists() else None
+            if self.seen >= self.k:  # dead: no later write (from another thread) lands either
+                raise Killed("killed while writing the state file")
+        self.real(src, dst, *args, **kwargs)
+
+
+@pytest.mark.parametrize("k", [2, 7, 15])
+def test_kill_during_a_state_write_in_up_keeps_the_previous_file(moto: None, monkeypatch, k: int) -> None:
+    """up killed in its k-th state write: the file is the previous one, intact; a rerun finishes."""
+    killer = _ReplaceKiller(state_file(), k)
+    monkeypatch.setattr(state.os, "replace", killer)
+    with pytest.raises(Killed):
+        up()
+    monkeypatch.setattr(state.os, "replace", killer.real)
+    assert killer.before is not None
+    assert state_file().read_bytes() == killer.before
+    assert json.loads(killer.before)["schema_version"] == state.SCHEMA_VERSION
+    assert not [p.name for p in state_file().parent.iterdir() if p.name.endswith(".tmp")]
+    up()
+    assert stack_census() == ONE_OF_EACH
+    down()
+    assert leftovers() == {}
+
+
+def test_kill_during_a_state_write_in_down_keeps_the_previous_file(moto: None, monkeypatch) -> None:
+    """down killed in its first state write: the previous file stays whole; down again finishes."""
+    up()
+    before = state_file().read_bytes()
+    killer = _ReplaceKiller(state_file(), 1)
+    monkeypatch.setattr(state.os, "replace", killer)
+    with pytest.raises(Killed):
+        down()
+    monkeypatch.setattr(state.os, "replace", killer.real)
+    assert state_file().read_bytes() == before == killer.before
+    assert set(json.loads(before)["resources"]) >= {"api", "function", "role", "user_pool", "log_group"}
+    down()
+    assert leftovers() == {}
+    assert not state_file().exists()
+
+
+def test_ctrl_c_in_a_worker_is_one_line_exit_130_and_up_resumes(moto: None, faults: Faults) -> None:
+    """Ctrl-C arriving right after CreateUserPool answered: exit 130, one-line hint, rerun completes."""
+    fired = []
+
+    def interrupt(**_: Any) -> None:
+        if not fired:
+            fired.append(1)
+            raise KeyboardInterrupt
+
+    faults.on("cognito-idp", "after-call.cognito-idp.CreateUserPool", interrupt)
+    result = run("up", "--stack", STACK)
+    assert result.exit_code == 130, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "rerun `authdemo up`" in " ".join(result.stderr.split())
+    again = run("up", "--stack", STACK)
+    assert again.exit_code == 0, again.output
+    assert stack_census() == ONE_OF_EACH
+    assert run("down", "--stack", STACK).exit_code == 0
+    assert leftovers() == {}
+
+
+def test_real_ctrl_c_lets_running_calls_land_and_up_resumes(moto: None, faults: Faults) -> None:
+    """SIGINT to the main thread right after CreateRole answered: exit 130, the role recorded."""
+    sent = []
+
+    def sigint(**_: Any) -> None:
+        if not sent:
+            sent.append(1)
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    faults.on("iam", "after-call.iam.CreateRole", sigint)
+    result = run("up", "--stack", STACK)
+    assert sent and result.exit_code == 130, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.count("Error:") == 1 and "Interrupted." in result.stderr
+    recorded = json.loads(state_file().read_text())["resources"]
+    assert recorded["role"]["name"] == NAMES.role
+    again = run("up", "--stack", STACK)
+    assert again.exit_code == 0, again.output
+    assert stack_census() == ONE_OF_EACH
+    assert run("down", "--stack", STACK).exit_code == 0
+    assert leftovers() == {}
