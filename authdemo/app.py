@@ -369,7 +369,7 @@ def down(
             notes.append("The embedded AWS was restarted since `up`; its old resources are gone.")
         with observer_factory() as observer:
             result = engine.down(stack.context(), observer)
-        deleted = [k for k, v in result.outcomes.items() if v == "deleted"]
+        deleted = [k for k, v in result.outcomes.items() if v == "deleted" and ":" not in k]
         if not stack.store.resources():
             stack.store.remove_file()
         if opts.local:
@@ -398,6 +398,8 @@ def sweep_find(stack: Stack) -> list[tuple[Unit, dict[str, Any]]]:
     units, _ = engine.down_graph()
     found = []
     for unit in units.values():
+        if isinstance(unit, engine.Prepare):
+            continue
         seen = set()
         for rec in [store.resource(unit.key), *unit.discover(ctx)]:
             if rec and unit.describe(rec) not in seen:

@@ -127,8 +127,20 @@ def up_graph() -> tuple[dict[str, Unit], dict[str, set[str]]]:
     return units, {k: set(u.needs) for k, u in units.items()}
 
 
+class Prepare(Unit):
+    """A unit's teardown preparation as a graph step of its own (e.g. emptying the role)."""
+
+    def __init__(self, inner: Unit) -> None:
+        super().__init__()
+        self.inner = inner
+        self.label = inner.prepare_label or inner.label  # type: ignore[misc]
+
+
 def down_graph() -> tuple[dict[str, Unit], dict[str, set[str]]]:
-    """Top-level units only; X waits for every top-level unit whose subtree needs X."""
+    """Top-level units only; X waits for every top-level unit whose subtree needs X.
+
+    A unit's preparation (Role: detach and delete its policies) needs nothing and runs at once.
+    """
     units = {u.key: u for u in all_units()}
 
     def top(key: str) -> str:
@@ -143,7 +155,13 @@ def down_graph() -> tuple[dict[str, Unit], dict[str, set[str]]]:
             a, b = top(key), top(need)
             if a != b:
                 deps[b].add(a)  # delete the dependant (a) before what it needs (b)
-    return tops, deps
+    nodes: dict[str, Unit] = dict(tops)
+    for key, unit in tops.items():
+        if unit.prepare_label:
+            nodes[f"{key}:prepare"] = Prepare(unit)
+            deps[f"{key}:prepare"] = set()
+            deps[key].add(f"{key}:prepare")
+    return nodes, deps
 
 
 def children(key: str) -> list[str]:
@@ -178,6 +196,8 @@ def down(ctx: Context, observer: Observer, max_workers: int = MAX_WORKERS) -> Ru
     ctx.notify = observer.note
 
     def delete(unit: Unit) -> str:
+        if isinstance(unit, Prepare):
+            return "deleted" if unit.inner.prepare_teardown(ctx) else "gone"
         deleted = unit.teardown(ctx)
         ctx.state.forget(unit.key, *children(unit.key))
         return "deleted" if deleted else "gone"

@@ -166,6 +166,12 @@ class Unit:
     def describe(self, rec: dict[str, Any]) -> str:
         return str(rec.get(self.id_field, ""))
 
+    #: When set, `down` runs `prepare_teardown` as its own step at once, before `delete` is due.
+    prepare_label: ClassVar[str | None] = None
+
+    def prepare_teardown(self, ctx: Context) -> bool:
+        return False
+
     # -- the flow every unit shares -----------------------------------------------------------
     def ensure(self, ctx: Context) -> str:
         """Make the resource exist; returns 'exists', 'adopted' or 'created'."""
@@ -283,15 +289,40 @@ class Role(Unit):
     def exists(self, ctx: Context, rec: dict[str, Any]) -> bool:
         return bool(self.discover(ctx))
 
-    def delete(self, ctx: Context, rec: dict[str, Any]) -> None:
-        """Inline policies and attachments first, or IAM answers DeleteConflict."""
+    prepare_label = "role policies"
+
+    def prepare_teardown(self, ctx: Context) -> bool:
+        """Empty the role(s) at the start of `down`, while the API and function are deleted, so
+        the final DeleteRole is one call. Returns whether there was a role."""
+        targets = {r["name"] for r in [ctx.state.resource(self.key) or {}, *self.discover(ctx)] if r}
+        for name in targets:
+            self._empty(ctx, name)
+        return bool(targets)
+
+    def _empty(self, ctx: Context, name: str) -> None:
         iam = ctx.clients("iam")
-        name = rec["name"]
-        for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        try:
+            policies = iam.list_role_policies(RoleName=name)["PolicyNames"]
+            attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+        except Exception as exc:
+            if is_not_found(exc):
+                return
+            raise
+        for policy in policies:
             _ignore_missing(iam.delete_role_policy, RoleName=name, PolicyName=policy)
-        for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
-            _ignore_missing(iam.detach_role_policy, RoleName=name, PolicyArn=attached["PolicyArn"])
-        iam.delete_role(RoleName=name)
+        for item in attached:
+            _ignore_missing(iam.detach_role_policy, RoleName=name, PolicyArn=item["PolicyArn"])
+
+    def delete(self, ctx: Context, rec: dict[str, Any]) -> None:
+        """IAM answers DeleteConflict while a role has policies: empty it, then delete."""
+        iam = ctx.clients("iam")
+        try:
+            iam.delete_role(RoleName=rec["name"])
+        except Exception as exc:
+            if aws.error_code(exc) != "DeleteConflict":
+                raise
+            self._empty(ctx, rec["name"])
+            iam.delete_role(RoleName=rec["name"])
 
 
 class RolePolicy(Unit):

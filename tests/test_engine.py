@@ -87,13 +87,15 @@ def test_critical_path_orders_function_integration_route():
 
 
 def test_down_order_follows_aws_facts():
-    """API, then function, then its log group and role; the pool only after the API."""
+    """API, then function, then its log group and role; the pool only after the API; the role's
+    policies go at once, so the role's own delete is a single call at the end."""
     _, deps = engine.down_graph()
     assert deps == {
         "api": set(),
         "function": {"api"},
         "log_group": {"function"},
-        "role": {"function"},
+        "role": {"function", "role:prepare"},
+        "role:prepare": set(),
         "user_pool": {"api"},
     }
 
