@@ -41,7 +41,7 @@ def one_error(result: Any, alone: bool = True) -> str:
     if alone:
         assert result.stderr.lstrip().startswith("Error:"), result.stderr
         assert result.stdout == ""
-    return flat(result.stderr[result.stderr.index("Error:"):])
+    return flat(result.stderr[result.stderr.index("Error:") :])
 
 
 def state_file(stack: str = "authdemo") -> Path:
@@ -83,9 +83,14 @@ class TtySys:
 
 # ----------------------------------------------------------------------------- the table
 def no_credentials(monkeypatch: pytest.MonkeyPatch, faults: Faults) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                 "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask 169.254.169.254
 
@@ -107,10 +112,20 @@ BAD_INPUT = [
     # id, args, setup, exit code, what the message says
     ("no credentials", ["up"], no_credentials, 4, "No AWS credentials found"),
     ("expired credentials", ["up"], every_call_fails("ExpiredToken"), 4, "credentials have expired"),
-    ("rejected credentials", ["up"], every_call_fails("InvalidClientTokenId"), 4,
-     "AWS rejected your credentials (InvalidClientTokenId)"),
-    ("unknown profile", ["up", "--profile", "no-such-profile"], nothing, 2,
-     "AWS profile 'no-such-profile' does not exist"),
+    (
+        "rejected credentials",
+        ["up"],
+        every_call_fails("InvalidClientTokenId"),
+        4,
+        "AWS rejected your credentials (InvalidClientTokenId)",
+    ),
+    (
+        "unknown profile",
+        ["up", "--profile", "no-such-profile"],
+        nothing,
+        2,
+        "AWS profile 'no-such-profile' does not exist",
+    ),
     ("region typo", ["up", "--region", "us-wst-2"], nothing, 2, "region 'us-wst-2'"),
     ("region nonsense", ["up", "--region", "nowhere"], nothing, 2, "'nowhere' is not an AWS region name"),
     ("region nonsense, down", ["down", "--region", "nowhere"], nothing, 2, "is not an AWS region name"),
@@ -118,8 +133,13 @@ BAD_INPUT = [
     ("stack with digit first", ["up", "--stack", "9lives"], nothing, 2, "stack name '9lives' is not valid"),
     ("stack of 40 chars", ["up", "--stack", "s" * 40], nothing, 2, "use 1-32 letters, digits and hyphens"),
     ("stack, down", ["down", "--stack", "bad name"], nothing, 2, "stack name 'bad name' is not valid"),
-    ("username with space", ["up", "--username", "has space"], nothing, 2,
-     "contains whitespace or a control character"),
+    (
+        "username with space",
+        ["up", "--username", "has space"],
+        nothing,
+        2,
+        "contains whitespace or a control character",
+    ),
     ("username of 200 chars", ["up", "--username", "u" * 200], nothing, 2, "must be 1 to 128 characters"),
     ("guide's password", ["up", "--password", "DemoPass123"], nothing, 2, "must contain a symbol"),
     ("short password", ["up", "--password", "Sh0rt!"], nothing, 2, "be at least 8 characters long"),
@@ -129,10 +149,12 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize(("args", "setup", "code", "says"), [row[1:] for row in BAD_INPUT],
-                         ids=[row[0] for row in BAD_INPUT])
-def test_bad_input_is_one_line_and_changes_nothing(moto: None, faults: Faults, monkeypatch,
-                                                   args: list[str], setup: Any, code: int, says: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "setup", "code", "says"), [row[1:] for row in BAD_INPUT], ids=[row[0] for row in BAD_INPUT]
+)
+def test_bad_input_is_one_line_and_changes_nothing(
+    moto: None, faults: Faults, monkeypatch, args: list[str], setup: Any, code: int, says: str
+) -> None:
     """Each bad input: its exit code, one `Error:` line naming the problem, nothing created."""
     setup(monkeypatch, faults)
     result = run(*args)
@@ -152,8 +174,9 @@ def test_bad_input_is_one_line_and_changes_nothing(moto: None, faults: Faults, m
 
 
 @pytest.mark.parametrize("command", ["up", "down", "status"])
-def test_expired_credentials_on_an_existing_stack_change_nothing(moto: None, faults: Faults,
-                                                                 command: str) -> None:
+def test_expired_credentials_on_an_existing_stack_change_nothing(
+    moto: None, faults: Faults, command: str
+) -> None:
     """STS answers ExpiredToken when a recorded stack is checked: exit 4 before any change."""
     assert run("up").exit_code == 0
     saved = state_file().read_bytes()
@@ -236,7 +259,12 @@ def test_access_denied_midway_keeps_every_id_and_a_rerun_completes(moto: None, f
     assert again["user_pool_id"] and again["client_id"]
     left = leftovers()
     assert {k: len(v) for k, v in left.items()} == {
-        "user_pools": 1, "apis": 1, "functions": 1, "roles": 1, "log_groups": 1}
+        "user_pools": 1,
+        "apis": 1,
+        "functions": 1,
+        "roles": 1,
+        "log_groups": 1,
+    }
     assert run("down").exit_code == 0
     assert leftovers() == {}
 
@@ -255,8 +283,9 @@ CORRUPT = {
 
 @pytest.mark.parametrize("command", ["up", "down"])
 @pytest.mark.parametrize("content", list(CORRUPT.values()), ids=list(CORRUPT))
-def test_unreadable_state_is_kept_aside_unchanged(moto: None, faults: Faults, command: str,
-                                                  content: bytes) -> None:
+def test_unreadable_state_is_kept_aside_unchanged(
+    moto: None, faults: Faults, command: str, content: bytes
+) -> None:
     """An unreadable state file: exit 5, moved to <name>.corrupt-* byte for byte, nothing called."""
     path = state_file()
     path.write_bytes(content)
@@ -282,7 +311,12 @@ def test_after_a_corrupt_state_up_adopts_the_stack_without_duplicates(moto: None
     assert again["client_id"] == first["client_id"]
     assert again["api_url"] == first["api_url"]
     assert {k: len(v) for k, v in leftovers().items()} == {
-        "user_pools": 1, "apis": 1, "functions": 1, "roles": 1, "log_groups": 1}
+        "user_pools": 1,
+        "apis": 1,
+        "functions": 1,
+        "roles": 1,
+        "log_groups": 1,
+    }
     assert run("down").exit_code == 0
     assert leftovers() == {}
 
@@ -332,8 +366,15 @@ def test_password_never_printed_in_the_whole_flow(server) -> None:
     """up, test, status, token and down (text and json) never show the password."""
     e = ("--endpoint-url", server.url, "--stack", "secret")
     outputs = []
-    for args in (("up", *e, "--password", SECRET), ("up", *e), ("test", *e), ("status", *e),
-                 ("token", *e), ("status", *e, "--output", "json"), ("test", *e, "--output", "json")):
+    for args in (
+        ("up", *e, "--password", SECRET),
+        ("up", *e),
+        ("test", *e),
+        ("status", *e),
+        ("token", *e),
+        ("status", *e, "--output", "json"),
+        ("test", *e, "--output", "json"),
+    ):
         result = run(*args)
         assert result.exit_code == 0, result.output
         outputs.append(result.stdout + result.stderr)
@@ -353,8 +394,12 @@ def test_password_not_in_sign_in_or_policy_errors(moto: None, faults: Faults) ->
     assert "Cognito refused to sign in 'demo@example.com'" in one_error(result)
     assert wrong not in result.output
     # the pool refuses it (e.g. a stricter policy than ours): the message is AWS's, not the password
-    faults.fail("cognito-idp", "AdminSetUserPassword", "InvalidPasswordException",
-                "Password does not conform to policy: Password must have symbol characters")
+    faults.fail(
+        "cognito-idp",
+        "AdminSetUserPassword",
+        "InvalidPasswordException",
+        "Password does not conform to policy: Password must have symbol characters",
+    )
     result = run("up", "--password", wrong)
     assert result.exit_code == 1
     assert "InvalidPasswordException" in one_error(result, alone=False)

@@ -139,8 +139,7 @@ def stack_census() -> dict[str, int]:
         "functions": len(functions),
         "roles": sum(r["RoleName"] == NAMES.role for r in client("iam").list_roles()["Roles"]),
         "log_groups": sum(
-            g["logGroupName"] == NAMES.log_group
-            for g in client("logs").describe_log_groups()["logGroups"]
+            g["logGroupName"] == NAMES.log_group for g in client("logs").describe_log_groups()["logGroups"]
         ),
     }
     if len(pools) == 1:
@@ -161,8 +160,18 @@ def stack_census() -> dict[str, int]:
 
 
 ONE_OF_EACH = {
-    "pools": 1, "apis": 1, "functions": 1, "roles": 1, "log_groups": 1, "clients": 1, "users": 1,
-    "authorizers": 1, "integrations": 1, "routes": 1, "stages": 1, "permissions": 1,
+    "pools": 1,
+    "apis": 1,
+    "functions": 1,
+    "roles": 1,
+    "log_groups": 1,
+    "clients": 1,
+    "users": 1,
+    "authorizers": 1,
+    "integrations": 1,
+    "routes": 1,
+    "stages": 1,
+    "permissions": 1,
 }
 
 
@@ -198,7 +207,7 @@ def test_the_kill_points_cover_every_call_that_changes_aws(faults: Faults) -> No
         up()
         up_calls = list(faults.calls)
         down()
-        down_calls = faults.calls[len(up_calls):]
+        down_calls = faults.calls[len(up_calls) :]
         assert leftovers() == {}
     assert len(up_calls) >= 20 and len(down_calls) >= 10, faults.calls
     assert sorted(c for c in up_calls if c.startswith(CHANGING)) == sorted(UP_CHANGES)
@@ -217,12 +226,30 @@ def _clean_counts() -> tuple[int, int]:
 
 # Every call of a clean run that changes AWS (checked against a clean run below).
 UP_CHANGES = (
-    "CreateRole", "PutRolePolicy", "CreateLogGroup", "PutRetentionPolicy", "CreateUserPool",
-    "CreateUserPoolClient", "AdminCreateUser", "AdminSetUserPassword", "CreateApi", "CreateStage",
-    "CreateAuthorizer", "CreateFunction", "CreateIntegration", "AddPermission", "CreateRoute",
+    "CreateRole",
+    "PutRolePolicy",
+    "CreateLogGroup",
+    "PutRetentionPolicy",
+    "CreateUserPool",
+    "CreateUserPoolClient",
+    "AdminCreateUser",
+    "AdminSetUserPassword",
+    "CreateApi",
+    "CreateStage",
+    "CreateAuthorizer",
+    "CreateFunction",
+    "CreateIntegration",
+    "AddPermission",
+    "CreateRoute",
 )
-DOWN_CHANGES = ("DeleteApi", "DeleteFunction", "DeleteLogGroup", "DeleteRolePolicy", "DeleteRole",
-                "DeleteUserPool")
+DOWN_CHANGES = (
+    "DeleteApi",
+    "DeleteFunction",
+    "DeleteLogGroup",
+    "DeleteRolePolicy",
+    "DeleteRole",
+    "DeleteUserPool",
+)
 CHANGING = ("Create", "Put", "Add", "Admin", "Delete", "Update", "Remove", "Tag")
 
 

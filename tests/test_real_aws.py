@@ -20,7 +20,12 @@ pytestmark = pytest.mark.aws
 @pytest.fixture
 def real_aws(monkeypatch, tmp_path):
     """Undo the suite's isolation: real credentials and config, a fresh state directory."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    ):
         if name in os.environ:
             monkeypatch.delenv(name)
     for name, value in os.environ.items():
@@ -30,8 +35,13 @@ def real_aws(monkeypatch, tmp_path):
 
 
 def _authdemo(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "authdemo.cli", *args], capture_output=True, text=True,
-                          timeout=900, env=os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "authdemo.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=os.environ.copy(),
+    )
 
 
 def test_up_test_down_on_real_aws(real_aws):

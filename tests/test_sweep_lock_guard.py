@@ -37,7 +37,7 @@ def one_error(result: Any, alone: bool = True) -> str:
     (and the only one when `alone`); no traceback anywhere."""
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stderr.count("Error:") == 1, result.stderr
-    message = result.stderr[result.stderr.index("Error:"):]
+    message = result.stderr[result.stderr.index("Error:") :]
     if alone:
         assert result.stderr.lstrip().startswith("Error:"), result.stderr
     return flat(message)
@@ -156,16 +156,23 @@ def make_look_alikes(stack: str, *, same_names: bool) -> dict[str, str]:
     }
     if same_names:
         iam = boto3.client("iam", region_name=REGION)
-        statement = {"Effect": "Allow", "Action": "sts:AssumeRole",
-                     "Principal": {"Service": "lambda.amazonaws.com"}}
+        statement = {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+        }
         trust = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
         iam.create_role(RoleName=names.role, Path="/", AssumeRolePolicyDocument=trust)  # not our path
         other = iam.create_role(RoleName="someone-elses-role", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
         from authdemo.resources import function_zip
 
         boto3.client("lambda", region_name=REGION).create_function(
-            FunctionName=names.function, Runtime="python3.12", Role=other, Handler="handler.handler",
-            Code={"ZipFile": function_zip()})  # untagged
+            FunctionName=names.function,
+            Runtime="python3.12",
+            Role=other,
+            Handler="handler.handler",
+            Code={"ZipFile": function_zip()},
+        )  # untagged
         # Lambda's own log group for that function (it makes one, untagged, on first invoke)
         boto3.client("logs", region_name=REGION).create_log_group(logGroupName=names.log_group)
         made.update(function=names.function, role=names.role, log_group=names.log_group)
@@ -228,7 +235,9 @@ def holder() -> Iterator[Any]:
     def start(stack: str, command: str) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
             [sys.executable, "-c", HOLDER, str(state_file(stack)), command],
-            stdout=subprocess.PIPE, text=True, env=os.environ.copy(),
+            stdout=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
         )
         procs.append(proc)
         assert proc.stdout is not None and proc.stdout.readline().strip() == "holding"
@@ -279,8 +288,9 @@ def test_stale_lock_file_of_a_dead_pid_is_taken_over(moto: None) -> None:
     """A lock file naming a dead pid (no flock held) does not block: up runs and prints the note."""
     pid = dead_pid()
     lock_path = state_file("stale").with_name("stale.json.lock")
-    lock_path.write_text(json.dumps({"pid": pid, "command": "up", "started": "2024-01-01T00:00:00+00:00",
-                                     "host": "elsewhere"}))
+    lock_path.write_text(
+        json.dumps({"pid": pid, "command": "up", "started": "2024-01-01T00:00:00+00:00", "host": "elsewhere"})
+    )
     result = run("up", "--stack", "stale")
     assert result.exit_code == 0, result.output
     assert f"Took over the lock of a stopped `authdemo up` (pid {pid})" in flat(result.stderr)
@@ -324,8 +334,9 @@ def edit_state(path: Path, **changes: Any) -> bytes:
 
 
 @pytest.mark.parametrize("args", [("up",), ("down",), ("down", "--sweep", "--yes")])
-def test_state_of_another_account_is_refused_before_any_change(deployed: Path, faults: Faults,
-                                                               args: tuple[str, ...]) -> None:
+def test_state_of_another_account_is_refused_before_any_change(
+    deployed: Path, faults: Faults, args: tuple[str, ...]
+) -> None:
     """A state file of account 999999999999: up/down/sweep exit 5 after only asking who we are."""
     saved = edit_state(deployed, account_id="999999999999")
     before = leftovers()
