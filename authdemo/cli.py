@@ -179,15 +179,18 @@ def _print_summary(opts: Any, info: dict[str, Any], result: Any) -> None:
     console.out().print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
-@cli.command()
-@common_options
-@click.option(
+wait_option = click.option(
     "--wait",
     type=click.FloatRange(0, 900),
     default=120.0,
     show_default=True,
     help="Seconds to wait for a new API to answer before giving up.",
 )
+
+
+@cli.command()
+@common_options
+@wait_option
 def test(**kwargs: Any) -> None:
     """Sign in as the test user and run the guide's checks (401 without, 200 with a token).
 
@@ -370,13 +373,7 @@ def _explain_times(claims: dict[str, Any]) -> None:
 
 @cli.command()
 @common_options
-@click.option(
-    "--wait",
-    type=click.FloatRange(0, 900),
-    default=120.0,
-    show_default=True,
-    help="Seconds to wait for a new API to answer.",
-)
+@wait_option
 @click.pass_context
 def demo(ctx: click.Context, **kwargs: Any) -> None:
     """`up` then `test`: what `python jwt_authorizer_demo.py` runs.

@@ -4,6 +4,7 @@ helpers to run the CLI and to inject AWS faults beside moto (see shared/aws-fact
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -153,3 +154,26 @@ def leftovers(region: str = "us-west-2", endpoint_url: str | None = None) -> dic
         ],
     }
     return {k: v for k, v in found.items() if v}
+
+
+class TtySys:
+    """cli.py's view of `sys` with a terminal on stdin and/or stdout (CliRunner has none)."""
+
+    class _Tty:
+        def __init__(self, stream: Any) -> None:
+            self._stream = stream
+
+        def isatty(self) -> bool:
+            return True
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._stream, name)
+
+    def __init__(self, stdin: bool = False, stdout: bool = False) -> None:
+        self._stdin, self._stdout = stdin, stdout
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(sys, name)
+        if (name == "stdin" and self._stdin) or (name == "stdout" and self._stdout):
+            return self._Tty(value)
+        return value

@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import stat
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import Faults, aws_error, leftovers, run, run_json
+from conftest import Faults, TtySys, aws_error, leftovers, run, run_json
 
 from authdemo import app, cli, paths
 from authdemo.local import daemon
@@ -61,24 +60,6 @@ def held_port() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         yield int(sock.getsockname()[1])
-
-
-class TtySys:
-    """cli.py's view of `sys` with a terminal on stdout (CliRunner has none)."""
-
-    class _Tty:
-        def __init__(self, stream: Any) -> None:
-            self._stream = stream
-
-        def isatty(self) -> bool:
-            return True
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._stream, name)
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(sys, name)
-        return self._Tty(value) if name == "stdout" else value
 
 
 # ----------------------------------------------------------------------------- the table
@@ -435,7 +416,7 @@ def test_token_is_full_when_piped(deployed: None) -> None:
 def test_token_is_shortened_on_a_terminal(deployed: None, monkeypatch) -> None:
     """On a terminal `token` shows a shortened token and says how to get it in full."""
     piped = run("token", "--access").stdout.strip()
-    monkeypatch.setattr(cli, "sys", TtySys())
+    monkeypatch.setattr(cli, "sys", TtySys(stdout=True))
     result = run("token", "--access")
     assert result.exit_code == 0
     shown = result.stdout.strip()

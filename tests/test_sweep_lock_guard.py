@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import Faults, leftovers, run, run_json
+from conftest import Faults, TtySys, leftovers, run, run_json
 
 from authdemo import app, cli
 from authdemo.resources import TAG_KEY, Names
@@ -49,29 +49,6 @@ def state_file(stack: str) -> Path:
 
 def changing_calls(faults: Faults) -> list[str]:
     return [c for c in faults.calls if c.startswith(CHANGING)]
-
-
-class TtySys:
-    """cli.py's view of `sys` with a terminal on stdin and/or stdout (CliRunner has none)."""
-
-    class _Tty:
-        def __init__(self, stream: Any) -> None:
-            self._stream = stream
-
-        def isatty(self) -> bool:
-            return True
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._stream, name)
-
-    def __init__(self, stdin: bool = False, stdout: bool = False) -> None:
-        self._stdin, self._stdout = stdin, stdout
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(sys, name)
-        if (name == "stdin" and self._stdin) or (name == "stdout" and self._stdout):
-            return self._Tty(value)
-        return value
 
 
 def up(stack: str) -> dict[str, Any]:
