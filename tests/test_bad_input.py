@@ -62,6 +62,17 @@ def held_port() -> Iterator[int]:
         yield int(sock.getsockname()[1])
 
 
+def assert_one_stack() -> None:
+    """Exactly one of each top-level resource: nothing was created twice."""
+    assert {k: len(v) for k, v in leftovers().items()} == {
+        "user_pools": 1,
+        "apis": 1,
+        "functions": 1,
+        "roles": 1,
+        "log_groups": 1,
+    }
+
+
 # ----------------------------------------------------------------------------- the table
 def no_credentials(monkeypatch: pytest.MonkeyPatch, faults: Faults) -> None:
     for name in (
@@ -238,14 +249,7 @@ def test_access_denied_midway_keeps_every_id_and_a_rerun_completes(moto: None, f
     assert recorded, "nothing at all was created before the failure"
     again = run_json("up")
     assert again["user_pool_id"] and again["client_id"]
-    left = leftovers()
-    assert {k: len(v) for k, v in left.items()} == {
-        "user_pools": 1,
-        "apis": 1,
-        "functions": 1,
-        "roles": 1,
-        "log_groups": 1,
-    }
+    assert_one_stack()
     assert run("down").exit_code == 0
     assert leftovers() == {}
 
@@ -291,13 +295,7 @@ def test_after_a_corrupt_state_up_adopts_the_stack_without_duplicates(moto: None
     assert again["user_pool_id"] == first["user_pool_id"]
     assert again["client_id"] == first["client_id"]
     assert again["api_url"] == first["api_url"]
-    assert {k: len(v) for k, v in leftovers().items()} == {
-        "user_pools": 1,
-        "apis": 1,
-        "functions": 1,
-        "roles": 1,
-        "log_groups": 1,
-    }
+    assert_one_stack()
     assert run("down").exit_code == 0
     assert leftovers() == {}
 

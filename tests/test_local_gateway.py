@@ -77,6 +77,16 @@ class Stack:
     access_token: str
     other_client_access_token: str
 
+    def client(self, service: str) -> Any:
+        """A boto3 client for the embedded AWS behind this stack's server."""
+        return boto3.client(
+            service,
+            endpoint_url=self.server.url,
+            region_name=REGION,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+
     @property
     def api_url(self) -> str:
         return f"{self.server.url}/_aws/execute-api/{self.api_id}"
@@ -482,25 +492,13 @@ def test_health_identifies_the_server(stack: Stack) -> None:
 
 def test_other_requests_still_reach_moto(stack: Stack) -> None:
     """Requests that are not API invocations are answered by moto (the AWS APIs)."""
-    gw = boto3.client(
-        "apigatewayv2",
-        endpoint_url=stack.server.url,
-        region_name=REGION,
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    gw = stack.client("apigatewayv2")
     assert stack.api_id in [a["ApiId"] for a in gw.get_apis()["Items"]]
 
 
 def test_code_update_is_picked_up(stack: Stack) -> None:
     """After UpdateFunctionCode the next request runs the new code (cache keyed by hash)."""
-    lam = boto3.client(
-        "lambda",
-        endpoint_url=stack.server.url,
-        region_name=REGION,
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    lam = stack.client("lambda")
     new = zipped("echo.py", "def plain(event, context):\n    return {'version': 2}\n")
     lam.update_function_code(FunctionName=f"plain-{stack.suffix}", ZipFile=new)
     assert stack.get("/plain").json() == {"version": 2}
@@ -549,26 +547,14 @@ def test_fuzz_hostile_authorization_headers_get_401(stack: Stack, value: str) ->
 
 def test_get_authorizers_is_served(stack: Stack) -> None:
     """The server lists authorizers (GetAuthorizers), which moto lacks and `up` relies on."""
-    gw = boto3.client(
-        "apigatewayv2",
-        endpoint_url=stack.server.url,
-        region_name=REGION,
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    gw = stack.client("apigatewayv2")
     items = gw.get_authorizers(ApiId=stack.api_id)["Items"]
     assert [a["Name"] for a in items] == ["cognito"]
 
 
 def test_named_stage_serves_under_its_prefix(stack: Stack) -> None:
     """A named AutoDeploy stage answers at /<stage>/..., and the event names that stage."""
-    gw = boto3.client(
-        "apigatewayv2",
-        endpoint_url=stack.server.url,
-        region_name=REGION,
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    gw = stack.client("apigatewayv2")
     gw.create_stage(ApiId=stack.api_id, StageName="prod", AutoDeploy=True)
     event = stack.get("/prod/open").json()["event"]
     assert event["requestContext"]["stage"] == "prod"
