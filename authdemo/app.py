@@ -156,7 +156,7 @@ def open_stack(
                     f"Stack {opts.stack!r} belongs to AWS account {recorded_account}, but your "
                     f"credentials are for {stack.account_id}; switch --profile, or use another --stack."
                 )
-        else:
+        elif store is not None or command != "down":  # a `down` with nothing recorded needs none
             # A new stack: nothing to compare with, so no STS round trip in front of CreateRole;
             # the account comes from CreateRole's ARN. Missing credentials still fail here.
             stack.clients.check_credentials()

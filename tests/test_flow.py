@@ -108,3 +108,11 @@ def test_root_scripts_share_the_cli(server, tmp_path):
     )
     assert cleanup.returncode == 0, cleanup.stderr
     assert not (paths.home() / "scripts.json").exists()
+
+
+def test_down_with_nothing_recorded_needs_no_credentials(monkeypatch):
+    """A second `down` succeeds and says there is nothing to delete, even without credentials."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = run("down")
+    assert result.exit_code == 0 and "nothing to delete" in " ".join(result.stderr.split())
