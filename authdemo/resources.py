@@ -232,13 +232,10 @@ class Role(Unit):
     priority = 10  # its propagation is the longest wait of `up`: start the clock first
 
     def discover(self, ctx: Context) -> list[dict[str, Any]]:
-        iam = ctx.clients("iam")
-        try:
-            role = iam.get_role(RoleName=ctx.names.role)["Role"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return []
-            raise
+        answer = _get(ctx.clients("iam").get_role, RoleName=ctx.names.role)
+        if answer is None:
+            return []
+        role = answer["Role"]
         if role.get("Path") != ctx.names.role_path:
             return []  # same name, not ours: never touch it
         return [{"name": role["RoleName"], "arn": role["Arn"]}]
@@ -301,16 +298,13 @@ class Role(Unit):
 
     def _empty(self, ctx: Context, name: str) -> None:
         iam = ctx.clients("iam")
-        try:
-            policies = iam.list_role_policies(RoleName=name)["PolicyNames"]
-            attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return
-            raise
-        for policy in policies:
+        policies = _get(iam.list_role_policies, RoleName=name)
+        attached = policies and _get(iam.list_attached_role_policies, RoleName=name)
+        if not policies or not attached:
+            return  # the role is already gone
+        for policy in policies["PolicyNames"]:
             _ignore_missing(iam.delete_role_policy, RoleName=name, PolicyName=policy)
-        for item in attached:
+        for item in attached["AttachedPolicies"]:
             _ignore_missing(iam.detach_role_policy, RoleName=name, PolicyArn=item["PolicyArn"])
 
     def delete(self, ctx: Context, rec: dict[str, Any]) -> None:
@@ -348,12 +342,9 @@ class RolePolicy(Unit):
         )
 
     def discover(self, ctx: Context) -> list[dict[str, Any]]:
-        try:
-            ctx.clients("iam").get_role_policy(RoleName=ctx.names.role, PolicyName=ctx.names.role_policy)
-        except Exception as exc:
-            if is_not_found(exc):
-                return []
-            raise
+        iam = ctx.clients("iam")
+        if _get(iam.get_role_policy, RoleName=ctx.names.role, PolicyName=ctx.names.role_policy) is None:
+            return []
         return [{"name": ctx.names.role_policy}]
 
     def create(self, ctx: Context) -> None:
@@ -391,13 +382,8 @@ class LogGroup(Unit):
         found = []
         for group in self._named(ctx):
             arn = group.get("logGroupArn") or group["arn"].removesuffix(":*")
-            try:
-                tags = ctx.clients("logs").list_tags_for_resource(resourceArn=arn).get("tags", {})
-            except Exception as exc:
-                if is_not_found(exc):
-                    continue
-                raise
-            if tags.get(TAG_KEY) == ctx.names.stack:
+            answer = _get(ctx.clients("logs").list_tags_for_resource, resourceArn=arn)
+            if answer and answer.get("tags", {}).get(TAG_KEY) == ctx.names.stack:
                 found.append({"name": group["logGroupName"]})
         return found
 
@@ -434,12 +420,8 @@ class UserPool(Unit):
             for pool in page["UserPools"]:
                 if pool["Name"] != ctx.names.user_pool:
                     continue
-                try:
-                    detail = cognito.describe_user_pool(UserPoolId=pool["Id"])["UserPool"]
-                except Exception as exc:
-                    if is_not_found(exc):
-                        continue
-                    raise
+                answer = _get(cognito.describe_user_pool, UserPoolId=pool["Id"])
+                detail = answer["UserPool"] if answer else {}
                 if detail.get("UserPoolTags", {}).get(TAG_KEY) == ctx.names.stack:
                     found.append({"id": pool["Id"], "arn": detail.get("Arn")})
         return found
@@ -528,14 +510,11 @@ class User(Unit):
     id_field = "username"
 
     def _get(self, ctx: Context) -> dict[str, Any] | None:
-        try:
-            return ctx.clients("cognito-idp").admin_get_user(
-                UserPoolId=ctx.rec("user_pool")["id"], Username=ctx.username
-            )
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return _get(
+            ctx.clients("cognito-idp").admin_get_user,
+            UserPoolId=ctx.rec("user_pool")["id"],
+            Username=ctx.username,
+        )
 
     def discover(self, ctx: Context) -> list[dict[str, Any]]:
         return [{"username": ctx.username}] if self._get(ctx) else []
@@ -579,14 +558,8 @@ class Function(Unit):
     id_field = "name"
 
     def discover(self, ctx: Context) -> list[dict[str, Any]]:
-        lam = ctx.clients("lambda")
-        try:
-            fn = lam.get_function(FunctionName=ctx.names.function)
-        except Exception as exc:
-            if is_not_found(exc):
-                return []
-            raise
-        if fn.get("Tags", {}).get(TAG_KEY) != ctx.names.stack:
+        fn = _get(ctx.clients("lambda").get_function, FunctionName=ctx.names.function)
+        if fn is None or fn.get("Tags", {}).get(TAG_KEY) != ctx.names.stack:
             return []
         config = fn["Configuration"]
         return [{"name": config["FunctionName"], "arn": config["FunctionArn"]}]
@@ -692,12 +665,10 @@ class Permission(Unit):
         fn = ctx.state.resource("function")
         if not fn:
             return []
-        try:
-            policy = json.loads(ctx.clients("lambda").get_policy(FunctionName=fn["name"])["Policy"])
-        except Exception as exc:
-            if is_not_found(exc):
-                return []
-            raise
+        answer = _get(ctx.clients("lambda").get_policy, FunctionName=fn["name"])
+        if answer is None:
+            return []
+        policy = json.loads(answer["Policy"])
         return [
             {"sid": s["Sid"], "source_arn": _source_arn(s)}
             for s in policy.get("Statement", [])
@@ -784,12 +755,8 @@ class _ApiChild(Unit):
         api_id = self._api_id(ctx)
         if not api_id:
             return []
-        try:
-            return getattr(ctx.clients("apigatewayv2"), operation)(ApiId=api_id).get("Items", [])
-        except Exception as exc:
-            if is_not_found(exc):
-                return []
-            raise
+        answer = _get(getattr(ctx.clients("apigatewayv2"), operation), ApiId=api_id)
+        return answer.get("Items", []) if answer else []
 
 
 class Authorizer(_ApiChild):
@@ -982,13 +949,20 @@ def all_units() -> list[Unit]:
     return [cls() for cls in UNITS]
 
 
-def _exists(fn: Callable[..., Any], **kwargs: Any) -> bool:
+def _get(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """The call's answer, or None when AWS says the resource is not there."""
     try:
-        fn(**kwargs)
-        return True
+        return fn(**kwargs)
     except Exception as exc:
         if is_not_found(exc):
-            return False
+            return None
+        raise
+
+
+def _exists(fn: Callable[..., Any], **kwargs: Any) -> bool:
+    try:
+        return _get(fn, **kwargs) is not None
+    except Exception as exc:
         raise aws.translate(exc) or exc from exc
 
 
