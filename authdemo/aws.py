@@ -198,7 +198,9 @@ def translate(exc: BaseException, operation: str = "the AWS call") -> AuthdemoEr
                 f"Access denied for {op}: your identity is not allowed to call it; ask for "
                 'the permissions listed in the README ("Permissions") or use another profile.'
             )
-        return AuthdemoError(f"{op} failed: {code}: {message}")
+        error = AuthdemoError(f"{op} failed: {code}: {message}")
+        error.aws_code = code
+        return error
     return None
 
 

@@ -29,6 +29,7 @@ class AuthdemoError(Exception):
     """A failure explained in one sentence, with the exit status to use."""
 
     code: ExitCode = ExitCode.ERROR
+    aws_code: str | None = None  # the AWS error code behind it, when there is one
 
     def __init__(self, message: str, code: ExitCode | None = None) -> None:
         super().__init__(message)

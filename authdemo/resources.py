@@ -250,7 +250,7 @@ class Role(Unit):
             self.create(ctx)
             return "created"
         except AuthdemoError as exc:
-            if "EntityAlreadyExists" not in exc.message:
+            if exc.aws_code != "EntityAlreadyExists":
                 raise
         found = self.discover(ctx)
         if not found:
@@ -392,7 +392,7 @@ class LogGroup(Unit):
         try:
             call(logs.create_log_group, logGroupName=ctx.names.log_group, tags=ctx.tags)
         except AuthdemoError as exc:
-            if "ResourceAlreadyExists" not in exc.message:
+            if exc.aws_code != "ResourceAlreadyExistsException":
                 raise
         ctx.state.record(self.key, name=ctx.names.log_group)
         call(
@@ -703,7 +703,7 @@ class Permission(Unit):
             )
         except AuthdemoError as exc:
             # AWS refuses a repeated StatementId (moto accepts it): it is already there.
-            if "ResourceConflictException" not in exc.message:
+            if exc.aws_code != "ResourceConflictException":
                 raise
         ctx.state.record(self.key, sid=ctx.names.statement_id, source_arn=want)
         return "created"

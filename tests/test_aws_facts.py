@@ -396,3 +396,14 @@ def test_test_command_fails_with_exit_3_when_a_check_fails(server, monkeypatch):
     failed = [c for c in report["checks"] if not c["passed"]]
     assert [c["name"] for c in failed] == ["tampered ID token"] and failed[0]["status"] == 200
     assert run("down", *e).exit_code == 0
+
+
+def test_up_takes_over_a_log_group_lambda_already_made(moto):
+    """A log group of the function's name made earlier (untagged, by Lambda) does not stop up."""
+    boto3.client("logs").create_log_group(logGroupName="/aws/lambda/authdemo-authdemo-hello")
+    result = run("up")
+    assert result.exit_code == 0, result.output
+    state = json.loads((paths.home() / "authdemo.json").read_text())
+    assert state["resources"]["log_group"]["name"] == "/aws/lambda/authdemo-authdemo-hello"
+    assert run("down").exit_code == 0
+    assert "log_groups" not in leftovers()
