@@ -247,28 +247,30 @@ def summary(stack: Stack) -> dict[str, Any]:
         "role_name": res.get("role", {}).get("name") or names.role,
         "log_group": names.log_group,
         "state_file": str(stack.path),
-        "cli_flags": _cli_flags(stack),
+        "cli_flags": cli_flags(
+            stack.opts, stack.server.port if stack.server else None, stack.target.endpoint_url
+        ),
     }
     if stack.opts.show_password and store:
         out["password"] = store.get("password")
     return out
 
 
-def _cli_flags(stack: Stack) -> str:
+def cli_flags(opts: Options, port: int | None = None, endpoint_url: str | None = None) -> str:
     """The options a follow-up command needs to reach this same stack (for printed commands)."""
     from .local.daemon import DEFAULT_PORT
 
     flags = ""
-    if stack.opts.local:
+    if opts.local:
         flags += " --local"
-        if stack.server is not None and stack.server.port != DEFAULT_PORT:
-            flags += f" --port {stack.server.port}"
-    elif stack.target.endpoint_url and not os.environ.get("AWS_ENDPOINT_URL"):
-        flags += f" --endpoint-url {stack.target.endpoint_url}"
-    if stack.opts.stack != "authdemo":
-        flags += f" --stack {stack.opts.stack}"
-    if stack.opts.state_file:
-        flags += f" --state-file {stack.path}"
+        if port and port != DEFAULT_PORT:
+            flags += f" --port {port}"
+    elif endpoint_url and not os.environ.get("AWS_ENDPOINT_URL"):
+        flags += f" --endpoint-url {endpoint_url}"
+    if opts.stack != "authdemo":
+        flags += f" --stack {opts.stack}"
+    if opts.state_file:
+        flags += f" --state-file {state_path(opts)}"
     return flags
 
 
@@ -391,9 +393,8 @@ def _maybe_stop_server(stack: Stack) -> list[str]:
     return ["Stopped the embedded AWS (it was started by `up --local`)."]
 
 
-def sweep_find(stack: Stack) -> list[tuple[Unit, dict[str, Any]]]:
+def sweep_find(stack: Stack, store: StateStore) -> list[tuple[Unit, dict[str, Any]]]:
     """Every top-level resource of the stack found in AWS by name and tag or path."""
-    store = stack.store or StateStore.new(stack.path, stack=stack.opts.stack)
     ctx = stack.context(store)
     units, _ = engine.down_graph()
     found = []
@@ -419,10 +420,10 @@ def sweep(
             if stack.store:
                 stack.store.remove_file()
             return [], True
-        found = sweep_find(stack)
+        store = stack.store or StateStore.new(stack.path, stack=opts.stack)  # never saved: no IDs
+        found = sweep_find(stack, store)
         if not found or not confirm(found):
             return found, False
-        store = stack.store or StateStore.new(stack.path, stack=opts.stack)
         with observer_factory() as observer:
             engine.down(stack.context(store), observer)
         store.remove_file()

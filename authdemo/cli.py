@@ -382,18 +382,14 @@ def demo(ctx: click.Context, **kwargs: Any) -> None:
     Example:
       python jwt_authorizer_demo.py --local
     """
-    from . import console
+    from . import app, console
 
     wait = kwargs.pop("wait")
     ctx.invoke(up, **kwargs)
     ctx.invoke(test, wait=wait, **kwargs)
-    flags = [
-        f"--{k.replace('_', '-')} {kwargs[k]}"
-        for k in ("stack", "port", "endpoint_url", "state_file")
-        if kwargs.get(k) and not (k == "stack" and kwargs[k] == "authdemo")
-    ]
-    flags = (["--local"] if kwargs.get("local") else []) + flags
-    console.info(f"Clean up with: python jwt_authorizer_cleanup.py {' '.join(flags)}".rstrip())
+    opts = _opts(kwargs)
+    flags = app.cli_flags(opts, opts.port, opts.endpoint_url)
+    console.info(f"Clean up with: python jwt_authorizer_cleanup.py{flags}")
 
 
 @cli.group()
