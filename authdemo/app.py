@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from . import engine, paths
-from .aws import LOCAL_ACCOUNT_ID, Clients, Target, check_region, probe_endpoint
-from .errors import AuthdemoError, NotDeployedError, StateError
-from .resources import Context, Names, Unit, all_units
+from .aws import LOCAL_ACCOUNT_ID, Clients, Target, check_region, default_region, partition, probe_endpoint
+from .errors import NotDeployedError, StateError
 from .state import CorruptStateError, StackLock, StateStore, quarantine
+from .units import Context, MemoryRecords, Names, Rec, Records, Unit, all_units
 from .validate import check_password, check_stack, check_username, generate_password
 
 DEFAULT_REGION = "us-west-2"  # the course guide's region
@@ -64,17 +64,21 @@ class Stack:
     def names(self) -> Names:
         return Names(self.opts.stack)
 
-    def context(self, store: StateStore | None = None) -> Context:
-        store = store or self.store
-        assert store is not None
+    def context(self, records: Records | None = None) -> Context:
+        records = records or self.store
+        if records is None:
+            raise NotDeployedError(_not_deployed(self.opts))
+        arn_partition, dns_suffix = partition(self.region)
         return Context(
             clients=self.clients,
-            state=store,
+            records=records,
             names=self.names,
             region=self.region,
+            partition=arn_partition,
+            dns_suffix=dns_suffix,
             account_id=self.account_id or "",
-            username=store.get("username") or self.opts.username or DEFAULT_USERNAME,
-            password=store.get("password") or "",
+            username=records.get("username") or self.opts.username or DEFAULT_USERNAME,
+            password=records.get("password") or "",
         )
 
 
@@ -88,13 +92,7 @@ def state_path(opts: Options) -> Path:
 def _default_region(opts: Options) -> str:
     if opts.local:
         return DEFAULT_REGION
-    import botocore.session
-
-    session = botocore.session.Session(profile=opts.profile)
-    try:
-        return session.get_config_variable("region") or DEFAULT_REGION
-    except Exception:
-        return DEFAULT_REGION
+    return default_region(opts.profile) or DEFAULT_REGION
 
 
 @contextlib.contextmanager
@@ -215,8 +213,35 @@ def up(
         if opts.local:
             store.set(server_pid=stack.server.pid)
         with observer_factory() as observer:
-            result = engine.up(stack.context(), observer)
+            result = engine.up(stack.context(), store, observer)
         return summary(stack), result, stack.notes
+
+
+def plan(opts: Options, command: str) -> dict[str, Any]:
+    """What `up` or `down` would do, read from the state and AWS; nothing is changed or written."""
+    with open_stack(opts, f"{command} --dry-run", write=False, start_server=False) as stack:
+        records: Records = stack.store or MemoryRecords({}, {"username": opts.username})
+        units = engine.units_by_key()
+        if opts.local and stack.server is None:
+            # No embedded AWS running: nothing exists in it; `up` would create everything.
+            steps = [
+                engine.Planned(k, units[k].label, "create" if command == "up" else "gone")
+                for k in engine.up_order(units)
+            ]
+        elif command == "down" and stack.store is None:
+            steps = []
+        else:
+            ctx = stack.context(records)
+            steps = engine.plan_up(ctx) if command == "up" else engine.plan_down(ctx)
+        return {
+            "command": command,
+            "dry_run": True,
+            "stack": opts.stack,
+            "region": stack.region,
+            "local": opts.local,
+            "state_file": str(stack.path),
+            "plan": [step.as_dict() for step in steps],
+        }
 
 
 def summary(stack: Stack) -> dict[str, Any]:
@@ -328,27 +353,20 @@ def status(opts: Options) -> dict[str, Any]:
     with open_stack(opts, "status", write=False, start_server=False, require_state=True) as stack:
         info = summary(stack)
         server_gone = opts.local and stack.server is None
+        store = _require(stack)
         ctx = stack.context()
         resources = {}
         for unit in all_units():
-            rec = stack.store.resource(unit.key)
+            rec = store.resource(unit.key)
             if not rec:
                 continue
-            exists = False if server_gone else _safe_exists(unit, ctx, rec)
+            # Only "not found" is missing: any other error (throttling, denied) is reported as such.
+            exists = False if server_gone else unit.exists(ctx, rec)
             resources[unit.key] = {"label": unit.label, "id": unit.describe(rec), "exists": exists}
         info["resources"] = resources
         if opts.local:
             info["server"] = stack.server.url if stack.server else None
         return info
-
-
-def _safe_exists(unit: Unit, ctx: Context, rec: dict[str, Any]) -> bool:
-    try:
-        return unit.exists(ctx, rec)
-    except AuthdemoError:
-        raise
-    except Exception:
-        return False
 
 
 def down(
@@ -370,7 +388,7 @@ def down(
         if opts.local and stack.store.get("server_pid") not in (None, stack.server.pid):
             notes.append("The embedded AWS was restarted since `up`; its old resources are gone.")
         with observer_factory() as observer:
-            result = engine.down(stack.context(), observer)
+            result = engine.down(stack.context(), stack.store, observer)
         deleted = [k for k, v in result.outcomes.items() if v == "deleted" and ":" not in k]
         if not stack.store.resources():
             stack.store.remove_file()
@@ -393,27 +411,18 @@ def _maybe_stop_server(stack: Stack) -> list[str]:
     return ["Stopped the embedded AWS (it was started by `up --local`)."]
 
 
-def sweep_find(stack: Stack, store: StateStore) -> list[tuple[Unit, dict[str, Any]]]:
+def sweep_find(stack: Stack, store: StateStore) -> list[tuple[Unit, Rec]]:
     """Every top-level resource of the stack found in AWS by name and tag or path."""
     ctx = stack.context(store)
-    units, _ = engine.down_graph()
-    found = []
-    for unit in units.values():
-        if isinstance(unit, engine.Prepare):
-            continue
-        seen = set()
-        for rec in [store.resource(unit.key), *unit.discover(ctx)]:
-            if rec and unit.describe(rec) not in seen:
-                seen.add(unit.describe(rec))
-                found.append((unit, rec))
-    return found
+    units = engine.units_by_key()
+    return [(units[key], rec) for key in engine.down_order(units) for rec in units[key].teardown_targets(ctx)]
 
 
 def sweep(
     opts: Options,
-    confirm: Callable[[list[tuple[Unit, dict[str, Any]]]], bool],
+    confirm: Callable[[list[tuple[Unit, Rec]]], bool],
     observer_factory: Callable[[], Any],
-) -> tuple[list[tuple[Unit, dict[str, Any]]], bool]:
+) -> tuple[list[tuple[Unit, Rec]], bool]:
     """Find a stack's resources without trusting the state file, confirm, delete them all."""
     with open_stack(opts, "down --sweep", write=True, start_server=False) as stack:
         if opts.local and stack.server is None:
@@ -425,6 +434,6 @@ def sweep(
         if not found or not confirm(found):
             return found, False
         with observer_factory() as observer:
-            engine.down(stack.context(store), observer)
+            engine.down(stack.context(store), store, observer)
         store.remove_file()
         return found, True

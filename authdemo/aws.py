@@ -1,4 +1,4 @@
-"""The one module that talks to boto3: a client factory and error translation.
+"""The one module that talks to boto3 and botocore: a client factory and error translation.
 
 Clients are built on first use (never at import time, so moto's mocks and a fast
 `--help` both work), one per service, shared by the worker threads of a run
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import AuthdemoError, CredentialsError, UnreachableError, UsageError
+from .errors import AuthdemoError, CredentialsError, NotFound, UnreachableError, UsageError
 
 #: Called with (service_name, client) for every client the factory builds. Tests use it
 #: to inject faults (botocore event handlers) beside moto; production code leaves it empty.
@@ -67,13 +67,13 @@ class Clients:
         self.target = target
         self._lock = threading.Lock()
         self._session: Any = None
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, AwsClient] = {}
 
-    def __call__(self, service: str) -> Any:
+    def __call__(self, service: str) -> AwsClient:
         with self._lock:
             client = self._clients.get(service)
             if client is None:
-                client = self._build(service)
+                client = AwsClient(self._build(service), service)
                 self._clients[service] = client
             return client
 
@@ -126,7 +126,7 @@ class Clients:
         """The account of the caller; also the first proof that credentials work."""
         if self.target.local:
             return LOCAL_ACCOUNT_ID
-        return call(self("sts").get_caller_identity)["Account"]
+        return str(self("sts").get_caller_identity()["Account"])
 
 
 def _no_credentials() -> Exception:
@@ -136,30 +136,22 @@ def _no_credentials() -> Exception:
 
 
 def error_code(exc: BaseException) -> str | None:
-    """The AWS error code of a botocore ClientError, else None."""
+    """The AWS error code behind an exception (botocore's or one we translated), else None."""
+    if isinstance(exc, AuthdemoError):
+        return exc.aws_code
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
-        return response.get("Error", {}).get("Code")
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code is not None else None
     return None
 
 
-def is_not_found(exc: BaseException) -> bool:
-    return error_code(exc) in NOT_FOUND_CODES
-
-
-def call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    """Call a boto3 method, turning the failures a user can fix into one-sentence errors."""
-    try:
-        return fn(*args, **kwargs)
-    except Exception as exc:
-        translated = translate(exc, getattr(fn, "__name__", "the AWS call"))
-        if translated is None:
-            raise
-        raise translated from exc
-
-
 def translate(exc: BaseException, operation: str = "the AWS call") -> AuthdemoError | None:
-    """Map a botocore exception to an AuthdemoError the user can act on (None: not ours)."""
+    """Map a botocore exception to an AuthdemoError the user can act on (None: not botocore's).
+
+    Every ClientError becomes an AuthdemoError carrying `aws_code` (a "gone" code becomes
+    :class:`NotFound`), so callers compare codes and never import botocore.
+    """
     from botocore import exceptions as bex
 
     if isinstance(exc, AuthdemoError):
@@ -181,27 +173,100 @@ def translate(exc: BaseException, operation: str = "the AWS call") -> AuthdemoEr
         )
     if isinstance(exc, bex.ClientError):
         code = error_code(exc) or "Error"
-        message = exc.response.get("Error", {}).get("Message", "")
+        message = str(exc.response.get("Error", {}).get("Message", ""))
         op = exc.operation_name or operation
+        error: AuthdemoError
         if code in _EXPIRED:
-            return CredentialsError(
+            error = CredentialsError(
                 "Your AWS credentials have expired; refresh them (e.g. `aws sso login` or new "
                 "session keys) and try again."
             )
-        if code in _BAD_CREDENTIALS:
-            return CredentialsError(
+        elif code in _BAD_CREDENTIALS:
+            error = CredentialsError(
                 f"AWS rejected your credentials ({code}); check the access key, the profile, "
                 "or that the region is enabled for your account."
             )
-        if code in _DENIED:
-            return CredentialsError(
-                f"Access denied for {op}: your identity is not allowed to call it; ask for "
-                'the permissions listed in the README ("Permissions") or use another profile.'
+        elif code in _DENIED:
+            error = CredentialsError(
+                f"Access denied for {op}: your identity is not allowed to call it; add the "
+                "permission `authdemo policy` prints, or use another profile."
             )
-        error = AuthdemoError(f"{op} failed: {code}: {message}")
+        elif code in NOT_FOUND_CODES:
+            error = NotFound(f"{op} failed: {code}: {message}")
+        else:
+            error = AuthdemoError(f"{op} failed: {code}: {message}")
         error.aws_code = code
+        error.aws_message = message
         return error
     return None
+
+
+class AwsClient:
+    """A boto3 client whose every call raises authdemo's errors, never botocore's.
+
+    `client.create_role(...)` returns AWS's answer (a dict: boto3's answers are the one place
+    `Any` comes in) or raises an :class:`AuthdemoError` (:class:`NotFound` when the resource
+    is gone). `raw` is the boto3 client, for botocore event hooks in tests.
+    """
+
+    def __init__(self, raw: Any, service: str) -> None:
+        self.raw = raw
+        self.service = service
+
+    def __getattr__(self, operation: str) -> Callable[..., dict[str, Any]]:
+        method = getattr(self.raw, operation)
+
+        def invoke(**kwargs: Any) -> dict[str, Any]:
+            try:
+                answer: dict[str, Any] = method(**kwargs)
+                return answer
+            except Exception as exc:
+                translated = translate(exc, operation)
+                if translated is None:
+                    raise
+                raise translated from exc
+
+        return invoke
+
+    def pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a paginated call, errors translated as for a single call."""
+        try:
+            yield from self.raw.get_paginator(operation).paginate(**kwargs)
+        except Exception as exc:
+            translated = translate(exc, operation)
+            if translated is None:
+                raise
+            raise translated from exc
+
+
+def get(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any] | None:
+    """The answer of a read, or None when AWS says the resource is not there."""
+    try:
+        return call(**kwargs)
+    except NotFound:
+        return None
+
+
+def partition(region: str) -> tuple[str, str]:
+    """(ARN partition, DNS suffix) of a region, from botocore's partition data:
+    `aws`/`amazonaws.com`, `aws-cn`/`amazonaws.com.cn`, `aws-us-gov`/`amazonaws.com`..."""
+    for part in _shared_loader().load_data("partitions")["partitions"]:
+        if region in part.get("regions", {}) or re.match(part.get("regionRegex", "^$"), region):
+            outputs = part.get("outputs", {})
+            return str(outputs.get("name", part.get("id", "aws"))), str(
+                outputs.get("dnsSuffix", "amazonaws.com")
+            )
+    return "aws", "amazonaws.com"
+
+
+def default_region(profile: str | None) -> str | None:
+    """The region of the user's AWS config (profile, env), or None."""
+    import botocore.session
+
+    try:
+        return botocore.session.Session(profile=profile).get_config_variable("region") or None
+    except Exception:
+        return None
 
 
 def check_region(region: str, endpoint_url: str | None) -> None:

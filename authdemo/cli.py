@@ -145,19 +145,50 @@ def cli() -> None:
     """
 
 
+dry_run_option = click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Only print the plan (create / adopt / keep, or delete), read from the state and AWS.",
+)
+
+
+def _print_plan(opts: Any, plan: dict[str, Any]) -> None:
+    from . import console
+
+    if opts.output == "json":
+        console.data_json(plan)
+        return
+    rows = [
+        [
+            f"  {p['label']}" if p["with"] and plan["command"] == "down" else p["label"],
+            p["action"],
+            ", ".join(p["ids"]),
+        ]
+        for p in plan["plan"]
+    ]
+    where = "embedded AWS" if plan["local"] else plan["region"]
+    title = f"authdemo {plan['command']} --dry-run: stack {plan['stack']} ({where}); nothing was changed"
+    console.show(console.table(title, ["resource", "would be", "id"], rows))
+
+
 @cli.command()
 @common_options
-def up(**kwargs: Any) -> None:
+@dry_run_option
+def up(dry_run: bool, **kwargs: Any) -> None:
     """Create the stack (or finish an interrupted one); safe to run again.
 
     \b
     Examples:
       authdemo up --local
+      authdemo up --dry-run            # what would be created, adopted or kept
       authdemo up --region us-west-2 --password 'Demo-Pass-123!'
     """
     from . import app, console
 
     opts = _opts(kwargs)
+    if dry_run:
+        _print_plan(opts, app.plan(opts, "up"))
+        return
     info, result, notes = app.up(opts, _observer(f"authdemo up: stack {opts.stack}"))
     for note in notes:
         console.info(note)
@@ -251,17 +282,24 @@ def _compact(obj: Any) -> str:
     help="Also find the stack's resources by tag/path, without trusting the state file.",
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --sweep deletes what it found.")
-def down(sweep: bool, yes: bool, **kwargs: Any) -> None:
+@dry_run_option
+def down(sweep: bool, yes: bool, dry_run: bool, **kwargs: Any) -> None:
     """Delete everything of the stack, including the function's log group; safe to rerun.
 
     \b
     Examples:
       authdemo down --local
+      authdemo down --dry-run         # what would be deleted
       authdemo down --sweep --yes     # state file lost: find by tag, then delete
     """
     from . import app, console
 
     opts = _opts(kwargs)
+    if dry_run:
+        if sweep or yes:
+            raise AuthdemoError("--dry-run only prints the plan: drop --sweep/--yes with it.", ExitCode.USAGE)
+        _print_plan(opts, app.plan(opts, "down"))
+        return
     title = f"authdemo down: stack {opts.stack}"
     if sweep:
 
@@ -276,14 +314,14 @@ def down(sweep: bool, yes: bool, **kwargs: Any) -> None:
                 raise AuthdemoError("Refusing to delete without confirmation; add --yes.", ExitCode.USAGE)
             return click.confirm("Delete all of these?", default=False, err=True)
 
-        found, deleted = app.sweep(opts, confirm, _observer(title))
+        found, swept = app.sweep(opts, confirm, _observer(title))
         if opts.output == "json":
             console.data_json(
-                {"found": [{"type": u.key, "id": u.describe(r)} for u, r in found], "deleted": deleted}
+                {"found": [{"type": u.key, "id": u.describe(r)} for u, r in found], "deleted": swept}
             )
         elif not found:
             console.info(f"Nothing of stack {opts.stack!r} found in {opts.region or 'this region'}.")
-        elif not deleted:
+        elif not swept:
             console.info("Nothing deleted.")
         return
     deleted, result, notes = app.down(opts, _observer(title))

@@ -1,25 +1,33 @@
-"""Runs a stack's units as a dependency graph: `up` forwards, `down` in reverse.
+"""Plans and runs a stack's units: `up` forwards as a dependency graph, `down` in reverse.
 
-Each unit starts as soon as what it needs is done, on a small thread pool, so the slow
-parts overlap: the IAM role is created first and, while it propagates, the user pool,
-client, user, API, authorizer and stage are built; the critical path is
+Planner and executor are apart (chalice's split): `plan_up` / `plan_down` read AWS and the
+state and say, for each unit, what would happen (create, adopt, keep / delete, gone) without
+changing anything; `up` / `down` make it so. The executor is the one place that records and
+forgets IDs: a unit's `create`, `discover` and `configure` return IDs, and the executor
+writes them the moment they come back (one atomic replace of the state file each).
+
+Each step starts as soon as what it needs is done, on a small thread pool, so the slow parts
+overlap: the IAM role is created first and, while it propagates, the user pool, client,
+user, API, authorizer and stage are built; the critical path is
 CreateRole -> (propagation) -> CreateFunction -> CreateIntegration -> CreateRoute.
-`down` deletes only top-level units (children go with their parent) and starts each as
-soon as everything that depended on it is gone.
-
-The engine only schedules; units do the AWS calls and record IDs; an observer draws.
+`down` deletes only top-level units (children go with their parent) and starts each as soon
+as everything that depended on it is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .resources import Context, Unit, all_units
+from .errors import AuthdemoError, NotFound
+from .state import StateStore
+from .units import Context, MemoryRecords, Rec, Unit, all_units
 
 MAX_WORKERS = 8
 
@@ -41,6 +49,17 @@ class NullObserver:
 
 
 @dataclass
+class Step:
+    """One node of a run: a unit's ensure or delete, or a wait or preparation beside it."""
+
+    key: str
+    label: str
+    run: Callable[[], str]
+    needs: set[str] = field(default_factory=set)
+    priority: int = 0
+
+
+@dataclass
 class RunResult:
     outcomes: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -48,20 +67,14 @@ class RunResult:
     peak_concurrency: int = 0
 
 
-def run_graph(
-    units: dict[str, Unit],
-    deps: dict[str, set[str]],
-    action: Callable[[Unit], str],
-    observer: Observer,
-    max_workers: int = MAX_WORKERS,
-) -> RunResult:
-    """Run `action` on every unit once all of its `deps` have finished.
+def run_graph(steps: Mapping[str, Step], observer: Observer, max_workers: int = MAX_WORKERS) -> RunResult:
+    """Run every step once all of its `needs` have finished.
 
-    On the first failure nothing new starts; running units finish (so their IDs are
+    On the first failure nothing new starts; running steps finish (so their IDs are
     recorded) and the first error is raised. Ctrl-C does the same, then re-raises.
     """
     result = RunResult()
-    pending = dict(deps)
+    pending = {k: set(s.needs) for k, s in steps.items()}
     done: set[str] = set()
     running: dict[Future[str], tuple[str, float]] = {}
     lock = threading.Lock()
@@ -69,13 +82,13 @@ def run_graph(
     error: BaseException | None = None
     start = time.monotonic()
 
-    def work(unit: Unit) -> str:
+    def work(step: Step) -> str:
         nonlocal active
         with lock:
             active += 1
             result.peak_concurrency = max(result.peak_concurrency, active)
         try:
-            return action(unit)
+            return step.run()
         finally:
             with lock:
                 active -= 1
@@ -85,12 +98,12 @@ def run_graph(
         while pending or running:
             if error is None:
                 ready = sorted(
-                    (k for k, d in pending.items() if d <= done), key=lambda k: (-units[k].priority, k)
+                    (k for k, d in pending.items() if d <= done), key=lambda k: (-steps[k].priority, k)
                 )
                 for key in ready:
                     del pending[key]
-                    observer.started(key, units[key].label)
-                    running[pool.submit(work, units[key])] = (key, time.monotonic())
+                    observer.started(key, steps[key].label)
+                    running[pool.submit(work, steps[key])] = (key, time.monotonic())
             if not running:
                 if pending and error is None:
                     raise RuntimeError(f"dependency cycle among {sorted(pending)}")
@@ -122,84 +135,252 @@ def run_graph(
     return result
 
 
-def up_graph() -> tuple[dict[str, Unit], dict[str, set[str]]]:
-    units = {u.key: u for u in all_units()}
-    return units, {k: set(u.needs) for k, u in units.items()}
+# ------------------------------------------------------------------------------ the graphs
+def units_by_key() -> dict[str, Unit]:
+    return {u.key: u for u in all_units()}
 
 
-class Prepare(Unit):
-    """A unit's teardown preparation as a graph step of its own (e.g. emptying the role)."""
-
-    def __init__(self, inner: Unit) -> None:
-        super().__init__()
-        self.inner = inner
-        self.label = inner.prepare_label or inner.label  # type: ignore[misc]
+def up_order(units: Mapping[str, Unit]) -> dict[str, set[str]]:
+    """Each unit's creation needs."""
+    return {k: set(u.needs) for k, u in units.items()}
 
 
-def down_graph() -> tuple[dict[str, Unit], dict[str, set[str]]]:
-    """Top-level units only; X waits for every top-level unit whose subtree needs X.
+def top(units: Mapping[str, Unit], key: str) -> str:
+    """The top-level unit whose deletion takes `key` with it."""
+    parent = units[key].parent
+    while parent:
+        key, parent = parent, units[parent].parent
+    return key
 
-    A unit's preparation (Role: detach and delete its policies) needs nothing and runs at once.
-    """
-    units = {u.key: u for u in all_units()}
 
-    def top(key: str) -> str:
-        while units[key].parent:
-            key = units[key].parent  # type: ignore[assignment]
-        return key
-
-    tops = {k: u for k, u in units.items() if u.parent is None}
-    deps: dict[str, set[str]] = {k: set() for k in tops}
+def down_order(units: Mapping[str, Unit]) -> dict[str, set[str]]:
+    """Top-level units only; X waits for every top-level unit whose subtree needs X."""
+    deps: dict[str, set[str]] = {k: set() for k, u in units.items() if u.parent is None}
     for key, unit in units.items():
         for need in set(unit.needs) - set(unit.create_only_needs):
-            a, b = top(key), top(need)
+            a, b = top(units, key), top(units, need)
             if a != b:
                 deps[b].add(a)  # delete the dependant (a) before what it needs (b)
-    nodes: dict[str, Unit] = dict(tops)
-    for key, unit in tops.items():
-        if unit.prepare_label:
-            nodes[f"{key}:prepare"] = Prepare(unit)
-            deps[f"{key}:prepare"] = set()
-            deps[key].add(f"{key}:prepare")
-    return nodes, deps
+    return deps
 
 
-def children(key: str) -> list[str]:
+def children(units: Mapping[str, Unit], key: str) -> list[str]:
     """Units deleted together with `key` (transitively)."""
-    units = {u.key: u for u in all_units()}
-    out = []
-    for k, u in units.items():
-        parent = u.parent
-        while parent:
-            if parent == key:
-                out.append(k)
-                break
-            parent = units[parent].parent
-    return out
+    return [k for k in units if k != key and top(units, k) == key] if units[key].parent is None else []
 
 
-def up(ctx: Context, observer: Observer, max_workers: int = MAX_WORKERS) -> RunResult:
-    units, deps = up_graph()
-    ctx.notify = observer.note
+# ------------------------------------------------------------------------------ planning
+@dataclass(frozen=True)
+class Planned:
+    """What a run would do to one resource: create, adopt, keep / delete, gone."""
 
-    def ensure(unit: Unit) -> str:
-        outcome = unit.ensure(ctx)
-        if outcome == "created":
-            ctx.fresh.add(unit.key)
+    key: str
+    label: str
+    action: str
+    ids: tuple[str, ...] = ()
+    parent: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "action": self.action,
+            "ids": list(self.ids),
+            "with": self.parent,
+        }
+
+
+def decide(unit: Unit, ctx: Context) -> tuple[str, Rec | None]:
+    """What `up` does with one unit: ('create', None), ('adopt', found) or ('keep', recorded)."""
+    rec = ctx.records.resource(unit.key)
+    if unit.parent in ctx.fresh:
+        return "create", None  # inside a container created this run: nothing to look for
+    if rec and unit.exists(ctx, rec):
+        return "keep", rec
+    found = unit.discover(ctx)
+    if found:
+        return "adopt", found[0]
+    return "create", None
+
+
+def plan_up(ctx: Context) -> list[Planned]:
+    """What `up` would do, unit by unit in creation order; nothing is changed or written."""
+    units = units_by_key()
+    records = MemoryRecords(
+        {k: r for k in units if (r := ctx.records.resource(k))}, {"account_id": ctx.account_id}
+    )
+    dry = Context(
+        clients=ctx.clients,
+        records=records,
+        names=ctx.names,
+        region=ctx.region,
+        partition=ctx.partition,
+        dns_suffix=ctx.dns_suffix,
+        account_id=ctx.account_id,
+        username=ctx.username,
+        password=ctx.password,
+    )
+    plan: list[Planned] = []
+    for key in _topological(up_order(units)):
+        unit = units[key]
+        try:
+            action, rec = decide(unit, dry)
+        except AuthdemoError:
+            if not any(n in dry.fresh for n in unit.needs):
+                raise
+            # It names something this run would create first (no ID yet in a dry run).
+            action, rec = ("update", records.resource(key)) if records.resource(key) else ("create", None)
+        if action == "create":
+            dry.fresh.add(key)
+            records.resources.pop(key, None)
+        elif rec is not None:
+            records.resources[key] = rec
+        plan.append(Planned(key, unit.label, action, (unit.describe(rec),) if rec else (), unit.parent))
+    return plan
+
+
+def plan_down(ctx: Context) -> list[Planned]:
+    """What `down` would delete: each top-level unit's recorded and discovered copies, then
+    the children that go with them."""
+    units = units_by_key()
+    plan: list[Planned] = []
+    for key in _topological(down_order(units)):
+        targets = units[key].teardown_targets(ctx)
+        plan.append(
+            Planned(
+                key,
+                units[key].label,
+                "delete" if targets else "gone",
+                tuple(units[key].describe(t) for t in targets),
+            )
+        )
+        for child in children(units, key):
+            rec = ctx.records.resource(child)
+            if rec or targets:
+                ids = (units[child].describe(rec),) if rec else ()
+                plan.append(Planned(child, units[child].label, "delete" if targets else "gone", ids, key))
+    return plan
+
+
+def _topological(deps: Mapping[str, set[str]]) -> list[str]:
+    """Keys in an order where each comes after its needs; otherwise in their given order."""
+    order: list[str] = []
+    pending = dict(deps)
+    while pending:
+        key = next((k for k, d in pending.items() if d <= set(order)), None)
+        if key is None:
+            raise RuntimeError(f"dependency cycle among {sorted(pending)}")
+        order.append(key)
+        del pending[key]
+    return order
+
+
+# ------------------------------------------------------------------------------ executing
+class Executor:
+    """Makes a plan so, and is the one writer of resource records: what a unit's call returns
+    is recorded the moment it returns; what `down` deleted is forgotten."""
+
+    def __init__(self, ctx: Context, store: StateStore) -> None:
+        self.ctx = ctx
+        self.store = store
+        self.units = units_by_key()
+
+    def record(self, key: str, ids: Rec) -> None:
+        self.store.record(key, **ids)
+        if not self.store.get("account_id"):
+            arn = next((str(v) for v in ids.values() if str(v).startswith("arn:")), "")
+            if arn.count(":") >= 5 and arn.split(":")[4]:  # arn:partition:service:region:ACCOUNT:...
+                self.store.set(account_id=arn.split(":")[4])
+
+    def ensure(self, unit: Unit) -> str:
+        """Make one resource exist as `up` wants it; returns 'created', 'adopted' or 'exists'."""
+        ctx = self.ctx
+        if unit.create_conflict and not ctx.records.resource(unit.key):
+            outcome, rec = self._create_first(unit)
+        else:
+            action, found = decide(unit, ctx)
+            if action == "create":
+                outcome, rec = "created", self._create(unit)
+            else:
+                rec = found or {}
+                if action == "adopt":
+                    self.record(unit.key, rec)
+                outcome = "adopted" if action == "adopt" else "exists"
+        more = unit.configure(ctx, rec)
+        if more:
+            self.record(unit.key, more)
         return outcome
 
-    return run_graph(units, deps, ensure, observer, max_workers)
+    def _create(self, unit: Unit) -> Rec:
+        rec = unit.create(self.ctx)
+        self.record(unit.key, rec)
+        self.ctx.fresh.add(unit.key)
+        return rec
+
+    def _create_first(self, unit: Unit) -> tuple[str, Rec]:
+        """Create before looking (see Unit.create_conflict); a taken name is adopted if ours."""
+        try:
+            return "created", self._create(unit)
+        except AuthdemoError as exc:
+            if exc.aws_code != unit.create_conflict:
+                raise
+        found = unit.discover(self.ctx)
+        if not found:
+            raise unit.taken(self.ctx)
+        self.record(unit.key, found[0])
+        return "adopted", found[0]
+
+    def wait_ready(self, unit: Unit) -> str:
+        rec = self.ctx.rec(unit.key)
+        unit.wait_ready(self.ctx, rec)
+        return "ready"
+
+    def delete(self, unit: Unit) -> str:
+        """Delete the recorded copy and any discovered one; forget it and its children."""
+        targets = unit.teardown_targets(self.ctx)
+        for target in targets:
+            with contextlib.suppress(NotFound):  # already gone is deleted
+                unit.delete(self.ctx, target)
+        self.store.forget(unit.key, *children(self.units, unit.key))
+        return "deleted" if targets else "gone"
+
+    def prepare(self, unit: Unit) -> str:
+        return "deleted" if unit.prepare_teardown(self.ctx) else "gone"
 
 
-def down(ctx: Context, observer: Observer, max_workers: int = MAX_WORKERS) -> RunResult:
-    units, deps = down_graph()
+def up_steps(executor: Executor) -> dict[str, Step]:
+    units = executor.units
+    steps: dict[str, Step] = {}
+    for key, needs in up_order(units).items():
+        unit = units[key]
+        steps[key] = Step(key, unit.label, functools.partial(executor.ensure, unit), needs, unit.priority)
+        if unit.ready_label:
+            steps[f"{key}:ready"] = Step(
+                f"{key}:ready", unit.ready_label, functools.partial(executor.wait_ready, unit), {key}
+            )
+    return steps
+
+
+def down_steps(executor: Executor) -> dict[str, Step]:
+    """A unit's preparation (Role: detach and delete its policies) needs nothing and runs at once."""
+    units = executor.units
+    steps: dict[str, Step] = {}
+    for key, needs in down_order(units).items():
+        unit = units[key]
+        steps[key] = Step(key, unit.label, functools.partial(executor.delete, unit), set(needs))
+        if unit.prepare_label:
+            steps[f"{key}:prepare"] = Step(
+                f"{key}:prepare", unit.prepare_label, functools.partial(executor.prepare, unit)
+            )
+            steps[key].needs.add(f"{key}:prepare")
+    return steps
+
+
+def up(ctx: Context, store: StateStore, observer: Observer, max_workers: int = MAX_WORKERS) -> RunResult:
     ctx.notify = observer.note
+    return run_graph(up_steps(Executor(ctx, store)), observer, max_workers)
 
-    def delete(unit: Unit) -> str:
-        if isinstance(unit, Prepare):
-            return "deleted" if unit.inner.prepare_teardown(ctx) else "gone"
-        deleted = unit.teardown(ctx)
-        ctx.state.forget(unit.key, *children(unit.key))
-        return "deleted" if deleted else "gone"
 
-    return run_graph(units, deps, delete, observer, max_workers)
+def down(ctx: Context, store: StateStore, observer: Observer, max_workers: int = MAX_WORKERS) -> RunResult:
+    ctx.notify = observer.note
+    return run_graph(down_steps(Executor(ctx, store)), observer, max_workers)

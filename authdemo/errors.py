@@ -30,6 +30,7 @@ class AuthdemoError(Exception):
 
     code: ExitCode = ExitCode.ERROR
     aws_code: str | None = None  # the AWS error code behind it, when there is one
+    aws_message: str = ""  # and AWS's own message
 
     def __init__(self, message: str, code: ExitCode | None = None) -> None:
         super().__init__(message)
@@ -39,6 +40,10 @@ class AuthdemoError(Exception):
     @property
     def message(self) -> str:
         return str(self.args[0])
+
+
+class NotFound(AuthdemoError):
+    """AWS says the resource is not there (each service's "gone" code): units catch this one."""
 
 
 class UsageError(AuthdemoError):

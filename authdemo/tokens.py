@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from .aws import Clients, error_code, translate
+from .aws import Clients
 from .errors import AuthdemoError, UsageError
 
 
@@ -19,8 +19,8 @@ def sign_in(clients: Clients, client_id: str, username: str, password: str) -> d
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": username, "PASSWORD": password},
         )
-    except Exception as exc:
-        code = error_code(exc)
+    except AuthdemoError as exc:
+        code = exc.aws_code
         if code in ("NotAuthorizedException", "UserNotFoundException"):
             raise UsageError(
                 f"Cognito refused to sign in {username!r} (wrong username or password); "
@@ -30,7 +30,7 @@ def sign_in(clients: Clients, client_id: str, username: str, password: str) -> d
             raise UsageError(
                 f"{username!r} must reset its password; run `authdemo up` again to set a permanent one."
             ) from exc
-        raise translate(exc, "InitiateAuth") or exc from exc
+        raise
     if "AuthenticationResult" not in answer:
         raise AuthdemoError(
             f"Cognito answered with the challenge {answer.get('ChallengeName')} instead of tokens; "

@@ -15,9 +15,10 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from conftest import leftovers, run, run_json
 
-from authdemo import paths, resources
+from authdemo import paths
 from authdemo.checks import Prober
 from authdemo.errors import UnreachableError
+from authdemo.units import awslambda, base
 
 ROLE_MSG = "The role defined for the function cannot be assumed by Lambda."
 
@@ -25,7 +26,7 @@ ROLE_MSG = "The role defined for the function cannot be assumed by Lambda."
 def test_create_function_retries_while_role_propagates(moto, faults, monkeypatch):
     """CreateFunction is retried on the role-not-ready message with short sleeps, never a fixed one."""
     sleeps: list[float] = []
-    monkeypatch.setattr(resources, "sleep", sleeps.append)
+    monkeypatch.setattr(base, "sleep", sleeps.append)
     faults.fail("lambda", "CreateFunction", "InvalidParameterValueException", ROLE_MSG, times=4)
     result = run("up")
     assert result.exit_code == 0, result.output
@@ -36,7 +37,7 @@ def test_create_function_retries_while_role_propagates(moto, faults, monkeypatch
 
 def test_role_message_about_permissions_is_retried_too(moto, faults, monkeypatch):
     """The other propagation message ('role ... does not have permissions') is retried as well."""
-    monkeypatch.setattr(resources, "sleep", lambda s: None)
+    monkeypatch.setattr(base, "sleep", lambda s: None)
     faults.fail(
         "lambda",
         "CreateFunction",
@@ -50,7 +51,7 @@ def test_role_message_about_permissions_is_retried_too(moto, faults, monkeypatch
 
 def test_role_never_ready_gives_up_with_resume_hint(moto, faults, monkeypatch):
     """A role that never propagates ends in one sentence, exit 7, and everything else recorded."""
-    monkeypatch.setattr(resources, "ROLE_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(awslambda, "ROLE_WAIT_SECONDS", 0.5)
     faults.fail("lambda", "CreateFunction", "InvalidParameterValueException", ROLE_MSG, times=10**6)
     result = run("up")
     assert result.exit_code == 7
@@ -78,7 +79,7 @@ def _state_after(parsed: dict[str, Any], states: list[str]) -> None:
 
 def test_up_waits_for_pending_function_to_become_active(moto, faults, monkeypatch):
     """A new function is Pending at first: up polls GetFunctionConfiguration until Active."""
-    monkeypatch.setattr(resources, "sleep", lambda s: None)
+    monkeypatch.setattr(base, "sleep", lambda s: None)
     states = ["Pending", "Pending", "Pending"]
     faults.on(
         "lambda",

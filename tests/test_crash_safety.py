@@ -25,7 +25,7 @@ from moto import mock_aws
 
 from authdemo import app, aws, state
 from authdemo.engine import NullObserver
-from authdemo.resources import ROUTE_KEY, Names
+from authdemo.units import ROUTE_KEY, Names
 
 STACK = "crash"
 NAMES = Names(STACK)

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from conftest import aws_error, run
 
-from authdemo import engine, resources
+from authdemo import engine
 from authdemo.app import Options
 from authdemo.app import up as app_up
+from authdemo.units import base
 
 
 class Recorder:
@@ -53,7 +54,7 @@ class Recorder:
 
 def test_everything_else_proceeds_while_the_role_propagates(moto, faults, monkeypatch):
     """Pool, client, user, API, stage and authorizer finish while CreateFunction still waits on IAM."""
-    monkeypatch.setattr(resources, "sleep", lambda s: time.sleep(min(s, 0.05)))
+    monkeypatch.setattr(base, "sleep", lambda s: time.sleep(min(s, 0.05)))
     created: dict[str, float] = {}
     faults.on("iam", "after-call.iam.CreateRole", lambda **_: created.setdefault("role", time.monotonic()))
 
@@ -79,7 +80,7 @@ def test_everything_else_proceeds_while_the_role_propagates(moto, faults, monkey
 
 def test_critical_path_orders_function_integration_route():
     """The graph's edges: function after role; integration after function; route after both."""
-    _, deps = engine.up_graph()
+    deps = engine.up_order(engine.units_by_key())
     assert {"role", "log_group"} <= deps["function"]
     assert {"api", "function"} <= deps["integration"]
     assert {"authorizer", "integration"} <= deps["route"]
@@ -89,7 +90,8 @@ def test_critical_path_orders_function_integration_route():
 def test_down_order_follows_aws_facts():
     """API, then function, then its log group and role; the pool only after the API; the role's
     policies go at once, so the role's own delete is a single call at the end."""
-    _, deps = engine.down_graph()
+    steps = engine.down_steps(engine.Executor(None, None))  # type: ignore[arg-type]
+    deps = {k: s.needs for k, s in steps.items()}
     assert deps == {
         "api": set(),
         "function": {"api"},
@@ -100,28 +102,16 @@ def test_down_order_follows_aws_facts():
     }
 
 
-class _Unit(resources.Unit):
-    key = "x"
-    label = "x"
-
-
-def _units(*keys: str) -> dict[str, resources.Unit]:
-    out = {}
-    for key in keys:
-        unit = _Unit()
-        unit.meta["key"] = key
-        out[key] = unit
-    return out
+def _steps(action: Any, deps: dict[str, set[str]]) -> dict[str, engine.Step]:
+    return {k: engine.Step(k, k, lambda k=k: action(k), needs) for k, needs in deps.items()}
 
 
 def test_first_failure_stops_new_work_but_lets_running_work_land():
     """A failure: nothing new starts, steps already running finish (their IDs get recorded)."""
-    units = _units("a", "slow", "after_a")
     deps = {"a": set(), "slow": set(), "after_a": {"a"}}
     finished: list[str] = []
 
-    def action(unit: resources.Unit) -> str:
-        key = unit.meta["key"]
+    def action(key: str) -> str:
         if key == "a":
             raise RuntimeError("boom")
         time.sleep(0.2)
@@ -129,26 +119,23 @@ def test_first_failure_stops_new_work_but_lets_running_work_land():
         return "created"
 
     with pytest.raises(RuntimeError, match="boom"):
-        engine.run_graph(units, deps, action, engine.NullObserver())
+        engine.run_graph(_steps(action, deps), engine.NullObserver())
     assert finished == ["slow"]  # ran to completion; after_a never started
 
 
 def test_independent_steps_run_concurrently():
     """Eight independent 0.2 s steps take about 0.2 s, not 1.6 s."""
-    units = _units(*"abcdefgh")
     began = time.monotonic()
-    result = engine.run_graph(
-        units, {k: set() for k in units}, lambda u: time.sleep(0.2) or "created", engine.NullObserver()
-    )
+    steps = _steps(lambda k: time.sleep(0.2) or "created", {k: set() for k in "abcdefgh"})
+    result = engine.run_graph(steps, engine.NullObserver())
     assert time.monotonic() - began < 1.0
     assert result.peak_concurrency == 8
 
 
 def test_dependency_cycle_is_reported():
     """A cycle among units is a programming error, reported rather than hanging."""
-    units = _units("a", "b")
     with pytest.raises(RuntimeError, match="cycle"):
-        engine.run_graph(units, {"a": {"b"}, "b": {"a"}}, lambda u: "created", engine.NullObserver())
+        engine.run_graph(_steps(lambda k: "created", {"a": {"b"}, "b": {"a"}}), engine.NullObserver())
 
 
 def test_progress_lines_when_stderr_is_not_a_terminal(moto):

@@ -20,8 +20,8 @@ import pytest
 from conftest import Faults, TtySys, leftovers, run, run_json
 
 from authdemo import app, cli
-from authdemo.resources import TAG_KEY, Names
 from authdemo.state import StackLock
+from authdemo.units import TAG_KEY, Names
 
 REGION = "us-west-2"
 CHANGING = ("Create", "Put", "Add", "Admin", "Delete", "Update", "Remove", "Tag", "Untag")
@@ -141,7 +141,7 @@ def make_look_alikes(stack: str, *, same_names: bool) -> dict[str, str]:
         trust = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
         iam.create_role(RoleName=names.role, Path="/", AssumeRolePolicyDocument=trust)  # not our path
         other = iam.create_role(RoleName="someone-elses-role", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
-        from authdemo.resources import function_zip
+        from authdemo.units import function_zip
 
         boto3.client("lambda", region_name=REGION).create_function(
             FunctionName=names.function,

@@ -1,0 +1,203 @@
+"""Lambda: the demo function (and the wait until it is Active), and the permission that lets
+*this* API's route invoke it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from importlib import resources as importlib_resources
+from typing import Any
+
+from ..aws import get
+from ..errors import AuthdemoError, UnreachableError
+from . import base
+from .base import TAG_KEY, Context, Rec, Unit
+
+RUNTIME = "python3.13"
+ROUTE_PATH = "protected"
+# CreateFunction fails with these while a new role propagates (aws-facts.md, IAM).
+ROLE_NOT_READY = ("cannot be assumed by lambda", "does not have permission")
+ROLE_WAIT_SECONDS = 150.0  # give up on role propagation after this (Chalice's bound too)
+ACTIVE_WAIT_SECONDS = 120.0
+CONFLICT_WAIT_SECONDS = 30.0  # AddPermission while another update of the function runs
+
+
+def function_zip() -> bytes:
+    """The demo handler, zipped as Lambda wants it (fixed timestamps: same bytes each run)."""
+    source = importlib_resources.files("authdemo.lambda_src").joinpath("handler.py").read_bytes()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo("handler.py", date_time=(2024, 1, 1, 0, 0, 0))
+        info.external_attr = 0o644 << 16
+        archive.writestr(info, source)
+    return buf.getvalue()
+
+
+class Function(Unit):
+    key = "function"
+    label = "Lambda function"
+    needs = ("role", "log_group")
+    id_field = "name"
+    ready_label = "function ready to run"
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        fn = get(ctx.clients("lambda").get_function, FunctionName=ctx.names.function)
+        if fn is None or fn.get("Tags", {}).get(TAG_KEY) != ctx.names.stack:
+            return []
+        config = fn["Configuration"]
+        return [{"name": config["FunctionName"], "arn": config["FunctionArn"]}]
+
+    def create(self, ctx: Context) -> Rec:
+        """Retry while the new role propagates: short, capped backoff, never a fixed sleep."""
+        lam = ctx.clients("lambda")
+        role = ctx.rec("role")
+        code = function_zip()
+        deadline = time.monotonic() + ROLE_WAIT_SECONDS
+        delay, attempt = 0.2, 0
+        while True:
+            attempt += 1
+            try:
+                fn = lam.create_function(
+                    FunctionName=ctx.names.function,
+                    Runtime=RUNTIME,
+                    Role=role["arn"],
+                    Handler="handler.handler",
+                    Code={"ZipFile": code},
+                    Description=f"authdemo stack {ctx.names.stack}: GET /protected",
+                    Timeout=10,
+                    MemorySize=128,
+                    Architectures=["arm64"],
+                    Tags=ctx.tags,
+                )
+                return {"name": fn["FunctionName"], "arn": fn["FunctionArn"]}
+            except AuthdemoError as exc:
+                message = exc.aws_message.lower()
+                not_ready = exc.aws_code == "InvalidParameterValueException" and any(
+                    m in message for m in ROLE_NOT_READY
+                )
+                if not not_ready:
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise UnreachableError(
+                        f"Lambda still cannot assume the new role after {ROLE_WAIT_SECONDS:.0f} s; "
+                        "IAM is slow today: run `authdemo up` again to resume."
+                    ) from exc
+                ctx.notify(self.key, f"role not assumable yet, retry {attempt}")
+                base.sleep(delay)
+                delay = min(delay * 1.5, 0.3)  # a refused CreateFunction is cheap; overshoot <= 0.3 s + RTT
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        lam = ctx.clients("lambda")
+        return get(lam.get_function_configuration, FunctionName=rec["name"]) is not None
+
+    def wait_ready(self, ctx: Context, rec: Rec) -> None:
+        """A new function is Pending until Active; invoking it earlier fails. Poll, don't sleep."""
+        lam = ctx.clients("lambda")
+        deadline = time.monotonic() + ACTIVE_WAIT_SECONDS
+        delay = 0.25
+        while True:
+            config = lam.get_function_configuration(FunctionName=rec["name"])
+            state = config.get("State", "Active")
+            if state == "Active" and config.get("LastUpdateStatus", "Successful") != "InProgress":
+                return
+            if state == "Failed":
+                raise AuthdemoError(
+                    f"The function failed to start ({config.get('StateReason', 'no reason given')}); "
+                    "run `authdemo down` then `authdemo up`."
+                )
+            if time.monotonic() + delay > deadline:
+                raise UnreachableError(
+                    f"The function is still {state} after {ACTIVE_WAIT_SECONDS:.0f} s; "
+                    "run `authdemo up` again."
+                )
+            ctx.notify(self.key, f"function is {state}")
+            base.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
+
+    def delete(self, ctx: Context, rec: Rec) -> None:
+        ctx.clients("lambda").delete_function(FunctionName=rec["name"])
+
+
+class Permission(Unit):
+    """Lets *this* API (and only its GET /protected) invoke the function."""
+
+    key = "permission"
+    label = "invoke permission"
+    needs = ("function", "api")
+    parent = "function"
+    create_only_needs = ("api",)  # it names the API; the API may go first
+    id_field = "sid"
+
+    def source_arn(self, ctx: Context) -> str:
+        api_id = ctx.rec("api")["id"]
+        return ctx.arn("execute-api", f"{api_id}/*/*/{ROUTE_PATH}")
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        fn = ctx.records.resource("function")
+        if not fn:
+            return []
+        answer = get(ctx.clients("lambda").get_policy, FunctionName=fn["name"])
+        if answer is None:
+            return []
+        policy = json.loads(answer["Policy"])
+        return [
+            {"sid": s["Sid"], "source_arn": _source_arn(s)}
+            for s in policy.get("Statement", [])
+            if s.get("Sid") == ctx.names.statement_id
+        ]
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        return any(f.get("source_arn") == self.source_arn(ctx) for f in self.discover(ctx))
+
+    def create(self, ctx: Context) -> Rec:
+        """AddPermission; ResourceConflictException means either "that statement exists" (AWS
+        refuses a repeated StatementId, moto accepts it: it is ours, done) or "an update of the
+        function is in progress" (retry shortly)."""
+        want = self.source_arn(ctx)
+        deadline = time.monotonic() + CONFLICT_WAIT_SECONDS
+        delay = 0.25
+        while True:
+            try:
+                ctx.clients("lambda").add_permission(
+                    FunctionName=ctx.rec("function")["name"],
+                    StatementId=ctx.names.statement_id,
+                    Action="lambda:InvokeFunction",
+                    Principal="apigateway.amazonaws.com",
+                    SourceArn=want,
+                    SourceAccount=ctx.account(),
+                )
+                break
+            except AuthdemoError as exc:
+                if exc.aws_code != "ResourceConflictException":
+                    raise
+                if "already exists" in exc.aws_message.lower():
+                    break
+                if time.monotonic() + delay > deadline:
+                    raise
+                ctx.notify(self.key, "the function is being updated, retrying")
+                base.sleep(delay)
+                delay = min(delay * 1.5, 2.0)
+        return {"sid": ctx.names.statement_id, "source_arn": want}
+
+    def configure(self, ctx: Context, rec: Rec) -> Rec | None:
+        """A permission for an API that no longer exists (the API was re-created): replace it."""
+        if rec.get("source_arn") == self.source_arn(ctx):
+            return None
+        get(
+            ctx.clients("lambda").remove_permission,
+            FunctionName=ctx.rec("function")["name"],
+            StatementId=ctx.names.statement_id,
+        )
+        return self.create(ctx)
+
+
+def _source_arn(statement: dict[str, Any]) -> str | None:
+    condition = statement.get("Condition", {})
+    for operator in ("ArnLike", "ArnEquals", "StringEquals", "StringLike"):
+        value = condition.get(operator, {}).get("AWS:SourceArn")
+        if value:
+            return str(value)
+    return None

@@ -1,0 +1,138 @@
+"""Cognito: the user pool (with an explicit password policy), its app client, the test user."""
+
+from __future__ import annotations
+
+from ..aws import get
+from ..errors import NotFound
+from ..validate import PASSWORD_POLICY, email_like
+from .base import TAG_KEY, Context, Rec, Unit
+
+
+class UserPool(Unit):
+    key = "user_pool"
+    label = "Cognito user pool"
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        cognito = ctx.clients("cognito-idp")
+        found = []
+        for page in cognito.pages("list_user_pools", MaxResults=60):
+            for pool in page["UserPools"]:
+                if pool["Name"] != ctx.names.user_pool:
+                    continue
+                answer = get(cognito.describe_user_pool, UserPoolId=pool["Id"])
+                detail = answer["UserPool"] if answer else {}
+                if detail.get("UserPoolTags", {}).get(TAG_KEY) == ctx.names.stack:
+                    found.append({"id": pool["Id"], "arn": detail.get("Arn")})
+        return found
+
+    def create(self, ctx: Context) -> Rec:
+        pool = ctx.clients("cognito-idp").create_user_pool(
+            PoolName=ctx.names.user_pool,
+            Policies={"PasswordPolicy": PASSWORD_POLICY},
+            AutoVerifiedAttributes=[],
+            AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+            DeletionProtection="INACTIVE",
+            UserPoolTags=ctx.tags,
+        )["UserPool"]
+        return {"id": pool["Id"], "arn": pool.get("Arn")}
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        return get(ctx.clients("cognito-idp").describe_user_pool, UserPoolId=rec["id"]) is not None
+
+    def delete(self, ctx: Context, rec: Rec) -> None:
+        """A domain or deletion protection blocks DeleteUserPool on AWS: clear both first."""
+        cognito = ctx.clients("cognito-idp")
+        pool = cognito.describe_user_pool(UserPoolId=rec["id"])["UserPool"]
+        for domain_key in ("Domain", "CustomDomain"):
+            if pool.get(domain_key):
+                get(cognito.delete_user_pool_domain, Domain=pool[domain_key], UserPoolId=rec["id"])
+        if pool.get("DeletionProtection") == "ACTIVE":
+            cognito.update_user_pool(UserPoolId=rec["id"], DeletionProtection="INACTIVE")
+        cognito.delete_user_pool(UserPoolId=rec["id"])
+
+
+class AppClient(Unit):
+    key = "app_client"
+    label = "app client"
+    needs = ("user_pool",)
+    parent = "user_pool"
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        pool = ctx.records.resource("user_pool")
+        if not pool:
+            return []
+        try:
+            pages = ctx.clients("cognito-idp").pages(
+                "list_user_pool_clients", UserPoolId=pool["id"], MaxResults=60
+            )
+            return [
+                {"id": c["ClientId"]}
+                for page in pages
+                for c in page["UserPoolClients"]
+                if c["ClientName"] == ctx.names.client
+            ]
+        except NotFound:
+            return []
+
+    def create(self, ctx: Context) -> Rec:
+        client = ctx.clients("cognito-idp").create_user_pool_client(
+            UserPoolId=ctx.rec("user_pool")["id"],
+            ClientName=ctx.names.client,
+            GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            PreventUserExistenceErrors="ENABLED",
+        )["UserPoolClient"]
+        return {"id": client["ClientId"]}
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        answer = get(
+            ctx.clients("cognito-idp").describe_user_pool_client,
+            UserPoolId=ctx.rec("user_pool")["id"],
+            ClientId=rec["id"],
+        )
+        return answer is not None
+
+
+class User(Unit):
+    """The demo user, with a permanent password so USER_PASSWORD_AUTH works at once."""
+
+    key = "user"
+    label = "test user"
+    needs = ("user_pool",)
+    parent = "user_pool"
+    id_field = "username"
+
+    def _get(self, ctx: Context) -> Rec | None:
+        return get(
+            ctx.clients("cognito-idp").admin_get_user,
+            UserPoolId=ctx.rec("user_pool")["id"],
+            Username=ctx.username,
+        )
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        return [{"username": ctx.username}] if self._get(ctx) else []
+
+    def create(self, ctx: Context) -> Rec:
+        attributes = [{"Name": "email", "Value": ctx.username}] if email_like(ctx.username) else []
+        if attributes:
+            attributes.append({"Name": "email_verified", "Value": "true"})
+        ctx.clients("cognito-idp").admin_create_user(
+            UserPoolId=ctx.rec("user_pool")["id"],
+            Username=ctx.username,
+            UserAttributes=attributes,
+            MessageAction="SUPPRESS",
+        )
+        return {"username": ctx.username}
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        return rec.get("username") == ctx.username and self._get(ctx) is not None
+
+    def configure(self, ctx: Context, rec: Rec) -> Rec | None:
+        """Set the password as permanent (leaves FORCE_CHANGE_PASSWORD; idempotent)."""
+        ctx.clients("cognito-idp").admin_set_user_password(
+            UserPoolId=ctx.rec("user_pool")["id"],
+            Username=ctx.username,
+            Password=ctx.password,
+            Permanent=True,
+        )
+        return {"username": ctx.username, "confirmed": True}

@@ -1,0 +1,139 @@
+"""IAM: the function's role, and its one inline policy (write its own logs, nothing else).
+
+Roles cannot be found through the tagging API: each stack's role lives under its own IAM
+path (`/authdemo/<stack>/`), and a role of the same name on another path is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from ..aws import get
+from ..errors import AuthdemoError, NotFound
+from .base import Context, Rec, Unit
+
+
+def policy_document(statement: list[dict[str, Any]]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statement})
+
+
+class Role(Unit):
+    key = "role"
+    label = "IAM role"
+    id_field = "name"
+    priority = 10  # its propagation is the longest wait of `up`: start the clock first
+    # CreateRole starts the propagation clock: a GetRole in front of it would lengthen `up`.
+    create_conflict = "EntityAlreadyExists"
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        answer = get(ctx.clients("iam").get_role, RoleName=ctx.names.role)
+        if answer is None:
+            return []
+        role = answer["Role"]
+        if role.get("Path") != ctx.names.role_path:
+            return []  # same name, not ours: never touch it
+        return [{"name": role["RoleName"], "arn": role["Arn"]}]
+
+    def taken(self, ctx: Context) -> AuthdemoError:
+        return AuthdemoError(
+            f"An IAM role named {ctx.names.role} already exists but is not authdemo's "
+            f"(its path is not {ctx.names.role_path}); choose another --stack."
+        )
+
+    def create(self, ctx: Context) -> Rec:
+        trust = policy_document(
+            [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ]
+        )
+        role = ctx.clients("iam").create_role(
+            RoleName=ctx.names.role,
+            Path=ctx.names.role_path,
+            AssumeRolePolicyDocument=trust,
+            Description=f"authdemo stack {ctx.names.stack}: runs the demo function",
+            Tags=[{"Key": k, "Value": v} for k, v in ctx.tags.items()],
+        )["Role"]
+        return {"name": role["RoleName"], "arn": role["Arn"], "created_at": time.time()}
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        return bool(self.discover(ctx))
+
+    prepare_label = "role policies"
+
+    def prepare_teardown(self, ctx: Context) -> bool:
+        """Empty the role(s) at the start of `down`, while the API and function are deleted, so
+        the final DeleteRole is one call. Returns whether there was a role."""
+        targets = {r["name"] for r in self.teardown_targets(ctx)}
+        for name in targets:
+            self._empty(ctx, name)
+        return bool(targets)
+
+    def _empty(self, ctx: Context, name: str) -> None:
+        iam = ctx.clients("iam")
+        policies = get(iam.list_role_policies, RoleName=name)
+        attached = policies and get(iam.list_attached_role_policies, RoleName=name)
+        if not policies or not attached:
+            return  # the role is already gone
+        for policy in policies["PolicyNames"]:
+            get(iam.delete_role_policy, RoleName=name, PolicyName=policy)
+        for item in attached["AttachedPolicies"]:
+            get(iam.detach_role_policy, RoleName=name, PolicyArn=item["PolicyArn"])
+
+    def delete(self, ctx: Context, rec: Rec) -> None:
+        """IAM answers DeleteConflict while a role has policies: empty it, then delete."""
+        iam = ctx.clients("iam")
+        try:
+            iam.delete_role(RoleName=rec["name"])
+        except NotFound:
+            raise
+        except AuthdemoError as exc:
+            if exc.aws_code != "DeleteConflict":
+                raise
+            self._empty(ctx, rec["name"])
+            iam.delete_role(RoleName=rec["name"])
+
+
+class RolePolicy(Unit):
+    """Least privilege: the function may write to its own log group, nothing else."""
+
+    key = "role_policy"
+    label = "role policy (own logs only)"
+    needs = ("role",)
+    parent = "role"
+    id_field = "name"
+
+    def document(self, ctx: Context) -> str:
+        arn = ctx.arn("logs", f"log-group:{ctx.names.log_group}")
+        return policy_document(
+            [
+                {
+                    "Sid": "WriteOwnLogs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": [f"{arn}:*", f"{arn}:log-stream:*"],
+                }
+            ]
+        )
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        iam = ctx.clients("iam")
+        if get(iam.get_role_policy, RoleName=ctx.names.role, PolicyName=ctx.names.role_policy) is None:
+            return []
+        return [{"name": ctx.names.role_policy}]
+
+    def create(self, ctx: Context) -> Rec:
+        ctx.clients("iam").put_role_policy(
+            RoleName=ctx.rec("role")["name"],
+            PolicyName=ctx.names.role_policy,
+            PolicyDocument=self.document(ctx),
+        )
+        return {"name": ctx.names.role_policy}
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        return bool(self.discover(ctx))

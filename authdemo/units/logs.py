@@ -1,0 +1,55 @@
+"""CloudWatch Logs: the function's log group, created by us so Lambda never makes an untagged one.
+
+It outlives DeleteFunction on AWS, so `down` deletes it explicitly.
+"""
+
+from __future__ import annotations
+
+from ..aws import get
+from ..errors import AuthdemoError
+from .base import TAG_KEY, Context, Rec, Unit
+
+LOG_RETENTION_DAYS = 1
+
+
+class LogGroup(Unit):
+    key = "log_group"
+    label = "log group"
+    id_field = "name"
+
+    def _named(self, ctx: Context) -> list[Rec]:
+        logs = ctx.clients("logs")
+        groups = logs.describe_log_groups(logGroupNamePrefix=ctx.names.log_group)["logGroups"]
+        return [g for g in groups if g["logGroupName"] == ctx.names.log_group]
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        """Only a group with the stack's tag: one of the same name may belong to a foreign
+        function of that name (Lambda makes it untagged), and must never be swept."""
+        found = []
+        for group in self._named(ctx):
+            arn = group.get("logGroupArn") or str(group["arn"]).removesuffix(":*")
+            answer = get(ctx.clients("logs").list_tags_for_resource, resourceArn=arn)
+            if answer and answer.get("tags", {}).get(TAG_KEY) == ctx.names.stack:
+                found.append({"name": group["logGroupName"]})
+        return found
+
+    def create(self, ctx: Context) -> Rec:
+        try:
+            ctx.clients("logs").create_log_group(logGroupName=ctx.names.log_group, tags=ctx.tags)
+        except AuthdemoError as exc:
+            if exc.aws_code != "ResourceAlreadyExistsException":
+                raise
+        return {"name": ctx.names.log_group}
+
+    def configure(self, ctx: Context, rec: Rec) -> Rec | None:
+        """1-day retention: logs of a demo cost nothing and vanish by themselves."""
+        if self.key not in ctx.fresh:
+            return None  # kept or adopted: it was set when the group was made
+        ctx.clients("logs").put_retention_policy(logGroupName=rec["name"], retentionInDays=LOG_RETENTION_DAYS)
+        return None
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        return bool(self._named(ctx))  # recorded: ours, tagged or not
+
+    def delete(self, ctx: Context, rec: Rec) -> None:
+        ctx.clients("logs").delete_log_group(logGroupName=rec["name"])
