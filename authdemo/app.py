@@ -144,6 +144,10 @@ def open_stack(
         target = Target(region=region, profile=opts.profile, endpoint_url=endpoint, local=opts.local)
         stack = Stack(opts, path, store, region, target, Clients(target), server=server, lock=lock)
         recorded_account = store.get("account_id") if store else None
+        if write:
+            # Build the clients `up`/`down` will use while the first call is in flight.
+            first = ["sts"] if recorded_account and not opts.local else []
+            stack.clients.prefetch([*first, "iam", "lambda", "apigatewayv2", "cognito-idp", "logs"])
         if opts.local:
             stack.account_id = LOCAL_ACCOUNT_ID
         elif recorded_account:

@@ -336,13 +336,28 @@ class Executor:
         return "ready"
 
     def delete(self, unit: Unit) -> str:
-        """Delete the recorded copy and any discovered one; forget it and its children."""
-        targets = unit.teardown_targets(self.ctx)
-        for target in targets:
-            with contextlib.suppress(NotFound):  # already gone is deleted
-                unit.delete(self.ctx, target)
+        """Delete the recorded copy and any discovered one; forget it and its children.
+
+        The recorded copy goes at once, while discovery looks for copies a killed run created
+        but never recorded (a `named` unit has none: its recorded copy is the only one)."""
+        ctx = self.ctx
+        rec = ctx.records.resource(unit.key)
+        deleted = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="authdemo-discover") as pool:
+            found = pool.submit(unit.discover, ctx) if not (rec and unit.named) else None
+            if rec:
+                self._delete_one(unit, rec)
+                deleted.append(unit.describe(rec))
+            for other in found.result() if found else []:
+                if unit.describe(other) not in deleted:
+                    self._delete_one(unit, other)
+                    deleted.append(unit.describe(other))
         self.store.forget(unit.key, *children(self.units, unit.key))
-        return "deleted" if targets else "gone"
+        return "deleted" if deleted else "gone"
+
+    def _delete_one(self, unit: Unit, rec: Rec) -> None:
+        with contextlib.suppress(NotFound):  # already gone is deleted
+            unit.delete(self.ctx, rec)
 
     def prepare(self, unit: Unit) -> str:
         return "deleted" if unit.prepare_teardown(self.ctx) else "gone"

@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import socket
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -173,17 +174,7 @@ def quarantine(path: Path) -> Path:
 
 
 # -- one writer per stack ---------------------------------------------------------------------
-try:  # POSIX
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            return False
-
-except ImportError:  # pragma: no cover - Windows
+if sys.platform == "win32":  # pragma: no cover
     import msvcrt
 
     def _try_lock(fd: int) -> bool:
@@ -191,6 +182,16 @@ except ImportError:  # pragma: no cover - Windows
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
             return True
         except OSError:
+            return False
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
             return False
 
 

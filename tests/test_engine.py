@@ -88,17 +88,18 @@ def test_critical_path_orders_function_integration_route():
 
 
 def test_down_order_follows_aws_facts():
-    """API, then function, then its log group and role; the pool only after the API; the role's
-    policies go at once, so the role's own delete is a single call at the end."""
+    """What AWS requires: the function's log group and role only after the function (so it cannot
+    log or run meanwhile), the role's policies before the role (DeleteConflict); the API, the
+    function and the pool reference each other only by ARN or URL, so they go at once."""
     steps = engine.down_steps(engine.Executor(None, None))  # type: ignore[arg-type]
     deps = {k: s.needs for k, s in steps.items()}
     assert deps == {
         "api": set(),
-        "function": {"api"},
+        "function": set(),
         "log_group": {"function"},
         "role": {"function", "role:prepare"},
         "role:prepare": set(),
-        "user_pool": {"api"},
+        "user_pool": set(),
     }
 
 

@@ -21,6 +21,7 @@ def policy_document(statement: list[dict[str, Any]]) -> str:
 
 class Role(Unit):
     key = "role"
+    named = True
     label = "IAM role"
     id_field = "name"
     priority = 10  # its propagation is the longest wait of `up`: start the clock first
@@ -68,7 +69,17 @@ class Role(Unit):
 
     def prepare_teardown(self, ctx: Context) -> bool:
         """Empty the role(s) at the start of `down`, while the API and function are deleted, so
-        the final DeleteRole is one call. Returns whether there was a role."""
+        the final DeleteRole is one call. Returns whether there was a role.
+
+        A recorded role holds the one policy authdemo gave it: delete that by name (one call);
+        anything else attached by hand makes DeleteRole answer DeleteConflict, and `delete`
+        then empties the role fully."""
+        rec = ctx.records.resource(self.key)
+        if rec:
+            policy = ctx.records.resource("role_policy")
+            if policy:
+                get(ctx.clients("iam").delete_role_policy, RoleName=rec["name"], PolicyName=policy["name"])
+            return True
         targets = {r["name"] for r in self.teardown_targets(ctx)}
         for name in targets:
             self._empty(ctx, name)
