@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import engine, paths
+from . import engine, paths, planner
 from .aws import LOCAL_ACCOUNT_ID, Clients, Target, check_region, default_region, partition, probe_endpoint
 from .errors import NotDeployedError, StateError
 from .state import CorruptStateError, StackLock, StateStore, quarantine
@@ -225,18 +225,18 @@ def plan(opts: Options, command: str) -> dict[str, Any]:
     """What `up` or `down` would do, read from the state and AWS; nothing is changed or written."""
     with open_stack(opts, f"{command} --dry-run", write=False, start_server=False) as stack:
         records: Records = stack.store or MemoryRecords({}, {"username": opts.username})
-        units = engine.units_by_key()
+        units = planner.units_by_key()
         if opts.local and stack.server is None:
             # No embedded AWS running: nothing exists in it; `up` would create everything.
             steps = [
-                engine.Planned(k, units[k].label, "create" if command == "up" else "gone")
-                for k in engine.up_order(units)
+                planner.Planned(k, units[k].label, "create" if command == "up" else "gone")
+                for k in planner.up_order(units)
             ]
         elif command == "down" and stack.store is None:
             steps = []
         else:
             ctx = stack.context(records)
-            steps = engine.plan_up(ctx) if command == "up" else engine.plan_down(ctx)
+            steps = planner.plan_up(ctx) if command == "up" else planner.plan_down(ctx)
         return {
             "command": command,
             "dry_run": True,
@@ -418,8 +418,10 @@ def _maybe_stop_server(stack: Stack) -> list[str]:
 def sweep_find(stack: Stack, store: StateStore) -> list[tuple[Unit, Rec]]:
     """Every top-level resource of the stack found in AWS by name and tag or path."""
     ctx = stack.context(store)
-    units = engine.units_by_key()
-    return [(units[key], rec) for key in engine.down_order(units) for rec in units[key].teardown_targets(ctx)]
+    units = planner.units_by_key()
+    return [
+        (units[key], rec) for key in planner.down_order(units) for rec in units[key].teardown_targets(ctx)
+    ]
 
 
 def sweep(
