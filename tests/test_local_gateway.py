@@ -19,6 +19,7 @@ import boto3
 import jwt
 import pytest
 import requests
+from conftest import server_client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import RSAAlgorithm
@@ -79,13 +80,7 @@ class Stack:
 
     def client(self, service: str) -> Any:
         """A boto3 client for the embedded AWS behind this stack's server."""
-        return boto3.client(
-            service,
-            endpoint_url=self.server.url,
-            region_name=REGION,
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-        )
+        return server_client(self.server, service, REGION)
 
     @property
     def api_url(self) -> str:
@@ -121,8 +116,8 @@ def build_stack(server: EmbeddedServer) -> Stack:
     kw: dict[str, Any] = {
         "endpoint_url": server.url,
         "region_name": REGION,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
+        "aws_access_key_id": server.credentials.access_key,
+        "aws_secret_access_key": server.credentials.secret_key,
     }
     # Unique names: other test modules may share this process's moto backends.
     suffix = uuid.uuid4().hex[:8]
