@@ -181,7 +181,8 @@ def refusal_response(protocol: str, refusal: Refusal) -> tuple[int, list[tuple[s
             f"<Code>{code}</Code><Message>{escape(refusal.message)}</Message></Error>"
             f"<RequestId>{request_id}</RequestId></ErrorResponse>"
         ).encode()
-        return 403, [("content-type", "text/xml"), ("x-amzn-requestid", request_id)], body
+        status = 400 if refusal.kind == "incomplete" else 403  # IAM's common errors: IncompleteSignature 400
+        return status, [("content-type", "text/xml"), ("x-amzn-requestid", request_id)], body
     if protocol == "json":
         data = json.dumps({"__type": code, "message": refusal.message}).encode()
         return 400, [("content-type", "application/x-amz-json-1.1"), ("x-amzn-requestid", request_id)], data
