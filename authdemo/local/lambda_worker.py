@@ -3,7 +3,7 @@
 Started by `authdemo.local.runtime` as `python -I lambda_worker.py module.function`, with the
 function's code directory as cwd and only the function's own environment. It speaks JSON
 lines: a request `{"event", "context"}` on stdin, one answer `{"ok", "result"|"error"}`
-on a private copy of the original stdout. The handler's own prints go to stderr, so they
+on private copies of the original stdin and stdout. The handler's own prints go to stderr, so they
 reach the server's log and can never corrupt an answer.
 
 Standard library only: in isolated mode nothing of authdemo is importable here (on
@@ -40,13 +40,18 @@ class LambdaContext:
 
 
 def main(handler_name: str) -> int:
+    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # the handler's print() and any C-level write to fd 1 land on stderr
     sys.stdout = sys.stderr
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)  # a handler reading stdin reads nothing, never the next request
+    os.close(null)
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - lives as long as the worker
     sys.path.insert(0, os.getcwd())
     module_name, _, func_name = handler_name.rpartition(".")
     handler: Any = None
-    for line in sys.stdin:
+    for line in requests:
         request = json.loads(line)
         fields = request["context"]
         remaining = float(fields.pop("remaining_ms")) / 1000
