@@ -123,13 +123,14 @@ def open_stack(
             )
         region = opts.region or recorded_region or _default_region(opts)
         endpoint = opts.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-        server = None
+        server = keys = None
         if opts.local:
             from .local import daemon
 
             port = opts.port or daemon.DEFAULT_PORT
             server = daemon.ensure(port, started_by=command) if start_server else daemon.status()
             endpoint = server.url if server else None
+            keys = daemon.server_credentials(server) if server else None
         else:
             recorded_endpoint = store.get("endpoint_url") if store else None
             if store and (endpoint or None) != (recorded_endpoint or None):
@@ -141,7 +142,14 @@ def open_stack(
             check_region(region, endpoint)
             if endpoint:
                 probe_endpoint(endpoint)
-        target = Target(region=region, profile=opts.profile, endpoint_url=endpoint, local=opts.local)
+        target = Target(
+            region=region,
+            profile=opts.profile,
+            endpoint_url=endpoint,
+            local=opts.local,
+            access_key=keys.access_key if keys else None,
+            secret_key=keys.secret_key if keys else None,
+        )
         stack = Stack(opts, path, store, region, target, Clients(target), server=server, lock=lock)
         recorded_account = store.get("account_id") if store else None
         if write:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import AuthdemoError, CredentialsError, NotFound, UnreachableError, UsageError
@@ -29,6 +29,10 @@ NOT_FOUND_CODES = frozenset(
 )
 _EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
 _BAD_CREDENTIALS = {
+    "MissingAuthenticationToken",
+    "MissingAuthenticationTokenException",
+    "IncompleteSignature",
+    "IncompleteSignatureException",
     "InvalidClientTokenId",
     "UnrecognizedClientException",
     "SignatureDoesNotMatch",
@@ -57,7 +61,10 @@ class Target:
     region: str
     profile: str | None = None
     endpoint_url: str | None = None
-    local: bool = False  # the embedded AWS: fake credentials, no account needed
+    local: bool = False  # the embedded AWS: its own credentials, no account needed
+    # With `local`: the key the embedded server generated (authdemo.local.credentials).
+    access_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
 
 
 class Clients:
@@ -85,8 +92,8 @@ class Clients:
             try:
                 if self.target.local:
                     self._session = boto3.session.Session(
-                        aws_access_key_id="authdemo-local",
-                        aws_secret_access_key="authdemo-local",
+                        aws_access_key_id=self.target.access_key or "authdemo-local",
+                        aws_secret_access_key=self.target.secret_key or "authdemo-local",
                         region_name=self.target.region,
                     )
                 else:

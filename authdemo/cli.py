@@ -469,6 +469,41 @@ def local_stop() -> None:
     console.info("Stopped the embedded AWS." if daemon.stop() else "The embedded AWS was not running.")
 
 
+@local.command("env")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", help="text (default) or json.")
+def local_env(output: str) -> None:
+    """Print the environment that points the `aws` CLI at the running embedded AWS.
+
+    \b
+    Example:
+      eval "$(authdemo local env)"
+      aws cognito-idp list-user-pools --max-results 10
+    """
+    import shlex
+
+    from .errors import NotDeployedError
+    from .local import daemon
+
+    info = daemon.status()
+    if info is None:
+        raise NotDeployedError("The embedded AWS is not running; start it with `authdemo local start`.")
+    keys = daemon.server_credentials(info)
+    region = "us-west-2"
+    env = {
+        "AWS_ENDPOINT_URL": info.url,
+        "AWS_ACCESS_KEY_ID": keys.access_key,
+        "AWS_SECRET_ACCESS_KEY": keys.secret_key,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
+    if output == "json":
+        from . import console
+
+        console.data_json(env)
+        return
+    click.echo("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()))
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="authdemo")
 

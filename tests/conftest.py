@@ -68,6 +68,27 @@ def server() -> Iterator[Any]:
     srv.stop()
 
 
+@pytest.fixture
+def server_env(server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The process's AWS credentials are the embedded server's (for `--endpoint-url server.url`)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.credentials.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.credentials.secret_key)
+    return server
+
+
+def server_client(server: Any, service: str, region: str = "us-west-2") -> Any:
+    """A boto3 client signed with the embedded server's own credentials."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=server.url,
+        region_name=region,
+        aws_access_key_id=server.credentials.access_key,
+        aws_secret_access_key=server.credentials.secret_key,
+    )
+
+
 def run(*args: str, input: str | None = None) -> Result:
     """Invoke the CLI in-process; stdout and stderr stay apart (data vs progress)."""
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
@@ -136,13 +157,20 @@ def faults() -> Faults:
     return Faults()
 
 
-def leftovers(region: str = "us-west-2", endpoint_url: str | None = None) -> dict[str, list[str]]:
-    """Everything authdemo could have left behind, listed service by service."""
+def leftovers(
+    region: str = "us-west-2", endpoint_url: str | None = None, credentials: Any = None
+) -> dict[str, list[str]]:
+    """Everything authdemo could have left behind, listed service by service.
+
+    `credentials` (an embedded server's) sign the calls; else the environment's are used."""
     import boto3
 
     kw: dict[str, Any] = {"region_name": region}
     if endpoint_url:
         kw["endpoint_url"] = endpoint_url
+    if credentials is not None:
+        kw["aws_access_key_id"] = credentials.access_key
+        kw["aws_secret_access_key"] = credentials.secret_key
     cognito = boto3.client("cognito-idp", **kw)
     found = {
         "user_pools": [p["Name"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"]],

@@ -341,7 +341,7 @@ def test_state_file_stays_private_after_rewrites(moto: None) -> None:
 SECRET = "Sekr3t-Passw0rd!"
 
 
-def test_password_never_printed_in_the_whole_flow(server) -> None:
+def test_password_never_printed_in_the_whole_flow(server, server_env) -> None:
     """up, test, status, token and down (text and json) never show the password."""
     e = ("--endpoint-url", server.url, "--stack", "secret")
     outputs = []
