@@ -430,6 +430,56 @@ def demo(ctx: click.Context, **kwargs: Any) -> None:
     console.info(f"Clean up with: python jwt_authorizer_cleanup.py{flags}")
 
 
+@cli.command()
+@click.option("--stack", default="authdemo", show_default=True, envvar="AUTHDEMO_STACK", help="Stack name.")
+@click.option(
+    "--state-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="State file."
+)
+@click.option("--local", is_flag=True, help="The stack of the embedded AWS (<stack>.local.json).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
+def forget(yes: bool, **kwargs: Any) -> None:
+    """Forget a stack: set its state file aside, whatever state it is in; deletes nothing.
+
+    For a stack `down` cannot handle (a state file you no longer trust, a server gone). The
+    file is kept as <file>.forgotten-<time>; resources it recorded, if any, stay in AWS, and
+    `authdemo down --sweep` finds them by tag and IAM path.
+
+    \b
+    Examples:
+      authdemo forget --stack class-42
+      authdemo forget --local --yes
+    """
+    from . import app, console
+
+    opts = _opts(kwargs)
+
+    def confirm(path: Path, data: dict[str, Any] | None) -> bool:
+        count = len(data.get("resources", {})) if data else "?"
+        console.info(f"Stack {opts.stack!r}: {path} records {count} resource(s).")
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise AuthdemoError("Refusing to forget without confirmation; add --yes.", ExitCode.USAGE)
+        return click.confirm(
+            "Forget this stack (its AWS resources are not deleted)?", default=False, err=True
+        )
+
+    kept = app.forget(opts, confirm)
+    if kept is None:
+        if not app.state_path(opts).exists():
+            console.info(f"Nothing recorded for stack {opts.stack!r}; nothing to forget.")
+        else:
+            console.info("Nothing forgotten.")
+        return
+    where = "the embedded AWS (until it stops)" if opts.local else "AWS"
+    sweep = " --local" if opts.local else ""
+    stack = "" if opts.stack == "authdemo" else f" --stack {opts.stack}"
+    console.info(
+        f"Forgot stack {opts.stack!r} (its state is kept as {kept}). Its resources, if any, remain in "
+        f"{where}: `authdemo down --sweep{sweep}{stack}` finds them by tag and IAM path and deletes them."
+    )
+
+
 @cli.group()
 def local() -> None:
     """The embedded AWS on 127.0.0.1 that --local uses (moto + a JWT-enforcing gateway)."""
@@ -463,9 +513,15 @@ def local_status() -> None:
 @local.command("stop")
 def local_stop() -> None:
     """Stop the embedded AWS (everything in it is forgotten)."""
-    from . import console
+    from . import app, console
     from .local import daemon
 
+    stacks = app.local_stacks()
+    if stacks and daemon.status() is not None:
+        console.info(
+            f"Stacks recorded in the embedded AWS: {', '.join(stacks)}; their resources go with it; "
+            "`authdemo up --local` recreates them."
+        )
     console.info("Stopped the embedded AWS." if daemon.stop() else "The embedded AWS was not running.")
 
 

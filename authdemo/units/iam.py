@@ -23,6 +23,7 @@ class Role(Unit):
     key = "role"
     label = "IAM role"
     id_field = "name"
+    regional = False
     priority = 10  # its propagation is the longest wait of `up`: start the clock first
     # CreateRole starts the propagation clock: a GetRole in front of it would lengthen `up`.
     create_conflict = "EntityAlreadyExists"
@@ -107,6 +108,7 @@ class RolePolicy(Unit):
     needs = ("role",)
     parent = "role"
     id_field = "name"
+    regional = False
 
     def document(self, ctx: Context) -> str:
         arn = ctx.arn("logs", f"log-group:{ctx.names.log_group}")
