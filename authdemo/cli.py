@@ -480,6 +480,40 @@ def forget(yes: bool, **kwargs: Any) -> None:
     )
 
 
+@cli.command()
+@click.option("--stack", default=None, help="Narrow the role, function and log group to this stack.")
+@click.option("--region", default=None, help="Narrow to this region (and its partition: aws-cn, aws-us-gov).")
+@click.option("--account", default=None, help="Narrow to this AWS account ID.")
+def policy(stack: str | None, region: str | None, account: str | None) -> None:
+    """Print the least-privilege IAM policy (JSON) for everything authdemo calls on AWS.
+
+    \b
+    Examples:
+      authdemo policy > authdemo-policy.json
+      authdemo policy --stack class-42 --region eu-west-1 --account 123456789012
+      aws iam put-user-policy --user-name trainer --policy-name authdemo \\
+        --policy-document "$(authdemo policy)"
+    """
+    import json
+
+    from .policy import policy as build
+
+    arn_partition = "aws"
+    if stack is not None:
+        from .validate import check_stack
+
+        check_stack(stack)
+    if region is not None:
+        from .aws import check_region, partition
+
+        check_region(region, None)
+        arn_partition = partition(region)[0]
+    if account is not None and not (account.isdigit() and len(account) == 12):
+        raise AuthdemoError(f"--account {account!r} is not a 12-digit AWS account ID.", ExitCode.USAGE)
+    document = build(stack, arn_partition, region or "*", account or "*")
+    click.echo(json.dumps(document, indent=2))
+
+
 @cli.group()
 def local() -> None:
     """The embedded AWS on 127.0.0.1 that --local uses (moto + a JWT-enforcing gateway)."""
