@@ -93,7 +93,8 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--password",
             default=None,
             envvar="AUTHDEMO_PASSWORD",
-            help="Test user's password (default: generated; env AUTHDEMO_PASSWORD).",
+            help="Test user's password (default: generated). Prefer AUTHDEMO_PASSWORD or `--password -` "
+            "(asks without echo): a password on the command line lands in `ps` and shell history.",
         ),
         click.option(
             "--endpoint-url",
@@ -125,7 +126,23 @@ def _opts(kwargs: dict[str, Any]) -> Any:
     from .app import Options
 
     fields = Options.__dataclass_fields__
+    if kwargs.get("password") == "-":
+        kwargs["password"] = _read_password(confirm=click.get_current_context().info_name == "up")
     return Options(**{k: v for k, v in kwargs.items() if k in fields})
+
+
+def _read_password(confirm: bool) -> str:
+    """`--password -`: AUTHDEMO_PASSWORD if set, else a hidden prompt (typed twice for `up`)."""
+    from_env = os.environ.get("AUTHDEMO_PASSWORD")
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        raise AuthdemoError(
+            "`--password -` asks for the password on a terminal, but stdin is not one; "
+            "set AUTHDEMO_PASSWORD instead.",
+            ExitCode.USAGE,
+        )
+    return str(click.prompt("Test user's password", hide_input=True, confirmation_prompt=confirm, err=True))
 
 
 def _observer(title: str) -> Callable[[], Any]:
@@ -423,6 +440,8 @@ def demo(ctx: click.Context, **kwargs: Any) -> None:
     from . import app, console
 
     wait = kwargs.pop("wait")
+    if kwargs.get("password") == "-":
+        kwargs["password"] = _read_password(confirm=True)  # once, for both up and test
     ctx.invoke(up, **kwargs)
     ctx.invoke(test, wait=wait, **kwargs)
     opts = _opts(kwargs)

@@ -267,3 +267,36 @@ def test_failing_authorized_checks_retry_within_wait_and_a_small_cap(wait: float
     assert [c.name for c in failed] == ["ID token", "access token", "tampered ID token"]
     for check in failed:
         assert "got 500" in check.detail and "rerun `authdemo test`" in check.detail
+
+
+# ------------------------------------------------------------------------ --password -
+def test_password_dash_reads_a_hidden_prompt_twice_on_up(moto: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`up --password -` asks twice without echo; the password never reaches argv or output."""
+    from conftest import TtySys
+
+    from authdemo import cli
+
+    monkeypatch.setattr(cli, "sys", TtySys(stdin=True))
+    result = run("up", "--password", "-", input="Typed-Pass-12!\nTyped-Pass-12!\n")
+    assert result.exit_code == 0, result.output
+    assert "Typed-Pass-12!" not in result.output
+    assert json.loads(state_file().read_text())["password"] == "Typed-Pass-12!"
+    token = run("token", "--password", "-", input="Typed-Pass-12!\n")  # asked once: no confirmation
+    assert token.exit_code == 0, token.output
+
+
+def test_password_dash_without_a_terminal_needs_the_environment(
+    moto: None, monkeypatch: pytest.MonkeyPatch, faults: Faults
+) -> None:
+    result = run("up", "--password", "-")
+    assert result.exit_code == 2
+    assert "set AUTHDEMO_PASSWORD" in one_error(result)
+    assert faults.calls == []
+    monkeypatch.setenv("AUTHDEMO_PASSWORD", "From-Env-Pass-1!")
+    assert run("up", "--password", "-").exit_code == 0
+    assert json.loads(state_file().read_text())["password"] == "From-Env-Pass-1!"
+
+
+def test_help_says_why_not_to_type_the_password() -> None:
+    said = " ".join(run("up", "--help").output.split())
+    assert "AUTHDEMO_PASSWORD" in said and "--password -" in said and "shell history" in said
