@@ -130,11 +130,11 @@ def open_stack(
             )
         region = opts.region or recorded_region or _default_region(opts)
         endpoint = opts.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-        # Before anything is created, in --local too: the embedded AWS is moto, which serves
-        # real AWS region names only (a typo created the global IAM role, then failed).
-        bad_region = _check_region(opts, command, region, recorded_region, endpoint)
         server = None
         if opts.local:
+            # Before anything is created, and before the embedded AWS starts: it is moto, which
+            # serves real AWS region names only (a typo created the global IAM role, then failed).
+            bad_region = _check_region(opts, command, region, recorded_region, endpoint)
             from .local import daemon
 
             port = opts.port or daemon.DEFAULT_PORT
@@ -148,6 +148,7 @@ def open_stack(
                     f"Stack {opts.stack!r} was created against {where}; use the same "
                     "--endpoint-url (or none), or pick another --stack or --state-file."
                 )
+            bad_region = _check_region(opts, command, region, recorded_region, endpoint)
             if endpoint:
                 probe_endpoint(endpoint)
         target = Target(region=region, profile=opts.profile, endpoint_url=endpoint, local=opts.local)
