@@ -17,8 +17,8 @@ from typing import Any
 
 from . import engine, paths, planner
 from .aws import LOCAL_ACCOUNT_ID, Clients, Target, check_region, default_region, partition, probe_endpoint
-from .errors import NotDeployedError, StateError
-from .state import CorruptStateError, StackLock, StateStore, quarantine
+from .errors import NotDeployedError, StateError, UsageError
+from .state import CorruptStateError, StackLock, StateStore, quarantine, read_state
 from .units import Context, MemoryRecords, Names, Rec, Records, Unit, all_units
 from .validate import check_password, check_stack, check_username, generate_password
 
@@ -59,6 +59,7 @@ class Stack:
     server: Any = None  # authdemo.local.daemon.ServerInfo in --local mode
     lock: StackLock | None = None
     notes: list[str] = field(default_factory=list)
+    bad_region: bool = False  # a recorded region AWS does not have (only `down` gets this far)
 
     @property
     def names(self) -> Names:
@@ -107,7 +108,7 @@ def open_stack(
     if opts.username is not None:
         check_username(opts.username)
     path = state_path(opts)
-    lock = StackLock(path, command).acquire() if write else None
+    lock = _lock(path, command) if write else None
     try:
         try:
             store = StateStore.load(path)
@@ -115,6 +116,12 @@ def open_stack(
             raise exc.kept_aside(quarantine(path)) from exc
         if require_state and store is None:
             raise NotDeployedError(_not_deployed(opts))
+        recorded_stack = store.get("stack") if store else None
+        if recorded_stack and recorded_stack != opts.stack:
+            raise StateError(
+                f"The state file {path} belongs to stack {recorded_stack!r}, not {opts.stack!r}; "
+                f"add --stack {recorded_stack} to use it, or pick another --state-file."
+            )
         recorded_region = store.get("region") if store else None
         if opts.region and recorded_region and opts.region != recorded_region:
             raise StateError(
@@ -125,6 +132,9 @@ def open_stack(
         endpoint = opts.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         server = keys = None
         if opts.local:
+            # Before anything is created, and before the embedded AWS starts: it is moto, which
+            # serves real AWS region names only (a typo created the global IAM role, then failed).
+            bad_region = _check_region(opts, command, region, recorded_region, endpoint)
             from .local import daemon
 
             port = opts.port or daemon.DEFAULT_PORT
@@ -139,7 +149,7 @@ def open_stack(
                     f"Stack {opts.stack!r} was created against {where}; use the same "
                     "--endpoint-url (or none), or pick another --stack or --state-file."
                 )
-            check_region(region, endpoint)
+            bad_region = _check_region(opts, command, region, recorded_region, endpoint)
             if endpoint:
                 probe_endpoint(endpoint)
         target = Target(
@@ -151,6 +161,7 @@ def open_stack(
             secret_key=keys.secret_key if keys else None,
         )
         stack = Stack(opts, path, store, region, target, Clients(target), server=server, lock=lock)
+        stack.bad_region = bad_region
         recorded_account = store.get("account_id") if store else None
         if write:
             # Build the clients `up`/`down` will use while the first call is in flight.
@@ -180,6 +191,42 @@ def open_stack(
     finally:
         if lock:
             lock.release()
+
+
+#: Commands that still work on a stack whose state records a region AWS does not have: they
+#: delete (or forget) what could have been created there, i.e. only global (IAM) resources.
+TOLERATE_BAD_REGION = frozenset({"down", "down --sweep"})
+
+
+def _check_region(
+    opts: Options, command: str, region: str, recorded_region: str | None, endpoint: str | None
+) -> bool:
+    """Refuse a bad region before anything is created; returns True for a recorded bad region
+    that `down` may still clean up (see TOLERATE_BAD_REGION)."""
+    lenient_endpoint = None if opts.local else endpoint
+    try:
+        check_region(region, lenient_endpoint)
+        return False
+    except UsageError as exc:
+        if region != recorded_region:
+            raise
+        if command in TOLERATE_BAD_REGION:
+            return True
+        flags = cli_flags(opts)
+        raise UsageError(
+            f"Stack {opts.stack!r} was recorded in {region!r}, which is not an AWS region; "
+            f"`authdemo down{flags}` deletes what it created, or `authdemo forget{flags}` forgets it."
+        ) from exc
+
+
+def _lock(path: Path, command: str) -> StackLock:
+    try:
+        return StackLock(path, command).acquire()
+    except (PermissionError, FileNotFoundError, NotADirectoryError) as exc:
+        raise UsageError(
+            f"Cannot write authdemo's state in {path.parent} ({exc.strerror}); make it writable, "
+            "or point AUTHDEMO_HOME (or --state-file) at a directory you can write."
+        ) from exc
 
 
 def _not_deployed(opts: Options, missing: list[str] | None = None) -> str:
@@ -338,7 +385,8 @@ def test(opts: Options, on_wait: Callable[[str], None]) -> tuple[dict[str, Any],
     from .checks import Prober, run_checks
     from .tokens import sign_in
 
-    with open_stack(opts, "test", write=False, require_state=True) as stack:
+    with open_stack(opts, "test", write=False, start_server=False, require_state=True) as stack:
+        _require_server(stack)
         store = _require(stack, "api", "app_client", "user")
         info = summary(stack)
         password = opts.password or store.get("password")
@@ -352,7 +400,8 @@ def test(opts: Options, on_wait: Callable[[str], None]) -> tuple[dict[str, Any],
 def token(opts: Options, kind: str) -> str:
     from .tokens import sign_in
 
-    with open_stack(opts, "token", write=False, require_state=True) as stack:
+    with open_stack(opts, "token", write=False, start_server=False, require_state=True) as stack:
+        _require_server(stack)
         store = _require(stack, "app_client", "user")
         info = summary(stack)
         tokens = sign_in(
@@ -363,8 +412,8 @@ def token(opts: Options, kind: str) -> str:
 
 def status(opts: Options) -> dict[str, Any]:
     with open_stack(opts, "status", write=False, start_server=False, require_state=True) as stack:
+        _require_server(stack)
         info = summary(stack)
-        server_gone = opts.local and stack.server is None
         store = _require(stack)
         ctx = stack.context()
         resources = {}
@@ -373,7 +422,7 @@ def status(opts: Options) -> dict[str, Any]:
             if not rec:
                 continue
             # Only "not found" is missing: any other error (throttling, denied) is reported as such.
-            exists = False if server_gone else unit.exists(ctx, rec)
+            exists = unit.exists(ctx, rec)
             resources[unit.key] = {"label": unit.label, "id": unit.describe(rec), "exists": exists}
         info["resources"] = resources
         if opts.local:
@@ -399,14 +448,27 @@ def down(
             return [], None, notes
         if opts.local and stack.store.get("server_pid") not in (None, stack.server.pid):
             notes.append("The embedded AWS was restarted since `up`; its old resources are gone.")
+        forget_only = _unreachable(stack, notes)
         with observer_factory() as observer:
-            result = engine.down(stack.context(), stack.store, observer)
+            result = engine.down(stack.context(), stack.store, observer, forget_only=forget_only)
         deleted = [k for k, v in result.outcomes.items() if v == "deleted" and ":" not in k]
         if not stack.store.resources():
             stack.store.remove_file()
         if opts.local:
             notes.extend(_maybe_stop_server(stack))
         return deleted, result, notes
+
+
+def _unreachable(stack: Stack, notes: list[str]) -> frozenset[str]:
+    """In a recorded region AWS does not have, only global (IAM) resources can exist: `down`
+    deletes those and forgets the regional records without calling AWS there."""
+    if not stack.bad_region:
+        return frozenset()
+    notes.append(
+        f"{stack.region!r} is not an AWS region, so only the stack's IAM role can exist; "
+        "the other records are forgotten."
+    )
+    return planner.regional_keys()
 
 
 def _maybe_stop_server(stack: Stack) -> list[str]:
@@ -427,8 +489,12 @@ def sweep_find(stack: Stack, store: StateStore) -> list[tuple[Unit, Rec]]:
     """Every top-level resource of the stack found in AWS by name and tag or path."""
     ctx = stack.context(store)
     units = planner.units_by_key()
+    skip = planner.regional_keys() if stack.bad_region else frozenset()
     return [
-        (units[key], rec) for key in planner.down_order(units) for rec in units[key].teardown_targets(ctx)
+        (units[key], rec)
+        for key in planner.down_order(units)
+        if key not in skip
+        for rec in units[key].teardown_targets(ctx)
     ]
 
 
@@ -447,7 +513,52 @@ def sweep(
         found = sweep_find(stack, store)
         if not found or not confirm(found):
             return found, False
+        skip = planner.regional_keys() if stack.bad_region else frozenset()
         with observer_factory() as observer:
-            engine.down(stack.context(store), store, observer)
+            engine.down(stack.context(store), store, observer, forget_only=skip)
         store.remove_file()
         return found, True
+
+
+def _require_server(stack: Stack) -> None:
+    """A --local stack lives in the embedded AWS's memory: once that server stopped (or another
+    one runs in its place), the stack's resources are gone, whatever the state file says."""
+    if not stack.opts.local or stack.store is None:
+        return
+    if stack.server is None:
+        what = "stopped"
+    elif stack.store.get("server_pid") not in (None, stack.server.pid):
+        what = "restarted"
+    else:
+        return
+    flags = cli_flags(stack.opts, stack.opts.port)
+    raise NotDeployedError(
+        f"The embedded AWS was {what} since `authdemo up --local`, so stack {stack.opts.stack!r}'s "
+        f"resources are gone; recreate them with `authdemo up{flags}`."
+    )
+
+
+def forget(opts: Options, confirm: Callable[[Path, dict[str, Any] | None], bool]) -> Path | None:
+    """Drop a stack's state file whatever its state (corrupt, another region, a stopped server),
+    keeping a copy `<file>.forgotten-<time>`; no AWS call. Returns the copy (None: nothing
+    recorded, or not confirmed). Resources it recorded stay where they are."""
+    check_stack(opts.stack)
+    path = state_path(opts)
+    lock = _lock(path, "forget")
+    try:
+        if not path.exists():
+            return None
+        try:
+            data = read_state(path)
+        except StateError:
+            data = None  # unreadable or of a newer authdemo: forgotten all the same
+        if not confirm(path, data):
+            return None
+        return quarantine(path, "forgotten")
+    finally:
+        lock.release()
+
+
+def local_stacks() -> list[str]:
+    """The stacks recorded in the embedded AWS (their state files), by name."""
+    return sorted(p.name.removesuffix(".local.json") for p in paths.home().glob("*.local.json"))

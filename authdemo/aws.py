@@ -295,15 +295,25 @@ def default_region(profile: str | None) -> str | None:
         return None
 
 
+def known_region(region: str) -> bool:
+    """Whether botocore's partition data lists `region` (every region of every partition)."""
+    # partitions.json is small (unlike endpoints.json, ~0.25 s to parse) and lists every region.
+    partitions = _shared_loader().load_data("partitions")["partitions"]
+    return any(region in p.get("regions", {}) for p in partitions)
+
+
 def check_region(region: str, endpoint_url: str | None) -> None:
-    """Refuse a region AWS does not have before any call (a typo would hang on DNS)."""
+    """Refuse a region AWS does not have before any call (a typo would hang on DNS, or make
+    moto answer an HTML 500 page after the global IAM role was already created).
+
+    `endpoint_url`: a foreign server (LocalStack, a moto server) that accepts any well-formed
+    region; pass None for real AWS *and* for the embedded AWS, whose moto serves only real
+    AWS region names."""
     if not _REGION_RE.match(region or ""):
         raise UsageError(f"{region!r} is not an AWS region name; use one like us-west-2 (--region).")
     if endpoint_url:
-        return  # moto and LocalStack accept any well-formed region
-    # partitions.json is small (unlike endpoints.json, ~0.25 s to parse) and lists every region.
-    partitions = _shared_loader().load_data("partitions")["partitions"]
-    if not any(region in p.get("regions", {}) for p in partitions):
+        return
+    if not known_region(region):
         raise UsageError(f"Unknown AWS region {region!r}; use one like us-west-2 (--region).")
 
 

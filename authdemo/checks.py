@@ -19,6 +19,12 @@ from .errors import UnreachableError
 from .tokens import tamper
 
 NOT_READY_STATUSES = frozenset({404, 500, 502, 503, 504})
+SETTLE_STATUSES = frozenset({500, 502, 503})  # an authorized call retried briefly on these
+SETTLE_CAP = 5.0  # seconds of retries per authorized check, at most (and never beyond --wait)
+SETTLE_FIX = (
+    "the API cannot invoke the function yet (or its invoke permission is missing); wait a "
+    "minute and rerun `authdemo test`, or run `authdemo up` again to repair the stack"
+)
 UNAUTHORIZED = {"message": "Unauthorized"}
 HELLO = "Hello from protected API!"
 
@@ -67,12 +73,19 @@ def curl(url: str, token_label: str | None) -> str:
 class Prober:
     """Sends the requests; one `requests.Session` keeps the TLS connection warm."""
 
-    def __init__(self, url: str, timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         import requests
 
         self.url = url
         self.timeout = timeout
         self.sleep = sleep
+        self.clock = clock  # what retry budgets are measured with (tests pass a fake one)
         self.session = requests.Session()
         self.requests = requests
 
@@ -103,17 +116,18 @@ class Prober:
             self.sleep(delay)
             delay = min(delay * 1.5, 5.0)
 
-    def get_settled(self, token: str | None, retry_for: float = 15.0) -> Any:
-        """A request that retries 500/503 (permission or deployment race) for a short while."""
-        deadline = time.monotonic() + retry_for
+    def get_settled(self, token: str | None, retry_for: float = SETTLE_CAP) -> Any:
+        """A request that retries 500/502/503 (permission or deployment race) for a short while:
+        at most `retry_for` seconds (the caller passes what is left of `--wait`, capped)."""
+        deadline = self.clock() + max(retry_for, 0.0)
         delay = 0.25
         while True:
             try:
                 response = self.get(token)
-                if response.status_code not in (500, 502, 503) or time.monotonic() > deadline:
+                if response.status_code not in SETTLE_STATUSES or self.clock() + delay > deadline:
                     return response
             except self.requests.RequestException:
-                if time.monotonic() > deadline:
+                if self.clock() + delay > deadline:
                     raise
             self.sleep(delay)
             delay = min(delay * 1.5, 2.0)
@@ -127,6 +141,7 @@ def run_checks(
     wait_bound: float = 120.0,
 ) -> tuple[list[Check], float]:
     """Run the four checks of the guide (plus the access token); returns them and the warm-up."""
+    started = prober.clock()
     waited = prober.wait_ready(wait_bound, on_wait)
     url = prober.url
     plan = [
@@ -140,10 +155,13 @@ def run_checks(
         expected = f"401 {json.dumps(UNAUTHORIZED)}" if want == 401 else f"200 user={username}"
         check = Check(name=name, curl=curl(url, label), expected=expected)
         began = time.monotonic()
+        left = wait_bound - (prober.clock() - started)  # --wait bounds the retries too
         try:
-            response = prober.get_settled(token) if token else prober.get(None)
+            response = prober.get_settled(token, min(SETTLE_CAP, left)) if token else prober.get(None)
             check.status, check.body = response.status_code, _body(response)
             check.headers = dict(response.headers)
+            if token and check.status in SETTLE_STATUSES:
+                check.detail = f"expected HTTP {want}, got {check.status}: {SETTLE_FIX}"
         except prober.requests.RequestException as exc:
             check.detail = f"no answer: {type(exc).__name__}"
         check.seconds = time.monotonic() - began

@@ -93,7 +93,8 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--password",
             default=None,
             envvar="AUTHDEMO_PASSWORD",
-            help="Test user's password (default: generated; env AUTHDEMO_PASSWORD).",
+            help="Test user's password (default: generated). Prefer AUTHDEMO_PASSWORD or `--password -` "
+            "(asks without echo): a password on the command line lands in `ps` and shell history.",
         ),
         click.option(
             "--endpoint-url",
@@ -125,7 +126,23 @@ def _opts(kwargs: dict[str, Any]) -> Any:
     from .app import Options
 
     fields = Options.__dataclass_fields__
+    if kwargs.get("password") == "-":
+        kwargs["password"] = _read_password(confirm=click.get_current_context().info_name == "up")
     return Options(**{k: v for k, v in kwargs.items() if k in fields})
+
+
+def _read_password(confirm: bool) -> str:
+    """`--password -`: AUTHDEMO_PASSWORD if set, else a hidden prompt (typed twice for `up`)."""
+    from_env = os.environ.get("AUTHDEMO_PASSWORD")
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        raise AuthdemoError(
+            "`--password -` asks for the password on a terminal, but stdin is not one; "
+            "set AUTHDEMO_PASSWORD instead.",
+            ExitCode.USAGE,
+        )
+    return str(click.prompt("Test user's password", hide_input=True, confirmation_prompt=confirm, err=True))
 
 
 def _observer(title: str) -> Callable[[], Any]:
@@ -423,11 +440,97 @@ def demo(ctx: click.Context, **kwargs: Any) -> None:
     from . import app, console
 
     wait = kwargs.pop("wait")
+    if kwargs.get("password") == "-":
+        kwargs["password"] = _read_password(confirm=True)  # once, for both up and test
     ctx.invoke(up, **kwargs)
     ctx.invoke(test, wait=wait, **kwargs)
     opts = _opts(kwargs)
     flags = app.cli_flags(opts, opts.port, opts.endpoint_url)
     console.info(f"Clean up with: python jwt_authorizer_cleanup.py{flags}")
+
+
+@cli.command()
+@click.option("--stack", default="authdemo", show_default=True, envvar="AUTHDEMO_STACK", help="Stack name.")
+@click.option(
+    "--state-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="State file."
+)
+@click.option("--local", is_flag=True, help="The stack of the embedded AWS (<stack>.local.json).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
+def forget(yes: bool, **kwargs: Any) -> None:
+    """Forget a stack: set its state file aside, whatever state it is in; deletes nothing.
+
+    For a stack `down` cannot handle (a state file you no longer trust, a server gone). The
+    file is kept as <file>.forgotten-<time>; resources it recorded, if any, stay in AWS, and
+    `authdemo down --sweep` finds them by tag and IAM path.
+
+    \b
+    Examples:
+      authdemo forget --stack class-42
+      authdemo forget --local --yes
+    """
+    from . import app, console
+
+    opts = _opts(kwargs)
+
+    def confirm(path: Path, data: dict[str, Any] | None) -> bool:
+        count = len(data.get("resources", {})) if data else "?"
+        console.info(f"Stack {opts.stack!r}: {path} records {count} resource(s).")
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise AuthdemoError("Refusing to forget without confirmation; add --yes.", ExitCode.USAGE)
+        return click.confirm(
+            "Forget this stack (its AWS resources are not deleted)?", default=False, err=True
+        )
+
+    kept = app.forget(opts, confirm)
+    if kept is None:
+        if not app.state_path(opts).exists():
+            console.info(f"Nothing recorded for stack {opts.stack!r}; nothing to forget.")
+        else:
+            console.info("Nothing forgotten.")
+        return
+    where = "the embedded AWS (until it stops)" if opts.local else "AWS"
+    sweep = " --local" if opts.local else ""
+    stack = "" if opts.stack == "authdemo" else f" --stack {opts.stack}"
+    console.info(
+        f"Forgot stack {opts.stack!r} (its state is kept as {kept}). Its resources, if any, remain in "
+        f"{where}: `authdemo down --sweep{sweep}{stack}` finds them by tag and IAM path and deletes them."
+    )
+
+
+@cli.command()
+@click.option("--stack", default=None, help="Narrow the role, function and log group to this stack.")
+@click.option("--region", default=None, help="Narrow to this region (and its partition: aws-cn, aws-us-gov).")
+@click.option("--account", default=None, help="Narrow to this AWS account ID.")
+def policy(stack: str | None, region: str | None, account: str | None) -> None:
+    """Print the least-privilege IAM policy (JSON) for everything authdemo calls on AWS.
+
+    \b
+    Examples:
+      authdemo policy > authdemo-policy.json
+      authdemo policy --stack class-42 --region eu-west-1 --account 123456789012
+      aws iam put-user-policy --user-name trainer --policy-name authdemo \\
+        --policy-document "$(authdemo policy)"
+    """
+    import json
+
+    from .policy import policy as build
+
+    arn_partition = "aws"
+    if stack is not None:
+        from .validate import check_stack
+
+        check_stack(stack)
+    if region is not None:
+        from .aws import check_region, partition
+
+        check_region(region, None)
+        arn_partition = partition(region)[0]
+    if account is not None and not (account.isdigit() and len(account) == 12):
+        raise AuthdemoError(f"--account {account!r} is not a 12-digit AWS account ID.", ExitCode.USAGE)
+    document = build(stack, arn_partition, region or "*", account or "*")
+    click.echo(json.dumps(document, indent=2))
 
 
 @cli.group()
@@ -463,9 +566,15 @@ def local_status() -> None:
 @local.command("stop")
 def local_stop() -> None:
     """Stop the embedded AWS (everything in it is forgotten)."""
-    from . import console
+    from . import app, console
     from .local import daemon
 
+    stacks = app.local_stacks()
+    if stacks and daemon.status() is not None:
+        console.info(
+            f"Stacks recorded in the embedded AWS: {', '.join(stacks)}; their resources go with it; "
+            "`authdemo up --local` recreates them."
+        )
     console.info("Stopped the embedded AWS." if daemon.stop() else "The embedded AWS was not running.")
 
 

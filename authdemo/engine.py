@@ -222,6 +222,11 @@ class Executor:
     def prepare(self, unit: Unit) -> str:
         return "deleted" if unit.prepare_teardown(self.ctx) else "gone"
 
+    def forget(self, unit: Unit) -> str:
+        """Drop the records of a resource that cannot exist (its region does not): no AWS call."""
+        self.store.forget(unit.key, *children(self.units, unit.key))
+        return "gone"
+
 
 def up_steps(executor: Executor) -> dict[str, Step]:
     units = executor.units
@@ -236,12 +241,16 @@ def up_steps(executor: Executor) -> dict[str, Step]:
     return steps
 
 
-def down_steps(executor: Executor) -> dict[str, Step]:
-    """A unit's preparation (Role: detach and delete its policies) needs nothing and runs at once."""
+def down_steps(executor: Executor, forget_only: frozenset[str] = frozenset()) -> dict[str, Step]:
+    """A unit's preparation (Role: detach and delete its policies) needs nothing and runs at once.
+    Units in `forget_only` are not looked for, only forgotten (see Unit.regional)."""
     units = executor.units
     steps: dict[str, Step] = {}
     for key, needs in down_order(units).items():
         unit = units[key]
+        if key in forget_only:
+            steps[key] = Step(key, unit.label, functools.partial(executor.forget, unit), set(needs))
+            continue
         steps[key] = Step(key, unit.label, functools.partial(executor.delete, unit), set(needs))
         if unit.prepare_label:
             steps[f"{key}:prepare"] = Step(
@@ -256,6 +265,12 @@ def up(ctx: Context, store: StateStore, observer: Observer, max_workers: int = M
     return run_graph(up_steps(Executor(ctx, store)), observer, max_workers)
 
 
-def down(ctx: Context, store: StateStore, observer: Observer, max_workers: int = MAX_WORKERS) -> RunResult:
+def down(
+    ctx: Context,
+    store: StateStore,
+    observer: Observer,
+    max_workers: int = MAX_WORKERS,
+    forget_only: frozenset[str] = frozenset(),
+) -> RunResult:
     ctx.notify = observer.note
-    return run_graph(down_steps(Executor(ctx, store)), observer, max_workers)
+    return run_graph(down_steps(Executor(ctx, store), forget_only), observer, max_workers)

@@ -19,6 +19,11 @@ def units_by_key() -> dict[str, Unit]:
     return {u.key: u for u in all_units()}
 
 
+def regional_keys() -> frozenset[str]:
+    """Top-level units that live in a region (what a region AWS does not have cannot hold)."""
+    return frozenset(u.key for u in all_units() if u.regional and u.parent is None)
+
+
 def up_order(units: Mapping[str, Unit]) -> dict[str, set[str]]:
     """Each unit's creation needs."""
     return {k: set(u.needs) for k, u in units.items()}

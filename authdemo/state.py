@@ -165,10 +165,13 @@ class StateStore:
         atomic_write_json(self.path, self._data)
 
 
-def quarantine(path: Path) -> Path:
-    """Keep an unreadable state file aside (never overwrite it) and return where it went."""
+def quarantine(path: Path, kind: str = "corrupt") -> Path:
+    """Keep a state file aside as `<name>.<kind>-<time>` (never overwrite it); returns where it
+    went. `corrupt`: unreadable; `forgotten`: `authdemo forget`."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    target = path.with_name(f"{path.name}.{kind}-{stamp}")
+    if target.exists():
+        target = target.with_name(f"{target.name}-{os.getpid()}")
     os.replace(path, target)
     return target
 

@@ -162,6 +162,9 @@ class Unit:
     ready_label: ClassVar[str | None] = None
     #: Work that `down` can start at once, before `delete` is due (e.g. emptying the role).
     prepare_label: ClassVar[str | None] = None
+    #: Lives in a region (False: IAM, global). In a region AWS does not have, only global
+    #: resources can have been created: `down` of such a stack deletes those, forgets the rest.
+    regional: ClassVar[bool] = True
 
     def discover(self, ctx: Context) -> list[Rec]:
         """Every copy of this resource in AWS that belongs to the stack (name + tag/path)."""

@@ -24,6 +24,7 @@ class Role(Unit):
     named = True
     label = "IAM role"
     id_field = "name"
+    regional = False
     priority = 10  # its propagation is the longest wait of `up`: start the clock first
     # CreateRole starts the propagation clock: a GetRole in front of it would lengthen `up`.
     create_conflict = "EntityAlreadyExists"
@@ -118,6 +119,7 @@ class RolePolicy(Unit):
     needs = ("role",)
     parent = "role"
     id_field = "name"
+    regional = False
 
     def document(self, ctx: Context) -> str:
         arn = ctx.arn("logs", f"log-group:{ctx.names.log_group}")
