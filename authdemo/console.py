@@ -48,7 +48,9 @@ _MARKS = {
     "adopted": "[yellow]✓ adopted[/]",
     "deleted": "[green]✓ deleted[/]",
     "gone": "[dim]✓ already gone[/]",
+    "ready": "[green]✓ ready[/]",
 }
+INTERRUPTED = "[yellow]✗ interrupted[/]"
 
 
 class StepDisplay:
@@ -60,6 +62,7 @@ class StepDisplay:
         self._lock = threading.Lock()
         self._live: Any = None
         self._start = time.monotonic()
+        self._done = False
         self.interactive = err().is_terminal
 
     # -- context manager drives rich.live ------------------------------------------------------
@@ -74,10 +77,22 @@ class StepDisplay:
             info(self.title)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        """Also on Ctrl-C: running steps are marked interrupted, no spinner is left frozen."""
+        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        with self._lock:
+            stopped = [row for row in self.rows.values() if row["end"] is None]
+            for row in stopped:
+                row["end"] = time.monotonic()
+                row["status"] = INTERRUPTED if interrupted else "[red]✗ stopped[/]"
+            self._done = True
         if self._live is not None:
-            self._live.__exit__(*exc)
-        info(f"{self.title}: {time.monotonic() - self._start:.1f}s in all")
+            self._live.__exit__(exc_type, *exc)
+        elif stopped:
+            for row in stopped:
+                err().print(f"  {row['label']:<28} {row['status']}")
+        ending = "interrupted after" if interrupted else "done in"
+        info(f"{self.title}: {ending} {time.monotonic() - self._start:.1f}s in all")
 
     def __rich__(self) -> Any:
         from rich.spinner import Spinner
@@ -98,8 +113,9 @@ class StepDisplay:
                 status = row["status"]
                 elapsed = row["end"] - row["begin"]
             table.add_row(row["label"], status, f"{elapsed:.1f}s")
-        table.caption = f"total {now - self._start:.1f}s"
-        table.caption_justify = "left"
+        if not self._done:  # the total is printed once, at the end
+            table.caption = f"{now - self._start:.1f}s so far"
+            table.caption_justify = "left"
         return table
 
     # -- Observer --------------------------------------------------------------------------------
@@ -154,20 +170,36 @@ class Waiting:
             self._last_plain = time.monotonic()
             info(message)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         if self._status is not None:
-            self._status.__exit__(*exc)
+            self._status.__exit__(exc_type, *exc)  # stops the spinner, also on Ctrl-C
+            self._status = None
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            info(f"{self.message.rstrip('…')}: interrupted.")
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> Any:
+    """A table whose cells wrap between words, never inside one while there is room.
+
+    Each column is at least as wide as its longest word, so rich wraps at spaces; only when
+    the terminal is narrower than the longest words together does a word fold (never cut).
+    """
     from rich.table import Table
 
+    cells = [[str(c) if c is not None else "" for c in row] for row in rows]
     t = Table(title=title, title_justify="left")
-    for column in columns:
-        t.add_column(column, overflow="fold")
-    for row in rows:
-        t.add_row(*[str(c) if c is not None else "" for c in row])
+    for i, column in enumerate(columns):
+        words = [_plain(column)] + [w for row in cells for w in _plain(row[i]).split()]
+        t.add_column(column, overflow="fold", min_width=min(max(map(len, words)), 40))
+    for row in cells:
+        t.add_row(*row)
     return t
+
+
+def _plain(markup: str) -> str:
+    from rich.text import Text
+
+    return Text.from_markup(markup).plain
 
 
 def show(renderable: Any, to_stdout: bool = True) -> None:
@@ -175,6 +207,7 @@ def show(renderable: Any, to_stdout: bool = True) -> None:
 
 
 def syntax_json(obj: Any) -> Any:
+    """JSON, coloured, never wrapped or padded (print it with soft_wrap)."""
     from rich.syntax import Syntax
 
-    return Syntax(json.dumps(obj, indent=2), "json", word_wrap=True)
+    return Syntax(json.dumps(obj, indent=2), "json", word_wrap=False, background_color="default")
