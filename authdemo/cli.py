@@ -257,24 +257,28 @@ def up(dry_run: bool, **kwargs: Any) -> None:
         console.data_json(doc)
 
 
-def _up(opts: Any) -> dict[str, Any]:
-    """Run `up`; prints its notes and (text) summary, returns the JSON document."""
+def _up(opts: Any, cleanup: bool = True) -> dict[str, Any]:
+    """Run `up`; prints its notes and (text) summary, returns the JSON document.
+
+    `cleanup`: end the printed commands with `authdemo down` (demo prints it last instead).
+    """
     from . import app, console
 
     info, result, notes = app.up(opts, _observer(f"authdemo up: stack {opts.stack}"))
     for note in notes:
         console.info(note)
     if opts.output != "json":
-        _print_summary(info, result)
+        _print_summary(info, result, cleanup)
     return {**info, "seconds": round(result.total, 2), "steps": result.outcomes}
 
 
-def _print_summary(info: dict[str, Any], result: Any) -> None:
+def _print_summary(info: dict[str, Any], result: Any, cleanup: bool = True) -> None:
     from . import app, console
 
     created = sum(1 for v in result.outcomes.values() if v == "created")
     console.info(f"[bold green]Ready[/] ({created} created). API: {info['api_url']}")
-    _print_commands(app.guide_commands(info))
+    commands = app.guide_commands(info)
+    _print_commands(commands if cleanup else [c for c in commands if c[0] != "Clean up"])
 
 
 def _print_commands(commands: list[tuple[str, str]]) -> None:
@@ -441,7 +445,8 @@ def down(sweep: bool, yes: bool, dry_run: bool, **kwargs: Any) -> None:
         def confirm(found: list[Any]) -> bool:
             rows = [[unit.label, unit.describe(rec)] for unit, rec in found]
             console.show(
-                console.table(f"Found for stack {opts.stack}", ["resource", "id"], rows), to_stdout=False
+                console.table(f"Found for stack {opts.stack}", ["resource", "id"], rows, to_stdout=False),
+                to_stdout=False,
             )
             if yes:
                 return True
@@ -609,7 +614,7 @@ def demo(**kwargs: Any) -> None:
     from . import app, console
 
     opts = _opts(kwargs)
-    up_doc = _up(opts)
+    up_doc = _up(opts, cleanup=False)
     passed, test_doc = _test(opts)
     if opts.output == "json":
         console.data_json({"up": up_doc, "test": test_doc})

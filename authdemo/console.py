@@ -178,19 +178,31 @@ class Waiting:
             info(f"{self.message.rstrip('…')}: interrupted.")
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]]) -> Any:
-    """A table whose cells wrap between words, never inside one while there is room.
+def table(title: str, columns: list[str], rows: list[list[Any]], to_stdout: bool = True) -> Any:
+    """A table whose cells wrap between words, never inside one while the terminal has room.
 
-    Each column is at least as wide as its longest word, so rich wraps at spaces; only when
-    the terminal is narrower than the longest words together does a word fold (never cut).
+    Each column is made at least as wide as its longest word when they all fit side by side,
+    so rich wraps at spaces; only on a terminal too narrow for that does a long word (an ID, a
+    URL) fold onto the next line, whole, never cut or ellipsized.
     """
     from rich.table import Table
 
     cells = [[str(c) if c is not None else "" for c in row] for row in rows]
+    longest = [
+        max(len(w) for w in [_plain(column)] + [w for row in cells for w in _plain(row[i]).split()])
+        for i, column in enumerate(columns)
+    ]
+    # Each column costs 2 of padding and 1 of border; the narrowest-worded columns are kept
+    # whole first, so a narrow terminal folds only the longest words (IDs), not the labels.
+    room = (out() if to_stdout else err()).width - 3 * len(columns) - 1
+    keep: set[int] = set()
+    for i in sorted(range(len(columns)), key=lambda i: longest[i]):
+        if longest[i] <= room - 8 * (len(columns) - len(keep) - 1):
+            keep.add(i)
+            room -= longest[i]
     t = Table(title=title, title_justify="left")
     for i, column in enumerate(columns):
-        words = [_plain(column)] + [w for row in cells for w in _plain(row[i]).split()]
-        t.add_column(column, overflow="fold", min_width=min(max(map(len, words)), 40))
+        t.add_column(column, overflow="fold", min_width=longest[i] if i in keep else None)
     for row in cells:
         t.add_row(*row)
     return t
