@@ -635,12 +635,12 @@ def _cleanup_command(flags: str) -> str:
     """`python jwt_authorizer_cleanup.py` only when run from the script beside it; else `authdemo down`."""
     import shlex
 
-    down = f"authdemo down{flags}"
+    down = f"`authdemo down{flags}`"
     script = Path(sys.argv[0] if sys.argv else "")
     if script.name == "jwt_authorizer_demo.py":
         cleanup = script.with_name("jwt_authorizer_cleanup.py")
         if cleanup.is_file():
-            return f"python {shlex.quote(str(cleanup))}{flags}   (or: {down})"
+            return f"`python {shlex.quote(str(cleanup))}{flags}` (or {down})"
     return down
 
 

@@ -29,11 +29,12 @@ def out() -> Any:
 
 
 def error(message: str) -> None:
-    err().print(f"[bold red]Error:[/] {message}", markup=True, highlight=False)
+    """One sentence, never broken into lines by us: a command in it stays pasteable."""
+    err().print(f"[bold red]Error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
 
 
 def info(message: str) -> None:
-    err().print(message, highlight=False)
+    err().print(message, highlight=False, soft_wrap=True)
 
 
 def data_json(obj: Any) -> None:
