@@ -189,24 +189,46 @@ def table(title: str, columns: list[str], rows: list[list[Any]], to_stdout: bool
     from rich.table import Table
 
     cells = [[str(c) if c is not None else "" for c in row] for row in rows]
-    longest = [
-        max(len(w) for w in [_plain(column)] + [w for row in cells for w in _plain(row[i]).split()])
-        for i, column in enumerate(columns)
-    ]
-    # Each column costs 2 of padding and 1 of border; the narrowest-worded columns are kept
-    # whole first, so a narrow terminal folds only the longest words (IDs), not the labels.
-    room = (out() if to_stdout else err()).width - 3 * len(columns) - 1
-    keep: set[int] = set()
-    for i in sorted(range(len(columns)), key=lambda i: longest[i]):
-        if longest[i] <= room - 8 * (len(columns) - len(keep) - 1):
-            keep.add(i)
-            room -= longest[i]
     t = Table(title=title, title_justify="left")
-    for i, column in enumerate(columns):
-        t.add_column(column, overflow="fold", min_width=longest[i] if i in keep else None)
+    widths = _widths(columns, cells, (out() if to_stdout else err()).width)
+    for column, width in zip(columns, widths, strict=True):
+        t.add_column(column, overflow="fold", width=width)
     for row in cells:
         t.add_row(*row)
     return t
+
+
+def _widths(columns: list[str], cells: list[list[str]], total: int) -> list[int | None]:
+    """Content widths that fit `total`: every column at least its longest word when possible.
+
+    rich's own collapse shrinks only the widest column, so a narrow terminal breaks its words
+    while other columns keep spare room; here spare room goes where the text is longest.
+    """
+    plain = [[_plain(c) for c in [column] + [row[i] for row in cells]] for i, column in enumerate(columns)]
+    natural = [max(len(line) for c in col for line in c.splitlines() or [""]) for col in plain]
+    room = total - 3 * len(columns) - 1  # each column: 2 of padding, 1 of border
+    if sum(natural) <= room:
+        return [None] * len(columns)  # fits as it is
+    longest = [max(len(w) for c in col for w in c.split() or [""]) for col in plain]
+    # All longest words fit: every column keeps its words whole. Else the narrowest-worded
+    # columns keep theirs while within a fair share, and the others share the rest equally:
+    # only their long words (IDs, URLs) fold onto the next line, whole, never cut.
+    if sum(longest) <= room:
+        floor = longest
+    else:
+        floor = [0] * len(columns)
+        left, order = room, sorted(range(len(columns)), key=lambda i: longest[i])
+        for n, i in enumerate(order):
+            if longest[i] > left // (len(order) - n):
+                for j in order[n:]:
+                    floor[j] = max(left // (len(order) - n), 1)
+                break
+            floor[i] = longest[i]
+            left -= longest[i]
+    spare = max(room - sum(floor), 0)
+    want = [n - f for n, f in zip(natural, floor, strict=True)]
+    extra = [spare * w // max(sum(want), 1) for w in want]
+    return [f + e for f, e in zip(floor, extra, strict=True)]
 
 
 def _plain(markup: str) -> str:
