@@ -68,7 +68,8 @@ def _fail(message: str, code: int, ctx: click.Context | None = None) -> None:
     sys.exit(int(code))
 
 
-_HINT = re.compile(r"`authdemo (up|down|test|status|token)((?: --[a-z-]+)*)`")
+# A command to run; "in use by `authdemo up`" names another process's command, not a hint.
+_HINT = re.compile(r"(?<!by )`authdemo (up|down|test|status|token)((?: --[a-z-]+)*)`")
 
 
 def _with_flags(message: str, ctx: click.Context) -> str:

@@ -129,6 +129,19 @@ def test_interrupted_hint_carries_the_flags(monkeypatch) -> None:
     assert "`authdemo down --region eu-west-1 --stack other`" in flat(result.stderr)
 
 
+def test_hints_gain_flags_but_descriptions_do_not() -> None:
+    """Hints to run get the stack's flags; the name of a lock holder's command is left as it is."""
+    import click
+
+    ctx = click.Context(cli.cli)
+    ctx.meta[cli._OPTS_KEY] = Options(stack="s2", local=True, port=4600)
+    message = "in use by `authdemo up` (pid 1); run `authdemo down --sweep` or `authdemo test`."
+    assert cli._with_flags(message, ctx) == (
+        "in use by `authdemo up` (pid 1); run `authdemo down --sweep --local --port 4600 --stack s2` "
+        "or `authdemo test --local --port 4600 --stack s2`."
+    )
+
+
 def test_cli_flags_quote_what_they_interpolate(tmp_path: Path) -> None:
     """Every interpolated value is shell-quoted; the default stack adds nothing."""
     assert app.cli_flags(Options()) == ""
