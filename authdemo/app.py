@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,10 +231,8 @@ def _lock(path: Path, command: str) -> StackLock:
 
 
 def _not_deployed(opts: Options, missing: list[str] | None = None) -> str:
-    local = " --local" if opts.local else ""
-    stack_opt = "" if opts.stack == "authdemo" else f" --stack {opts.stack}"
     detail = f" (missing: {', '.join(missing)})" if missing else ""
-    return f"Stack {opts.stack!r} is not deployed{detail}; run `authdemo up{local}{stack_opt}` first."
+    return f"Stack {opts.stack!r} is not deployed{detail}; run `authdemo up{cli_flags(opts)}` first."
 
 
 def _require(stack: Stack, *keys: str) -> StateStore:
@@ -340,50 +339,93 @@ def summary(stack: Stack) -> dict[str, Any]:
     return out
 
 
-def cli_flags(opts: Options, port: int | None = None, endpoint_url: str | None = None) -> str:
-    """The options a follow-up command needs to reach this same stack (for printed commands)."""
+def cli_flags(
+    opts: Options, port: int | None = None, endpoint_url: str | None = None, region: str | None = None
+) -> str:
+    """The options a follow-up command needs to reach this same stack (for printed commands).
+
+    Every printed command and hint ends with these, so it works when pasted: `--local` with
+    `--port` (when not the default), `--endpoint-url`, `--region` (when one was given),
+    `--profile`, `--stack` and `--state-file`; each value shell-quoted.
+    """
     from .local.daemon import DEFAULT_PORT
 
+    q = shlex.quote
     flags = ""
     if opts.local:
         flags += " --local"
+        port = port or opts.port
         if port and port != DEFAULT_PORT:
             flags += f" --port {port}"
-    elif endpoint_url and not os.environ.get("AWS_ENDPOINT_URL"):
-        flags += f" --endpoint-url {endpoint_url}"
+    else:
+        endpoint = endpoint_url or opts.endpoint_url
+        if endpoint and endpoint != os.environ.get("AWS_ENDPOINT_URL"):
+            flags += f" --endpoint-url {q(endpoint)}"
+        if opts.profile and opts.profile != os.environ.get("AWS_PROFILE"):
+            flags += f" --profile {q(opts.profile)}"
+    if opts.region or region:
+        flags += f" --region {q(str(opts.region or region))}"
     if opts.stack != "authdemo":
-        flags += f" --stack {opts.stack}"
+        flags += f" --stack {q(opts.stack)}"
     if opts.state_file:
-        flags += f" --state-file {state_path(opts)}"
+        flags += f" --state-file {q(str(state_path(opts)))}"
     return flags
 
 
 def guide_commands(info: dict[str, Any]) -> list[tuple[str, str]]:
-    """The course guide's commands, filled in for this stack (comment, command)."""
-    endpoint = f" --endpoint-url {info['endpoint_url']}" if info.get("endpoint_url") else ""
-    region = info["region"]
-    url = info["protected_url"]
-    local = info.get("cli_flags", "")
-    stack = ""
+    """The course guide's commands, filled in for this stack (comment, command).
+
+    Each works when pasted in order into a fresh shell: whatever a line uses is set by an
+    earlier one. InitiateAuth is an unauthenticated call, so the aws line needs no credentials.
+    """
+    q = shlex.quote
+    endpoint = f" --endpoint-url {q(info['endpoint_url'])}" if info.get("endpoint_url") else ""
+    url = q(info["protected_url"])
+    flags = info.get("cli_flags", "")
     return [
-        ("WITHOUT token - expect 401", f'curl -s "{url}"'),
+        ("WITHOUT token - expect 401", f"curl -s -w '\\n' {url}"),
         (
-            "Get an ID token (the guide's command; the password is in `authdemo status --show-password`)",
-            f"ID_TOKEN=$(aws cognito-idp initiate-auth{endpoint} --region {region} "
-            f"--auth-flow USER_PASSWORD_AUTH --client-id {info['client_id']} "
-            f'--auth-parameters USERNAME={info["username"]},PASSWORD="$AUTHDEMO_PASSWORD" '
+            "The test user's password, for the guide's command",
+            f"DEMO_PASSWORD=$(authdemo status --field password{flags})",
+        ),
+        (
+            "Get an ID token: the guide's command (InitiateAuth needs no AWS credentials)",
+            f"ID_TOKEN=$(aws cognito-idp initiate-auth{endpoint} --region {q(info['region'])} "
+            "--no-sign-request "
+            f"--auth-flow USER_PASSWORD_AUTH --client-id {q(info['client_id'])} "
+            f'--auth-parameters USERNAME={q(info["username"])},PASSWORD="$DEMO_PASSWORD" '
             "--query AuthenticationResult.IdToken --output text)",
         ),
-        ("... or simply", f"ID_TOKEN=$(authdemo token --id{local}{stack})"),
-        ("WITH valid token - expect 200", f'curl -s -H "Authorization: Bearer $ID_TOKEN" "{url}"'),
-        ("Decode the token", f"authdemo token --id --decode{local}{stack}"),
-        ("Clean up", f"authdemo down{local}{stack}"),
+        ("... or simply", f"ID_TOKEN=$(authdemo token --id{flags})"),
+        ("WITH valid token - expect 200", f"curl -s -w '\\n' -H \"Authorization: Bearer $ID_TOKEN\" {url}"),
+        ("Decode the token", f"authdemo token --id --decode{flags}"),
+        ("The ID token beside the access token", f"authdemo token --compare{flags}"),
+        ("Clean up", f"authdemo down{flags}"),
     ]
 
 
+def test_commands(info: dict[str, Any], checks: list[Any]) -> list[tuple[str, str]]:
+    """The curl line of each check, each token variable set by an earlier line (comment, command)."""
+    flags = info.get("cli_flags", "")
+    lines: list[tuple[str, str]] = []
+    for check in checks:
+        if check.token_var:
+            lines.append(
+                (
+                    f"{check.name}: {check.expected}",
+                    f"{check.token_var}=$(authdemo token --{check.token_kind}{flags})",
+                )
+            )
+            lines.append(("", check.curl))
+        else:
+            lines.append((f"{check.name}: {check.expected}", check.curl))
+    return lines
+
+
 def test(opts: Options, on_wait: Callable[[str], None]) -> tuple[dict[str, Any], list[Any], float]:
+    """Sign in and run the checks; `info["claims"]` holds both tokens' claims, side by side."""
     from .checks import Prober, run_checks
-    from .tokens import sign_in
+    from .tokens import decode, sign_in
 
     with open_stack(opts, "test", write=False, start_server=False, require_state=True) as stack:
         _require_server(stack)
@@ -394,11 +436,13 @@ def test(opts: Options, on_wait: Callable[[str], None]) -> tuple[dict[str, Any],
         checks, waited = run_checks(
             Prober(info["protected_url"]), tokens, info["username"], on_wait, opts.wait
         )
+        info["claims"] = {kind: decode(tokens[kind])[1] for kind in ("id", "access")}
         return info, checks, waited
 
 
 def token(opts: Options, kind: str) -> str:
-    from .tokens import sign_in
+    """A fresh token of `kind`: "id", "access", or "tampered" (the ID token, one claim edited)."""
+    from .tokens import sign_in, tamper
 
     with open_stack(opts, "token", write=False, start_server=False, require_state=True) as stack:
         _require_server(stack)
@@ -407,7 +451,19 @@ def token(opts: Options, kind: str) -> str:
         tokens = sign_in(
             stack.clients, info["client_id"], info["username"], opts.password or store.get("password")
         )
-        return tokens[kind]
+        return tamper(tokens["id"]) if kind == "tampered" else tokens[kind]
+
+
+def tokens(opts: Options) -> dict[str, str]:
+    """Both tokens of one sign-in (for `token --compare`)."""
+    from .tokens import sign_in
+
+    with open_stack(opts, "token", write=False, require_state=True) as stack:
+        store = _require(stack, "app_client", "user")
+        info = summary(stack)
+        return sign_in(
+            stack.clients, info["client_id"], info["username"], opts.password or store.get("password")
+        )
 
 
 def status(opts: Options) -> dict[str, Any]:
@@ -439,7 +495,7 @@ def down(
         if stack.store is None:
             notes.append(
                 f"Nothing recorded for stack {opts.stack!r} ({stack.path}); nothing to delete. "
-                "Lost the state file? `authdemo down --sweep` finds leftovers by tag."
+                f"Lost the state file? `authdemo down --sweep{cli_flags(opts)}` finds leftovers by tag."
             )
             return [], None, notes
         if opts.local and stack.server is None:

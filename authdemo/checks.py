@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import enum
 import json
+import re
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import UnreachableError
-from .tokens import tamper
+from .tokens import shorten, tamper
 
 NOT_READY_STATUSES = frozenset({404, 500, 502, 503, 504})
 SETTLE_STATUSES = frozenset({500, 502, 503})  # an authorized call retried briefly on these
@@ -45,16 +47,33 @@ class Check:
     detail: str = ""
     seconds: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    token_var: str | None = None  # the shell variable the printed curl line reads
+    token_kind: str | None = None  # `authdemo token --<kind>` sets it
+    token: str | None = None  # the token sent
 
-    def as_dict(self) -> dict[str, Any]:
+    @property
+    def why(self) -> str:
+        """Why the API answered so: API Gateway's `www-authenticate` error_description on a 401/403."""
+        header = {k.lower(): v for k, v in self.headers.items()}.get("www-authenticate", "")
+        match = re.search(r'error_description="([^"]*)"', header)
+        if match:
+            return match.group(1)
+        if self.status == 200:
+            return "valid token"
+        return header or self.detail
+
+    def as_dict(self, show_token: bool = False) -> dict[str, Any]:
+        token = self.token if show_token or self.token is None else shorten(self.token)
         return {
             "name": self.name,
             "expected": self.expected,
             "status": self.status,
             "body": self.body,
+            "why": self.why,
             "passed": self.outcome is Outcome.PASS,
             "detail": self.detail,
             "seconds": round(self.seconds, 3),
+            "token": token,
         }
 
 
@@ -66,8 +85,9 @@ def _body(response: Any) -> Any:
 
 
 def curl(url: str, token_label: str | None) -> str:
+    """The guide's curl line; `-w '\\n'` ends the body with a newline, as a terminal wants."""
     header = f' -H "Authorization: Bearer ${token_label}"' if token_label else ""
-    return f'curl -s{header} "{url}"'
+    return f"curl -s -w '\\n'{header} {shlex.quote(url)}"
 
 
 class Prober:
@@ -145,15 +165,22 @@ def run_checks(
     waited = prober.wait_ready(wait_bound, on_wait)
     url = prober.url
     plan = [
-        ("no token", None, None, 401),
-        ("ID token", tokens["id"], "ID_TOKEN", 200),
-        ("access token", tokens["access"], "ACCESS_TOKEN", 200),
-        ("tampered ID token", tamper(tokens["id"]), "TAMPERED_TOKEN", 401),
+        ("no token", None, None, None, 401),
+        ("ID token", tokens["id"], "ID_TOKEN", "id", 200),
+        ("access token", tokens["access"], "ACCESS_TOKEN", "access", 200),
+        ("tampered ID token", tamper(tokens["id"]), "TAMPERED_TOKEN", "tampered", 401),
     ]
     checks = []
-    for name, token, label, want in plan:
+    for name, token, label, kind, want in plan:
         expected = f"401 {json.dumps(UNAUTHORIZED)}" if want == 401 else f"200 user={username}"
-        check = Check(name=name, curl=curl(url, label), expected=expected)
+        check = Check(
+            name=name,
+            curl=curl(url, label),
+            expected=expected,
+            token_var=label,
+            token_kind=kind,
+            token=token,
+        )
         began = time.monotonic()
         left = wait_bound - (prober.clock() - started)  # --wait bounds the retries too
         try:

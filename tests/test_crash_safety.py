@@ -394,7 +394,7 @@ def test_ctrl_c_in_a_worker_is_one_line_exit_130_and_up_resumes(moto: None, faul
     assert result.exit_code == 130, result.output
     assert "Traceback" not in result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and "rerun `authdemo up`" in " ".join(result.stderr.split())
+    assert len(errors) == 1 and f"rerun `authdemo up --stack {STACK}`" in " ".join(result.stderr.split())
     again = run("up", "--stack", STACK)
     assert again.exit_code == 0, again.output
     assert stack_census() == ONE_OF_EACH

@@ -99,7 +99,7 @@ def test_guide_commands_work_verbatim_against_the_embedded_aws(port):
     info = run_json("status", *local, "--show-password")
     assert info["endpoint_url"] == url and info["api_url"].startswith(url + "/_aws/execute-api/")
     assert f"initiate-auth --endpoint-url {url}" in up.stdout
-    assert f'curl -s "{info["api_url"]}/protected"' in up.stdout
+    assert f"curl -s -w '\\n' {info['api_url']}/protected\n" in up.stdout
 
     token = _initiate_auth(info, info["password"])
     assert _curl(info["api_url"] + "/protected") == (401, {"message": "Unauthorized"})
