@@ -17,7 +17,8 @@ import jwt
 import pytest
 from conftest import Faults, TtySys, aws_error, leftovers, run, run_json
 
-from authdemo import app, cli, paths
+from authdemo import app, paths
+from authdemo.cli import lesson
 from authdemo.local import daemon
 from authdemo.tokens import shorten
 
@@ -414,7 +415,7 @@ def test_token_is_full_when_piped(deployed: None) -> None:
 def test_token_is_shortened_on_a_terminal(deployed: None, monkeypatch) -> None:
     """On a terminal `token` shows a shortened token and says how to get it in full."""
     piped = run("token", "--access").stdout.strip()
-    monkeypatch.setattr(cli, "sys", TtySys(stdout=True))
+    monkeypatch.setattr(lesson, "sys", TtySys(stdout=True))
     result = run("token", "--access")
     assert result.exit_code == 0
     shown = result.stdout.strip()

@@ -15,7 +15,8 @@ import pytest
 from conftest import run, run_json
 from rich.console import Console
 
-from authdemo import app, cli, console
+from authdemo import app, console
+from authdemo.cli import base, build
 from authdemo.app import Options
 from authdemo.local import daemon
 
@@ -133,10 +134,10 @@ def test_hints_gain_flags_but_descriptions_do_not() -> None:
     """Hints to run get the stack's flags; the name of a lock holder's command is left as it is."""
     import click
 
-    ctx = click.Context(cli.cli)
-    ctx.meta[cli._OPTS_KEY] = Options(stack="s2", local=True, port=4600)
+    ctx = click.Context(base.cli)
+    ctx.meta[base._OPTS_KEY] = Options(stack="s2", local=True, port=4600)
     message = "in use by `authdemo up` (pid 1); run `authdemo down --sweep` or `authdemo test`."
-    assert cli._with_flags(message, ctx) == (
+    assert base._with_flags(message, ctx) == (
         "in use by `authdemo up` (pid 1); run `authdemo down --sweep --local --port 4600 --stack s2` "
         "or `authdemo test --local --port 4600 --stack s2`."
     )
@@ -195,5 +196,5 @@ def test_local_status_and_stop_take_port_and_output() -> None:
 
 def test_cleanup_line_names_authdemo_down_outside_the_script(monkeypatch) -> None:
     """Installed with pip, there is no jwt_authorizer_cleanup.py: the line says `authdemo down`."""
-    monkeypatch.setattr(cli.sys, "argv", ["/usr/bin/authdemo", "demo"])
-    assert cli._cleanup_command(" --local") == "`authdemo down --local`"
+    monkeypatch.setattr(build.sys, "argv", ["/usr/bin/authdemo", "demo"])
+    assert build._cleanup_command(" --local") == "`authdemo down --local`"

@@ -277,9 +277,9 @@ def test_password_dash_reads_a_hidden_prompt_twice_on_up(moto: None, monkeypatch
     """`up --password -` asks twice without echo; the password never reaches argv or output."""
     from conftest import TtySys
 
-    from authdemo import cli
+    from authdemo.cli import base
 
-    monkeypatch.setattr(cli, "sys", TtySys(stdin=True))
+    monkeypatch.setattr(base, "sys", TtySys(stdin=True))
     result = run("up", "--password", "-", input="Typed-Pass-12!\nTyped-Pass-12!\n")
     assert result.exit_code == 0, result.output
     assert "Typed-Pass-12!" not in result.output

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import string
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from authdemo import paths
 from authdemo.local.names import CREDENTIALS_NAME
+from authdemo.state import atomic_write_json
 
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
@@ -44,26 +44,14 @@ def credentials_file() -> Path:
 
 
 def save(credentials: Credentials, port: int, pid: int) -> None:
-    """Write atomically, 0600, so no reader sees half a key and no other user any."""
-    target = credentials_file()
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Atomically, 0600, so no reader sees half a key and no other user any."""
     record = {
         "port": port,
         "pid": pid,
         "access_key": credentials.access_key,
         "secret_key": credentials.secret_key,
     }
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(record, handle, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    atomic_write_json(credentials_file(), record)
 
 
 def load(port: int) -> Credentials | None:

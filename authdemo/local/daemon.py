@@ -30,6 +30,7 @@ from authdemo import paths
 from authdemo.errors import BusyError, ExitCode, PortInUseError, UnreachableError
 from authdemo.local import credentials as local_credentials
 from authdemo.local.names import HEALTH_PATH, SERVICE_NAME
+from authdemo.state import atomic_write_json
 
 DEFAULT_PORT = 4599
 START_TIMEOUT = 15.0
@@ -137,20 +138,8 @@ def _read() -> ServerInfo | None:
 
 
 def _write(info: ServerInfo) -> None:
-    """Write the record atomically, 0600: readers see the old file or the new, never half."""
-    target = paths.local_server_file()
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(asdict(info), handle, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    """Atomically, 0600: readers see the old record or the new, never half."""
+    atomic_write_json(paths.local_server_file(), asdict(info))
 
 
 def _remove() -> None:
