@@ -13,11 +13,14 @@ class UserPool(Unit):
     label = "Cognito user pool"
 
     def discover(self, ctx: Context) -> list[Rec]:
+        """Pools of the stack's name and tag, other than the recorded one (which `down` deletes
+        meanwhile: looking at it too would make the calls depend on who is faster)."""
         cognito = ctx.clients("cognito-idp")
+        recorded = (ctx.records.resource(self.key) or {}).get("id")
         found = []
         for page in cognito.pages("list_user_pools", MaxResults=60):
             for pool in page["UserPools"]:
-                if pool["Name"] != ctx.names.user_pool:
+                if pool["Name"] != ctx.names.user_pool or pool["Id"] == recorded:
                     continue
                 answer = get(cognito.describe_user_pool, UserPoolId=pool["Id"])
                 detail = answer["UserPool"] if answer else {}
