@@ -463,8 +463,8 @@ def test_iam_expired_signature_is_403(doors: Doors) -> None:
 @pytest.mark.parametrize(
     ("service", "region", "message"),
     [
-        ("lambda", REGION, "Credential should be scoped to correct service: 'execute-api'."),
-        ("execute-api", "eu-west-1", "Credential should be scoped to a valid region, not 'eu-west-1'."),
+        ("lambda", REGION, "Credential should be scoped to correct service: 'execute-api'. "),
+        ("execute-api", "eu-west-1", "Credential should be scoped to a valid region, not 'eu-west-1'. "),
     ],
 )
 def test_iam_wrong_scope_is_403(doors: Doors, service: str, region: str, message: str) -> None:

@@ -5,7 +5,9 @@ The signature is verified by the same code that guards the control plane
 canonical request built from the raw path and query), and the credential scope must name
 `execute-api` and the API's region. Every refusal is 403 `{"message": ...}` in API
 Gateway's words; an unsigned request gets `{"message":"Forbidden"}` (HTTP APIs; REST APIs
-say "Missing Authentication Token" — see docs/aws-notes.md).
+say "Missing Authentication Token" — see docs/aws-notes.md). A credential scoped to another
+service or region gets AWS's "Credential should be scoped to ..." wording (with its trailing
+space). Presigned (query-string) SigV4 is refused, as on the control plane.
 
 The embedded AWS evaluates no IAM policies for callers: its one key (the owner's) is the
 only identity, and it may invoke every route, as an administrator may on AWS.
@@ -44,9 +46,9 @@ def authorize(environ: dict[str, Any], body: bytes, credentials: Credentials, re
         raise _refuse("Forbidden", "the credential scope is unreadable")
     signed_region, service = scope.groups()
     if service != SERVICE:
-        raise _refuse(f"Credential should be scoped to correct service: '{SERVICE}'.", "wrong service")
+        raise _refuse(f"Credential should be scoped to correct service: '{SERVICE}'. ", "wrong service")
     if signed_region != region:
-        message = f"Credential should be scoped to a valid region, not '{signed_region}'."
+        message = f"Credential should be scoped to a valid region, not '{signed_region}'. "
         raise _refuse(message, "wrong region")
     user_id = "AIDA" + credentials.access_key[4:]
     return {
