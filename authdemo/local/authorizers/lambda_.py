@@ -249,7 +249,8 @@ class LambdaAuthorizer:
                 f"not {config.payload_version or 'none'!r}"
             )
         identity = identity_values(config.identity_sources, view)
-        key = (api_id, config.authorizer_id, *identity)
+        # The function and reply form are part of the key, so an UpdateAuthorizer is seen at once.
+        key = (api_id, config.authorizer_id, config.function_arn, str(config.simple_responses), *identity)
         caching = config.ttl_seconds > 0 and bool(config.identity_sources)
         decision = self.cache.get(key) if caching else None
         if decision is None:
