@@ -434,6 +434,9 @@ def test_function_sees_only_its_own_environment(stack: Stack, monkeypatch: pytes
     assert not [k for k in env if k.startswith("AUTHDEMO")]
     assert env["GREETING"] == "hi" and env["AWS_LAMBDA_FUNCTION_NAME"] == f"environ-{stack.suffix}"
     assert env["AWS_REGION"] == REGION and env["TZ"] == ":UTC"
+    # boto3 in the function reaches this embedded AWS, with no credentials of anyone's.
+    assert env["AWS_ENDPOINT_URL"] == stack.server.url
+    assert "AWS_ACCESS_KEY_ID" not in env and "AWS_SESSION_TOKEN" not in env
     assert env["LAMBDA_TASK_ROOT"] == body["cwd"]
     assert body["authdemo"] is False  # not running inside the server process
 

@@ -4,12 +4,18 @@ Module map (moto-style, one job each):
 - `server`      the process/thread that serves it all; `daemon` runs it in the background
                 (cheap to import: the CLI loads it); `names` the constants both share.
 - `router`      the front door (WSGI): Host check, health, execute-api vs control plane.
-- `sigv4`       who may use the control plane (the server's own key, from `credentials`).
+- `sigv4`       who may use the control plane and `AWS_IAM` routes (the server's own key, from
+                `credentials`).
 - `execute_api` one HTTP API invocation: stage -> route -> authorizer -> permission -> function.
 - `matching`    stage and route matching, path templates.
-- `authorizers/` one module per authorizer type (`jwt` today; Lambda and IAM go beside it).
+- `authorizers/` one module per route AuthorizationType: `jwt` (JWT), `lambda_` (CUSTOM: a
+                Lambda REQUEST authorizer, its identity sources, event, reply rules and TTL
+                cache), `iam` (AWS_IAM: SigV4 for execute-api, verified by `sigv4`); `denied`
+                the refusal they raise.
 - `permissions` Lambda resource-policy evaluation (may API Gateway invoke this function?).
-- `runtime`     function code in warm worker processes (`lambda_worker`), timeouts enforced.
+- `runtime`     function code in warm worker processes (`lambda_worker`), timeouts enforced;
+                functions' boto3 reaches this server (`AWS_ENDPOINT_URL`), with no credentials.
 - `backends`    every lookup in moto's in-process backends (APIs, functions, Cognito JWKS).
-- `moto_patches` what AWS has and moto lacks (GetAuthorizers).
+- `moto_patches` what AWS has and moto lacks (GetAuthorizers; unsigned Cognito calls
+                answered in the region of their access token's pool).
 """

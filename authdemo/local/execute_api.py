@@ -1,9 +1,11 @@
 """One HTTP API invocation, the way API Gateway runs it.
 
 A request goes stage -> route -> authorizer -> Lambda invoke permission -> function, each
-refusing with API Gateway's own status and body. Stages, routes, authorizers and
-integrations are read live from moto (`authdemo.local.backends`); the function runs in a
-worker process (`authdemo.local.runtime`).
+refusing with API Gateway's own status and body. The route's `AuthorizationType` picks the
+authorizer: `JWT` (`authorizers.jwt`), `CUSTOM` (a Lambda REQUEST authorizer,
+`authorizers.lambda_`), `AWS_IAM` (SigV4 for `execute-api`, `authorizers.iam`), `NONE`.
+Stages, routes, authorizers and integrations are read live from moto
+(`authdemo.local.backends`); functions run in worker processes (`authdemo.local.runtime`).
 """
 
 from __future__ import annotations
@@ -14,15 +16,23 @@ import os
 import re
 import sys
 import traceback
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl
 
 from werkzeug.wrappers import Request
 
-from authdemo.local.authorizers import Denied
-from authdemo.local.authorizers.jwt import Authorized, JwtConfig, KeyProvider, authorize
+from authdemo.local.authorizers import Denied, iam
+from authdemo.local.authorizers.jwt import JwtConfig, KeyProvider, authorize
+from authdemo.local.authorizers.lambda_ import (
+    AuthorizerError,
+    LambdaAuthorizer,
+    LambdaAuthorizerConfig,
+    RequestView,
+)
 from authdemo.local.backends import find_api, find_function, moto_cognito_jwks
+from authdemo.local.credentials import Credentials
 from authdemo.local.matching import Target, function_arn_of, match_route, stage_for
 from authdemo.local.permissions import invoke_allowed
 from authdemo.local.runtime import FunctionError, FunctionRuntime
@@ -54,9 +64,18 @@ def request_id() -> str:
 class ExecuteApi:
     """Answers invocations of the HTTP APIs held in moto."""
 
-    def __init__(self, keys: KeyProvider | None = None) -> None:
+    def __init__(
+        self,
+        keys: KeyProvider | None = None,
+        credentials: Credentials | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        """`credentials`: the only key `AWS_IAM` routes accept (None: they refuse every
+        request); `endpoint_url`: this server, for the functions' boto3."""
         self.keys = keys or KeyProvider(local=moto_cognito_jwks)
-        self.runtime = FunctionRuntime()
+        self.credentials = credentials
+        self.runtime = FunctionRuntime(endpoint_url)
+        self.lambda_authorizer = LambdaAuthorizer(self.runtime)
 
     def close(self) -> None:
         self.runtime.close()
@@ -81,32 +100,53 @@ class ExecuteApi:
             if matched is None:
                 return _fail(NOT_FOUND)
             route, params = matched
-            authorized = self._authorize(api, route, request)
-            return self._integrate(target, route, params, request, authorized, rid)
+            authorizer = self._authorize(target, route, params, request, rid)
+            return self._integrate(target, route, params, request, authorizer, rid)
         except Denied as denied:
             return denied.status, list(denied.headers.items()), denied.body
+        except AuthorizerError as exc:
+            print(f"authdemo-local: authorizer error: {exc}", file=sys.stderr, flush=True)
+            return _fail(INTERNAL_ERROR)
         except Exception:
             traceback.print_exc(file=sys.stderr)
             return _fail(INTERNAL_ERROR)
 
-    def _authorize(self, api: Any, route: Any, request: Request) -> Authorized | None:
-        """What the route's authorizer lets through (None for an open route)."""
+    def _authorize(
+        self, target: Target, route: Any, params: dict[str, str], request: Request, rid: str
+    ) -> dict[str, Any] | None:
+        """`requestContext.authorizer` for the route's authorizer (None for an open route)."""
         kind = str(route.authorization_type or "NONE").upper()
         if kind == "NONE":
             return None
-        if kind != "JWT":  # CUSTOM (Lambda) and AWS_IAM: a sibling of authorizers/jwt.py
-            raise RuntimeError(f"authdemo-local does not serve {kind} authorizers yet")
+        api, backend = target.api, target.backend
+        if kind == "AWS_IAM":
+            if self.credentials is None:
+                raise Denied("no credentials configured", status=403, challenge=False)
+            body = request.get_data(cache=True)
+            return {"iam": iam.authorize(request.environ, body, self.credentials, backend.region_name)}
         authorizer = api.authorizers.get(route.authorizer_id or "")
+        if kind == "CUSTOM":
+            if authorizer is None or str(authorizer.authorizer_type).upper() != "REQUEST":
+                raise AuthorizerError(f"route {route.route_key!r} has no REQUEST authorizer")
+            config = LambdaAuthorizerConfig.from_api(authorizer)
+            view = request_view(target, str(route.route_key), params, request, rid, backend)
+            context = self.lambda_authorizer.authorize(
+                config, api.api_id, backend.region_name, backend.account_id, view
+            )
+            return {"lambda": context}
+        if kind != "JWT":
+            raise AuthorizerError(f"authdemo-local does not serve {kind} authorization")
         if authorizer is None or not authorizer.jwt_config:
-            raise RuntimeError(f"route {route.route_key!r} has no JWT authorizer")
-        config = JwtConfig.from_api(authorizer.jwt_config, authorizer.identity_source)
-        return authorize(
-            config,
+            raise AuthorizerError(f"route {route.route_key!r} has no JWT authorizer")
+        config_jwt = JwtConfig.from_api(authorizer.jwt_config, authorizer.identity_source)
+        authorized = authorize(
+            config_jwt,
             dict(request.headers.items()),
             self.keys,
             scopes=route.authorization_scopes or None,
             query=dict(request.args.items()),
         )
+        return {"jwt": {"claims": authorized.event_claims(), "scopes": authorized.scopes}}
 
     def _integrate(
         self,
@@ -114,7 +154,7 @@ class ExecuteApi:
         route: Any,
         params: dict[str, str],
         request: Request,
-        authorized: Authorized | None,
+        authorizer: dict[str, Any] | None,
         rid: str,
     ) -> Response:
         api, backend = target.api, target.backend
@@ -147,7 +187,7 @@ class ExecuteApi:
                 file=sys.stderr,
             )
             return _fail(INTERNAL_ERROR)
-        event = build_event(target, route_key, params, request, authorized, rid, account)
+        event = build_event(target, route_key, params, request, authorizer, rid, account)
         try:
             result = self.runtime.invoke(fn, event)
         except FunctionError:
@@ -155,16 +195,20 @@ class ExecuteApi:
         return proxy_response(result)
 
 
-def build_event(
-    target: Target,
-    route_key: str,
-    params: dict[str, str],
-    request: Request,
-    authorized: Authorized | None,
-    rid: str,
-    account: str,
-) -> dict[str, Any]:
-    """A payload 2.0 event, shaped like the one API Gateway sends to the function."""
+@dataclass(frozen=True)
+class _Parts:
+    """A request's pieces as API Gateway passes them on (shared by the function's and the
+    authorizer's events)."""
+
+    raw_query: str
+    headers: dict[str, str]
+    cookies: list[str]
+    query: dict[str, str]
+    context: dict[str, Any]
+    stage_variables: dict[str, str]
+
+
+def _parts(target: Target, route_key: str, request: Request, rid: str, account: str) -> _Parts:
     environ = request.environ
     raw_uri = str(environ.get("REQUEST_URI") or environ.get("RAW_URI") or request.full_path)
     raw_query = raw_uri.partition("?")[2]
@@ -178,47 +222,88 @@ def build_event(
         query[name] = f"{query[name]},{value}" if name in query else value
     host = headers.get("host", "").rpartition(":")[0] or headers.get("host", "")
     now = datetime.now(timezone.utc)
+    context = {
+        "accountId": account,
+        "apiId": target.api.api_id,
+        "domainName": host,
+        "domainPrefix": target.api.api_id,
+        "http": {
+            "method": request.method,
+            "path": target.full_path,
+            "protocol": str(environ.get("SERVER_PROTOCOL") or "HTTP/1.1"),
+            "sourceIp": str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
+            "userAgent": headers.get("user-agent", ""),
+        },
+        "requestId": rid,
+        "routeKey": route_key,
+        "stage": target.stage,
+        "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(now.timestamp() * 1000),
+    }
+    stage = target.api.stages.get(target.stage)
+    variables = dict(stage.stage_variables or {}) if stage is not None else {}
+    return _Parts(raw_query, headers, cookies, query, context, {str(k): str(v) for k, v in variables.items()})
+
+
+def route_arn(target: Target, method: str) -> str:
+    """`arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<path>` for this request."""
+    backend = target.backend
+    resource = f"{target.api.api_id}/{target.stage}/{method}/{target.path.lstrip('/')}"
+    return f"arn:aws:execute-api:{backend.region_name}:{backend.account_id}:{resource}"
+
+
+def request_view(
+    target: Target, route_key: str, params: dict[str, str], request: Request, rid: str, backend: Any
+) -> RequestView:
+    """What a Lambda authorizer's identity sources and event read from this request."""
+    parts = _parts(target, route_key, request, rid, str(backend.account_id))
+    return RequestView(
+        route_arn=route_arn(target, request.method),
+        route_key=route_key,
+        raw_path=target.raw_path,
+        raw_query=parts.raw_query,
+        cookies=parts.cookies,
+        headers=parts.headers,
+        query=parts.query,
+        path_parameters=dict(params),
+        stage_variables=parts.stage_variables,
+        request_context=parts.context,
+    )
+
+
+def build_event(
+    target: Target,
+    route_key: str,
+    params: dict[str, str],
+    request: Request,
+    authorizer: dict[str, Any] | None,
+    rid: str,
+    account: str,
+) -> dict[str, Any]:
+    """A payload 2.0 event, shaped like the one API Gateway sends to the function."""
+    parts = _parts(target, route_key, request, rid, account)
+    headers = parts.headers
     body = request.get_data(cache=True)
     content_type = headers.get("content-type", "")
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
         "rawPath": target.raw_path,
-        "rawQueryString": raw_query,
+        "rawQueryString": parts.raw_query,
         "headers": headers,
-        "requestContext": {
-            "accountId": account,
-            "apiId": target.api.api_id,
-            "domainName": host,
-            "domainPrefix": target.api.api_id,
-            "http": {
-                "method": request.method,
-                "path": target.full_path,
-                "protocol": str(environ.get("SERVER_PROTOCOL") or "HTTP/1.1"),
-                "sourceIp": str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
-                "userAgent": headers.get("user-agent", ""),
-            },
-            "requestId": rid,
-            "routeKey": route_key,
-            "stage": target.stage,
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
+        "requestContext": parts.context,
         "isBase64Encoded": False,
     }
-    if cookies:
-        event["cookies"] = cookies
-    if query:
-        event["queryStringParameters"] = query
+    if parts.cookies:
+        event["cookies"] = parts.cookies
+    if parts.query:
+        event["queryStringParameters"] = parts.query
     if params:
         event["pathParameters"] = params
-    stage = target.api.stages.get(target.stage)
-    if stage is not None and stage.stage_variables:
-        event["stageVariables"] = dict(stage.stage_variables)
-    if authorized is not None:
-        event["requestContext"]["authorizer"] = {
-            "jwt": {"claims": authorized.event_claims(), "scopes": authorized.scopes}
-        }
+    if parts.stage_variables:
+        event["stageVariables"] = parts.stage_variables
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = authorizer
     if body:
         text = None
         if not content_type or content_type.startswith(_TEXT_TYPES) or "+json" in content_type:

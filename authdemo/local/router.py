@@ -8,7 +8,9 @@
 3. HTTP API invocations (path `/_aws/execute-api/<apiId>/...` or `Host: <apiId>.execute-api.localhost`)
    go to `ExecuteApi`, whose authorizers decide as API Gateway would (no SigV4 here);
 4. everything else is AWS's control plane: checked by `sigv4` against this server's own
-   credentials, then handed to moto.
+   credentials, then handed to moto. Calls AWS serves unsigned go to moto directly; an
+   unsigned Cognito call with an `AccessToken` is first given its pool's region
+   (`moto_patches.present_unsigned_cognito`), which moto would otherwise take as us-east-1.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Request
 
-from authdemo.local import sigv4
+from authdemo.local import moto_patches, sigv4
 from authdemo.local.authorizers.jwt import KeyProvider
 from authdemo.local.credentials import Credentials
 from authdemo.local.execute_api import JSON_HEADERS, ExecuteApi, request_id
@@ -62,7 +64,7 @@ class Router:
         self.app = app
         self.port = port
         self.credentials = credentials
-        self.execute_api = ExecuteApi(keys)
+        self.execute_api = ExecuteApi(keys, credentials, endpoint_url=f"http://127.0.0.1:{port}")
 
     def close(self) -> None:
         self.execute_api.close()
@@ -108,6 +110,7 @@ class Router:
     def _control_plane(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """moto, for a request signed with this server's key (or one AWS serves unsigned)."""
         if sigv4.is_public(environ):
+            moto_patches.present_unsigned_cognito(environ)
             return self.app(environ, start_response)
         request = Request(environ)
         if (request.content_length or 0) > MAX_CONTROL_BODY:

@@ -6,6 +6,11 @@ function ARN and code hash) pays its start-up once. It runs `lambda_worker.py` u
 Lambda gives a function (its own variables, `AWS_LAMBDA_FUNCTION_NAME`, `AWS_REGION`,
 ...): the server's and the presenter's secrets never reach function code. The
 function's `Timeout` is enforced by killing the worker; the next call gets a fresh one.
+
+`AWS_ENDPOINT_URL` points the function's boto3 (botocore >= 1.31 reads it) at this embedded
+AWS, so calls AWS serves without a signature (Cognito's GetUser, GlobalSignOut, InitiateAuth,
+...) work from function code. No credentials are given: on AWS a function signs with its
+role's temporary keys, which the embedded AWS does not issue.
 """
 
 from __future__ import annotations
@@ -84,17 +89,23 @@ def _read_line(stream: IO[bytes], deadline: float) -> bytes:
 class FunctionRuntime:
     """Runs functions in warm workers; `close()` stops them and removes the extracted code."""
 
-    def __init__(self) -> None:
+    def __init__(self, endpoint_url: str | None = None) -> None:
+        self.endpoint_url = endpoint_url
         self._lock = threading.Lock()
         self._root: Path | None = None
         self._idle: dict[tuple[str, str], list[_Worker]] = {}
         self._busy: set[_Worker] = set()
         self._closed = False
 
-    def invoke(self, fn: Any, event: dict[str, Any]) -> Any:
-        """The handler's return value; FunctionError when it raised or ran out of time."""
+    def invoke(self, fn: Any, event: dict[str, Any], max_seconds: float | None = None) -> Any:
+        """The handler's return value; FunctionError when it raised or ran out of time.
+
+        `max_seconds` caps the function's own `Timeout` (API Gateway waits at most 10 s
+        for an authorizer, whatever the function allows itself)."""
         key = (str(fn.function_arn), str(fn.code_sha_256))
         timeout = float(fn.timeout or 3)
+        if max_seconds is not None:
+            timeout = min(timeout, max_seconds)
         worker = self._take(fn, key)
         request = {
             "event": event,
@@ -137,7 +148,7 @@ class FunctionRuntime:
         worker = _Worker(
             [sys.executable, "-I", str(WORKER_SCRIPT), str(fn.handler or "")],
             code_dir,
-            self._environment(fn, code_dir),
+            self._environment(fn, code_dir, self.endpoint_url),
         )
         with self._lock:
             self._busy.add(worker)
@@ -157,7 +168,7 @@ class FunctionRuntime:
             self._busy.discard(worker)
 
     @staticmethod
-    def _environment(fn: Any, code_dir: Path) -> dict[str, str]:
+    def _environment(fn: Any, code_dir: Path, endpoint_url: str | None = None) -> dict[str, str]:
         """What Lambda's runtime gives a function: its own variables and a few of Lambda's."""
         region = str(fn.region)
         env = {k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ}
@@ -170,6 +181,8 @@ class FunctionRuntime:
             LAMBDA_TASK_ROOT=str(code_dir),
             TZ=":UTC",
         )
+        if endpoint_url:
+            env["AWS_ENDPOINT_URL"] = endpoint_url
         return env
 
     def _extract(self, code: bytes, code_hash: str) -> Path:

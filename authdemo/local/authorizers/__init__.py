@@ -2,9 +2,10 @@
 
 Each module decides one request for a route and either returns what the integration sees
 in `requestContext.authorizer` or raises :class:`Denied` with API Gateway's own answer.
-Today: `jwt` (JWT authorizers). A Lambda (REQUEST) authorizer goes in `lambda_.py`, an
-IAM (SigV4, `AWS_IAM` routes) one in `iam.py`; `authdemo.local.execute_api` picks the
-module by the route's `AuthorizationType`.
+`jwt` (JWT authorizers), `lambda_` (Lambda REQUEST authorizers, `CUSTOM` routes) and
+`iam` (SigV4, `AWS_IAM` routes); `authdemo.local.execute_api` picks the module by the
+route's `AuthorizationType`. A Lambda authorizer that cannot decide raises
+`lambda_.AuthorizerError` instead: API Gateway's 500.
 """
 
 from authdemo.local.authorizers.denied import Denied

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 UNAUTHORIZED_BODY = b'{"message":"Unauthorized"}'
@@ -11,18 +12,33 @@ FORBIDDEN_BODY = b'{"message":"Forbidden"}'
 class Denied(Exception):
     """The request is refused; carries the status, headers and body API Gateway sends."""
 
-    def __init__(self, description: str, status: int = 401, scopes: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        description: str,
+        status: int = 401,
+        scopes: Sequence[str] = (),
+        message: str | None = None,
+        challenge: bool = True,
+    ) -> None:
+        """`message` replaces the body's "Unauthorized"/"Forbidden"; `challenge` False leaves
+        out `www-authenticate` (JWT authorizers send it, Lambda and IAM refusals do not)."""
         super().__init__(description)
         self.description = description
         self.status = status
         self.scopes = tuple(scopes)
+        self.message = message
+        self.challenge = challenge
 
     @property
     def body(self) -> bytes:
+        if self.message is not None:
+            return json.dumps({"message": self.message}, separators=(",", ":")).encode()
         return UNAUTHORIZED_BODY if self.status == 401 else FORBIDDEN_BODY
 
     @property
     def headers(self) -> dict[str, str]:
+        if not self.challenge:
+            return {"content-type": "application/json"}
         # Quotes would break the header's quoted-string; our descriptions never hold any.
         description = self.description.replace('"', "'")
         if self.status == 401:
