@@ -3,8 +3,11 @@ helpers to run the CLI and to inject AWS faults beside moto (see shared/aws-fact
 
 from __future__ import annotations
 
+import functools
 import json
+import socket
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,6 +28,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "aws" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _parse_once() -> Iterator[None]:
+    """Work that gives the same result every time, done once per session and undone at its end:
+
+    - moto builds each Cognito user pool's signing key from the same JWK file, recovering the
+      RSA primes every time (~0.2 s per pool, the largest cost of an `up` on moto): the key
+      is imported once and shared (every pool of moto has this very key anyway);
+    - every new boto3 session (tests' own `boto3.client(...)`) shares one botocore loader, so
+      service models are parsed once (authdemo's own clients already share one).
+    No behaviour of moto, botocore or authdemo changes."""
+    import botocore.loaders
+    import botocore.session
+    from moto.cognitoidp import models as cognito_models
+
+    real_rsa = cognito_models.jwk.RSAKey
+
+    @functools.lru_cache(maxsize=8)
+    def import_once(text: str) -> Any:
+        return real_rsa.import_key(json.loads(text))
+
+    class CachedRSAKey:
+        @staticmethod
+        def import_key(value: Any, *args: Any, **kwargs: Any) -> Any:
+            if args or kwargs or not isinstance(value, dict):
+                return real_rsa.import_key(value, *args, **kwargs)
+            return import_once(json.dumps(value, sort_keys=True))
+
+    shim = type("jwk", (), {"RSAKey": CachedRSAKey})
+    loader = botocore.loaders.create_loader()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cognito_models, "jwk", shim)
+        patch.setattr(botocore.session, "create_loader", lambda *_: loader)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +104,40 @@ def server() -> Iterator[Any]:
     srv = EmbeddedServer(port=0, quiet=True).start()
     yield srv
     srv.stop()
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (just now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A port on 127.0.0.1 where another (non-authdemo) program listens: it accepts each
+    connection and hangs up at once, so a health check learns that in milliseconds."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        stop = threading.Event()
+
+        def serve() -> None:
+            sock.settimeout(0.05)
+            while not stop.is_set():
+                try:
+                    conn, _ = sock.accept()
+                except OSError:  # timeout: look at `stop` again
+                    continue
+                conn.close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield int(sock.getsockname()[1])
+        finally:
+            stop.set()
+            thread.join(timeout=5)
 
 
 def run(*args: str, input: str | None = None) -> Result:

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-from conftest import Faults, TtySys, aws_error, leftovers, run, run_json
+from conftest import Faults, TtySys, aws_error, free_port, leftovers, run, run_json
 
 from authdemo import app, cli, paths
 from authdemo.local import daemon
@@ -45,21 +44,6 @@ def one_error(result: Any, alone: bool = True) -> str:
 
 def state_file(stack: str = "authdemo") -> Path:
     return app.state_path(app.Options(stack=stack))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def held_port() -> Iterator[int]:
-    """A port on 127.0.0.1 where another program listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
 
 
 def assert_one_stack() -> None:

@@ -48,19 +48,22 @@ def state_file() -> Path:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _speed_and_get_authorizers() -> Iterator[None]:
-    """AWS has GetAuthorizers and moto lacks it (the embedded AWS adds it the same way); and
-    every new boto3 session shares one botocore data loader, so the many runs below do not
-    parse the same service models again and again (no change to what a client does)."""
-    import botocore.loaders
-    import botocore.session
+def _get_authorizers() -> Iterator[None]:
+    """AWS has GetAuthorizers and moto lacks it: add it as the embedded AWS does, for this
+    module only (a killed run's unrecorded authorizer is found through it), then take it away
+    again, with moto_patches' own flag as it was."""
+    from moto.apigatewayv2.responses import ApiGatewayV2Response
 
     from authdemo.local import moto_patches
 
-    moto_patches.apply()
-    loader = botocore.loaders.create_loader()
+    had = "get_authorizers" in vars(ApiGatewayV2Response)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(botocore.session, "create_loader", lambda *_: loader)
+        patch.setattr(moto_patches, "_applied", False)
+        moto_patches.apply()
+        if not had:
+            added = vars(ApiGatewayV2Response)["get_authorizers"]
+            delattr(ApiGatewayV2Response, "get_authorizers")
+            patch.setattr(ApiGatewayV2Response, "get_authorizers", added, raising=False)
         yield
 
 
