@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import random
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,12 +20,23 @@ from botocore.awsrequest import AWSResponse
 from click.testing import CliRunner, Result
 from moto import mock_aws
 
-from authdemo import aws
+from authdemo import app, aws
 from authdemo.cli import cli
+
+#: Name prefixes of the AWS calls that change something (the rest only read).
+CHANGING = ("Create", "Put", "Add", "Admin", "Delete", "Update", "Remove", "Tag", "Untag")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `aws` need a real account: they run only with `pytest -m aws`."""
+    """Tests marked `aws` need a real account: they run only with `pytest -m aws`.
+
+    AUTHDEMO_TEST_ORDER=reverse (or shuffle:<seed>) runs the tests in another order, to show
+    that none depends on another having run first."""
+    order = os.environ.get("AUTHDEMO_TEST_ORDER", "")
+    if order == "reverse":
+        items.reverse()
+    elif order.startswith("shuffle:"):
+        random.Random(order.partition(":")[2]).shuffle(items)
     if "aws" in (config.getoption("-m") or ""):
         return
     skip = pytest.mark.skip(reason="needs a real AWS account; run with `pytest -m aws`")
@@ -94,6 +109,14 @@ def moto() -> Iterator[None]:
     """In-process moto (no HTTP): for up/down/status flows that need no gateway."""
     with mock_aws():
         yield
+
+
+@pytest.fixture
+def deployed(moto: None) -> Path:
+    """The default stack (`authdemo`, us-west-2, no endpoint, moto's account) deployed on
+    in-process moto; returns its state file."""
+    assert run("up").exit_code == 0
+    return app.state_path(app.Options())
 
 
 @pytest.fixture(scope="session")
@@ -249,3 +272,45 @@ class TtySys:
         if (name == "stdin" and self._stdin) or (name == "stdout" and self._stdout):
             return self._Tty(value)
         return value
+
+
+# ------------------------------------------------------------------------------- tokens
+@functools.cache
+def moto_signing_key() -> Any:
+    """The RSA private key every moto user pool signs its tokens with (imported once)."""
+    from jwt.algorithms import RSAAlgorithm
+    from moto.utilities.utils import load_resource
+
+    return RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/jwks-private.json")))
+
+
+def mint(
+    issuer: str,
+    audience: str | list[str],
+    *,
+    drop: tuple[str, ...] = (),
+    headers: dict[str, Any] | None = None,
+    key: Any = None,
+    alg: str = "RS256",
+    lifetime: int = 3600,
+    **claims: Any,
+) -> str:
+    """An ID-token-shaped JWT (kid "dummy", as moto's), signed with moto's key unless `key`,
+    with `claims` added or overridden and the names in `drop` removed."""
+    import jwt
+
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": "user-1",
+        "token_use": "id",
+        "cognito:username": "alice",
+        "iat": now,
+        "exp": now + lifetime,
+        **claims,
+    }
+    for name in drop:
+        payload.pop(name, None)
+    signing_key = moto_signing_key() if key is None else key
+    return jwt.encode(payload, signing_key, algorithm=alg, headers={"kid": "dummy", **(headers or {})})

@@ -339,7 +339,10 @@ class _Scripted(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def scripted():
+def scripted(monkeypatch):
+    """The scripted server; each test writes its own script (the class's lists are put back after)."""
+    monkeypatch.setattr(_Scripted, "script", [401])
+    monkeypatch.setattr(_Scripted, "authorized", [200])
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

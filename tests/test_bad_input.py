@@ -381,12 +381,7 @@ def test_shorten_keeps_a_token_recognisable_but_unusable() -> None:
     assert shorten("abc.def.ghi") == "abc.def.ghi"  # nothing to hide in a short one
 
 
-@pytest.fixture
-def deployed(moto: None) -> None:
-    assert run("up").exit_code == 0
-
-
-def test_token_is_full_when_piped(deployed: None) -> None:
+def test_token_is_full_when_piped(deployed: Path) -> None:
     """Piped (not a terminal), `token` prints the whole JWT and nothing else on stdout."""
     result = run("token")
     assert result.exit_code == 0
@@ -395,7 +390,7 @@ def test_token_is_full_when_piped(deployed: None) -> None:
     assert "shortened" not in result.stderr
 
 
-def test_token_is_shortened_on_a_terminal(deployed: None, monkeypatch) -> None:
+def test_token_is_shortened_on_a_terminal(deployed: Path, monkeypatch) -> None:
     """On a terminal `token` shows a shortened token and says how to get it in full."""
     piped = run("token", "--access").stdout.strip()
     monkeypatch.setattr(cli, "sys", TtySys(stdout=True))

@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import Faults, leftovers, run
+from conftest import CHANGING, Faults, leftovers, run
 from moto import mock_aws
 
 from authdemo import app, aws, state
@@ -253,7 +253,6 @@ DOWN_CHANGES = (
     "DeleteRole",
     "DeleteUserPool",
 )
-CHANGING = ("Create", "Put", "Add", "Admin", "Delete", "Update", "Remove", "Tag")
 
 
 def test_up_killed_after_each_call_is_completed_by_a_rerun_without_duplicates() -> None:

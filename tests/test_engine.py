@@ -58,8 +58,18 @@ def test_everything_else_proceeds_while_the_role_propagates(moto, faults, monkey
     created: dict[str, float] = {}
     faults.on("iam", "after-call.iam.CreateRole", lambda **_: created.setdefault("role", time.monotonic()))
 
+    others = ("user_pool", "app_client", "user", "api", "stage", "authorizer", "log_group", "role_policy")
+    rec = Recorder()
+    refusals = [0]
+
     def not_yet(**_: Any) -> Any:
-        if time.monotonic() - created.get("role", time.monotonic()) < 1.0:
+        """IAM refuses the new role at first, and for up to 1 s; it catches up early once
+        every other step has ended (only an engine that ran them meanwhile gets there)."""
+        with rec._lock:
+            ended = {key for kind, key, _ in rec.events if kind == "end"}
+        waited = time.monotonic() - created.get("role", time.monotonic())
+        if refusals[0] == 0 or (waited < 1.0 and not ended >= set(others)):
+            refusals[0] += 1
             return aws_error(
                 "InvalidParameterValueException",
                 "The role defined for the function cannot be assumed by Lambda.",
@@ -67,11 +77,10 @@ def test_everything_else_proceeds_while_the_role_propagates(moto, faults, monkey
         return None
 
     faults.on("lambda", "before-call.lambda.CreateFunction", not_yet)
-    rec = Recorder()
     _, result, _ = app_up(Options(), lambda: rec)
     assert faults.count("CreateFunction") >= 2  # it did have to wait
     function_done = rec.at("end", "function")
-    for key in ("user_pool", "app_client", "user", "api", "stage", "authorizer", "log_group", "role_policy"):
+    for key in others:
         assert rec.at("end", key) < function_done, key
     assert rec.at("start", "role") <= min(t for k, _, t in rec.events if k == "start")
     assert result.peak_concurrency >= 3
