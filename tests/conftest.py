@@ -233,22 +233,42 @@ def faults() -> Faults:
 
 def leftovers(region: str = "us-west-2", endpoint_url: str | None = None) -> dict[str, list[str]]:
     """Everything authdemo could have left behind, listed service by service."""
-    import boto3
 
-    kw: dict[str, Any] = {"region_name": region}
-    if endpoint_url:
-        kw["endpoint_url"] = endpoint_url
-    cognito = boto3.client("cognito-idp", **kw)
+    def client(service: str) -> Any:
+        return plain_client(service, region, endpoint_url)
+
     found = {
-        "user_pools": [p["Name"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"]],
-        "apis": [a["Name"] for a in boto3.client("apigatewayv2", **kw).get_apis()["Items"]],
-        "functions": [f["FunctionName"] for f in boto3.client("lambda", **kw).list_functions()["Functions"]],
-        "roles": [r["RoleName"] for r in boto3.client("iam", **kw).list_roles()["Roles"]],
-        "log_groups": [
-            g["logGroupName"] for g in boto3.client("logs", **kw).describe_log_groups()["logGroups"]
-        ],
+        "user_pools": [p["Name"] for p in client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]],
+        "apis": [a["Name"] for a in client("apigatewayv2").get_apis()["Items"]],
+        "functions": [f["FunctionName"] for f in client("lambda").list_functions()["Functions"]],
+        "roles": [r["RoleName"] for r in client("iam").list_roles()["Roles"]],
+        "log_groups": [g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]],
     }
     return {k: v for k, v in found.items() if v}
+
+
+def plain_client(service: str, region: str = "us-west-2", endpoint_url: str | None = None) -> Any:
+    """A boto3 client without authdemo's hooks, with the credentials of the environment (as
+    `boto3.client` would), built once per session for each such combination: building one
+    costs more than the calls made with it. In-process moto intercepts it whenever a mock is
+    active."""
+    keys = (os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY"))
+    return _plain_client(service, region, endpoint_url, *keys)
+
+
+@functools.cache
+def _plain_client(
+    service: str, region: str, endpoint_url: str | None, key_id: str | None, secret: str | None
+) -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+    )
 
 
 class TtySys:

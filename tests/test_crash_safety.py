@@ -9,7 +9,6 @@ done the call, authdemo never sees the answer, and no later call leaves the proc
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import signal
@@ -18,9 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from conftest import CHANGING, Faults, leftovers, run
+from conftest import CHANGING, Faults, leftovers, plain_client, run
 from moto import mock_aws
 
 from authdemo import app, aws, state
@@ -122,10 +120,8 @@ def down() -> Any:
     return app.down(opts(), observer)
 
 
-@functools.cache
 def client(service: str) -> Any:
-    """A plain boto3 client (no authdemo hooks); moto intercepts it whenever a mock is active."""
-    return boto3.client(service, region_name="us-west-2")
+    return plain_client(service)
 
 
 def stack_census() -> dict[str, int]:
@@ -212,22 +208,19 @@ def test_the_kill_points_cover_every_call_that_changes_aws(faults: Faults) -> No
         down()
         down_calls = faults.calls[len(up_calls) :]
         assert leftovers() == {}
-    assert len(up_calls) >= 20 and len(down_calls) >= 10, faults.calls
+    # Each kill point below is a test of its own: their number must follow the code.
+    assert (len(up_calls), len(down_calls)) == (UP_CALLS, DOWN_CALLS), (
+        "update UP_CALLS / DOWN_CALLS so that a kill after every call stays covered",
+        faults.calls,
+    )
     assert sorted(c for c in up_calls if c.startswith(CHANGING)) == sorted(UP_CHANGES)
     assert sorted(c for c in down_calls if c.startswith(CHANGING)) == sorted(DOWN_CHANGES)
 
 
-def _clean_counts() -> tuple[int, int]:
-    faults = new_faults()
-    with fresh_aws():
-        up()
-        n_up = len(faults.calls)
-        down()
-        n_down = len(faults.calls) - n_up
-    return n_up, n_down
-
-
-# Every call of a clean run that changes AWS (checked against a clean run below).
+# How many AWS calls a clean up and a clean down make (checked against a clean run above).
+UP_CALLS = 20
+DOWN_CALLS = 18
+# Every call of a clean run that changes AWS (checked against a clean run above).
 UP_CHANGES = (
     "CreateRole",
     "PutRolePolicy",
@@ -255,29 +248,25 @@ DOWN_CHANGES = (
 )
 
 
-def test_up_killed_after_each_call_is_completed_by_a_rerun_without_duplicates() -> None:
+@pytest.mark.parametrize("n", range(1, UP_CALLS + 1))
+def test_up_killed_after_each_call_is_completed_by_a_rerun_without_duplicates(n: int) -> None:
     """For every N, up killed after the N-th AWS answer, then up: one of each; then down: nothing."""
-    n_calls, _ = _clean_counts()
-    failures: list[str] = []
-    for n in range(1, n_calls + 1):
-        faults = new_faults()
-        switch = KillSwitch(faults, n)
-        with fresh_aws():
-            try:
-                assert switch.run(up), "the kill never happened"
-                state_before = state_file().read_bytes() if state_file().exists() else None
-                if state_before is not None:
-                    assert json.loads(state_before)["schema_version"] == state.SCHEMA_VERSION
-                up()
-                census = stack_census()
-                assert census == ONE_OF_EACH, census
-                assert_recorded_match_aws()
-                down()
-                assert leftovers() == {}
-                assert not state_file().exists()
-            except AssertionError as exc:
-                failures.append(f"N={n} after {switch.calls}: {exc}")
-    assert not failures, "\n".join(failures)
+    switch = KillSwitch(new_faults(), n)
+    with fresh_aws():
+        try:
+            assert switch.run(up), "the kill never happened"
+            state_before = state_file().read_bytes() if state_file().exists() else None
+            if state_before is not None:
+                assert json.loads(state_before)["schema_version"] == state.SCHEMA_VERSION
+            up()
+            census = stack_census()
+            assert census == ONE_OF_EACH, census
+            assert_recorded_match_aws()
+            down()
+            assert leftovers() == {}
+            assert not state_file().exists()
+        except AssertionError as exc:
+            raise AssertionError(f"N={n} after {switch.calls}: {exc}") from exc
 
 
 @pytest.mark.parametrize("op", UP_CHANGES)
@@ -294,27 +283,23 @@ def test_up_killed_right_after_each_change_is_completed_without_duplicates(op: s
         assert leftovers() == {}
 
 
-def test_down_killed_after_each_call_is_finished_by_a_rerun() -> None:
+@pytest.mark.parametrize("n", range(1, DOWN_CALLS + 1))
+def test_down_killed_after_each_call_is_finished_by_a_rerun(n: int) -> None:
     """For every N, down killed after the N-th AWS answer, then down: nothing left, no state file."""
-    _, n_down = _clean_counts()
-    failures: list[str] = []
-    for n in range(1, n_down + 1):
-        with fresh_aws():
-            up()
-            faults = new_faults()
-            switch = KillSwitch(faults, n)
-            try:
-                assert switch.run(down), "the kill never happened"
-                assert state_file().exists(), "the state file went before everything was deleted"
-                json.loads(state_file().read_text())
-                down()
-                assert leftovers() == {}
-                assert not state_file().exists()
-                again = down()
-                assert again[0] == [] and again[1] is None
-            except AssertionError as exc:
-                failures.append(f"N={n} after {switch.calls}: {exc}")
-    assert not failures, "\n".join(failures)
+    with fresh_aws():
+        up()
+        switch = KillSwitch(new_faults(), n)
+        try:
+            assert switch.run(down), "the kill never happened"
+            assert state_file().exists(), "the state file went before everything was deleted"
+            json.loads(state_file().read_text())
+            down()
+            assert leftovers() == {}
+            assert not state_file().exists()
+            again = down()
+            assert again[0] == [] and again[1] is None
+        except AssertionError as exc:
+            raise AssertionError(f"N={n} after {switch.calls}: {exc}") from exc
 
 
 def test_up_killed_twice_in_a_row_still_converges() -> None:
