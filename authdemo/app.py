@@ -1,188 +1,31 @@
 """What each command does, apart from how it is typed or drawn.
 
-`open_stack` is the gate every command passes: it validates input, reads the state file,
-refuses a state made for another region, endpoint or account *before anything changes
-AWS*, takes the stack's lock for commands that write, and builds the clients. The
-commands below return plain data; cli.py prints it.
+Every command opens its stack through `stack.open_stack` (the gate), then plans or runs the
+engine, signs in, or reads AWS; it returns plain data, and the cli package prints it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import engine, paths
-from .aws import LOCAL_ACCOUNT_ID, Clients, Target, check_region, default_region, partition, probe_endpoint
-from .errors import NotDeployedError, StateError
-from .state import CorruptStateError, StackLock, StateStore, quarantine
-from .units import Context, MemoryRecords, Names, Rec, Records, Unit, all_units
+from . import engine, paths, planner
+from .errors import StateError
+from .stack import (
+    DEFAULT_USERNAME,
+    Options,
+    Stack,
+    cli_flags,
+    lock_stack,
+    open_stack,
+    require,
+    require_server,
+    state_path,
+)
+from .state import StateStore, quarantine, read_state
+from .units import MemoryRecords, Rec, Records, Unit, all_units
 from .validate import check_password, check_stack, check_username, generate_password
-
-DEFAULT_REGION = "us-west-2"  # the course guide's region
-DEFAULT_USERNAME = "demo@example.com"
-
-
-@dataclass
-class Options:
-    """Every command's options, as typed (None: not given)."""
-
-    stack: str = "authdemo"
-    region: str | None = None
-    profile: str | None = None
-    state_file: Path | None = None
-    username: str | None = None
-    password: str | None = None
-    endpoint_url: str | None = None
-    local: bool = False
-    port: int | None = None
-    output: str = "text"
-    show_token: bool = False
-    show_password: bool = False
-    wait: float = 120.0
-
-
-@dataclass
-class Stack:
-    """An opened stack: where its state is, where AWS is, and the clients to reach it."""
-
-    opts: Options
-    path: Path
-    store: StateStore | None
-    region: str
-    target: Target
-    clients: Clients
-    account_id: str | None = None
-    server: Any = None  # authdemo.local.daemon.ServerInfo in --local mode
-    lock: StackLock | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def names(self) -> Names:
-        return Names(self.opts.stack)
-
-    def context(self, records: Records | None = None) -> Context:
-        records = records or self.store
-        if records is None:
-            raise NotDeployedError(_not_deployed(self.opts))
-        arn_partition, dns_suffix = partition(self.region)
-        return Context(
-            clients=self.clients,
-            records=records,
-            names=self.names,
-            region=self.region,
-            partition=arn_partition,
-            dns_suffix=dns_suffix,
-            account_id=self.account_id or "",
-            username=records.get("username") or self.opts.username or DEFAULT_USERNAME,
-            password=records.get("password") or "",
-        )
-
-
-def state_path(opts: Options) -> Path:
-    if opts.state_file:
-        return Path(opts.state_file).expanduser()
-    suffix = ".local.json" if opts.local else ".json"
-    return paths.home() / f"{opts.stack}{suffix}"
-
-
-def _default_region(opts: Options) -> str:
-    if opts.local:
-        return DEFAULT_REGION
-    return default_region(opts.profile) or DEFAULT_REGION
-
-
-@contextlib.contextmanager
-def open_stack(
-    opts: Options, command: str, *, write: bool, start_server: bool = True, require_state: bool = False
-) -> Iterator[Stack]:
-    """Validate, read state, guard region/endpoint/account, lock (writers), build clients.
-
-    `require_state`: fail at once (no AWS call, no boto3 import) when nothing is recorded.
-    """
-    check_stack(opts.stack)
-    if opts.username is not None:
-        check_username(opts.username)
-    path = state_path(opts)
-    lock = StackLock(path, command).acquire() if write else None
-    try:
-        try:
-            store = StateStore.load(path)
-        except CorruptStateError as exc:
-            raise exc.kept_aside(quarantine(path)) from exc
-        if require_state and store is None:
-            raise NotDeployedError(_not_deployed(opts))
-        recorded_region = store.get("region") if store else None
-        if opts.region and recorded_region and opts.region != recorded_region:
-            raise StateError(
-                f"Stack {opts.stack!r} was created in {recorded_region}, not {opts.region}; "
-                f"drop --region (or use --region {recorded_region}), or pick another --stack."
-            )
-        region = opts.region or recorded_region or _default_region(opts)
-        endpoint = opts.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-        server = None
-        if opts.local:
-            from .local import daemon
-
-            port = opts.port or daemon.DEFAULT_PORT
-            server = daemon.ensure(port, started_by=command) if start_server else daemon.status()
-            endpoint = server.url if server else None
-        else:
-            recorded_endpoint = store.get("endpoint_url") if store else None
-            if store and (endpoint or None) != (recorded_endpoint or None):
-                where = recorded_endpoint or "real AWS (no endpoint)"
-                raise StateError(
-                    f"Stack {opts.stack!r} was created against {where}; use the same "
-                    "--endpoint-url (or none), or pick another --stack or --state-file."
-                )
-            check_region(region, endpoint)
-            if endpoint:
-                probe_endpoint(endpoint)
-        target = Target(region=region, profile=opts.profile, endpoint_url=endpoint, local=opts.local)
-        stack = Stack(opts, path, store, region, target, Clients(target), server=server, lock=lock)
-        recorded_account = store.get("account_id") if store else None
-        if opts.local:
-            stack.account_id = LOCAL_ACCOUNT_ID
-        elif recorded_account:
-            # An existing stack: prove these credentials are for its account before any change.
-            stack.account_id = stack.clients.account_id()
-            if recorded_account != stack.account_id:
-                raise StateError(
-                    f"Stack {opts.stack!r} belongs to AWS account {recorded_account}, but your "
-                    f"credentials are for {stack.account_id}; switch --profile, or use another --stack."
-                )
-        elif store is not None or command != "down":  # a `down` with nothing recorded needs none
-            # A new stack: nothing to compare with, so no STS round trip in front of CreateRole;
-            # the account comes from CreateRole's ARN. Missing credentials still fail here.
-            stack.clients.check_credentials()
-        if lock and lock.took_over_from:
-            holder = lock.took_over_from
-            stack.notes.append(
-                f"Took over the lock of a stopped `authdemo {holder.get('command')}` "
-                f"(pid {holder.get('pid')}); its work is resumed from the state file."
-            )
-        yield stack
-    finally:
-        if lock:
-            lock.release()
-
-
-def _not_deployed(opts: Options, missing: list[str] | None = None) -> str:
-    local = " --local" if opts.local else ""
-    stack_opt = "" if opts.stack == "authdemo" else f" --stack {opts.stack}"
-    detail = f" (missing: {', '.join(missing)})" if missing else ""
-    return f"Stack {opts.stack!r} is not deployed{detail}; run `authdemo up{local}{stack_opt}` first."
-
-
-def _require(stack: Stack, *keys: str) -> StateStore:
-    store = stack.store
-    missing = [k for k in keys if not (store and store.resource(k))]
-    if store is None or missing:
-        raise NotDeployedError(_not_deployed(stack.opts, missing))
-    return store
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -221,18 +64,18 @@ def plan(opts: Options, command: str) -> dict[str, Any]:
     """What `up` or `down` would do, read from the state and AWS; nothing is changed or written."""
     with open_stack(opts, f"{command} --dry-run", write=False, start_server=False) as stack:
         records: Records = stack.store or MemoryRecords({}, {"username": opts.username})
-        units = engine.units_by_key()
+        units = planner.units_by_key()
         if opts.local and stack.server is None:
             # No embedded AWS running: nothing exists in it; `up` would create everything.
             steps = [
-                engine.Planned(k, units[k].label, "create" if command == "up" else "gone")
-                for k in engine.up_order(units)
+                planner.Planned(k, units[k].label, "create" if command == "up" else "gone")
+                for k in planner.up_order(units)
             ]
         elif command == "down" and stack.store is None:
             steps = []
         else:
             ctx = stack.context(records)
-            steps = engine.plan_up(ctx) if command == "up" else engine.plan_down(ctx)
+            steps = planner.plan_up(ctx) if command == "up" else planner.plan_down(ctx)
         return {
             "command": command,
             "dry_run": True,
@@ -281,79 +124,55 @@ def summary(stack: Stack) -> dict[str, Any]:
     return out
 
 
-def cli_flags(opts: Options, port: int | None = None, endpoint_url: str | None = None) -> str:
-    """The options a follow-up command needs to reach this same stack (for printed commands)."""
-    from .local.daemon import DEFAULT_PORT
-
-    flags = ""
-    if opts.local:
-        flags += " --local"
-        if port and port != DEFAULT_PORT:
-            flags += f" --port {port}"
-    elif endpoint_url and not os.environ.get("AWS_ENDPOINT_URL"):
-        flags += f" --endpoint-url {endpoint_url}"
-    if opts.stack != "authdemo":
-        flags += f" --stack {opts.stack}"
-    if opts.state_file:
-        flags += f" --state-file {state_path(opts)}"
-    return flags
-
-
-def guide_commands(info: dict[str, Any]) -> list[tuple[str, str]]:
-    """The course guide's commands, filled in for this stack (comment, command)."""
-    endpoint = f" --endpoint-url {info['endpoint_url']}" if info.get("endpoint_url") else ""
-    region = info["region"]
-    url = info["protected_url"]
-    local = info.get("cli_flags", "")
-    stack = ""
-    return [
-        ("WITHOUT token - expect 401", f'curl -s "{url}"'),
-        (
-            "Get an ID token (the guide's command; the password is in `authdemo status --show-password`)",
-            f"ID_TOKEN=$(aws cognito-idp initiate-auth{endpoint} --region {region} "
-            f"--auth-flow USER_PASSWORD_AUTH --client-id {info['client_id']} "
-            f'--auth-parameters USERNAME={info["username"]},PASSWORD="$AUTHDEMO_PASSWORD" '
-            "--query AuthenticationResult.IdToken --output text)",
-        ),
-        ("... or simply", f"ID_TOKEN=$(authdemo token --id{local}{stack})"),
-        ("WITH valid token - expect 200", f'curl -s -H "Authorization: Bearer $ID_TOKEN" "{url}"'),
-        ("Decode the token", f"authdemo token --id --decode{local}{stack}"),
-        ("Clean up", f"authdemo down{local}{stack}"),
-    ]
-
-
 def test(opts: Options, on_wait: Callable[[str], None]) -> tuple[dict[str, Any], list[Any], float]:
+    """Sign in and run the checks; `info["claims"]` holds both tokens' claims, side by side."""
     from .checks import Prober, run_checks
-    from .tokens import sign_in
+    from .tokens import decode, sign_in
 
-    with open_stack(opts, "test", write=False, require_state=True) as stack:
-        store = _require(stack, "api", "app_client", "user")
+    with open_stack(opts, "test", write=False, start_server=False, require_state=True) as stack:
+        require_server(stack)
+        store = require(stack, "api", "app_client", "user")
         info = summary(stack)
         password = opts.password or store.get("password")
         tokens = sign_in(stack.clients, info["client_id"], info["username"], password)
         checks, waited = run_checks(
             Prober(info["protected_url"]), tokens, info["username"], on_wait, opts.wait
         )
+        info["claims"] = {kind: decode(tokens[kind])[1] for kind in ("id", "access")}
         return info, checks, waited
 
 
 def token(opts: Options, kind: str) -> str:
-    from .tokens import sign_in
+    """A fresh token of `kind`: "id", "access", or "tampered" (the ID token, one claim edited)."""
+    from .tokens import sign_in, tamper
 
-    with open_stack(opts, "token", write=False, require_state=True) as stack:
-        store = _require(stack, "app_client", "user")
+    with open_stack(opts, "token", write=False, start_server=False, require_state=True) as stack:
+        require_server(stack)
+        store = require(stack, "app_client", "user")
         info = summary(stack)
         tokens = sign_in(
             stack.clients, info["client_id"], info["username"], opts.password or store.get("password")
         )
-        return tokens[kind]
+        return tamper(tokens["id"]) if kind == "tampered" else tokens[kind]
+
+
+def tokens(opts: Options) -> dict[str, str]:
+    """Both tokens of one sign-in (for `token --compare`)."""
+    from .tokens import sign_in
+
+    with open_stack(opts, "token", write=False, require_state=True) as stack:
+        store = require(stack, "app_client", "user")
+        info = summary(stack)
+        return sign_in(
+            stack.clients, info["client_id"], info["username"], opts.password or store.get("password")
+        )
 
 
 def status(opts: Options) -> dict[str, Any]:
     with open_stack(opts, "status", write=False, start_server=False, require_state=True) as stack:
+        require_server(stack)
         info = summary(stack)
-        server_gone = opts.local and stack.server is None
-        store = _require(stack)
+        store = require(stack)
         ctx = stack.context()
         resources = {}
         for unit in all_units():
@@ -361,7 +180,7 @@ def status(opts: Options) -> dict[str, Any]:
             if not rec:
                 continue
             # Only "not found" is missing: any other error (throttling, denied) is reported as such.
-            exists = False if server_gone else unit.exists(ctx, rec)
+            exists = unit.exists(ctx, rec)
             resources[unit.key] = {"label": unit.label, "id": unit.describe(rec), "exists": exists}
         info["resources"] = resources
         if opts.local:
@@ -378,7 +197,7 @@ def down(
         if stack.store is None:
             notes.append(
                 f"Nothing recorded for stack {opts.stack!r} ({stack.path}); nothing to delete. "
-                "Lost the state file? `authdemo down --sweep` finds leftovers by tag."
+                f"Lost the state file? `authdemo down --sweep{cli_flags(opts)}` finds leftovers by tag."
             )
             return [], None, notes
         if opts.local and stack.server is None:
@@ -387,14 +206,27 @@ def down(
             return [], None, notes
         if opts.local and stack.store.get("server_pid") not in (None, stack.server.pid):
             notes.append("The embedded AWS was restarted since `up`; its old resources are gone.")
+        forget_only = _unreachable(stack, notes)
         with observer_factory() as observer:
-            result = engine.down(stack.context(), stack.store, observer)
+            result = engine.down(stack.context(), stack.store, observer, forget_only=forget_only)
         deleted = [k for k, v in result.outcomes.items() if v == "deleted" and ":" not in k]
         if not stack.store.resources():
             stack.store.remove_file()
         if opts.local:
             notes.extend(_maybe_stop_server(stack))
         return deleted, result, notes
+
+
+def _unreachable(stack: Stack, notes: list[str]) -> frozenset[str]:
+    """In a recorded region AWS does not have, only global (IAM) resources can exist: `down`
+    deletes those and forgets the regional records without calling AWS there."""
+    if not stack.bad_region:
+        return frozenset()
+    notes.append(
+        f"{stack.region!r} is not an AWS region, so only the stack's IAM role can exist; "
+        "the other records are forgotten."
+    )
+    return planner.regional_keys()
 
 
 def _maybe_stop_server(stack: Stack) -> list[str]:
@@ -414,8 +246,14 @@ def _maybe_stop_server(stack: Stack) -> list[str]:
 def sweep_find(stack: Stack, store: StateStore) -> list[tuple[Unit, Rec]]:
     """Every top-level resource of the stack found in AWS by name and tag or path."""
     ctx = stack.context(store)
-    units = engine.units_by_key()
-    return [(units[key], rec) for key in engine.down_order(units) for rec in units[key].teardown_targets(ctx)]
+    units = planner.units_by_key()
+    skip = planner.regional_keys() if stack.bad_region else frozenset()
+    return [
+        (units[key], rec)
+        for key in planner.down_order(units)
+        if key not in skip
+        for rec in units[key].teardown_targets(ctx)
+    ]
 
 
 def sweep(
@@ -433,7 +271,34 @@ def sweep(
         found = sweep_find(stack, store)
         if not found or not confirm(found):
             return found, False
+        skip = planner.regional_keys() if stack.bad_region else frozenset()
         with observer_factory() as observer:
-            engine.down(stack.context(store), store, observer)
+            engine.down(stack.context(store), store, observer, forget_only=skip)
         store.remove_file()
         return found, True
+
+
+def forget(opts: Options, confirm: Callable[[Path, dict[str, Any] | None], bool]) -> Path | None:
+    """Drop a stack's state file whatever its state (corrupt, another region, a stopped server),
+    keeping a copy `<file>.forgotten-<time>`; no AWS call. Returns the copy (None: nothing
+    recorded, or not confirmed). Resources it recorded stay where they are."""
+    check_stack(opts.stack)
+    path = state_path(opts)
+    lock = lock_stack(path, "forget")
+    try:
+        if not path.exists():
+            return None
+        try:
+            data = read_state(path)
+        except StateError:
+            data = None  # unreadable or of a newer authdemo: forgotten all the same
+        if not confirm(path, data):
+            return None
+        return quarantine(path, "forgotten")
+    finally:
+        lock.release()
+
+
+def local_stacks() -> list[str]:
+    """The stacks recorded in the embedded AWS (their state files), by name."""
+    return sorted(p.name.removesuffix(".local.json") for p in paths.home().glob("*.local.json"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import AuthdemoError, CredentialsError, NotFound, UnreachableError, UsageError
@@ -29,6 +29,10 @@ NOT_FOUND_CODES = frozenset(
 )
 _EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
 _BAD_CREDENTIALS = {
+    "MissingAuthenticationToken",
+    "MissingAuthenticationTokenException",
+    "IncompleteSignature",
+    "IncompleteSignatureException",
     "InvalidClientTokenId",
     "UnrecognizedClientException",
     "SignatureDoesNotMatch",
@@ -57,7 +61,10 @@ class Target:
     region: str
     profile: str | None = None
     endpoint_url: str | None = None
-    local: bool = False  # the embedded AWS: fake credentials, no account needed
+    local: bool = False  # the embedded AWS: its own credentials, no account needed
+    # With `local`: the key the embedded server generated (authdemo.local.credentials).
+    access_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
 
 
 class Clients:
@@ -77,19 +84,16 @@ class Clients:
                 self._clients[service] = client
             return client
 
-    def _build(self, service: str) -> Any:
+    def _ensure_session(self) -> Any:
         import boto3
-        from botocore.config import Config
         from botocore.exceptions import ProfileNotFound
-
-        from . import __version__
 
         if self._session is None:
             try:
                 if self.target.local:
                     self._session = boto3.session.Session(
-                        aws_access_key_id="authdemo-local",
-                        aws_secret_access_key="authdemo-local",
+                        aws_access_key_id=self.target.access_key or "authdemo-local",
+                        aws_secret_access_key=self.target.secret_key or "authdemo-local",
                         region_name=self.target.region,
                     )
                 else:
@@ -102,6 +106,14 @@ class Clients:
                     f"AWS profile {self.target.profile!r} does not exist; "
                     "list yours with `aws configure list-profiles` or drop --profile."
                 ) from exc
+        return self._session
+
+    def _build(self, service: str) -> Any:
+        from botocore.config import Config
+
+        from . import __version__
+
+        session = self._ensure_session()
         config = Config(
             retries={"mode": "standard", "max_attempts": 8},
             connect_timeout=5,
@@ -109,17 +121,31 @@ class Clients:
             user_agent_extra=f"authdemo/{__version__}",
             max_pool_connections=20,
         )
-        client = self._session.client(service, endpoint_url=self.target.endpoint_url or None, config=config)
+        client = session.client(service, endpoint_url=self.target.endpoint_url or None, config=config)
         for hook in CLIENT_HOOKS:
             hook(service, client)
         return client
+
+    def prefetch(self, services: list[str]) -> None:
+        """Build these clients in the background, in this order, while the first calls are in
+        flight (building one parses its service model: tens of ms each, off the critical path)."""
+
+        def build() -> None:
+            for service in services:
+                try:
+                    self(service)
+                except Exception:
+                    return
+
+        threading.Thread(target=build, name="authdemo-clients", daemon=True).start()
 
     def check_credentials(self) -> None:
         """Fail before any call when no credentials can be found (no network for env/profile keys)."""
         if self.target.local:
             return
-        self("sts")  # builds the session (and reports a missing profile)
-        if self._session.get_credentials() is None:
+        with self._lock:
+            session = self._ensure_session()  # reports a missing profile
+        if session.get_credentials() is None:
             raise translate(_no_credentials()) or RuntimeError("no credentials")
 
     def account_id(self) -> str:
@@ -269,15 +295,25 @@ def default_region(profile: str | None) -> str | None:
         return None
 
 
+def known_region(region: str) -> bool:
+    """Whether botocore's partition data lists `region` (every region of every partition)."""
+    # partitions.json is small (unlike endpoints.json, ~0.25 s to parse) and lists every region.
+    partitions = _shared_loader().load_data("partitions")["partitions"]
+    return any(region in p.get("regions", {}) for p in partitions)
+
+
 def check_region(region: str, endpoint_url: str | None) -> None:
-    """Refuse a region AWS does not have before any call (a typo would hang on DNS)."""
+    """Refuse a region AWS does not have before any call (a typo would hang on DNS, or make
+    moto answer an HTML 500 page after the global IAM role was already created).
+
+    `endpoint_url`: a foreign server (LocalStack, a moto server) that accepts any well-formed
+    region; pass None for real AWS *and* for the embedded AWS, whose moto serves only real
+    AWS region names."""
     if not _REGION_RE.match(region or ""):
         raise UsageError(f"{region!r} is not an AWS region name; use one like us-west-2 (--region).")
     if endpoint_url:
-        return  # moto and LocalStack accept any well-formed region
-    # partitions.json is small (unlike endpoints.json, ~0.25 s to parse) and lists every region.
-    partitions = _shared_loader().load_data("partitions")["partitions"]
-    if not any(region in p.get("regions", {}) for p in partitions):
+        return
+    if not known_region(region):
         raise UsageError(f"Unknown AWS region {region!r}; use one like us-west-2 (--region).")
 
 

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import enum
 import json
+import re
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import UnreachableError
-from .tokens import tamper
+from .tokens import shorten, tamper
 
 NOT_READY_STATUSES = frozenset({404, 500, 502, 503, 504})
+SETTLE_STATUSES = frozenset({500, 502, 503})  # an authorized call retried briefly on these
+SETTLE_CAP = 5.0  # seconds of retries per authorized check, at most (and never beyond --wait)
+SETTLE_FIX = (
+    "the API cannot invoke the function yet (or its invoke permission is missing); wait a "
+    "minute and rerun `authdemo test`, or run `authdemo up` again to repair the stack"
+)
 UNAUTHORIZED = {"message": "Unauthorized"}
 HELLO = "Hello from protected API!"
 
@@ -39,16 +47,33 @@ class Check:
     detail: str = ""
     seconds: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    token_var: str | None = None  # the shell variable the printed curl line reads
+    token_kind: str | None = None  # `authdemo token --<kind>` sets it
+    token: str | None = None  # the token sent
 
-    def as_dict(self) -> dict[str, Any]:
+    @property
+    def why(self) -> str:
+        """Why the API answered so: API Gateway's `www-authenticate` error_description on a 401/403."""
+        header = {k.lower(): v for k, v in self.headers.items()}.get("www-authenticate", "")
+        match = re.search(r'error_description="([^"]*)"', header)
+        if match:
+            return match.group(1)
+        if self.status == 200:
+            return "valid token"
+        return header or self.detail
+
+    def as_dict(self, show_token: bool = False) -> dict[str, Any]:
+        token = self.token if show_token or self.token is None else shorten(self.token)
         return {
             "name": self.name,
             "expected": self.expected,
             "status": self.status,
             "body": self.body,
+            "why": self.why,
             "passed": self.outcome is Outcome.PASS,
             "detail": self.detail,
             "seconds": round(self.seconds, 3),
+            "token": token,
         }
 
 
@@ -60,19 +85,27 @@ def _body(response: Any) -> Any:
 
 
 def curl(url: str, token_label: str | None) -> str:
+    """The guide's curl line; `-w '\\n'` ends the body with a newline, as a terminal wants."""
     header = f' -H "Authorization: Bearer ${token_label}"' if token_label else ""
-    return f'curl -s{header} "{url}"'
+    return f"curl -s -w '\\n'{header} {shlex.quote(url)}"
 
 
 class Prober:
     """Sends the requests; one `requests.Session` keeps the TLS connection warm."""
 
-    def __init__(self, url: str, timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         import requests
 
         self.url = url
         self.timeout = timeout
         self.sleep = sleep
+        self.clock = clock  # what retry budgets are measured with (tests pass a fake one)
         self.session = requests.Session()
         self.requests = requests
 
@@ -103,17 +136,18 @@ class Prober:
             self.sleep(delay)
             delay = min(delay * 1.5, 5.0)
 
-    def get_settled(self, token: str | None, retry_for: float = 15.0) -> Any:
-        """A request that retries 500/503 (permission or deployment race) for a short while."""
-        deadline = time.monotonic() + retry_for
+    def get_settled(self, token: str | None, retry_for: float = SETTLE_CAP) -> Any:
+        """A request that retries 500/502/503 (permission or deployment race) for a short while:
+        at most `retry_for` seconds (the caller passes what is left of `--wait`, capped)."""
+        deadline = self.clock() + max(retry_for, 0.0)
         delay = 0.25
         while True:
             try:
                 response = self.get(token)
-                if response.status_code not in (500, 502, 503) or time.monotonic() > deadline:
+                if response.status_code not in SETTLE_STATUSES or self.clock() + delay > deadline:
                     return response
             except self.requests.RequestException:
-                if time.monotonic() > deadline:
+                if self.clock() + delay > deadline:
                     raise
             self.sleep(delay)
             delay = min(delay * 1.5, 2.0)
@@ -127,23 +161,34 @@ def run_checks(
     wait_bound: float = 120.0,
 ) -> tuple[list[Check], float]:
     """Run the four checks of the guide (plus the access token); returns them and the warm-up."""
+    started = prober.clock()
     waited = prober.wait_ready(wait_bound, on_wait)
     url = prober.url
     plan = [
-        ("no token", None, None, 401),
-        ("ID token", tokens["id"], "ID_TOKEN", 200),
-        ("access token", tokens["access"], "ACCESS_TOKEN", 200),
-        ("tampered ID token", tamper(tokens["id"]), "TAMPERED_TOKEN", 401),
+        ("no token", None, None, None, 401),
+        ("ID token", tokens["id"], "ID_TOKEN", "id", 200),
+        ("access token", tokens["access"], "ACCESS_TOKEN", "access", 200),
+        ("tampered ID token", tamper(tokens["id"]), "TAMPERED_TOKEN", "tampered", 401),
     ]
     checks = []
-    for name, token, label, want in plan:
+    for name, token, label, kind, want in plan:
         expected = f"401 {json.dumps(UNAUTHORIZED)}" if want == 401 else f"200 user={username}"
-        check = Check(name=name, curl=curl(url, label), expected=expected)
+        check = Check(
+            name=name,
+            curl=curl(url, label),
+            expected=expected,
+            token_var=label,
+            token_kind=kind,
+            token=token,
+        )
         began = time.monotonic()
+        left = wait_bound - (prober.clock() - started)  # --wait bounds the retries too
         try:
-            response = prober.get_settled(token) if token else prober.get(None)
+            response = prober.get_settled(token, min(SETTLE_CAP, left)) if token else prober.get(None)
             check.status, check.body = response.status_code, _body(response)
             check.headers = dict(response.headers)
+            if token and check.status in SETTLE_STATUSES:
+                check.detail = f"expected HTTP {want}, got {check.status}: {SETTLE_FIX}"
         except prober.requests.RequestException as exc:
             check.detail = f"no answer: {type(exc).__name__}"
         check.seconds = time.monotonic() - began

@@ -29,11 +29,12 @@ def out() -> Any:
 
 
 def error(message: str) -> None:
-    err().print(f"[bold red]Error:[/] {message}", markup=True, highlight=False)
+    """One sentence, never broken into lines by us: a command in it stays pasteable."""
+    err().print(f"[bold red]Error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
 
 
 def info(message: str) -> None:
-    err().print(message, highlight=False)
+    err().print(message, highlight=False, soft_wrap=True)
 
 
 def data_json(obj: Any) -> None:
@@ -48,7 +49,9 @@ _MARKS = {
     "adopted": "[yellow]✓ adopted[/]",
     "deleted": "[green]✓ deleted[/]",
     "gone": "[dim]✓ already gone[/]",
+    "ready": "[green]✓ ready[/]",
 }
+INTERRUPTED = "[yellow]✗ interrupted[/]"
 
 
 class StepDisplay:
@@ -60,6 +63,7 @@ class StepDisplay:
         self._lock = threading.Lock()
         self._live: Any = None
         self._start = time.monotonic()
+        self._done = False
         self.interactive = err().is_terminal
 
     # -- context manager drives rich.live ------------------------------------------------------
@@ -74,10 +78,22 @@ class StepDisplay:
             info(self.title)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        """Also on Ctrl-C: running steps are marked interrupted, no spinner is left frozen."""
+        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        with self._lock:
+            stopped = [row for row in self.rows.values() if row["end"] is None]
+            for row in stopped:
+                row["end"] = time.monotonic()
+                row["status"] = INTERRUPTED if interrupted else "[red]✗ stopped[/]"
+            self._done = True
         if self._live is not None:
-            self._live.__exit__(*exc)
-        info(f"{self.title}: {time.monotonic() - self._start:.1f}s in all")
+            self._live.__exit__(exc_type, *exc)
+        elif stopped:
+            for row in stopped:
+                err().print(f"  {row['label']:<28} {row['status']}")
+        ending = "interrupted after" if interrupted else "done in"
+        info(f"{self.title}: {ending} {time.monotonic() - self._start:.1f}s in all")
 
     def __rich__(self) -> Any:
         from rich.spinner import Spinner
@@ -98,8 +114,9 @@ class StepDisplay:
                 status = row["status"]
                 elapsed = row["end"] - row["begin"]
             table.add_row(row["label"], status, f"{elapsed:.1f}s")
-        table.caption = f"total {now - self._start:.1f}s"
-        table.caption_justify = "left"
+        if not self._done:  # the total is printed once, at the end
+            table.caption = f"{now - self._start:.1f}s so far"
+            table.caption_justify = "left"
         return table
 
     # -- Observer --------------------------------------------------------------------------------
@@ -154,20 +171,70 @@ class Waiting:
             self._last_plain = time.monotonic()
             info(message)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         if self._status is not None:
-            self._status.__exit__(*exc)
+            self._status.__exit__(exc_type, *exc)  # stops the spinner, also on Ctrl-C
+            self._status = None
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            info(f"{self.message.rstrip('…')}: interrupted.")
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]]) -> Any:
+def table(title: str, columns: list[str], rows: list[list[Any]], to_stdout: bool = True) -> Any:
+    """A table whose cells wrap between words, never inside one while the terminal has room.
+
+    Each column is made at least as wide as its longest word when they all fit side by side,
+    so rich wraps at spaces; only on a terminal too narrow for that does a long word (an ID, a
+    URL) fold onto the next line, whole, never cut or ellipsized.
+    """
     from rich.table import Table
 
+    cells = [[str(c) if c is not None else "" for c in row] for row in rows]
     t = Table(title=title, title_justify="left")
-    for column in columns:
-        t.add_column(column, overflow="fold")
-    for row in rows:
-        t.add_row(*[str(c) if c is not None else "" for c in row])
+    widths = _widths(columns, cells, (out() if to_stdout else err()).width)
+    for column, width in zip(columns, widths, strict=True):
+        t.add_column(column, overflow="fold", width=width)
+    for row in cells:
+        t.add_row(*row)
     return t
+
+
+def _widths(columns: list[str], cells: list[list[str]], total: int) -> list[int | None]:
+    """Content widths that fit `total`: every column at least its longest word when possible.
+
+    rich's own collapse shrinks only the widest column, so a narrow terminal breaks its words
+    while other columns keep spare room; here spare room goes where the text is longest.
+    """
+    plain = [[_plain(c) for c in [column] + [row[i] for row in cells]] for i, column in enumerate(columns)]
+    natural = [max(len(line) for c in col for line in c.splitlines() or [""]) for col in plain]
+    room = total - 3 * len(columns) - 1  # each column: 2 of padding, 1 of border
+    if sum(natural) <= room:
+        return [None] * len(columns)  # fits as it is
+    longest = [max(len(w) for c in col for w in c.split() or [""]) for col in plain]
+    # All longest words fit: every column keeps its words whole. Else the narrowest-worded
+    # columns keep theirs while within a fair share, and the others share the rest equally:
+    # only their long words (IDs, URLs) fold onto the next line, whole, never cut.
+    if sum(longest) <= room:
+        floor = longest
+    else:
+        floor = [0] * len(columns)
+        left, order = room, sorted(range(len(columns)), key=lambda i: longest[i])
+        for n, i in enumerate(order):
+            if longest[i] > left // (len(order) - n):
+                for j in order[n:]:
+                    floor[j] = max(left // (len(order) - n), 1)
+                break
+            floor[i] = longest[i]
+            left -= longest[i]
+    spare = max(room - sum(floor), 0)
+    want = [n - f for n, f in zip(natural, floor, strict=True)]
+    extra = [spare * w // max(sum(want), 1) for w in want]
+    return [f + e for f, e in zip(floor, extra, strict=True)]
+
+
+def _plain(markup: str) -> str:
+    from rich.text import Text
+
+    return Text.from_markup(markup).plain
 
 
 def show(renderable: Any, to_stdout: bool = True) -> None:
@@ -175,6 +242,7 @@ def show(renderable: Any, to_stdout: bool = True) -> None:
 
 
 def syntax_json(obj: Any) -> Any:
+    """JSON, coloured, never wrapped or padded (print it with soft_wrap)."""
     from rich.syntax import Syntax
 
-    return Syntax(json.dumps(obj, indent=2), "json", word_wrap=True)
+    return Syntax(json.dumps(obj, indent=2), "json", word_wrap=False, background_color="default")

@@ -1,9 +1,8 @@
-"""Plans and runs a stack's units: `up` forwards as a dependency graph, `down` in reverse.
+"""Runs a stack's units: `up` forwards as a dependency graph, `down` in reverse.
 
-Planner and executor are apart (chalice's split): `plan_up` / `plan_down` read AWS and the
-state and say, for each unit, what would happen (create, adopt, keep / delete, gone) without
-changing anything; `up` / `down` make it so. The executor is the one place that records and
-forgets IDs: a unit's `create`, `discover` and `configure` return IDs, and the executor
+Planner and executor are apart (chalice's split): planner.py says what would happen to each
+unit without changing anything; the executor here makes it so, and is the one place that
+records and forgets IDs: a unit's `create`, `discover` and `configure` return IDs, and the executor
 writes them the moment they come back (one atomic replace of the state file each).
 
 Each step starts as soon as what it needs is done, on a small thread pool, so the slow parts
@@ -26,8 +25,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .errors import AuthdemoError, NotFound
+from .planner import children, decide, down_order, units_by_key, up_order
 from .state import StateStore
-from .units import Context, MemoryRecords, Rec, Unit, all_units
+from .units import Context, Rec, Unit
 
 MAX_WORKERS = 8
 
@@ -135,146 +135,6 @@ def run_graph(steps: Mapping[str, Step], observer: Observer, max_workers: int = 
     return result
 
 
-# ------------------------------------------------------------------------------ the graphs
-def units_by_key() -> dict[str, Unit]:
-    return {u.key: u for u in all_units()}
-
-
-def up_order(units: Mapping[str, Unit]) -> dict[str, set[str]]:
-    """Each unit's creation needs."""
-    return {k: set(u.needs) for k, u in units.items()}
-
-
-def top(units: Mapping[str, Unit], key: str) -> str:
-    """The top-level unit whose deletion takes `key` with it."""
-    parent = units[key].parent
-    while parent:
-        key, parent = parent, units[parent].parent
-    return key
-
-
-def down_order(units: Mapping[str, Unit]) -> dict[str, set[str]]:
-    """Top-level units only; X waits for every top-level unit whose subtree needs X."""
-    deps: dict[str, set[str]] = {k: set() for k, u in units.items() if u.parent is None}
-    for key, unit in units.items():
-        for need in set(unit.needs) - set(unit.create_only_needs):
-            a, b = top(units, key), top(units, need)
-            if a != b:
-                deps[b].add(a)  # delete the dependant (a) before what it needs (b)
-    return deps
-
-
-def children(units: Mapping[str, Unit], key: str) -> list[str]:
-    """Units deleted together with `key` (transitively)."""
-    return [k for k in units if k != key and top(units, k) == key] if units[key].parent is None else []
-
-
-# ------------------------------------------------------------------------------ planning
-@dataclass(frozen=True)
-class Planned:
-    """What a run would do to one resource: create, adopt, keep / delete, gone."""
-
-    key: str
-    label: str
-    action: str
-    ids: tuple[str, ...] = ()
-    parent: str | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "key": self.key,
-            "label": self.label,
-            "action": self.action,
-            "ids": list(self.ids),
-            "with": self.parent,
-        }
-
-
-def decide(unit: Unit, ctx: Context) -> tuple[str, Rec | None]:
-    """What `up` does with one unit: ('create', None), ('adopt', found) or ('keep', recorded)."""
-    rec = ctx.records.resource(unit.key)
-    if unit.parent in ctx.fresh:
-        return "create", None  # inside a container created this run: nothing to look for
-    if rec and unit.exists(ctx, rec):
-        return "keep", rec
-    found = unit.discover(ctx)
-    if found:
-        return "adopt", found[0]
-    return "create", None
-
-
-def plan_up(ctx: Context) -> list[Planned]:
-    """What `up` would do, unit by unit in creation order; nothing is changed or written."""
-    units = units_by_key()
-    records = MemoryRecords(
-        {k: r for k in units if (r := ctx.records.resource(k))}, {"account_id": ctx.account_id}
-    )
-    dry = Context(
-        clients=ctx.clients,
-        records=records,
-        names=ctx.names,
-        region=ctx.region,
-        partition=ctx.partition,
-        dns_suffix=ctx.dns_suffix,
-        account_id=ctx.account_id,
-        username=ctx.username,
-        password=ctx.password,
-    )
-    plan: list[Planned] = []
-    for key in _topological(up_order(units)):
-        unit = units[key]
-        try:
-            action, rec = decide(unit, dry)
-        except AuthdemoError:
-            if not any(n in dry.fresh for n in unit.needs):
-                raise
-            # It names something this run would create first (no ID yet in a dry run).
-            action, rec = ("update", records.resource(key)) if records.resource(key) else ("create", None)
-        if action == "create":
-            dry.fresh.add(key)
-            records.resources.pop(key, None)
-        elif rec is not None:
-            records.resources[key] = rec
-        plan.append(Planned(key, unit.label, action, (unit.describe(rec),) if rec else (), unit.parent))
-    return plan
-
-
-def plan_down(ctx: Context) -> list[Planned]:
-    """What `down` would delete: each top-level unit's recorded and discovered copies, then
-    the children that go with them."""
-    units = units_by_key()
-    plan: list[Planned] = []
-    for key in _topological(down_order(units)):
-        targets = units[key].teardown_targets(ctx)
-        plan.append(
-            Planned(
-                key,
-                units[key].label,
-                "delete" if targets else "gone",
-                tuple(units[key].describe(t) for t in targets),
-            )
-        )
-        for child in children(units, key):
-            rec = ctx.records.resource(child)
-            if rec or targets:
-                ids = (units[child].describe(rec),) if rec else ()
-                plan.append(Planned(child, units[child].label, "delete" if targets else "gone", ids, key))
-    return plan
-
-
-def _topological(deps: Mapping[str, set[str]]) -> list[str]:
-    """Keys in an order where each comes after its needs; otherwise in their given order."""
-    order: list[str] = []
-    pending = dict(deps)
-    while pending:
-        key = next((k for k, d in pending.items() if d <= set(order)), None)
-        if key is None:
-            raise RuntimeError(f"dependency cycle among {sorted(pending)}")
-        order.append(key)
-        del pending[key]
-    return order
-
-
 # ------------------------------------------------------------------------------ executing
 class Executor:
     """Makes a plan so, and is the one writer of resource records: what a unit's call returns
@@ -336,16 +196,36 @@ class Executor:
         return "ready"
 
     def delete(self, unit: Unit) -> str:
-        """Delete the recorded copy and any discovered one; forget it and its children."""
-        targets = unit.teardown_targets(self.ctx)
-        for target in targets:
-            with contextlib.suppress(NotFound):  # already gone is deleted
-                unit.delete(self.ctx, target)
+        """Delete the recorded copy and any discovered one; forget it and its children.
+
+        The recorded copy goes at once, while discovery looks for copies a killed run created
+        but never recorded (a `named` unit has none: its recorded copy is the only one)."""
+        ctx = self.ctx
+        rec = ctx.records.resource(unit.key)
+        deleted = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="authdemo-discover") as pool:
+            found = pool.submit(unit.discover, ctx) if not (rec and unit.named) else None
+            if rec:
+                self._delete_one(unit, rec)
+                deleted.append(unit.describe(rec))
+            for other in found.result() if found else []:
+                if unit.describe(other) not in deleted:
+                    self._delete_one(unit, other)
+                    deleted.append(unit.describe(other))
         self.store.forget(unit.key, *children(self.units, unit.key))
-        return "deleted" if targets else "gone"
+        return "deleted" if deleted else "gone"
+
+    def _delete_one(self, unit: Unit, rec: Rec) -> None:
+        with contextlib.suppress(NotFound):  # already gone is deleted
+            unit.delete(self.ctx, rec)
 
     def prepare(self, unit: Unit) -> str:
         return "deleted" if unit.prepare_teardown(self.ctx) else "gone"
+
+    def forget(self, unit: Unit) -> str:
+        """Drop the records of a resource that cannot exist (its region does not): no AWS call."""
+        self.store.forget(unit.key, *children(self.units, unit.key))
+        return "gone"
 
 
 def up_steps(executor: Executor) -> dict[str, Step]:
@@ -361,12 +241,16 @@ def up_steps(executor: Executor) -> dict[str, Step]:
     return steps
 
 
-def down_steps(executor: Executor) -> dict[str, Step]:
-    """A unit's preparation (Role: detach and delete its policies) needs nothing and runs at once."""
+def down_steps(executor: Executor, forget_only: frozenset[str] = frozenset()) -> dict[str, Step]:
+    """A unit's preparation (Role: detach and delete its policies) needs nothing and runs at once.
+    Units in `forget_only` are not looked for, only forgotten (see Unit.regional)."""
     units = executor.units
     steps: dict[str, Step] = {}
     for key, needs in down_order(units).items():
         unit = units[key]
+        if key in forget_only:
+            steps[key] = Step(key, unit.label, functools.partial(executor.forget, unit), set(needs))
+            continue
         steps[key] = Step(key, unit.label, functools.partial(executor.delete, unit), set(needs))
         if unit.prepare_label:
             steps[f"{key}:prepare"] = Step(
@@ -381,6 +265,12 @@ def up(ctx: Context, store: StateStore, observer: Observer, max_workers: int = M
     return run_graph(up_steps(Executor(ctx, store)), observer, max_workers)
 
 
-def down(ctx: Context, store: StateStore, observer: Observer, max_workers: int = MAX_WORKERS) -> RunResult:
+def down(
+    ctx: Context,
+    store: StateStore,
+    observer: Observer,
+    max_workers: int = MAX_WORKERS,
+    forget_only: frozenset[str] = frozenset(),
+) -> RunResult:
     ctx.notify = observer.note
-    return run_graph(down_steps(Executor(ctx, store)), observer, max_workers)
+    return run_graph(down_steps(Executor(ctx, store), forget_only), observer, max_workers)

@@ -9,12 +9,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import UsageError
+
 
 def home() -> Path:
-    """The private authdemo directory, created 0700 on first use."""
+    """The private authdemo directory, created 0700 on first use; a UsageError (one sentence,
+    exit 2) when it cannot be created or written."""
     path = Path(os.environ.get("AUTHDEMO_HOME") or Path.home() / ".authdemo").expanduser()
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unusable(path, exc.strerror or type(exc).__name__) from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise _unusable(path, "not writable")
     return path
+
+
+def _unusable(path: Path, why: str) -> UsageError:
+    return UsageError(
+        f"authdemo cannot keep its files in {path} ({why}); set AUTHDEMO_HOME to a directory "
+        "you can write (e.g. AUTHDEMO_HOME=$HOME/.authdemo), or fix its permissions."
+    )
 
 
 def local_server_file() -> Path:

@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import socket
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -164,26 +165,19 @@ class StateStore:
         atomic_write_json(self.path, self._data)
 
 
-def quarantine(path: Path) -> Path:
-    """Keep an unreadable state file aside (never overwrite it) and return where it went."""
+def quarantine(path: Path, kind: str = "corrupt") -> Path:
+    """Keep a state file aside as `<name>.<kind>-<time>` (never overwrite it); returns where it
+    went. `corrupt`: unreadable; `forgotten`: `authdemo forget`."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    target = path.with_name(f"{path.name}.{kind}-{stamp}")
+    if target.exists():
+        target = target.with_name(f"{target.name}-{os.getpid()}")
     os.replace(path, target)
     return target
 
 
 # -- one writer per stack ---------------------------------------------------------------------
-try:  # POSIX
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            return False
-
-except ImportError:  # pragma: no cover - Windows
+if sys.platform == "win32":  # pragma: no cover
     import msvcrt
 
     def _try_lock(fd: int) -> bool:
@@ -191,6 +185,16 @@ except ImportError:  # pragma: no cover - Windows
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
             return True
         except OSError:
+            return False
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
             return False
 
 

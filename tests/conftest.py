@@ -163,6 +163,27 @@ def held_port() -> Iterator[int]:
             thread.join(timeout=5)
 
 
+@pytest.fixture
+def server_env(server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The process's AWS credentials are the embedded server's (for `--endpoint-url server.url`)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.credentials.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.credentials.secret_key)
+    return server
+
+
+def server_client(server: Any, service: str, region: str = "us-west-2") -> Any:
+    """A boto3 client signed with the embedded server's own credentials."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=server.url,
+        region_name=region,
+        aws_access_key_id=server.credentials.access_key,
+        aws_secret_access_key=server.credentials.secret_key,
+    )
+
+
 def run(*args: str, input: str | None = None) -> Result:
     """Invoke the CLI in-process; stdout and stderr stay apart (data vs progress)."""
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
@@ -231,11 +252,16 @@ def faults() -> Faults:
     return Faults()
 
 
-def leftovers(region: str = "us-west-2", endpoint_url: str | None = None) -> dict[str, list[str]]:
-    """Everything authdemo could have left behind, listed service by service."""
+def leftovers(
+    region: str = "us-west-2", endpoint_url: str | None = None, credentials: Any = None
+) -> dict[str, list[str]]:
+    """Everything authdemo could have left behind, listed service by service.
+
+    `credentials` (an embedded server's) sign the calls; else the environment's are used."""
+    keys = (credentials.access_key, credentials.secret_key) if credentials is not None else None
 
     def client(service: str) -> Any:
-        return plain_client(service, region, endpoint_url)
+        return plain_client(service, region, endpoint_url, keys)
 
     found = {
         "user_pools": [p["Name"] for p in client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]],
@@ -247,12 +273,18 @@ def leftovers(region: str = "us-west-2", endpoint_url: str | None = None) -> dic
     return {k: v for k, v in found.items() if v}
 
 
-def plain_client(service: str, region: str = "us-west-2", endpoint_url: str | None = None) -> Any:
-    """A boto3 client without authdemo's hooks, with the credentials of the environment (as
-    `boto3.client` would), built once per session for each such combination: building one
-    costs more than the calls made with it. In-process moto intercepts it whenever a mock is
-    active."""
-    keys = (os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY"))
+def plain_client(
+    service: str,
+    region: str = "us-west-2",
+    endpoint_url: str | None = None,
+    keys: tuple[str, str] | None = None,
+) -> Any:
+    """A boto3 client without authdemo's hooks, with `keys` (access key, secret) or else the
+    credentials of the environment (as `boto3.client` would), built once per session for each
+    such combination: building one costs more than the calls made with it. In-process moto
+    intercepts it whenever a mock is active."""
+    if keys is None:
+        keys = (os.environ.get("AWS_ACCESS_KEY_ID", ""), os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
     return _plain_client(service, region, endpoint_url, *keys)
 
 

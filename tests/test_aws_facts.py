@@ -125,7 +125,7 @@ class _Raw:
         return self.body
 
 
-def test_cognito_throttling_http_400_is_retried(server, faults):
+def test_cognito_throttling_http_400_is_retried(server, server_env, faults):
     """TooManyRequestsException arrives with HTTP 400; standard retry mode retries it.
 
     Over real HTTP (the embedded server): in-process moto would still run the throttled sends.
@@ -380,7 +380,7 @@ def test_authorized_call_retries_500_then_succeeds(scripted):
     assert response.status_code == 200 and len(sleeps) == 2
 
 
-def test_test_command_fails_with_exit_3_when_a_check_fails(server, monkeypatch):
+def test_test_command_fails_with_exit_3_when_a_check_fails(server, server_env, monkeypatch):
     """If the authorizer let an unsigned request through, test says which check failed (exit 3)."""
     e = ("--endpoint-url", server.url, "--stack", "badcheck")
     assert run("up", *e).exit_code == 0

@@ -16,7 +16,8 @@ import jwt
 import pytest
 from conftest import Faults, TtySys, aws_error, free_port, leftovers, run, run_json
 
-from authdemo import app, cli, paths
+from authdemo import app, paths
+from authdemo.cli import lesson
 from authdemo.local import daemon
 from authdemo.tokens import shorten
 
@@ -325,7 +326,7 @@ def test_state_file_stays_private_after_rewrites(moto: None) -> None:
 SECRET = "Sekr3t-Passw0rd!"
 
 
-def test_password_never_printed_in_the_whole_flow(server) -> None:
+def test_password_never_printed_in_the_whole_flow(server, server_env) -> None:
     """up, test, status, token and down (text and json) never show the password."""
     e = ("--endpoint-url", server.url, "--stack", "secret")
     outputs = []
@@ -393,7 +394,7 @@ def test_token_is_full_when_piped(deployed: Path) -> None:
 def test_token_is_shortened_on_a_terminal(deployed: Path, monkeypatch) -> None:
     """On a terminal `token` shows a shortened token and says how to get it in full."""
     piped = run("token", "--access").stdout.strip()
-    monkeypatch.setattr(cli, "sys", TtySys(stdout=True))
+    monkeypatch.setattr(lesson, "sys", TtySys(stdout=True))
     result = run("token", "--access")
     assert result.exit_code == 0
     shown = result.stdout.strip()

@@ -19,7 +19,7 @@ from authdemo import paths
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_up_test_down_end_to_end(server):
+def test_up_test_down_end_to_end(server, server_env):
     """up creates a working stack, test passes every check, down leaves nothing behind."""
     e = ("--endpoint-url", server.url, "--stack", "flow")
     up = run("up", *e)
@@ -66,7 +66,7 @@ def test_up_test_down_end_to_end(server):
     assert again.exit_code == 0 and "nothing to delete" in again.stderr
 
 
-def test_token_decode_and_password_secrecy(server):
+def test_token_decode_and_password_secrecy(server, server_env):
     """token prints a verifiable Cognito token; the password is never printed unless asked."""
     e = ("--endpoint-url", server.url, "--stack", "tok")
     up = run("up", *e, "--password", "Sekret-Pass-1!")
@@ -86,7 +86,7 @@ def test_token_decode_and_password_secrecy(server):
     assert run("down", *e).exit_code == 0
 
 
-def test_root_scripts_share_the_cli(server, tmp_path):
+def test_root_scripts_share_the_cli(server, server_env, tmp_path):
     """jwt_authorizer_demo.py = up + test, jwt_authorizer_cleanup.py = down, same options."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     args = ["--endpoint-url", server.url, "--stack", "scripts"]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from jwt.algorithms import RSAAlgorithm
 from moto.utilities.utils import load_resource
 
-from authdemo.local.authorizer import (
+from authdemo.local.authorizers.jwt import (
     MAX_TOKEN_BYTES,
     Denied,
     JwtConfig,
@@ -25,7 +25,9 @@ from authdemo.local.authorizer import (
     authorize,
     claim_string,
 )
-from authdemo.local.gateway import arn_like, invoke_allowed, match_route, proxy_response
+from authdemo.local.execute_api import proxy_response
+from authdemo.local.matching import match_route
+from authdemo.local.permissions import arn_like, invoke_allowed
 
 ISSUER = "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_test"
 CLIENT = "client123"
@@ -140,13 +142,27 @@ def test_aud_list_matches_any_configured_audience() -> None:
 
 
 def test_scopes_from_scope_or_scp_grant_a_scoped_route() -> None:
-    """A scoped route passes when `scope` (string) or `scp` (list) holds one wanted scope."""
+    """A scoped route passes when `scope` (string) or `scp` (list) holds one wanted scope, and
+    the integration sees the token's whole scope list, as API Gateway forwards it."""
     by_scope = authorize(
         CONFIG, {"Authorization": mint(scope="a demo/read")}, KEYS, scopes=["demo/read", "x"]
     )
-    assert by_scope.scopes == ["demo/read"]
-    by_scp = authorize(CONFIG, {"Authorization": mint(scp=["x"])}, KEYS, scopes=["demo/read", "x"])
-    assert by_scp.scopes == ["x"]
+    assert by_scope.scopes == ["a", "demo/read"]
+    by_scp = authorize(CONFIG, {"Authorization": mint(scp=["x", "y"])}, KEYS, scopes=["demo/read", "x"])
+    assert by_scp.scopes == ["x", "y"]
+
+
+def test_null_claims_are_left_out_of_the_event() -> None:
+    """A `null` claim is not forwarded (API Gateway drops it rather than sending "")."""
+    authorized = authorize(CONFIG, {"Authorization": mint(nickname=None, flag=True)}, KEYS)
+    claims = authorized.event_claims()
+    assert "nickname" not in claims and claims["flag"] == "true"
+
+
+def test_unknown_critical_header_is_refused() -> None:
+    """A token whose header lists an extension we do not understand in `crit` is refused (RFC 7515)."""
+    token = mint(headers={"crit": ["x-unknown"], "x-unknown": 1})
+    assert deny(token).status == 401
 
 
 def test_missing_scope_is_forbidden_not_unauthorized() -> None:

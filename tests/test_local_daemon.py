@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -77,6 +78,29 @@ def test_start_status_health_stop(home: Path) -> None:
     assert daemon.status() is None
     assert daemon.stop() is False
     assert "ready on" in (home / "local-server.log").read_text()
+
+
+def test_background_server_gets_a_minimal_environment_and_its_own_key(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No AWS_* and no AUTHDEMO_PASSWORD reach the server; its key is written 0600 and removed at stop."""
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "presenter-secret")
+    monkeypatch.setenv("AWS_PROFILE", "presenter")
+    monkeypatch.setenv("AUTHDEMO_PASSWORD", "Presenter-Pass-1!")
+    monkeypatch.setenv("SOME_TOKEN", "other-secret")
+    info = daemon.start(free_port(), "start")
+    environ = Path(f"/proc/{info.pid}/environ").read_bytes().split(b"\0")
+    names = {entry.partition(b"=")[0].decode() for entry in environ if entry}
+    assert not [n for n in names if n.startswith("AWS_") or n in ("AUTHDEMO_PASSWORD", "SOME_TOKEN")]
+    assert {"PATH", "AUTHDEMO_HOME"} <= names
+    keys_file = home / "local-credentials.json"
+    assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    keys = daemon.server_credentials(info)
+    assert re.fullmatch(r"AKIA[A-Z0-9]{16}", keys.access_key) and len(keys.secret_key) == 40
+    assert keys.secret_key not in repr(keys)
+    assert daemon.stop() is True
+    assert not keys_file.exists()
 
 
 def test_ensure_starts_one_when_none_runs(home: Path) -> None:

@@ -8,6 +8,8 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
+from pathlib import Path
 
 import boto3
 import pytest
@@ -15,6 +17,8 @@ import requests
 from conftest import leftovers, run, run_json
 
 from authdemo.local import daemon
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _free_port() -> int:
@@ -95,7 +99,7 @@ def test_guide_commands_work_verbatim_against_the_embedded_aws(port):
     info = run_json("status", *local, "--show-password")
     assert info["endpoint_url"] == url and info["api_url"].startswith(url + "/_aws/execute-api/")
     assert f"initiate-auth --endpoint-url {url}" in up.stdout
-    assert f'curl -s "{info["api_url"]}/protected"' in up.stdout
+    assert f"curl -s -w '\\n' {info['api_url']}/protected\n" in up.stdout
 
     token = _initiate_auth(info, info["password"])
     assert _curl(info["api_url"] + "/protected") == (401, {"message": "Unauthorized"})
@@ -111,7 +115,7 @@ def test_guide_commands_work_verbatim_against_the_embedded_aws(port):
 
     down = run("down", *local)
     assert down.exit_code == 0, down.output
-    assert leftovers(endpoint_url=url) == {}
+    assert leftovers(endpoint_url=url, credentials=daemon.server_credentials(daemon.status())) == {}
     assert daemon.status() is not None  # started by `local start`: runs until `local stop`
 
     stop = run("local", "stop")
@@ -139,8 +143,8 @@ def test_local_state_is_forgotten_when_the_server_is_gone(port):
     local = ("--local", "--port", str(port))
     assert run("up", *local).exit_code == 0
     assert run("local", "stop").exit_code == 0
-    status = run_json("status", *local)
-    assert all(not r["exists"] for r in status["resources"].values())
+    status = run("status", *local)  # the resources are gone with the server: not deployed
+    assert status.exit_code == 8 and "The embedded AWS was stopped" in status.stderr
     down = run("down", *local)
     assert down.exit_code == 0 and "already gone" in down.stderr
     assert run("status", *local).exit_code == 8
@@ -154,3 +158,36 @@ def test_local_start_on_a_taken_port_says_so(port):
         result = run("local", "start", "--port", str(port))
     assert result.exit_code == 7
     assert str(port) in result.stderr and "Traceback" not in result.output
+
+
+def test_local_env_points_the_aws_cli_at_the_embedded_aws(port, monkeypatch):
+    """`eval "$(authdemo local env)"` makes plain `aws` commands work, signed with the server's key."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAOTHERACCOUNTKEY1")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-server-secret")
+    assert run("local", "env").exit_code == 8
+    assert run("local", "start", "--port", str(port)).exit_code == 0
+    env = run("local", "env")
+    assert env.exit_code == 0 and env.stdout.startswith("export AWS_ENDPOINT_URL=")
+    as_json = run_json("local", "env")
+    assert as_json["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{port}"
+    aws = shutil.which("aws")
+    assert aws, "awscli is a test dependency"
+    script = f"""
+set -e
+eval "$(PYTHONPATH={ROOT} {sys.executable} -m authdemo local env)"
+aws sts get-caller-identity --query Account --output text
+aws iam create-role --role-name from-cli --assume-role-policy-document '{{}}' >/dev/null
+aws iam list-roles --query 'Roles[].RoleName' --output text
+"""
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    account, roles = proc.stdout.split()[:2]
+    assert account == "123456789012" and roles == "from-cli"
+    # The same commands with the caller's own (foreign) key are refused by the server.
+    proc = subprocess.run(
+        [aws, "--endpoint-url", as_json["AWS_ENDPOINT_URL"], "--region", "us-west-2", "iam", "list-roles"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0 and "InvalidClientTokenId" in proc.stderr

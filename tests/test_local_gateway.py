@@ -19,6 +19,7 @@ import boto3
 import jwt
 import pytest
 import requests
+from conftest import server_client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import RSAAlgorithm
@@ -34,7 +35,7 @@ PRIVATE = RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/j
 UNAUTHORIZED = {"message": "Unauthorized"}
 
 ECHO_SOURCE = """
-import base64, json
+import base64, json, os, sys, time
 
 def handler(event, context):
     q = event.get("queryStringParameters") or {}
@@ -54,6 +55,19 @@ def boom(event, context):
 
 def plain(event, context):
     return {"hello": "world", "n": 1}
+
+def environ(event, context):
+    return {"env": dict(os.environ), "cwd": os.getcwd(), "authdemo": "authdemo" in sys.modules}
+
+def slow(event, context):
+    if (event.get("queryStringParameters") or {}).get("sleep"):
+        time.sleep(3)
+    return {"remaining": context.get_remaining_time_in_millis()}
+
+def chatty(event, context):
+    print('{"ok": false, "error": "printed by the handler"}')
+    print("x" * 200000)
+    return {"chatty": True}
 """
 
 
@@ -79,13 +93,7 @@ class Stack:
 
     def client(self, service: str) -> Any:
         """A boto3 client for the embedded AWS behind this stack's server."""
-        return boto3.client(
-            service,
-            endpoint_url=self.server.url,
-            region_name=REGION,
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-        )
+        return server_client(self.server, service, REGION)
 
     @property
     def api_url(self) -> str:
@@ -121,8 +129,8 @@ def build_stack(server: EmbeddedServer) -> Stack:
     kw: dict[str, Any] = {
         "endpoint_url": server.url,
         "region_name": REGION,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
+        "aws_access_key_id": server.credentials.access_key,
+        "aws_secret_access_key": server.credentials.secret_key,
     }
     # Unique names: other test modules may share this process's moto backends.
     suffix = uuid.uuid4().hex[:8]
@@ -151,13 +159,14 @@ def build_stack(server: EmbeddedServer) -> Stack:
     demo_zip = zipped("handler.py", (HANDLER / "handler.py").read_text())
     echo_zip = zipped("echo.py", ECHO_SOURCE)
 
-    def function(name: str, code: bytes, handler: str) -> str:
+    def function(name: str, code: bytes, handler: str, **extra: Any) -> str:
         return lam.create_function(
             FunctionName=f"{name}-{suffix}",
             Runtime="python3.12",
             Role=role,
             Handler=handler,
             Code={"ZipFile": code},
+            **extra,
         )["FunctionArn"]
 
     fns = {
@@ -167,6 +176,11 @@ def build_stack(server: EmbeddedServer) -> Stack:
         "plain": function("plain", echo_zip, "echo.plain"),
         "noperm": function("noperm", echo_zip, "echo.plain"),
         "otherapi": function("otherapi", echo_zip, "echo.plain"),
+        "environ": function(
+            "environ", echo_zip, "echo.environ", Environment={"Variables": {"GREETING": "hi"}}
+        ),
+        "slow": function("slow", echo_zip, "echo.slow", Timeout=1),
+        "chatty": function("chatty", echo_zip, "echo.chatty"),
     }
     gw = boto3.client("apigatewayv2", **kw)
     api = gw.create_api(Name="demo", ProtocolType="HTTP")["ApiId"]
@@ -208,6 +222,9 @@ def build_stack(server: EmbeddedServer) -> Stack:
     route("GET /plain", "plain")
     route("GET /noperm", "noperm")
     route("GET /otherapi", "otherapi")
+    route("GET /environ", "environ")
+    route("GET /slow", "slow")
+    route("GET /chatty", "chatty")
     gw.create_stage(ApiId=api, StageName="$default", AutoDeploy=True)
 
     default_api = gw.create_api(Name="fallback", ProtocolType="HTTP")["ApiId"]
@@ -234,6 +251,8 @@ def build_stack(server: EmbeddedServer) -> Stack:
     permit("boom", f"{api}/*/POST/boom")
     permit("plain", f"{api}/*/GET/plain")
     permit("otherapi", "abcdefgh/*/*/otherapi")
+    for fn in ("environ", "slow", "chatty"):
+        permit(fn, f"{api}/*/GET/{fn}")
     return Stack(
         suffix=suffix,
         server=server,
@@ -384,9 +403,57 @@ def test_event_claims_are_strings_and_scopes_null_on_unscoped_route(stack: Stack
 
 
 def test_scoped_route_passes_the_granted_scopes(stack: Stack) -> None:
-    """On a scoped route the function sees the scopes the token was granted."""
-    body = stack.get("/scoped-custom", stack.mint(scope="demo/write")).json()
-    assert body["scopes"] == ["demo/write"]
+    """On a scoped route the function sees the token's whole scope list, as API Gateway sends it."""
+    body = stack.get("/scoped-custom", stack.mint(scope="openid demo/write profile")).json()
+    assert body["scopes"] == ["openid", "demo/write", "profile"]
+
+
+def test_null_claim_is_left_out_of_the_event(stack: Stack) -> None:
+    """A claim whose value is null is not forwarded to the function (not as "")."""
+    body = stack.get("/protected", stack.mint(nickname=None, locale="en")).json()
+    assert "nickname" not in body["claims"] and body["claims"]["locale"] == "en"
+
+
+def test_unknown_critical_header_gets_401(stack: Stack) -> None:
+    """A token listing an extension we do not implement in `crit` is refused (RFC 7515 §4.1.11)."""
+    token = stack.mint(headers={"crit": ["x-unknown"], "x-unknown": 1})
+    response = stack.get("/protected", token)
+    assert response.status_code == 401 and response.json() == UNAUTHORIZED
+    assert stack.get("/protected", stack.mint()).status_code == 200
+
+
+def test_function_sees_only_its_own_environment(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Function code runs in a worker that never inherits the server's or the presenter's secrets."""
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "presenter-secret")
+    monkeypatch.setenv("AUTHDEMO_PASSWORD", "Presenter-Pass-1!")
+    response = stack.get("/environ")
+    assert response.status_code == 200
+    body = response.json()
+    env = body["env"]
+    assert "AWS_SECRET_ACCESS_KEY" not in env and "AUTHDEMO_PASSWORD" not in env
+    assert not [k for k in env if k.startswith("AUTHDEMO")]
+    assert env["GREETING"] == "hi" and env["AWS_LAMBDA_FUNCTION_NAME"] == f"environ-{stack.suffix}"
+    assert env["AWS_REGION"] == REGION and env["TZ"] == ":UTC"
+    assert env["LAMBDA_TASK_ROOT"] == body["cwd"]
+    assert body["authdemo"] is False  # not running inside the server process
+
+
+def test_function_timeout_answers_500_and_the_next_call_works(stack: Stack) -> None:
+    """Timeout=1 and a 3 s sleep: API Gateway's 500 after about 1 s; a fresh worker serves the next call."""
+    assert stack.get("/slow").status_code == 200  # warm
+    started = time.monotonic()
+    response = stack.get("/slow?sleep=1")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 500 and response.json() == {"message": "Internal Server Error"}
+    assert 0.9 <= elapsed < 2.5
+    again = stack.get("/slow")
+    assert again.status_code == 200 and 0 < again.json()["remaining"] <= 1000
+
+
+def test_handler_prints_do_not_corrupt_the_answer(stack: Stack) -> None:
+    """What a handler prints goes to the log, never into the worker's answer channel."""
+    response = stack.get("/chatty")
+    assert response.status_code == 200 and response.json() == {"chatty": True}
 
 
 def test_proxy_response_headers_cookies_and_base64(stack: Stack) -> None:

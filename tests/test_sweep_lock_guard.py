@@ -19,7 +19,8 @@ import boto3
 import pytest
 from conftest import CHANGING, Faults, TtySys, leftovers, run, run_json
 
-from authdemo import app, cli
+from authdemo import app
+from authdemo.cli import build
 from authdemo.state import StackLock
 from authdemo.units import TAG_KEY, Names
 
@@ -109,7 +110,7 @@ def test_sweep_asks_on_a_terminal(moto: None, monkeypatch, answer: str, deleted:
     """On a terminal sweep asks first: "n" (or Enter) deletes nothing, "y" deletes it all."""
     up("swq")
     before = leftovers()
-    monkeypatch.setattr(cli, "sys", TtySys(stdin=True))
+    monkeypatch.setattr(build, "sys", TtySys(stdin=True))
     result = run("down", "--sweep", "--stack", "swq", input=answer)
     assert result.exit_code == 0, result.output
     assert "Delete all of these?" in result.stderr

@@ -6,9 +6,10 @@ echoes them, so a presenter can compare an ID token with an access token on scre
 """
 
 import json
+from typing import Any
 
 
-def handler(event, context):
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
     jwt = authorizer.get("jwt") or {}
     claims = jwt.get("claims") or {}

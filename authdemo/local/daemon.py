@@ -28,10 +28,11 @@ from typing import Any
 
 from authdemo import paths
 from authdemo.errors import BusyError, ExitCode, PortInUseError, UnreachableError
+from authdemo.local import credentials as local_credentials
+from authdemo.local.names import HEALTH_PATH, SERVICE_NAME
+from authdemo.state import atomic_write_json
 
 DEFAULT_PORT = 4599
-HEALTH_PATH = "/_authdemo/health"
-SERVICE_NAME = "authdemo-local"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 LOG_NAME = "local-server.log"
@@ -137,20 +138,8 @@ def _read() -> ServerInfo | None:
 
 
 def _write(info: ServerInfo) -> None:
-    """Write the record atomically, 0600: readers see the old file or the new, never half."""
-    target = paths.local_server_file()
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(asdict(info), handle, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    """Atomically, 0600: readers see the old record or the new, never half."""
+    atomic_write_json(paths.local_server_file(), asdict(info))
 
 
 def _remove() -> None:
@@ -221,12 +210,35 @@ def start(port: int = DEFAULT_PORT, started_by: str = "start") -> ServerInfo:
     )
 
 
-def _spawn(port: int) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
+def server_credentials(info: ServerInfo) -> local_credentials.Credentials:
+    """The access key the running server accepts (written by it, 0600, beside its record)."""
+    found = local_credentials.load(info.port)
+    if found is None:
+        raise UnreachableError(
+            f"The local server on port {info.port} left no credentials in "
+            f"{local_credentials.credentials_file()}; restart it with `authdemo local stop` "
+            "and `authdemo local start`."
+        )
+    return found
+
+
+# What Python and the server need from the user's environment; nothing else (no AWS_*
+# keys, no AUTHDEMO_PASSWORD) reaches the server or the functions it runs.
+_SERVER_ENV = ("PATH", "HOME", "TMPDIR", "TEMP", "TMP", "LANG", "AUTHDEMO_HOME", "PYTHONPATH", "SYSTEMROOT")
+
+
+def server_environment() -> dict[str, str]:
+    """The background server's environment: a minimal copy of ours."""
+    env = {k: v for k, v in os.environ.items() if k in _SERVER_ENV or k.startswith("LC_")}
     # The child must import this very authdemo, whatever the working directory.
     package_root = str(Path(paths.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _spawn(port: int) -> subprocess.Popen[bytes]:
+    env = server_environment()
     with open(log_file(), "wb") as log:  # one run per log: what a user reads is this run
         os.chmod(log.name, 0o600)
         child = subprocess.Popen(
@@ -277,6 +289,7 @@ def stop() -> bool:
     if _alive(info.pid) and _is_our_server(info):
         _terminate(info.pid)
         stopped = True
+    local_credentials.remove(info.pid)
     _remove()
     return stopped
 

@@ -2,8 +2,9 @@
 
 `EmbeddedServer` runs in a thread (tests, `up --local` in the foreground); `python -m
 authdemo.local.server --port N` runs it as a process (what `authdemo local start`
-spawns). It binds 127.0.0.1 only: it accepts any credentials, so it must never be
-reachable from another machine.
+spawns). It binds 127.0.0.1 only, answers only to its own host names, and serves AWS's
+control plane only to requests signed with its own random credentials (`router`,
+`sigv4`); function code runs in worker processes (`runtime`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from types import FrameType
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from authdemo.errors import ExitCode, PortInUseError, UsageError
-from authdemo.local.gateway import Gateway
+from authdemo.local import credentials as local_credentials
+from authdemo.local.credentials import Credentials
+from authdemo.local.router import Router
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
@@ -56,19 +59,29 @@ class EmbeddedServer:
     """moto + gateway on a threaded werkzeug server; `port=0` picks a free port.
 
     `quiet` drops the access log, e.g. for an in-process server under a progress display.
+    `credentials` (default: fresh random ones) are the only key the control plane accepts;
+    `publish` writes them, 0600, to `local-credentials.json` once the port is bound (what
+    the background server does, so the CLI can sign with them).
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        quiet: bool = False,
+        credentials: Credentials | None = None,
+        publish: bool = False,
+    ) -> None:
         if host not in LOOPBACK_HOSTS:
-            raise UsageError(
-                f"The local server listens on 127.0.0.1 only, not {host!r}: it accepts any credentials."
-            )
+            raise UsageError(f"The local server listens on 127.0.0.1 only, not {host!r}.")
+        self.credentials = credentials or Credentials.generate()
+        self._publish = publish
         self.host = "127.0.0.1"
         self._requested_port = port
         self._quiet = quiet
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self.gateway: Gateway | None = None
+        self.gateway: Router | None = None
 
     @property
     def port(self) -> int:
@@ -95,14 +108,15 @@ class EmbeddedServer:
         moto_patches.apply()
         # We bind ourselves: werkzeug's own bind calls sys.exit(1) when the port is taken.
         sock = bind_loopback(self._requested_port)
-        handler = MotoRequestHandler
+        handler: type[MotoRequestHandler] = MotoRequestHandler
         if self._quiet:
             handler = type("QuietHandler", (MotoRequestHandler,), {"log_request": _no_log})
         try:
-            self.gateway = Gateway(DomainDispatcherApplication(create_backend_app))
+            port = int(sock.getsockname()[1])
+            self.gateway = Router(DomainDispatcherApplication(create_backend_app), port, self.credentials)
             self._server = make_server(
                 self.host,
-                sock.getsockname()[1],
+                port,
                 self.gateway,
                 threaded=True,
                 request_handler=handler,
@@ -110,6 +124,8 @@ class EmbeddedServer:
             )
         finally:
             sock.close()  # the server holds its own duplicate of the descriptor
+        if self._publish:
+            local_credentials.save(self.credentials, port, os.getpid())
         # A short poll interval: `stop` (and so `down --local`) returns in ~0.05 s, not 0.5 s.
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -121,7 +137,7 @@ class EmbeddedServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving, close the socket, remove extracted function code."""
+        """Stop serving, close the socket, stop the function workers, remove their code."""
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
@@ -131,6 +147,8 @@ class EmbeddedServer:
             self._thread = None
         if self.gateway is not None:
             self.gateway.close()
+        if self._publish:
+            local_credentials.remove(os.getpid())
 
     def __enter__(self) -> EmbeddedServer:
         return self.start()
@@ -156,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        server = EmbeddedServer(args.host, args.port).start()
+        server = EmbeddedServer(args.host, args.port, publish=True).start()
     except (PortInUseError, UsageError) as exc:
         print(f"authdemo-local: {exc.message}", file=sys.stderr, flush=True)
         return int(exc.code)

@@ -64,6 +64,8 @@ class Authorizer(_ApiChild):
     key = "authorizer"
     label = "JWT authorizer"
     needs = ("api", "user_pool", "app_client")
+    # It names the pool by URL: either may be deleted first (down need not wait for the API).
+    create_only_needs = ("user_pool", "app_client")
 
     def issuer(self, ctx: Context) -> str:
         pool_id = ctx.rec("user_pool")["id"]
@@ -132,6 +134,7 @@ class Integration(_ApiChild):
     key = "integration"
     label = "Lambda integration"
     needs = ("api", "function")
+    create_only_needs = ("function",)  # it names the function by ARN: either may go first
 
     def discover(self, ctx: Context) -> list[Rec]:
         fn = ctx.records.resource("function")

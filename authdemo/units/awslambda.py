@@ -21,6 +21,9 @@ ROUTE_PATH = "protected"
 # CreateFunction fails with these while a new role propagates (aws-facts.md, IAM).
 ROLE_NOT_READY = ("cannot be assumed by lambda", "does not have permission")
 ROLE_WAIT_SECONDS = 150.0  # give up on role propagation after this (Chalice's bound too)
+# Between refused CreateFunction attempts: ~3 calls/s at a 250 ms round trip, well under Lambda's
+# control-plane rate, and the function exists at most 0.1 s + one round trip after the role is usable.
+ROLE_RETRY_SECONDS = 0.1
 ACTIVE_WAIT_SECONDS = 120.0
 CONFLICT_WAIT_SECONDS = 30.0  # AddPermission while another update of the function runs
 
@@ -38,6 +41,7 @@ def function_zip() -> bytes:
 
 class Function(Unit):
     key = "function"
+    named = True
     label = "Lambda function"
     needs = ("role", "log_group")
     id_field = "name"
@@ -56,7 +60,7 @@ class Function(Unit):
         role = ctx.rec("role")
         code = function_zip()
         deadline = time.monotonic() + ROLE_WAIT_SECONDS
-        delay, attempt = 0.2, 0
+        delay, attempt = ROLE_RETRY_SECONDS, 0
         while True:
             attempt += 1
             try:
@@ -86,8 +90,7 @@ class Function(Unit):
                         "IAM is slow today: run `authdemo up` again to resume."
                     ) from exc
                 ctx.notify(self.key, f"role not assumable yet, retry {attempt}")
-                base.sleep(delay)
-                delay = min(delay * 1.5, 0.3)  # a refused CreateFunction is cheap; overshoot <= 0.3 s + RTT
+                base.sleep(delay)  # a refused CreateFunction is cheap: overshoot <= this + one round trip
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         lam = ctx.clients("lambda")

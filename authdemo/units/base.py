@@ -152,6 +152,9 @@ class Unit:
     # Needs that matter only for creation: they do not order deletion (see Permission).
     create_only_needs: ClassVar[tuple[str, ...]] = ()
     id_field: ClassVar[str] = "id"
+    #: Its name is its identity (a role, a function, a log group): a recorded copy is the only
+    #: copy there can be, so `down` deletes it without looking for others first.
+    named: ClassVar[bool] = False
     #: `up` creates before it looks (a look would delay the creation: see Role); the unit's
     #: `create` raises AuthdemoError with `aws_code == create_conflict` when the name is taken.
     create_conflict: ClassVar[str | None] = None
@@ -159,6 +162,9 @@ class Unit:
     ready_label: ClassVar[str | None] = None
     #: Work that `down` can start at once, before `delete` is due (e.g. emptying the role).
     prepare_label: ClassVar[str | None] = None
+    #: Lives in a region (False: IAM, global). In a region AWS does not have, only global
+    #: resources can have been created: `down` of such a stack deletes those, forgets the rest.
+    regional: ClassVar[bool] = True
 
     def discover(self, ctx: Context) -> list[Rec]:
         """Every copy of this resource in AWS that belongs to the stack (name + tag/path)."""

@@ -21,8 +21,10 @@ def policy_document(statement: list[dict[str, Any]]) -> str:
 
 class Role(Unit):
     key = "role"
+    named = True
     label = "IAM role"
     id_field = "name"
+    regional = False
     priority = 10  # its propagation is the longest wait of `up`: start the clock first
     # CreateRole starts the propagation clock: a GetRole in front of it would lengthen `up`.
     create_conflict = "EntityAlreadyExists"
@@ -68,7 +70,17 @@ class Role(Unit):
 
     def prepare_teardown(self, ctx: Context) -> bool:
         """Empty the role(s) at the start of `down`, while the API and function are deleted, so
-        the final DeleteRole is one call. Returns whether there was a role."""
+        the final DeleteRole is one call. Returns whether there was a role.
+
+        A recorded role holds the one policy authdemo gave it: delete that by name (one call);
+        anything else attached by hand makes DeleteRole answer DeleteConflict, and `delete`
+        then empties the role fully."""
+        rec = ctx.records.resource(self.key)
+        if rec:
+            policy = ctx.records.resource("role_policy")
+            if policy:
+                get(ctx.clients("iam").delete_role_policy, RoleName=rec["name"], PolicyName=policy["name"])
+            return True
         targets = {r["name"] for r in self.teardown_targets(ctx)}
         for name in targets:
             self._empty(ctx, name)
@@ -107,6 +119,7 @@ class RolePolicy(Unit):
     needs = ("role",)
     parent = "role"
     id_field = "name"
+    regional = False
 
     def document(self, ctx: Context) -> str:
         arn = ctx.arn("logs", f"log-group:{ctx.names.log_group}")

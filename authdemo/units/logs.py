@@ -14,6 +14,7 @@ LOG_RETENTION_DAYS = 1
 
 class LogGroup(Unit):
     key = "log_group"
+    named = True
     label = "log group"
     id_field = "name"
 

@@ -27,6 +27,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 
+from authdemo.local.authorizers.denied import Denied
+
 ALLOWED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
 LEEWAY_SECONDS = 0
 # API Gateway caps a request's headers at 10 KiB; a longer token cannot be genuine.
@@ -34,34 +36,6 @@ MAX_TOKEN_BYTES = 10 * 1024
 # AWS: "keys may be cached up to 2 hours".
 JWKS_CACHE_SECONDS = 2 * 60 * 60
 JWKS_FETCH_TIMEOUT = 5.0
-
-UNAUTHORIZED_BODY = b'{"message":"Unauthorized"}'
-FORBIDDEN_BODY = b'{"message":"Forbidden"}'
-
-
-class Denied(Exception):
-    """The request is refused; carries the status, headers and body API Gateway sends."""
-
-    def __init__(self, description: str, status: int = 401, scopes: Sequence[str] = ()) -> None:
-        super().__init__(description)
-        self.description = description
-        self.status = status
-        self.scopes = tuple(scopes)
-
-    @property
-    def body(self) -> bytes:
-        return UNAUTHORIZED_BODY if self.status == 401 else FORBIDDEN_BODY
-
-    @property
-    def headers(self) -> dict[str, str]:
-        # Quotes would break the header's quoted-string; our descriptions never hold any.
-        description = self.description.replace('"', "'")
-        if self.status == 401:
-            error = f'Bearer scope="" error="invalid_token" error_description="{description}"'
-        else:
-            wanted = " ".join(self.scopes)
-            error = f'Bearer scope="{wanted}" error="insufficient_scope" error_description="{description}"'
-        return {"content-type": "application/json", "www-authenticate": error}
 
 
 @dataclass(frozen=True)
@@ -93,8 +67,8 @@ class Authorized:
     scopes: list[str] | None
 
     def event_claims(self) -> dict[str, str]:
-        """Claims as API Gateway forwards them: every value a string."""
-        return {str(k): claim_string(v) for k, v in self.claims.items()}
+        """Claims as API Gateway forwards them: every value a string, `null` claims left out."""
+        return {str(k): claim_string(v) for k, v in self.claims.items() if v is not None}
 
 
 def claim_string(value: Any) -> str:
@@ -239,8 +213,7 @@ def _check(config: JwtConfig, token: str, keys: KeyProvider, scopes: list[str], 
     if claims.get("iss") != config.issuer:
         raise Denied("the token does not have a valid issuer")
     _check_audience(claims, config.audiences)
-    granted = _check_scopes(claims, scopes)
-    return Authorized(claims=claims, scopes=granted)
+    return Authorized(claims=claims, scopes=_check_scopes(claims, scopes))
 
 
 def _number(claims: Mapping[str, Any], name: str) -> float | None:
@@ -275,20 +248,20 @@ def _check_audience(claims: Mapping[str, Any], audiences: Sequence[str]) -> None
 
 
 def _check_scopes(claims: Mapping[str, Any], wanted: list[str]) -> list[str] | None:
-    """The route scopes the token grants (None for an unscoped route); 403 when none."""
+    """The token's whole scope list on a scoped route (None on an unscoped one); 403 when
+    it holds none of the route's scopes. API Gateway forwards all the token's scopes."""
     if not wanted:
         return None
-    have: set[str] = set()
+    have: list[str] = []
     for name in ("scope", "scp"):
         value = claims.get(name)
         if isinstance(value, str):
-            have.update(value.split())
+            have.extend(value.split())
         elif isinstance(value, list):
-            have.update(v for v in value if isinstance(v, str))
-    granted = [s for s in wanted if s in have]
-    if not granted:
+            have.extend(v for v in value if isinstance(v, str))
+    if not any(s in have for s in wanted):
         raise Denied("the token does not have the required scopes", status=403, scopes=wanted)
-    return granted
+    return list(dict.fromkeys(have))
 
 
 def _printable(value: Any) -> str:

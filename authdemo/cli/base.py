@@ -1,0 +1,261 @@
+"""What every command shares: the group that turns failures into one sentence and an exit
+code, the options, and the typed `Options` they become."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import AuthdemoError, ExitCode
+
+EXAMPLES = """
+\b
+Examples:
+  authdemo up --local           # everything on an embedded AWS, no account needed
+  authdemo test --local         # the guide's curl checks, 401 and 200
+  authdemo down --local         # delete it all
+  authdemo up --region eu-west-1 --profile training
+  authdemo status --output json | jq -r .api_url
+"""
+
+
+class Group(click.Group):
+    """Turns every failure into one sentence and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except AuthdemoError as exc:
+            _fail(_with_flags(exc.message, ctx), exc.code)
+        except KeyboardInterrupt:
+            _fail(
+                "Interrupted. Every ID created so far is in the state file: rerun `authdemo up` "
+                "to finish, or `authdemo down` to delete.",
+                ExitCode.INTERRUPTED,
+                ctx,
+            )
+        except Exception as exc:
+            from ..aws import translate
+
+            translated = translate(exc)
+            if translated is not None:
+                _fail(translated.message, translated.code, ctx)
+            if os.environ.get("AUTHDEMO_DEBUG"):
+                raise
+            _fail(
+                f"Unexpected error: {type(exc).__name__}: {exc} (rerun with AUTHDEMO_DEBUG=1 "
+                "for a traceback, and please report it).",
+                ExitCode.ERROR,
+            )
+
+
+def _fail(message: str, code: int, ctx: click.Context | None = None) -> None:
+    from .. import console
+
+    console.error(_with_flags(message, ctx) if ctx is not None else message)
+    sys.exit(int(code))
+
+
+# A command to run; "in use by `authdemo up`" names another process's command, not a hint.
+_HINT = re.compile(r"(?<!by )`authdemo (up|down|test|status|token)((?: --[a-z-]+)*)`")
+
+
+def _with_flags(message: str, ctx: click.Context) -> str:
+    """Complete every `authdemo <command>` hint with the flags that reach this same stack."""
+    opts = ctx.meta.get(_OPTS_KEY)
+    if opts is None:
+        return message
+    from ..app import cli_flags
+
+    flags = cli_flags(opts)
+    if not flags:
+        return message
+    return _HINT.sub(
+        lambda m: m.group(0) if flags in m.group(0) else f"`authdemo {m.group(1)}{m.group(2)}{flags}`",
+        message,
+    )
+
+
+def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every stack command takes (README, "Commands"): where the stack is, and output."""
+    options = [
+        click.option(
+            "--stack",
+            default="authdemo",
+            show_default=True,
+            envvar="AUTHDEMO_STACK",
+            help="Name of the stack; several can live side by side.",
+        ),
+        click.option(
+            "--region",
+            default=None,
+            help="AWS region (default: the stack's, else your AWS config, else us-west-2).",
+        ),
+        click.option("--profile", default=None, envvar="AWS_PROFILE", help="AWS profile to use."),
+        click.option(
+            "--state-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="State file (default: ~/.authdemo/<stack>.json, or AUTHDEMO_HOME).",
+        ),
+        click.option("--username", default=None, help="Test user (default demo@example.com)."),
+        click.option(
+            "--password",
+            default=None,
+            envvar="AUTHDEMO_PASSWORD",
+            help="Test user's password (default: generated). Prefer AUTHDEMO_PASSWORD or `--password -` "
+            "(asks without echo): a password on the command line lands in `ps` and shell history.",
+        ),
+        click.option(
+            "--endpoint-url",
+            default=None,
+            help="Send every AWS call here (moto server, LocalStack); also AWS_ENDPOINT_URL.",
+        ),
+        click.option("--local", is_flag=True, help="Use the embedded AWS on 127.0.0.1 (no account)."),
+        click.option(
+            "--port",
+            type=click.IntRange(1, 65535),
+            default=None,
+            help="Port of the embedded AWS with --local (default 4599).",
+        ),
+        click.option(
+            "--output",
+            type=click.Choice(["text", "json"]),
+            default="text",
+            show_default=True,
+            help="json: one JSON document on stdout, for scripts.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+show_token_option = click.option(
+    "--show-token", is_flag=True, help="Print tokens in full (default: shortened on a terminal)."
+)
+
+_OPTS_KEY = "authdemo.options"
+
+
+def _opts(kwargs: dict[str, Any]) -> Any:
+    """The typed options; refuses combinations that cannot work, before anything runs."""
+    from ..app import Options
+
+    fields = Options.__dataclass_fields__
+    ctx = click.get_current_context(silent=True)
+    if kwargs.get("password") == "-":
+        asking_twice = ctx is not None and ctx.info_name in ("up", "demo")
+        kwargs["password"] = _read_password(confirm=asking_twice)
+    opts = Options(**{k: v for k, v in kwargs.items() if k in fields})
+    if ctx is not None and opts.local:
+        given = {
+            name
+            for name in ("endpoint_url", "profile")
+            if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+        }
+        if given:
+            names = " and ".join(f"--{n.replace('_', '-')}" for n in sorted(given))
+            raise AuthdemoError(
+                f"--local uses the embedded AWS's own endpoint and credentials: drop {names}, "
+                "or drop --local.",
+                ExitCode.USAGE,
+            )
+        opts.profile = None  # AWS_PROFILE from the environment means nothing to the embedded AWS
+    if ctx is not None:
+        ctx.meta[_OPTS_KEY] = opts
+    if opts.local and opts.port:
+        _check_local_port(opts.port)
+    return opts
+
+
+def _check_local_port(port: int) -> None:
+    """`--local --port N` while the embedded AWS runs on another port: say so, change nothing."""
+    from ..local import daemon
+
+    running = daemon.status()
+    if running is not None and running.port != port:
+        raise AuthdemoError(
+            f"The embedded AWS already runs on port {running.port}, not {port}: drop --port "
+            f"(or use --port {running.port}), or stop it first with `authdemo local stop`.",
+            ExitCode.USAGE,
+        )
+
+
+def _read_password(confirm: bool) -> str:
+    """`--password -`: AUTHDEMO_PASSWORD if set, else a hidden prompt (typed twice for `up`)."""
+    from_env = os.environ.get("AUTHDEMO_PASSWORD")
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        raise AuthdemoError(
+            "`--password -` asks for the password on a terminal, but stdin is not one; "
+            "set AUTHDEMO_PASSWORD instead.",
+            ExitCode.USAGE,
+        )
+    return str(click.prompt("Test user's password", hide_input=True, confirmation_prompt=confirm, err=True))
+
+
+def _observer(title: str) -> Callable[[], Any]:
+    from ..console import StepDisplay
+
+    return functools.partial(StepDisplay, title)
+
+
+@click.group(cls=Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="authdemo")
+def cli() -> None:
+    """Show JWT authorization on an API Gateway HTTP API, end to end, one command per step.
+
+    `up` creates a Cognito user pool, app client and test user, a Lambda function and an
+    HTTP API whose GET /protected is guarded by a JWT authorizer; `test` proves that a
+    request without a token gets 401 and one with a token gets 200; `down` deletes it all.
+    """
+
+
+dry_run_option = click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Only print the plan (create / adopt / keep, or delete), read from the state and AWS.",
+)
+
+wait_option = click.option(
+    "--wait",
+    type=click.FloatRange(0, 900),
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for a new API to answer before giving up.",
+)
+
+port_option = click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default 4599).")
+
+output_option = click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON document on stdout, for scripts.",
+)
+
+
+def _print_commands(commands: list[tuple[str, str]]) -> None:
+    """Commands to paste, each under its comment; never wrapped, never cut."""
+    from rich.markup import escape
+
+    from .. import console
+
+    lines = []
+    for comment, command in commands:
+        if comment:
+            lines.append(f"[dim]# {escape(comment)}[/]")
+        lines.append(escape(command))
+    console.out().print("\n".join(lines), highlight=False, soft_wrap=True)

@@ -1,0 +1,338 @@
+"""Commands that build, show and delete a stack: up, down, status, demo, forget, policy."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import AuthdemoError, ExitCode
+from .base import (
+    _observer,
+    _opts,
+    _print_commands,
+    cli,
+    common_options,
+    dry_run_option,
+    show_token_option,
+    wait_option,
+)
+from .lesson import _test
+
+
+def _print_plan(opts: Any, plan: dict[str, Any]) -> None:
+    from .. import console
+
+    if opts.output == "json":
+        console.data_json(plan)
+        return
+    rows = [
+        [
+            f"  {p['label']}" if p["with"] and plan["command"] == "down" else p["label"],
+            p["action"],
+            ", ".join(p["ids"]),
+        ]
+        for p in plan["plan"]
+    ]
+    where = "embedded AWS" if plan["local"] else plan["region"]
+    title = f"authdemo {plan['command']} --dry-run: stack {plan['stack']} ({where}); nothing was changed"
+    console.show(console.table(title, ["resource", "would be", "id"], rows))
+
+
+@cli.command()
+@common_options
+@dry_run_option
+def up(dry_run: bool, **kwargs: Any) -> None:
+    """Create the stack (or finish an interrupted one); safe to run again.
+
+    \b
+    Examples:
+      authdemo up --local
+      authdemo up --dry-run            # what would be created, adopted or kept
+      authdemo up --region us-west-2 --password 'Demo-Pass-123!'
+    """
+    opts = _opts(kwargs)
+    if dry_run:
+        from .. import app
+
+        _print_plan(opts, app.plan(opts, "up"))
+        return
+    doc = _up(opts)
+    if opts.output == "json":
+        from .. import console
+
+        console.data_json(doc)
+
+
+def _up(opts: Any, cleanup: bool = True) -> dict[str, Any]:
+    """Run `up`; prints its notes and (text) summary, returns the JSON document.
+
+    `cleanup`: end the printed commands with `authdemo down` (demo prints it last instead).
+    """
+    from .. import app, console
+
+    info, result, notes = app.up(opts, _observer(f"authdemo up: stack {opts.stack}"))
+    for note in notes:
+        console.info(note)
+    if opts.output != "json":
+        _print_summary(info, result, cleanup)
+    return {**info, "seconds": round(result.total, 2), "steps": result.outcomes}
+
+
+def _print_summary(info: dict[str, Any], result: Any, cleanup: bool = True) -> None:
+    from .. import console, printed
+
+    created = sum(1 for v in result.outcomes.values() if v == "created")
+    console.info(f"[bold green]Ready[/] ({created} created). API: {info['api_url']}")
+    commands = printed.guide_commands(info)
+    _print_commands(commands if cleanup else [c for c in commands if c[0] != "Clean up"])
+
+
+@cli.command()
+@common_options
+@click.option(
+    "--sweep",
+    is_flag=True,
+    help="Also find the stack's resources by tag/path, without trusting the state file.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --sweep deletes what it found.")
+@dry_run_option
+def down(sweep: bool, yes: bool, dry_run: bool, **kwargs: Any) -> None:
+    """Delete everything of the stack, including the function's log group; safe to rerun.
+
+    \b
+    Examples:
+      authdemo down --local
+      authdemo down --dry-run         # what would be deleted
+      authdemo down --sweep --yes     # state file lost: find by tag, then delete
+    """
+    from .. import app, console
+
+    opts = _opts(kwargs)
+    if dry_run:
+        if sweep or yes:
+            raise AuthdemoError("--dry-run only prints the plan: drop --sweep/--yes with it.", ExitCode.USAGE)
+        _print_plan(opts, app.plan(opts, "down"))
+        return
+    title = f"authdemo down: stack {opts.stack}"
+    if sweep:
+
+        def confirm(found: list[Any]) -> bool:
+            rows = [[unit.label, unit.describe(rec)] for unit, rec in found]
+            console.show(
+                console.table(f"Found for stack {opts.stack}", ["resource", "id"], rows, to_stdout=False),
+                to_stdout=False,
+            )
+            if yes:
+                return True
+            if not sys.stdin.isatty():
+                raise AuthdemoError("Refusing to delete without confirmation; add --yes.", ExitCode.USAGE)
+            return click.confirm("Delete all of these?", default=False, err=True)
+
+        found, swept = app.sweep(opts, confirm, _observer(title))
+        if opts.output == "json":
+            console.data_json(
+                {"found": [{"type": u.key, "id": u.describe(r)} for u, r in found], "deleted": swept}
+            )
+        elif not found:
+            console.info(f"Nothing of stack {opts.stack!r} found in {opts.region or 'this region'}.")
+        elif not swept:
+            console.info("Nothing deleted.")
+        return
+    deleted, result, notes = app.down(opts, _observer(title))
+    for note in notes:
+        console.info(note)
+    if opts.output == "json":
+        console.data_json({"deleted": deleted, "seconds": round(result.total, 2) if result else 0})
+
+
+STATUS_FIELDS = (
+    "api_url",
+    "protected_url",
+    "endpoint_url",
+    "region",
+    "user_pool_id",
+    "client_id",
+    "issuer",
+    "username",
+    "password",
+    "state_file",
+)
+
+
+@cli.command()
+@common_options
+@click.option("--show-password", is_flag=True, help="Include the test user's password.")
+@click.option(
+    "--field",
+    type=click.Choice(STATUS_FIELDS),
+    default=None,
+    help="Print only this value, e.g. DEMO_PASSWORD=$(authdemo status --field password).",
+)
+def status(field: str | None, **kwargs: Any) -> None:
+    """List the stack's recorded resources and whether each still exists.
+
+    \b
+    Examples:
+      authdemo status --output json | jq -r .api_url
+      DEMO_PASSWORD=$(authdemo status --field password)
+    """
+    from .. import app, console
+
+    opts = _opts(kwargs)
+    if field == "password":
+        opts.show_password = True  # asking for the field is asking to see it
+    info = app.status(opts)
+    if field:
+        value = info.get(field)
+        if opts.output == "json":
+            console.data_json({field: value})
+        else:
+            click.echo("" if value is None else value)
+        return
+    if opts.output == "json":
+        console.data_json(info)
+        return
+    rows = [
+        [r["label"], r["id"], "[green]yes[/]" if r["exists"] else "[red]missing[/]"]
+        for r in info["resources"].values()
+    ]
+    console.show(
+        console.table(f"stack {info['stack']} ({info['region']})", ["resource", "id", "exists"], rows)
+    )
+    for key in ("api_url", "endpoint_url", "user_pool_id", "client_id", "username", "password", "state_file"):
+        if info.get(key):
+            console.out().print(f"{key}: {info[key]}", highlight=False)
+    if not opts.show_password:
+        console.info(f"The password: `authdemo status --field password{info['cli_flags']}`")
+
+
+@cli.command()
+@common_options
+@show_token_option
+@wait_option
+def demo(**kwargs: Any) -> None:
+    """`up` then `test`: what `python jwt_authorizer_demo.py` runs.
+
+    \b
+    With --output json: one document, {"up": ..., "test": ...}; exit 3 if a check fails.
+    Example:
+      python jwt_authorizer_demo.py --local
+    """
+    from .. import app, console
+
+    opts = _opts(kwargs)
+    up_doc = _up(opts, cleanup=False)
+    passed, test_doc = _test(opts)
+    if opts.output == "json":
+        console.data_json({"up": up_doc, "test": test_doc})
+    else:
+        flags = app.cli_flags(opts, up_doc.get("local") and _port_of(up_doc))
+        console.info(f"Clean up with: {_cleanup_command(flags)}")
+    if not passed:
+        sys.exit(int(ExitCode.CHECK_FAILED))
+
+
+def _port_of(info: dict[str, Any]) -> int | None:
+    from urllib.parse import urlsplit
+
+    return urlsplit(info["endpoint_url"]).port if info.get("endpoint_url") else None
+
+
+def _cleanup_command(flags: str) -> str:
+    """`python jwt_authorizer_cleanup.py` only when run from the script beside it; else `authdemo down`."""
+    import shlex
+
+    down = f"`authdemo down{flags}`"
+    script = Path(sys.argv[0] if sys.argv else "")
+    if script.name == "jwt_authorizer_demo.py":
+        cleanup = script.with_name("jwt_authorizer_cleanup.py")
+        if cleanup.is_file():
+            return f"`python {shlex.quote(str(cleanup))}{flags}` (or {down})"
+    return down
+
+
+@cli.command()
+@click.option("--stack", default="authdemo", show_default=True, envvar="AUTHDEMO_STACK", help="Stack name.")
+@click.option(
+    "--state-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="State file."
+)
+@click.option("--local", is_flag=True, help="The stack of the embedded AWS (<stack>.local.json).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
+def forget(yes: bool, **kwargs: Any) -> None:
+    """Forget a stack: set its state file aside, whatever state it is in; deletes nothing.
+
+    For a stack `down` cannot handle (a state file you no longer trust, a server gone). The
+    file is kept as <file>.forgotten-<time>; resources it recorded, if any, stay in AWS, and
+    `authdemo down --sweep` finds them by tag and IAM path.
+
+    \b
+    Examples:
+      authdemo forget --stack class-42
+      authdemo forget --local --yes
+    """
+    from .. import app, console
+
+    opts = _opts(kwargs)
+
+    def confirm(path: Path, data: dict[str, Any] | None) -> bool:
+        count = len(data.get("resources", {})) if data else "?"
+        console.info(f"Stack {opts.stack!r}: {path} records {count} resource(s).")
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise AuthdemoError("Refusing to forget without confirmation; add --yes.", ExitCode.USAGE)
+        return click.confirm(
+            "Forget this stack (its AWS resources are not deleted)?", default=False, err=True
+        )
+
+    kept = app.forget(opts, confirm)
+    if kept is None:
+        if not app.state_path(opts).exists():
+            console.info(f"Nothing recorded for stack {opts.stack!r}; nothing to forget.")
+        else:
+            console.info("Nothing forgotten.")
+        return
+    where = "the embedded AWS (until it stops)" if opts.local else "AWS"
+    sweep = " --local" if opts.local else ""
+    stack = "" if opts.stack == "authdemo" else f" --stack {opts.stack}"
+    console.info(
+        f"Forgot stack {opts.stack!r} (its state is kept as {kept}). Its resources, if any, remain in "
+        f"{where}: `authdemo down --sweep{sweep}{stack}` finds them by tag and IAM path and deletes them."
+    )
+
+
+@cli.command()
+@click.option("--stack", default=None, help="Narrow the role, function and log group to this stack.")
+@click.option("--region", default=None, help="Narrow to this region (and its partition: aws-cn, aws-us-gov).")
+@click.option("--account", default=None, help="Narrow to this AWS account ID.")
+def policy(stack: str | None, region: str | None, account: str | None) -> None:
+    """Print the least-privilege IAM policy (JSON) for everything authdemo calls on AWS.
+
+    \b
+    Examples:
+      authdemo policy > authdemo-policy.json
+      authdemo policy --stack class-42 --region eu-west-1 --account 123456789012
+      aws iam put-user-policy --user-name trainer --policy-name authdemo \\
+        --policy-document "$(authdemo policy)"
+    """
+    import json
+
+    from ..policy import policy as build
+
+    arn_partition = "aws"
+    if stack is not None:
+        from ..validate import check_stack
+
+        check_stack(stack)
+    if region is not None:
+        from ..aws import check_region, partition
+
+        check_region(region, None)
+        arn_partition = partition(region)[0]
+    if account is not None and not (account.isdigit() and len(account) == 12):
+        raise AuthdemoError(f"--account {account!r} is not a 12-digit AWS account ID.", ExitCode.USAGE)
+    document = build(stack, arn_partition, region or "*", account or "*")
+    click.echo(json.dumps(document, indent=2))

@@ -1,0 +1,136 @@
+"""`authdemo local ...`: the embedded AWS in the background (start, status, stop, env)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..errors import AuthdemoError, ExitCode
+from .base import cli, output_option, port_option
+
+
+@cli.group()
+def local() -> None:
+    """The embedded AWS on 127.0.0.1 that --local uses (moto + a JWT-enforcing gateway)."""
+
+
+def _server_doc(info: Any) -> dict[str, Any]:
+    return {
+        "running": True,
+        "url": info.url,
+        "port": info.port,
+        "pid": info.pid,
+        "started_by": info.started_by,
+    }
+
+
+@local.command("start")
+@port_option
+@output_option
+def local_start(port: int | None, output: str) -> None:
+    """Start the embedded AWS in the background; it runs until `authdemo local stop`."""
+    from .. import console
+    from ..local import daemon
+
+    info = daemon.start(port or daemon.DEFAULT_PORT, started_by="start")
+    if output == "json":
+        console.data_json(_server_doc(info))
+        return
+    console.info(f"Embedded AWS running at {info.url} (pid {info.pid}); stop it with `authdemo local stop`.")
+    click.echo(info.url)
+
+
+@local.command("status")
+@port_option
+@output_option
+def local_status(port: int | None, output: str) -> None:
+    """Say whether the embedded AWS runs, and where (with --port: whether it runs on that port)."""
+    from .. import console
+    from ..local import daemon
+
+    info = daemon.status()
+    if info is not None and port is not None and info.port != port:
+        message = f"The embedded AWS runs on port {info.port}, not {port}."
+        info = None
+    elif info is None:
+        message = "The embedded AWS is not running; `authdemo local start` starts it."
+    if output == "json":
+        console.data_json(_server_doc(info) if info else {"running": False})
+    elif info is not None:
+        click.echo(f"running at {info.url} (pid {info.pid}, started by `{info.started_by}`)")
+    else:
+        console.info(message)
+    if info is None:
+        sys.exit(int(ExitCode.NOT_FOUND))
+
+
+@local.command("stop")
+@port_option
+@output_option
+def local_stop(port: int | None, output: str) -> None:
+    """Stop the embedded AWS (everything in it is forgotten); with --port, only the one on that port."""
+    from .. import app, console
+    from ..local import daemon
+
+    running = daemon.status()
+    if port is not None and running is not None and running.port != port:
+        raise AuthdemoError(
+            f"The embedded AWS runs on port {running.port}, not {port}: drop --port (or use "
+            f"--port {running.port}) to stop it.",
+            ExitCode.USAGE,
+        )
+    stacks = app.local_stacks()
+    if stacks and running is not None:
+        console.info(
+            f"Stacks recorded in the embedded AWS: {', '.join(stacks)}; their resources go with it; "
+            "`authdemo up --local` recreates them."
+        )
+    stopped = daemon.stop()
+    if output == "json":
+        console.data_json({"stopped": stopped, "stacks": stacks if running is not None else []})
+    else:
+        console.info("Stopped the embedded AWS." if stopped else "The embedded AWS was not running.")
+
+
+@local.command("env")
+@port_option
+@output_option
+def local_env(port: int | None, output: str) -> None:
+    """Print the environment that points the `aws` CLI at the running embedded AWS.
+
+    \b
+    Example:
+      eval "$(authdemo local env)"
+      aws cognito-idp list-user-pools --max-results 10
+    """
+    import shlex
+
+    from ..errors import NotDeployedError
+    from ..local import daemon
+
+    info = daemon.status()
+    if info is None:
+        raise NotDeployedError("The embedded AWS is not running; start it with `authdemo local start`.")
+    if port is not None and info.port != port:
+        raise AuthdemoError(
+            f"The embedded AWS runs on port {info.port}, not {port}: "
+            f"drop --port (or use --port {info.port}).",
+            ExitCode.USAGE,
+        )
+    keys = daemon.server_credentials(info)
+    region = "us-west-2"
+    env = {
+        "AWS_ENDPOINT_URL": info.url,
+        "AWS_ACCESS_KEY_ID": keys.access_key,
+        "AWS_SECRET_ACCESS_KEY": keys.secret_key,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
+    if output == "json":
+        from .. import console
+
+        console.data_json(env)
+        return
+    click.echo("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()))

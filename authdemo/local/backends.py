@@ -1,0 +1,68 @@
+"""Every lookup in moto's in-process backends, in one place.
+
+The gateway reads APIs, functions and user pools live from moto, so what was created
+through the AWS APIs is the only configuration. `dict.*` views avoid BackendDict's
+create-on-read of accounts and regions.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/([^/]+)$")
+
+
+def find_api(api_id: str) -> tuple[Any, Any] | None:
+    """(backend, api) for this id in any account and region moto holds."""
+    from moto.apigatewayv2.models import apigatewayv2_backends
+
+    for regions in list(dict.values(apigatewayv2_backends)):
+        for backend in list(dict.values(regions)):
+            api = backend.apis.get(api_id)
+            if api is not None:
+                return backend, api
+    return None
+
+
+def find_function(arn: str) -> Any:
+    """moto's LambdaFunction for this ARN, or None."""
+    from moto.awslambda.models import lambda_backends
+
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[2] != "lambda":
+        return None
+    region, account = parts[3], parts[4]
+    regions = dict.get(lambda_backends, account)
+    backend = dict.get(regions, region) if regions is not None else None
+    if backend is None:
+        return None
+    try:
+        return backend.get_function(arn)
+    except Exception:
+        return None
+
+
+@lru_cache(maxsize=1)
+def moto_public_jwks() -> dict[str, Any]:
+    """The JWKS moto's Cognito signs every token with (kid "dummy")."""
+    from moto.utilities.utils import load_resource
+
+    jwks: dict[str, Any] = load_resource("cognitoidp/resources/jwks-public.json")
+    return jwks
+
+
+def moto_cognito_jwks(issuer: str) -> dict[str, Any] | None:
+    """moto's JWKS when `issuer` names a user pool of the embedded Cognito, else None."""
+    match = _COGNITO_ISSUER.match(issuer)
+    if not match:
+        return None
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    region, pool_id = match.groups()
+    for regions in list(dict.values(cognitoidp_backends)):
+        backend = dict.get(regions, region)
+        if backend is not None and pool_id in backend.user_pools:
+            return moto_public_jwks()
+    return None

@@ -1,0 +1,136 @@
+"""The embedded AWS's front door: which request is this, and may it come in?
+
+`Router` is a WSGI middleware around moto's app. In order:
+1. the Host must name this server (`127.0.0.1`, `localhost` or `<apiId>.execute-api.localhost`,
+   with or without `:<port>`); anything else, the health check included, gets 421 before
+   anything runs, which stops DNS-rebinding pages from reaching the server;
+2. `GET /_authdemo/health` answers who we are (the daemon's liveness check);
+3. HTTP API invocations (path `/_aws/execute-api/<apiId>/...` or `Host: <apiId>.execute-api.localhost`)
+   go to `ExecuteApi`, whose authorizers decide as API Gateway would (no SigV4 here);
+4. everything else is AWS's control plane: checked by `sigv4` against this server's own
+   credentials, then handed to moto.
+"""
+
+from __future__ import annotations
+
+import http
+import io
+import json
+import os
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import quote
+
+from werkzeug.wrappers import Request
+
+from authdemo.local import sigv4
+from authdemo.local.authorizers.jwt import KeyProvider
+from authdemo.local.credentials import Credentials
+from authdemo.local.execute_api import JSON_HEADERS, ExecuteApi, request_id
+from authdemo.local.names import HEALTH_PATH, HOST_SUFFIX, PATH_PREFIX, SERVICE_NAME
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Response = tuple[int, list[tuple[str, str]], bytes]
+
+MAX_CONTROL_BODY = 100 * 1024 * 1024  # a Lambda zip, base64-encoded, fits
+_API_HOST = re.compile(r"^([a-z0-9]+)" + re.escape(HOST_SUFFIX) + r"$")
+MISDIRECTED = (
+    421,
+    [("content-type", "application/json")],
+    b'{"message":"This server answers only to 127.0.0.1, localhost and *.execute-api.localhost"}',
+)
+
+
+def _version() -> str:
+    try:
+        from authdemo import __version__
+
+        return __version__
+    except ImportError:  # a broken editable install can hide the package's __init__
+        from importlib.metadata import version
+
+        return version("authdemo")
+
+
+class Router:
+    """WSGI middleware: host check, health, HTTP API invocations here; SigV4-checked rest to moto."""
+
+    def __init__(
+        self, app: WsgiApp, port: int, credentials: Credentials, keys: KeyProvider | None = None
+    ) -> None:
+        self.app = app
+        self.port = port
+        self.credentials = credentials
+        self.execute_api = ExecuteApi(keys)
+
+    def close(self) -> None:
+        self.execute_api.close()
+
+    def host_api(self, environ: dict[str, Any]) -> str | None:
+        """ "" for this server's own names, the API id for `<apiId>.execute-api.localhost`,
+        None for any other Host."""
+        host = str(environ.get("HTTP_HOST") or "").lower()
+        name, _, port = host.rpartition(":") if ":" in host else (host, "", "")
+        if port and port != str(self.port):
+            return None
+        if name in ("127.0.0.1", "localhost"):
+            return ""
+        match = _API_HOST.match(name)
+        return match.group(1) if match else None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        api_host = self.host_api(environ)
+        if api_host is None:
+            return self._respond(start_response, environ, MISDIRECTED)
+        path = environ.get("PATH_INFO") or "/"
+        if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            body = json.dumps({"service": SERVICE_NAME, "pid": os.getpid(), "version": _version()}).encode()
+            return self._respond(start_response, environ, (200, list(JSON_HEADERS.items()), body))
+        raw = str(environ.get("REQUEST_URI") or environ.get("RAW_URI") or quote(path))
+        raw_path = raw.partition("?")[0]
+        if api_host:
+            return self._api(start_response, environ, api_host, path, raw_path)
+        if path.startswith(PATH_PREFIX):
+            api_id, _, rest = path[len(PATH_PREFIX) :].partition("/")
+            prefix = PATH_PREFIX + api_id
+            raw_rest = raw_path[len(prefix) :] if raw_path.startswith(prefix) else "/" + rest
+            return self._api(start_response, environ, api_id, "/" + rest, raw_rest or "/")
+        return self._control_plane(environ, start_response)
+
+    def _api(
+        self, start_response: Callable[..., Any], environ: dict[str, Any], api_id: str, path: str, raw: str
+    ) -> list[bytes]:
+        rid = request_id()
+        status, headers, body = self.execute_api.handle(environ, api_id, path, raw, rid)
+        return self._respond(start_response, environ, (status, [*headers, ("apigw-requestid", rid)], body))
+
+    def _control_plane(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """moto, for a request signed with this server's key (or one AWS serves unsigned)."""
+        if sigv4.is_public(environ):
+            return self.app(environ, start_response)
+        request = Request(environ)
+        if (request.content_length or 0) > MAX_CONTROL_BODY:
+            return self._respond(start_response, environ, (413, [("connection", "close")], b""))
+        body = request.get_data(cache=True)
+        refusal = sigv4.verify(environ, body, self.credentials)
+        if refusal is not None:
+            answer = sigv4.refusal_response(sigv4.protocol_of(environ, body), refusal)
+            return self._respond(start_response, environ, answer)
+        # moto reads the body again: hand it a fresh stream holding what we read.
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _respond(
+        start_response: Callable[..., Any], environ: dict[str, Any], answer: Response
+    ) -> list[bytes]:
+        status, headers, body = answer
+        try:
+            phrase = http.HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Unknown"
+        start_response(f"{status} {phrase}", [*headers, ("content-length", str(len(body)))])
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]

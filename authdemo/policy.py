@@ -1,0 +1,141 @@
+"""The least-privilege IAM policy for everything authdemo calls on real AWS (`authdemo policy`).
+
+Pure data and one function. Each statement lists the exact actions of one service and the
+narrowest resource AWS lets us name: the stack's role under its IAM path, its function and its
+log group by name (`--stack`; otherwise every authdemo stack: `authdemo-*`). Some cannot be
+narrowed: `sts:GetCallerIdentity`, `cognito-idp:CreateUserPool`/`ListUserPools` take no
+resource, user pools get random IDs (`userpool/*`), and HTTP APIs random IDs (`/apis/*`).
+`tests/test_policy.py` records every AWS operation of up/test/token/status/down/sweep and fails
+if this policy does not allow one.
+
+Implied actions (a call that needs a second permission):
+- `lambda:CreateFunction` needs `iam:PassRole` for the role (only to Lambda: the condition);
+- `lambda:GetFunction` returns the function's tags only with `lambda:ListTags` (discovery
+  matches the stack's tag, so without it `down` never finds a function);
+- creating with tags needs `iam:TagRole`, `logs:TagResource`, `lambda:TagResource`,
+  `cognito-idp:TagResource`, and for API Gateway `apigateway:TagResource`/`POST` on `/tags/*`.
+`cognito-idp:InitiateAuth` (sign-in) is not authorized by IAM, so it is not listed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .units.base import Names
+
+IAM_ROLE_ACTIONS = (
+    "iam:CreateRole",
+    "iam:GetRole",
+    "iam:TagRole",
+    "iam:DeleteRole",
+    "iam:PutRolePolicy",
+    "iam:GetRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:ListRolePolicies",
+    "iam:ListAttachedRolePolicies",
+    "iam:DetachRolePolicy",
+)
+LOGS_ACTIONS = (
+    "logs:CreateLogGroup",
+    "logs:PutRetentionPolicy",
+    "logs:DeleteLogGroup",
+    "logs:TagResource",
+    "logs:ListTagsForResource",
+)
+COGNITO_UNSCOPED_ACTIONS = ("cognito-idp:CreateUserPool", "cognito-idp:ListUserPools")
+COGNITO_POOL_ACTIONS = (
+    "cognito-idp:DescribeUserPool",
+    "cognito-idp:UpdateUserPool",
+    "cognito-idp:DeleteUserPool",
+    "cognito-idp:DeleteUserPoolDomain",
+    "cognito-idp:TagResource",
+    "cognito-idp:CreateUserPoolClient",
+    "cognito-idp:DescribeUserPoolClient",
+    "cognito-idp:ListUserPoolClients",
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminGetUser",
+    "cognito-idp:AdminSetUserPassword",
+)
+LAMBDA_ACTIONS = (
+    "lambda:CreateFunction",
+    "lambda:GetFunction",
+    "lambda:GetFunctionConfiguration",
+    "lambda:DeleteFunction",
+    "lambda:AddPermission",
+    "lambda:RemovePermission",
+    "lambda:GetPolicy",
+    "lambda:TagResource",
+    "lambda:ListTags",
+)
+APIGATEWAY_ACTIONS = (
+    "apigateway:GET",
+    "apigateway:POST",
+    "apigateway:PATCH",
+    "apigateway:DELETE",
+    "apigateway:TagResource",
+)
+
+
+def policy(
+    stack: str | None = None, partition: str = "aws", region: str = "*", account: str = "*"
+) -> dict[str, Any]:
+    """The identity policy authdemo needs; `stack` narrows the role, function and log group."""
+    if stack is None:
+        role = f"arn:{partition}:iam::{account}:role/authdemo/*"
+        function_name = "authdemo-*-hello"
+    else:
+        names = Names(stack)
+        role = f"arn:{partition}:iam::{account}:role{names.role_path}{names.role}"
+        function_name = names.function
+    log_group = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{function_name}"
+    apis = f"arn:{partition}:apigateway:{region}::"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "WhoAmI", "Effect": "Allow", "Action": ["sts:GetCallerIdentity"], "Resource": "*"},
+            {"Sid": "FunctionRole", "Effect": "Allow", "Action": list(IAM_ROLE_ACTIONS), "Resource": role},
+            {
+                "Sid": "PassFunctionRoleToLambdaOnly",
+                "Effect": "Allow",
+                "Action": ["iam:PassRole"],
+                "Resource": role,
+                "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+            },
+            {
+                "Sid": "FunctionLogGroup",
+                "Effect": "Allow",
+                "Action": list(LOGS_ACTIONS),
+                "Resource": [log_group, f"{log_group}:*"],
+            },
+            {
+                "Sid": "FindLogGroupByName",  # a list call: allowed on the region's log groups
+                "Effect": "Allow",
+                "Action": ["logs:DescribeLogGroups"],
+                "Resource": f"arn:{partition}:logs:{region}:{account}:log-group:*",
+            },
+            {
+                "Sid": "CreateAndListUserPools",
+                "Effect": "Allow",
+                "Action": list(COGNITO_UNSCOPED_ACTIONS),
+                "Resource": "*",
+            },
+            {
+                "Sid": "UserPools",
+                "Effect": "Allow",
+                "Action": list(COGNITO_POOL_ACTIONS),
+                "Resource": f"arn:{partition}:cognito-idp:{region}:{account}:userpool/*",
+            },
+            {
+                "Sid": "Function",
+                "Effect": "Allow",
+                "Action": list(LAMBDA_ACTIONS),
+                "Resource": f"arn:{partition}:lambda:{region}:{account}:function:{function_name}",
+            },
+            {
+                "Sid": "HttpApis",
+                "Effect": "Allow",
+                "Action": list(APIGATEWAY_ACTIONS),
+                "Resource": [f"{apis}/apis", f"{apis}/apis/*", f"{apis}/tags/*"],
+            },
+        ],
+    }
