@@ -3,9 +3,16 @@ helpers to run the CLI and to inject AWS faults beside moto (see shared/aws-fact
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import random
+import socket
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,18 +20,64 @@ from botocore.awsrequest import AWSResponse
 from click.testing import CliRunner, Result
 from moto import mock_aws
 
-from authdemo import aws
+from authdemo import app, aws
 from authdemo.cli import cli
+
+#: Name prefixes of the AWS calls that change something (the rest only read).
+CHANGING = ("Create", "Put", "Add", "Admin", "Delete", "Update", "Remove", "Tag", "Untag")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `aws` need a real account: they run only with `pytest -m aws`."""
+    """Tests marked `aws` need a real account: they run only with `pytest -m aws`.
+
+    AUTHDEMO_TEST_ORDER=reverse (or shuffle:<seed>) runs the tests in another order, to show
+    that none depends on another having run first."""
+    order = os.environ.get("AUTHDEMO_TEST_ORDER", "")
+    if order == "reverse":
+        items.reverse()
+    elif order.startswith("shuffle:"):
+        random.Random(order.partition(":")[2]).shuffle(items)
     if "aws" in (config.getoption("-m") or ""):
         return
     skip = pytest.mark.skip(reason="needs a real AWS account; run with `pytest -m aws`")
     for item in items:
         if "aws" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _parse_once() -> Iterator[None]:
+    """Work that gives the same result every time, done once per session and undone at its end:
+
+    - moto builds each Cognito user pool's signing key from the same JWK file, recovering the
+      RSA primes every time (~0.2 s per pool, the largest cost of an `up` on moto): the key
+      is imported once and shared (every pool of moto has this very key anyway);
+    - every new boto3 session (tests' own `boto3.client(...)`) shares one botocore loader, so
+      service models are parsed once (authdemo's own clients already share one).
+    No behaviour of moto, botocore or authdemo changes."""
+    import botocore.loaders
+    import botocore.session
+    from moto.cognitoidp import models as cognito_models
+
+    real_rsa = cognito_models.jwk.RSAKey
+
+    @functools.lru_cache(maxsize=8)
+    def import_once(text: str) -> Any:
+        return real_rsa.import_key(json.loads(text))
+
+    class CachedRSAKey:
+        @staticmethod
+        def import_key(value: Any, *args: Any, **kwargs: Any) -> Any:
+            if args or kwargs or not isinstance(value, dict):
+                return real_rsa.import_key(value, *args, **kwargs)
+            return import_once(json.dumps(value, sort_keys=True))
+
+    shim = type("jwk", (), {"RSAKey": CachedRSAKey})
+    loader = botocore.loaders.create_loader()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cognito_models, "jwk", shim)
+        patch.setattr(botocore.session, "create_loader", lambda *_: loader)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -58,6 +111,14 @@ def moto() -> Iterator[None]:
         yield
 
 
+@pytest.fixture
+def deployed(moto: None) -> Path:
+    """The default stack (`authdemo`, us-west-2, no endpoint, moto's account) deployed on
+    in-process moto; returns its state file."""
+    assert run("up").exit_code == 0
+    return app.state_path(app.Options())
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[Any]:
     """The embedded AWS + gateway on 127.0.0.1:<free port>, shared by the session."""
@@ -66,6 +127,40 @@ def server() -> Iterator[Any]:
     srv = EmbeddedServer(port=0, quiet=True).start()
     yield srv
     srv.stop()
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (just now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A port on 127.0.0.1 where another (non-authdemo) program listens: it accepts each
+    connection and hangs up at once, so a health check learns that in milliseconds."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        stop = threading.Event()
+
+        def serve() -> None:
+            sock.settimeout(0.05)
+            while not stop.is_set():
+                try:
+                    conn, _ = sock.accept()
+                except OSError:  # timeout: look at `stop` again
+                    continue
+                conn.close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield int(sock.getsockname()[1])
+        finally:
+            stop.set()
+            thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -163,25 +258,49 @@ def leftovers(
     """Everything authdemo could have left behind, listed service by service.
 
     `credentials` (an embedded server's) sign the calls; else the environment's are used."""
-    import boto3
+    keys = (credentials.access_key, credentials.secret_key) if credentials is not None else None
 
-    kw: dict[str, Any] = {"region_name": region}
-    if endpoint_url:
-        kw["endpoint_url"] = endpoint_url
-    if credentials is not None:
-        kw["aws_access_key_id"] = credentials.access_key
-        kw["aws_secret_access_key"] = credentials.secret_key
-    cognito = boto3.client("cognito-idp", **kw)
+    def client(service: str) -> Any:
+        return plain_client(service, region, endpoint_url, keys)
+
     found = {
-        "user_pools": [p["Name"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"]],
-        "apis": [a["Name"] for a in boto3.client("apigatewayv2", **kw).get_apis()["Items"]],
-        "functions": [f["FunctionName"] for f in boto3.client("lambda", **kw).list_functions()["Functions"]],
-        "roles": [r["RoleName"] for r in boto3.client("iam", **kw).list_roles()["Roles"]],
-        "log_groups": [
-            g["logGroupName"] for g in boto3.client("logs", **kw).describe_log_groups()["logGroups"]
-        ],
+        "user_pools": [p["Name"] for p in client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]],
+        "apis": [a["Name"] for a in client("apigatewayv2").get_apis()["Items"]],
+        "functions": [f["FunctionName"] for f in client("lambda").list_functions()["Functions"]],
+        "roles": [r["RoleName"] for r in client("iam").list_roles()["Roles"]],
+        "log_groups": [g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]],
     }
     return {k: v for k, v in found.items() if v}
+
+
+def plain_client(
+    service: str,
+    region: str = "us-west-2",
+    endpoint_url: str | None = None,
+    keys: tuple[str, str] | None = None,
+) -> Any:
+    """A boto3 client without authdemo's hooks, with `keys` (access key, secret) or else the
+    credentials of the environment (as `boto3.client` would), built once per session for each
+    such combination: building one costs more than the calls made with it. In-process moto
+    intercepts it whenever a mock is active."""
+    if keys is None:
+        keys = (os.environ.get("AWS_ACCESS_KEY_ID", ""), os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
+    return _plain_client(service, region, endpoint_url, *keys)
+
+
+@functools.cache
+def _plain_client(
+    service: str, region: str, endpoint_url: str | None, key_id: str | None, secret: str | None
+) -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+    )
 
 
 class TtySys:
@@ -205,3 +324,45 @@ class TtySys:
         if (name == "stdin" and self._stdin) or (name == "stdout" and self._stdout):
             return self._Tty(value)
         return value
+
+
+# ------------------------------------------------------------------------------- tokens
+@functools.cache
+def moto_signing_key() -> Any:
+    """The RSA private key every moto user pool signs its tokens with (imported once)."""
+    from jwt.algorithms import RSAAlgorithm
+    from moto.utilities.utils import load_resource
+
+    return RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/jwks-private.json")))
+
+
+def mint(
+    issuer: str,
+    audience: str | list[str],
+    *,
+    drop: tuple[str, ...] = (),
+    headers: dict[str, Any] | None = None,
+    key: Any = None,
+    alg: str = "RS256",
+    lifetime: int = 3600,
+    **claims: Any,
+) -> str:
+    """An ID-token-shaped JWT (kid "dummy", as moto's), signed with moto's key unless `key`,
+    with `claims` added or overridden and the names in `drop` removed."""
+    import jwt
+
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": "user-1",
+        "token_use": "id",
+        "cognito:username": "alice",
+        "iat": now,
+        "exp": now + lifetime,
+        **claims,
+    }
+    for name in drop:
+        payload.pop(name, None)
+    signing_key = moto_signing_key() if key is None else key
+    return jwt.encode(payload, signing_key, algorithm=alg, headers={"kid": "dummy", **(headers or {})})

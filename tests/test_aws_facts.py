@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
-from conftest import leftovers, run, run_json
+from conftest import aws_error, free_port, leftovers, run, run_json
 
 from authdemo import paths
 from authdemo.checks import Prober
@@ -238,8 +238,6 @@ def test_role_with_policies_is_emptied_before_delete(moto, faults):
             iam.list_role_policies(RoleName=name)["PolicyNames"]
             or iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
         ):
-            from conftest import aws_error
-
             return aws_error("DeleteConflict", "Cannot delete entity, must delete policies first.", 409)
         return None
 
@@ -341,7 +339,10 @@ class _Scripted(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def scripted():
+def scripted(monkeypatch):
+    """The scripted server; each test writes its own script (the class's lists are put back after)."""
+    monkeypatch.setattr(_Scripted, "script", [401])
+    monkeypatch.setattr(_Scripted, "authorized", [200])
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -362,11 +363,7 @@ def test_warm_up_polls_until_401(scripted):
 
 def test_warm_up_treats_connection_errors_as_not_ready():
     """An endpoint that does not resolve or accept yet is waited for, then reported in one sentence."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     prober = Prober(f"http://127.0.0.1:{port}/protected", timeout=1, sleep=lambda s: None)
     began = time.monotonic()
     with pytest.raises(UnreachableError, match="still answers ConnectionError"):

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-from conftest import Faults, TtySys, aws_error, leftovers, run, run_json
+from conftest import Faults, TtySys, aws_error, free_port, leftovers, run, run_json
 
 from authdemo import app, paths
 from authdemo.cli import lesson
@@ -46,21 +45,6 @@ def one_error(result: Any, alone: bool = True) -> str:
 
 def state_file(stack: str = "authdemo") -> Path:
     return app.state_path(app.Options(stack=stack))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def held_port() -> Iterator[int]:
-    """A port on 127.0.0.1 where another program listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
 
 
 def assert_one_stack() -> None:
@@ -398,12 +382,7 @@ def test_shorten_keeps_a_token_recognisable_but_unusable() -> None:
     assert shorten("abc.def.ghi") == "abc.def.ghi"  # nothing to hide in a short one
 
 
-@pytest.fixture
-def deployed(moto: None) -> None:
-    assert run("up").exit_code == 0
-
-
-def test_token_is_full_when_piped(deployed: None) -> None:
+def test_token_is_full_when_piped(deployed: Path) -> None:
     """Piped (not a terminal), `token` prints the whole JWT and nothing else on stdout."""
     result = run("token")
     assert result.exit_code == 0
@@ -412,7 +391,7 @@ def test_token_is_full_when_piped(deployed: None) -> None:
     assert "shortened" not in result.stderr
 
 
-def test_token_is_shortened_on_a_terminal(deployed: None, monkeypatch) -> None:
+def test_token_is_shortened_on_a_terminal(deployed: Path, monkeypatch) -> None:
     """On a terminal `token` shows a shortened token and says how to get it in full."""
     piped = run("token", "--access").stdout.strip()
     monkeypatch.setattr(lesson, "sys", TtySys(stdout=True))

@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import Faults, TtySys, leftovers, run, run_json
+from conftest import CHANGING, Faults, TtySys, leftovers, run, run_json
 
 from authdemo import app
 from authdemo.cli import build
@@ -25,7 +25,6 @@ from authdemo.state import StackLock
 from authdemo.units import TAG_KEY, Names
 
 REGION = "us-west-2"
-CHANGING = ("Create", "Put", "Add", "Admin", "Delete", "Update", "Remove", "Tag", "Untag")
 
 
 def flat(text: str) -> str:
@@ -297,11 +296,7 @@ def test_readers_do_not_take_the_lock(moto: None, holder) -> None:
 
 
 # ------------------------------------------------------------------------------------ guard
-@pytest.fixture
-def deployed(moto: None) -> Path:
-    """A stack `guard` deployed on moto (region us-west-2, no endpoint, moto's account)."""
-    up("guard")
-    return state_file("guard")
+GUARD = "authdemo"  # the stack conftest's `deployed` fixture makes
 
 
 def edit_state(path: Path, **changes: Any) -> bytes:
@@ -318,7 +313,7 @@ def test_state_of_another_account_is_refused_before_any_change(
     """A state file of account 999999999999: up/down/sweep exit 5 after only asking who we are."""
     saved = edit_state(deployed, account_id="999999999999")
     before = leftovers()
-    result = run(*args, "--stack", "guard")
+    result = run(*args, "--stack", GUARD)
     assert result.exit_code == 5, result.output
     message = one_error(result)
     assert "999999999999" in message and "123456789012" in message
@@ -332,7 +327,7 @@ def test_state_of_another_account_is_refused_before_any_change(
 def test_another_region_is_refused(deployed: Path, faults: Faults, command: str) -> None:
     """--region other than the recorded one: exit 5 before any AWS call, state untouched."""
     saved = deployed.read_bytes()
-    result = run(command, "--stack", "guard", "--region", "eu-west-1")
+    result = run(command, "--stack", GUARD, "--region", "eu-west-1")
     assert result.exit_code == 5, result.output
     message = one_error(result)
     assert "created in us-west-2, not eu-west-1" in message
@@ -342,14 +337,14 @@ def test_another_region_is_refused(deployed: Path, faults: Faults, command: str)
 
 def test_same_region_given_explicitly_is_fine(deployed: Path) -> None:
     """--region equal to the recorded one is accepted (only a different one is refused)."""
-    assert run("status", "--stack", "guard", "--region", REGION).exit_code == 0
+    assert run("status", "--stack", GUARD, "--region", REGION).exit_code == 0
 
 
 def test_another_endpoint_is_refused(deployed: Path, faults: Faults) -> None:
     """A stack made on real AWS (no endpoint) used with --endpoint-url: exit 5, no call."""
     saved = deployed.read_bytes()
     for command in ("up", "down"):
-        result = run(command, "--stack", "guard", "--endpoint-url", "http://127.0.0.1:4566")
+        result = run(command, "--stack", GUARD, "--endpoint-url", "http://127.0.0.1:4566")
         assert result.exit_code == 5, result.output
         assert "was created against real AWS (no endpoint)" in one_error(result)
     assert faults.calls == []
@@ -359,7 +354,7 @@ def test_another_endpoint_is_refused(deployed: Path, faults: Faults) -> None:
 def test_recorded_endpoint_without_endpoint_url_is_refused(deployed: Path, faults: Faults) -> None:
     """A stack recorded against an endpoint, used without --endpoint-url (real AWS): exit 5."""
     saved = edit_state(deployed, endpoint_url="http://127.0.0.1:4566")
-    result = run("down", "--stack", "guard")
+    result = run("down", "--stack", GUARD)
     assert result.exit_code == 5
     assert re.search(r"created against http://127\.0\.0\.1:4566", one_error(result))
     assert faults.calls == []
@@ -372,6 +367,6 @@ def test_guards_hold_for_the_app_layer_too(deployed: Path, faults: Faults) -> No
 
     edit_state(deployed, account_id="111111111111")
     with pytest.raises(StateError) as exc:
-        app.down(app.Options(stack="guard"), lambda: None)  # never reaches the observer
+        app.down(app.Options(stack=GUARD), lambda: None)  # never reaches the observer
     assert exc.value.code == ExitCode.STATE
     assert changing_calls(faults) == []
