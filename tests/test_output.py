@@ -16,8 +16,8 @@ from conftest import run, run_json
 from rich.console import Console
 
 from authdemo import app, console
-from authdemo.cli import base, build
 from authdemo.app import Options
+from authdemo.cli import base, build
 from authdemo.local import daemon
 
 
