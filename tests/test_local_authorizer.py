@@ -11,6 +11,8 @@ from typing import Any
 
 import jwt
 import pytest
+from conftest import mint as conftest_mint
+from conftest import moto_signing_key
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,7 +34,7 @@ from authdemo.local.permissions import arn_like, invoke_allowed
 ISSUER = "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_test"
 CLIENT = "client123"
 CONFIG = JwtConfig(issuer=ISSUER, audiences=(CLIENT,))
-PRIVATE = RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/jwks-private.json")))
+PRIVATE = moto_signing_key()
 PUBLIC_JWKS = load_resource("cognitoidp/resources/jwks-public.json")
 
 
@@ -50,21 +52,8 @@ def mint(
     alg: str = "RS256",
     **claims: Any,
 ) -> str:
-    """An ID-token-shaped JWT signed with moto's key, with claims overridden or dropped."""
-    now = int(time.time())
-    payload = {
-        "iss": ISSUER,
-        "aud": CLIENT,
-        "sub": "user-1",
-        "token_use": "id",
-        "cognito:username": "alice",
-        "iat": now,
-        "exp": now + 3600,
-    }
-    payload.update(claims)
-    for name in drop:
-        payload.pop(name, None)
-    return jwt.encode(payload, key, algorithm=alg, headers={"kid": "dummy", **(headers or {})})
+    """An ID-token-shaped JWT of this module's issuer and client (conftest.mint)."""
+    return conftest_mint(ISSUER, CLIENT, drop=drop, headers=headers, key=key, alg=alg, **claims)
 
 
 def deny(token: str | None, scopes: list[str] | None = None, **kw: Any) -> Denied:
@@ -138,7 +127,7 @@ def test_client_id_is_checked_only_without_aud() -> None:
 
 def test_aud_list_matches_any_configured_audience() -> None:
     """A list `aud` passes when one member is a configured audience."""
-    assert authorize(CONFIG, {"Authorization": mint(aud=["x", CLIENT])}, KEYS)
+    assert authorize(CONFIG, {"Authorization": mint(aud=["x", CLIENT])}, KEYS).claims["aud"] == ["x", CLIENT]
 
 
 def test_scopes_from_scope_or_scp_grant_a_scoped_route() -> None:
@@ -176,7 +165,7 @@ def test_missing_scope_is_forbidden_not_unauthorized() -> None:
 def test_query_string_identity_source() -> None:
     """An authorizer whose identity source is a query parameter reads the token there."""
     config = JwtConfig(ISSUER, (CLIENT,), "$request.querystring.token")
-    assert authorize(config, {}, KEYS, query={"token": mint()})
+    assert authorize(config, {}, KEYS, query={"token": mint()}).claims["cognito:username"] == "alice"
 
 
 def test_claims_are_rendered_as_strings_like_api_gateway() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import free_port
 
 from authdemo import paths
 from authdemo.errors import BusyError, PortInUseError, UsageError
@@ -25,26 +26,11 @@ from authdemo.local.server import EmbeddedServer
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("AUTHDEMO_HOME", str(tmp_path / "home"))
     yield paths.home()
     daemon.stop()  # never leave a server behind, whatever the test did
-
-
-@pytest.fixture
-def taken_port() -> Iterator[int]:
-    """A port on which another program listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
 
 
 def gone(pid: int, timeout: float = 5.0) -> bool:
@@ -110,11 +96,11 @@ def test_ensure_starts_one_when_none_runs(home: Path) -> None:
     assert daemon.status() == info
 
 
-def test_port_in_use_is_detected_before_spawning(home: Path, taken_port: int) -> None:
+def test_port_in_use_is_detected_before_spawning(home: Path, held_port: int) -> None:
     """A port taken by another program raises PortInUseError naming the port and the fix."""
     with pytest.raises(PortInUseError) as caught:
-        daemon.start(taken_port, "start")
-    assert str(taken_port) in caught.value.message
+        daemon.start(held_port, "start")
+    assert str(held_port) in caught.value.message
     assert "--port" in caught.value.message
     assert "authdemo local stop" in caught.value.message
     assert not paths.local_server_file().exists()
@@ -122,15 +108,15 @@ def test_port_in_use_is_detected_before_spawning(home: Path, taken_port: int) ->
 
 
 def test_port_taken_after_the_check_is_reported_when_the_child_dies(
-    home: Path, taken_port: int, monkeypatch: pytest.MonkeyPatch
+    home: Path, held_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """If the port is taken between the check and the bind, the child's exit is PortInUseError."""
     checks = iter([True])
     real = daemon.port_is_free
     monkeypatch.setattr(daemon, "port_is_free", lambda port: next(checks, None) or real(port))
     with pytest.raises(PortInUseError) as caught:
-        daemon.start(taken_port, "up")
-    assert str(taken_port) in caught.value.message
+        daemon.start(held_port, "up")
+    assert str(held_port) in caught.value.message
     assert "already in use" in (home / "local-server.log").read_text()
     assert not paths.local_server_file().exists()
 
@@ -188,26 +174,26 @@ def test_foreground_server_prints_ready_and_exits_cleanly_on_sigterm(tmp_path: P
             proc.wait()
 
 
-def test_foreground_server_reports_a_taken_port(taken_port: int) -> None:
+def test_foreground_server_reports_a_taken_port(held_port: int) -> None:
     """The foreground server exits with the UNREACHABLE status and one sentence."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     done = subprocess.run(
-        [sys.executable, "-m", "authdemo.local.server", "--port", str(taken_port)],
+        [sys.executable, "-m", "authdemo.local.server", "--port", str(held_port)],
         capture_output=True,
         text=True,
         env=env,
         timeout=30,
     )
     assert done.returncode == 7
-    assert f"Port {taken_port} is already in use" in done.stderr
+    assert f"Port {held_port} is already in use" in done.stderr
     assert "Traceback" not in done.stderr
 
 
-def test_embedded_server_refuses_a_taken_port(taken_port: int) -> None:
+def test_embedded_server_refuses_a_taken_port(held_port: int) -> None:
     """EmbeddedServer raises PortInUseError instead of werkzeug's sys.exit."""
     with pytest.raises(PortInUseError) as caught:
-        EmbeddedServer(port=taken_port).start()
-    assert str(taken_port) in caught.value.message
+        EmbeddedServer(port=held_port).start()
+    assert str(held_port) in caught.value.message
 
 
 def test_embedded_server_binds_loopback_only() -> None:

@@ -19,11 +19,9 @@ import boto3
 import jwt
 import pytest
 import requests
-from conftest import server_client
+from conftest import mint, server_client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jwt.algorithms import RSAAlgorithm
-from moto.utilities.utils import load_resource
 
 from authdemo.local.server import EmbeddedServer
 
@@ -31,7 +29,6 @@ REGION = "us-west-2"
 ACCOUNT = "123456789012"
 PASSWORD = "Demo-Pass-123!"
 HANDLER = Path(__file__).resolve().parent.parent / "authdemo" / "lambda_src"
-PRIVATE = RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/jwks-private.json")))
 UNAUTHORIZED = {"message": "Unauthorized"}
 
 ECHO_SOURCE = """
@@ -110,19 +107,9 @@ class Stack:
         return requests.get(self.api_url + path, headers=headers, timeout=10, **kw)
 
     def mint(self, drop: tuple[str, ...] = (), headers: dict[str, Any] | None = None, **claims: Any) -> str:
-        now = int(time.time())
-        payload = {
-            "iss": self.issuer,
-            "aud": self.client_id,
-            "token_use": "id",
-            "cognito:username": "minted",
-            "iat": now,
-            "exp": now + 600,
-            **claims,
-        }
-        for name in drop:
-            payload.pop(name)
-        return jwt.encode(payload, PRIVATE, algorithm="RS256", headers={"kid": "dummy", **(headers or {})})
+        """A token of this stack's pool and client, signed with moto's key (conftest.mint)."""
+        claims = {"cognito:username": "minted", **claims}
+        return mint(self.issuer, self.client_id, drop=drop, headers=headers, lifetime=600, **claims)
 
 
 def build_stack(server: EmbeddedServer) -> Stack:
@@ -569,9 +556,15 @@ def test_other_requests_still_reach_moto(stack: Stack) -> None:
 def test_code_update_is_picked_up(stack: Stack) -> None:
     """After UpdateFunctionCode the next request runs the new code (cache keyed by hash)."""
     lam = stack.client("lambda")
+    name = f"plain-{stack.suffix}"
+    before = stack.get("/plain").json()
     new = zipped("echo.py", "def plain(event, context):\n    return {'version': 2}\n")
-    lam.update_function_code(FunctionName=f"plain-{stack.suffix}", ZipFile=new)
-    assert stack.get("/plain").json() == {"version": 2}
+    lam.update_function_code(FunctionName=name, ZipFile=new)
+    try:
+        assert stack.get("/plain").json() == {"version": 2}
+    finally:  # the module's other tests share this function: give it its code back
+        lam.update_function_code(FunctionName=name, ZipFile=zipped("echo.py", ECHO_SOURCE))
+    assert stack.get("/plain").json() == before
 
 
 def test_huge_authorization_header_is_a_clean_401(stack: Stack) -> None:
