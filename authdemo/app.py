@@ -17,13 +17,15 @@ from typing import Any
 
 from . import engine, paths
 from .aws import LOCAL_ACCOUNT_ID, Clients, Target, check_region, default_region, partition, probe_endpoint
-from .errors import NotDeployedError, StateError
+from .errors import AuthdemoError, NotDeployedError, StateError
 from .state import CorruptStateError, StackLock, StateStore, quarantine
 from .units import Context, MemoryRecords, Names, Rec, Records, Unit, all_units
 from .validate import check_password, check_stack, check_username, generate_password
 
 DEFAULT_REGION = "us-west-2"  # the course guide's region
 DEFAULT_USERNAME = "demo@example.com"
+#: The API's four routes, one per kind of key (issue #10): see units/apigateway_routes.py.
+DOORS = ("protected", "scoped", "lambda", "iam")
 
 
 @dataclass
@@ -79,6 +81,7 @@ class Stack:
             account_id=self.account_id or "",
             username=records.get("username") or self.opts.username or DEFAULT_USERNAME,
             password=records.get("password") or "",
+            student_password=records.get("student_password") or "",
         )
 
 
@@ -212,6 +215,8 @@ def up(
             )
             stack.store = store
         store.set(username=username, password=password)
+        if not store.get("student_password"):  # the second user's (issue #10), kept like the first's
+            store.set(student_password=generate_password())
         if stack.account_id:
             store.set(account_id=stack.account_id)
         if opts.local:
@@ -268,6 +273,7 @@ def summary(stack: Stack) -> dict[str, Any]:
         "endpoint_url": endpoint,
         "api_url": api_url,
         "protected_url": f"{api_url}/protected" if api_url else None,
+        "routes": {door: f"{api_url}/{door}" for door in DOORS} if api_url else None,
         "user_pool_id": res.get("user_pool", {}).get("id"),
         "client_id": res.get("app_client", {}).get("id"),
         "issuer": res.get("authorizer", {}).get("issuer"),
@@ -282,6 +288,7 @@ def summary(stack: Stack) -> dict[str, Any]:
     }
     if stack.opts.show_password and store:
         out["password"] = store.get("password")
+        out["student_password"] = store.get("student_password")
     return out
 
 
@@ -351,6 +358,43 @@ def token(opts: Options, kind: str) -> str:
             stack.clients, info["client_id"], info["username"], opts.password or store.get("password")
         )
         return tokens[kind]
+
+
+def token_action(opts: Options, kind: str, *, user: str = "demo", action: str = "") -> dict[str, Any]:
+    """`token --user student`, `--refresh` (REFRESH_TOKEN_AUTH after signing in) and `--sign-out`
+    (GlobalSignOut; the signed-out access token is kept in the state file for `test`)."""
+    from . import tokens as tok
+
+    with open_stack(opts, "token", write=action == "sign-out", require_state=True) as stack:
+        store = _require(stack, "app_client", "student" if user == "student" else "user")
+        info = summary(stack)
+        if user == "student":
+            username, password = stack.names.student, store.get("student_password")
+        else:
+            username, password = info["username"], opts.password or store.get("password")
+        signed_in = tok.sign_in(stack.clients, info["client_id"], username, password)
+        out: dict[str, Any] = {"user": username, "kind": kind}
+        if action == "refresh":
+            refresh_token = signed_in.get("refresh", "")
+            fresh = tok.refresh(stack.clients, info["client_id"], refresh_token)
+            out.update(
+                token=fresh[kind],
+                refreshed=True,
+                refresh_token=tok.opacity(refresh_token),
+                new_refresh_token="refresh" in fresh,
+            )
+        elif action == "sign-out":
+            tok.sign_out(stack.clients, signed_in["access"])
+            store.set(signed_out_access_token=signed_in["access"], signed_out_user=username)
+            try:
+                stack.clients("cognito-idp").get_user(AccessToken=signed_in["access"])
+                verdict = "accepted"
+            except AuthdemoError as exc:
+                verdict = f"refused: {exc.aws_code} {exc.aws_message}".strip()
+            out.update(token=signed_in["access"], kind="access", signed_out=True, get_user=verdict)
+        else:
+            out["token"] = signed_in[kind]
+        return out
 
 
 def status(opts: Options) -> dict[str, Any]:

@@ -365,20 +365,41 @@ def status(**kwargs: Any) -> None:
 @click.option("--id", "kind", flag_value="id", default=True, help="The ID token (default).")
 @click.option("--access", "kind", flag_value="access", help="The access token.")
 @click.option("--decode", is_flag=True, help="Pretty-print the token's header and claims.")
-def token(kind: str, decode: bool, **kwargs: Any) -> None:
+@click.option(
+    "--user", type=click.Choice(["demo", "student"]), default="demo", help="Sign in as the second user."
+)
+@click.option("--refresh", is_flag=True, help="New tokens with REFRESH_TOKEN_AUTH (shows it is opaque).")
+@click.option("--sign-out", "sign_out", is_flag=True, help="GlobalSignOut; keeps the signed-out token.")
+def token(kind: str, decode: bool, user: str, refresh: bool, sign_out: bool, **kwargs: Any) -> None:
     """Sign in as the test user and print a token (in full when piped, or with --show-token).
 
     \b
     Examples:
       ID_TOKEN=$(authdemo token --local)
       authdemo token --access --decode --local
+      authdemo token --user student --access --local
+      authdemo token --refresh --local
+      authdemo token --sign-out --local
     """
     from . import app, console
     from .tokens import decode as decode_token
     from .tokens import shorten
 
     opts = _opts(kwargs)
-    value = app.token(opts, kind)
+    if refresh and sign_out:
+        raise click.UsageError("--refresh and --sign-out cannot be combined.")
+    result: dict[str, Any] = {}
+    if user != "demo" or refresh or sign_out:
+        action = "refresh" if refresh else "sign-out" if sign_out else ""
+        result = app.token_action(opts, kind, user=user, action=action)
+        value = result["token"]
+        for key in ("refresh_token", "new_refresh_token", "get_user"):
+            if key in result and opts.output != "json":
+                console.info(f"{key.replace('_', ' ')}: {result[key]}")
+        if sign_out and opts.output != "json":
+            console.info("signed out; the old access token is kept in the state file for `authdemo test`")
+    else:
+        value = app.token(opts, kind)
     full = opts.show_token or not sys.stdout.isatty()
     shown = value if full else shorten(value)
     if decode:
@@ -391,7 +412,7 @@ def token(kind: str, decode: bool, **kwargs: Any) -> None:
         _explain_times(claims)
         return
     if opts.output == "json":
-        console.data_json({"token": shown, "kind": kind})
+        console.data_json({**result, "token": shown, "kind": result.get("kind", kind)})
     else:
         click.echo(shown)
         if not full:
