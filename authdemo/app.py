@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from . import engine, paths, planner
-from .errors import StateError
+from .errors import AuthdemoError, StateError
 from .stack import (
     DEFAULT_USERNAME,
+    DOORS,
     Options,
     Stack,
     cli_flags,
@@ -51,6 +52,8 @@ def up(
             )
             stack.store = store
         store.set(username=username, password=password)
+        if not store.get("student_password"):  # the second user's (issue #10), kept like the first's
+            store.set(student_password=generate_password())
         if stack.account_id:
             store.set(account_id=stack.account_id)
         if opts.local:
@@ -107,6 +110,7 @@ def summary(stack: Stack) -> dict[str, Any]:
         "endpoint_url": endpoint,
         "api_url": api_url,
         "protected_url": f"{api_url}/protected" if api_url else None,
+        "routes": {door: f"{api_url}/{door}" for door in DOORS} if api_url else None,
         "user_pool_id": res.get("user_pool", {}).get("id"),
         "client_id": res.get("app_client", {}).get("id"),
         "issuer": res.get("authorizer", {}).get("issuer"),
@@ -121,6 +125,7 @@ def summary(stack: Stack) -> dict[str, Any]:
     }
     if stack.opts.show_password and store:
         out["password"] = store.get("password")
+        out["student_password"] = store.get("student_password")
     return out
 
 
@@ -163,9 +168,48 @@ def tokens(opts: Options) -> dict[str, str]:
     with open_stack(opts, "token", write=False, require_state=True) as stack:
         store = require(stack, "app_client", "user")
         info = summary(stack)
-        return sign_in(
+        signed_in = sign_in(
             stack.clients, info["client_id"], info["username"], opts.password or store.get("password")
         )
+        return {kind: signed_in[kind] for kind in ("id", "access")}  # the refresh token is no JWT
+
+
+def token_action(opts: Options, kind: str, *, user: str = "demo", action: str = "") -> dict[str, Any]:
+    """`token --user student`, `--refresh` (REFRESH_TOKEN_AUTH after signing in) and `--sign-out`
+    (GlobalSignOut; the signed-out access token is kept in the state file for `test`)."""
+    from . import tokens as tok
+
+    with open_stack(opts, "token", write=action == "sign-out", require_state=True) as stack:
+        require_server(stack)
+        store = require(stack, "app_client", "student" if user == "student" else "user")
+        info = summary(stack)
+        if user == "student":
+            username, password = stack.names.student, store.get("student_password")
+        else:
+            username, password = info["username"], opts.password or store.get("password")
+        signed_in = tok.sign_in(stack.clients, info["client_id"], username, password)
+        out: dict[str, Any] = {"user": username, "kind": kind}
+        if action == "refresh":
+            refresh_token = signed_in.get("refresh", "")
+            fresh = tok.refresh(stack.clients, info["client_id"], refresh_token)
+            out.update(
+                token=fresh[kind],
+                refreshed=True,
+                refresh_token=tok.opacity(refresh_token),
+                new_refresh_token="refresh" in fresh,
+            )
+        elif action == "sign-out":
+            tok.sign_out(stack.clients, signed_in["access"])
+            store.set(signed_out_access_token=signed_in["access"], signed_out_user=username)
+            try:
+                stack.clients("cognito-idp").get_user(AccessToken=signed_in["access"])
+                verdict = "accepted"
+            except AuthdemoError as exc:
+                verdict = f"refused: {exc.aws_code} {exc.aws_message}".strip()
+            out.update(token=signed_in["access"], kind="access", signed_out=True, get_user=verdict)
+        else:
+            out["token"] = signed_in[kind]
+        return out
 
 
 def status(opts: Options) -> dict[str, Any]:

@@ -77,14 +77,17 @@ def run_graph(steps: Mapping[str, Step], observer: Observer, max_workers: int = 
     pending = {k: set(s.needs) for k, s in steps.items()}
     done: set[str] = set()
     running: dict[Future[str], tuple[str, float]] = {}
-    lock = threading.Lock()
+    lock = threading.Condition()
     active = 0
+    stopping = False  # Ctrl-C: a step not yet started never starts
     error: BaseException | None = None
     start = time.monotonic()
 
     def work(step: Step) -> str:
         nonlocal active
         with lock:
+            if stopping:
+                raise KeyboardInterrupt
             active += 1
             result.peak_concurrency = max(result.peak_concurrency, active)
         try:
@@ -92,6 +95,16 @@ def run_graph(steps: Mapping[str, Step], observer: Observer, max_workers: int = 
         finally:
             with lock:
                 active -= 1
+                lock.notify_all()
+
+    def land_running_steps() -> None:
+        """Wait for every started step, including one whose `submit` Ctrl-C interrupted (its
+        future is not in `running`, and the pool may not even know its thread)."""
+        nonlocal stopping
+        with lock:
+            stopping = True
+            while active:
+                lock.wait()
 
     pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="authdemo")
     try:
@@ -126,6 +139,7 @@ def run_graph(steps: Mapping[str, Step], observer: Observer, max_workers: int = 
         # Ctrl-C (or an observer failure): start nothing more, let running calls land.
         pending.clear()
         wait(list(running))
+        land_running_steps()
         raise
     finally:
         pool.shutdown(wait=True)

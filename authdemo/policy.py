@@ -55,11 +55,16 @@ COGNITO_POOL_ACTIONS = (
     "cognito-idp:AdminCreateUser",
     "cognito-idp:AdminGetUser",
     "cognito-idp:AdminSetUserPassword",
+    "cognito-idp:CreateGroup",
+    "cognito-idp:GetGroup",
+    "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminListGroupsForUser",
 )
 LAMBDA_ACTIONS = (
     "lambda:CreateFunction",
     "lambda:GetFunction",
     "lambda:GetFunctionConfiguration",
+    "lambda:UpdateFunctionConfiguration",
     "lambda:DeleteFunction",
     "lambda:AddPermission",
     "lambda:RemovePermission",
@@ -81,13 +86,19 @@ def policy(
 ) -> dict[str, Any]:
     """The identity policy authdemo needs; `stack` narrows the role, function and log group."""
     if stack is None:
-        role = f"arn:{partition}:iam::{account}:role/authdemo/*"
-        function_name = "authdemo-*-hello"
+        role: str | list[str] = f"arn:{partition}:iam::{account}:role/authdemo/*"
+        function_names = ["authdemo-*-hello", "authdemo-*-authorizer"]
     else:
         names = Names(stack)
-        role = f"arn:{partition}:iam::{account}:role{names.role_path}{names.role}"
-        function_name = names.function
-    log_group = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{function_name}"
+        role = [  # both functions' roles
+            f"arn:{partition}:iam::{account}:role{names.role_path}{name}"
+            for name in (names.role, names.authorizer_role)
+        ]
+        function_names = [names.function, names.authorizer_function]
+    log_groups = [
+        f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{n}" for n in function_names
+    ]
+    functions = [f"arn:{partition}:lambda:{region}:{account}:function:{n}" for n in function_names]
     apis = f"arn:{partition}:apigateway:{region}::"
     return {
         "Version": "2012-10-17",
@@ -105,7 +116,7 @@ def policy(
                 "Sid": "FunctionLogGroup",
                 "Effect": "Allow",
                 "Action": list(LOGS_ACTIONS),
-                "Resource": [log_group, f"{log_group}:*"],
+                "Resource": [r for group in log_groups for r in (group, f"{group}:*")],
             },
             {
                 "Sid": "FindLogGroupByName",  # a list call: allowed on the region's log groups
@@ -129,13 +140,19 @@ def policy(
                 "Sid": "Function",
                 "Effect": "Allow",
                 "Action": list(LAMBDA_ACTIONS),
-                "Resource": f"arn:{partition}:lambda:{region}:{account}:function:{function_name}",
+                "Resource": functions,
             },
             {
                 "Sid": "HttpApis",
                 "Effect": "Allow",
                 "Action": list(APIGATEWAY_ACTIONS),
                 "Resource": [f"{apis}/apis", f"{apis}/apis/*", f"{apis}/tags/*"],
+            },
+            {
+                "Sid": "CallTheIamRoute",  # `authdemo test` signs its request to GET /iam
+                "Effect": "Allow",
+                "Action": ["execute-api:Invoke"],
+                "Resource": f"arn:{partition}:execute-api:{region}:{account}:*/*/GET/iam",
             },
         ],
     }

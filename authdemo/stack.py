@@ -27,6 +27,8 @@ DEFAULT_REGION = "us-west-2"  # the course guide's region
 
 
 DEFAULT_USERNAME = "demo@example.com"
+#: The API's four routes, one per kind of key (issue #10): see units/apigateway_routes.py.
+DOORS = ("protected", "scoped", "lambda", "iam")
 
 
 @dataclass
@@ -83,6 +85,7 @@ class Stack:
             account_id=self.account_id or "",
             username=records.get("username") or self.opts.username or DEFAULT_USERNAME,
             password=records.get("password") or "",
+            student_password=records.get("student_password") or "",
         )
 
 

@@ -1,4 +1,5 @@
-"""Signing in as the demo user, and showing tokens without leaking them."""
+"""Signing in as the demo user (or the second user), refreshing and signing out, and showing
+tokens without leaking them."""
 
 from __future__ import annotations
 
@@ -37,7 +38,55 @@ def sign_in(clients: Clients, client_id: str, username: str, password: str) -> d
             "run `authdemo up` again to give the user a permanent password."
         )
     result = answer["AuthenticationResult"]
-    return {"id": result["IdToken"], "access": result["AccessToken"]}
+    tokens = {"id": result["IdToken"], "access": result["AccessToken"]}
+    if result.get("RefreshToken"):
+        tokens["refresh"] = result["RefreshToken"]
+    return tokens
+
+
+def refresh(clients: Clients, client_id: str, refresh_token: str) -> dict[str, str]:
+    """REFRESH_TOKEN_AUTH: new ID and access tokens. AWS returns no new refresh token with this
+    flow (rotation needs GetTokensFromRefreshToken), so the old one is kept."""
+    try:
+        answer = clients("cognito-idp").initiate_auth(
+            ClientId=client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token},
+        )
+    except AuthdemoError as exc:
+        if exc.aws_code == "NotAuthorizedException":
+            raise UsageError(
+                "Cognito refused the refresh token (expired, or revoked by a sign-out); "
+                "run `authdemo token` to sign in again."
+            ) from exc
+        raise
+    result = answer.get("AuthenticationResult") or {}
+    tokens = {"id": result["IdToken"], "access": result["AccessToken"]}
+    if result.get("RefreshToken"):
+        tokens["refresh"] = result["RefreshToken"]
+    return tokens
+
+
+def sign_out(clients: Clients, access_token: str) -> None:
+    """GlobalSignOut with the user's own access token: Cognito revokes the user's tokens for its
+    own API (GetUser answers "Access Token has been revoked") and refuses their refresh tokens,
+    but a JWT authorizer keeps accepting the access and ID tokens until they expire."""
+    clients("cognito-idp").global_sign_out(AccessToken=access_token)
+
+
+def opacity(token: str) -> str:
+    """What a refresh token is, without showing it: on AWS an encrypted JWE (5 parts), which
+    nobody but Cognito can read; moto's is a UUID."""
+    parts = token.split(".")
+    if len(parts) == 5:
+        return "opaque (5 parts, JWE: encrypted, only Cognito can read it)"
+    if len(parts) == 3:
+        try:
+            decode(token)
+            return "a readable JWT (3 parts)"
+        except UsageError:
+            pass
+    return f"opaque (not a JWT: {len(parts)} part{'s' if len(parts) != 1 else ''})"
 
 
 def _b64decode(segment: str) -> bytes:

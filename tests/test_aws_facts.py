@@ -30,7 +30,7 @@ def test_create_function_retries_while_role_propagates(moto, faults, monkeypatch
     faults.fail("lambda", "CreateFunction", "InvalidParameterValueException", ROLE_MSG, times=4)
     result = run("up")
     assert result.exit_code == 0, result.output
-    assert faults.count("CreateFunction") == 5
+    assert faults.count("CreateFunction") == 6  # 4 refusals (shared by both functions) + 2 creations
     assert len(sleeps) == 4 and sleeps[0] < 0.5 and max(sleeps) <= 1.0
     assert sleeps == sorted(sleeps)  # backoff grows
 
@@ -46,7 +46,7 @@ def test_role_message_about_permissions_is_retried_too(moto, faults, monkeypatch
         times=2,
     )
     assert run("up").exit_code == 0
-    assert faults.count("CreateFunction") == 3
+    assert faults.count("CreateFunction") == 4  # 2 refusals + the demo and authorizer functions
 
 
 def test_role_never_ready_gives_up_with_resume_hint(moto, faults, monkeypatch):
@@ -61,7 +61,7 @@ def test_role_never_ready_gives_up_with_resume_hint(moto, faults, monkeypatch):
     faults._handlers.clear()  # IAM caught up
     again = run("up")
     assert again.exit_code == 0, again.output
-    assert len(boto3.client("lambda").list_functions()["Functions"]) == 1
+    assert len(boto3.client("lambda").list_functions()["Functions"]) == 2  # demo + authorizer
 
 
 def test_other_create_function_errors_are_not_retried(moto, faults):
@@ -169,7 +169,7 @@ def test_repeated_permission_conflict_counts_as_present(moto, faults):
 
 
 def test_permission_names_this_api_only(moto):
-    """The invoke permission's source ARN names this API's id and the protected route."""
+    """The invoke permission's source ARN names this API's id and GET (its four routes)."""
     assert run("up").exit_code == 0
     info = run_json("status")
     policy = json.loads(boto3.client("lambda").get_policy(FunctionName=info["function_name"])["Policy"])
@@ -180,7 +180,7 @@ def test_permission_names_this_api_only(moto):
         else info["api_url"].split("//")[1].split(".")[0]
     )
     assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == (
-        f"arn:aws:execute-api:us-west-2:123456789012:{api_id}/*/*/protected"
+        f"arn:aws:execute-api:us-west-2:123456789012:{api_id}/*/GET/*"
     )
     assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
 
@@ -232,8 +232,8 @@ def test_role_with_policies_is_emptied_before_delete(moto, faults):
     )
     iam.attach_role_policy(RoleName="authdemo-authdemo-fn-role", PolicyArn=policy["Policy"]["Arn"])
 
-    def conflict_if_not_empty(**_: Any) -> Any:
-        name = "authdemo-authdemo-fn-role"
+    def conflict_if_not_empty(params: dict[str, Any], **_: Any) -> Any:
+        name = params["body"]["RoleName"]  # the role this DeleteRole names (query protocol)
         if (
             iam.list_role_policies(RoleName=name)["PolicyNames"]
             or iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]

@@ -56,7 +56,7 @@ def test_arns_and_issuer_follow_the_partition(region: str, arn_partition: str, i
     )
     assert document["Statement"][0]["Resource"] == [f"{log_group}:*", f"{log_group}:log-stream:*"]
     assert Permission().source_arn(ctx) == (
-        f"arn:{arn_partition}:execute-api:{region}:123456789012:a1b2c3/*/*/protected"
+        f"arn:{arn_partition}:execute-api:{region}:123456789012:a1b2c3/*/GET/*"
     )
     assert Authorizer().issuer(ctx) == f"https://{issuer_host}/{region}_AbC123xyz"
 
@@ -69,23 +69,24 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def test_add_permission_in_progress_is_retried(moto: None, faults: Faults, no_sleep: list[float]) -> None:
-    """ResourceConflictException "An update is in progress" twice, then success: `up` succeeds
-    and AddPermission was called three times."""
+    """ResourceConflictException "An update is in progress" twice, then success: `up` succeeds,
+    and AddPermission was called four times (the two refusals, then each function's permission)."""
     faults.fail("lambda", "AddPermission", "ResourceConflictException", IN_PROGRESS, times=2)
     result = run("up")
     assert result.exit_code == 0, result.output
-    assert faults.count("AddPermission") == 3
+    assert faults.count("AddPermission") == 4
     assert len(no_sleep) >= 2
 
 
 def test_add_permission_statement_exists_is_not_retried(
     moto: None, faults: Faults, no_sleep: list[float]
 ) -> None:
-    """ResourceConflictException "already exists": the statement is ours; one call, no retry."""
+    """ResourceConflictException "already exists": the statement is ours; one call per function's
+    permission, no retry."""
     faults.fail("lambda", "AddPermission", "ResourceConflictException", ALREADY_EXISTS, times=5)
     result = run("up")
     assert result.exit_code == 0, result.output
-    assert faults.count("AddPermission") == 1
+    assert faults.count("AddPermission") == 2
 
 
 def test_status_reports_throttling_as_an_error_not_missing(moto: None, faults: Faults) -> None:

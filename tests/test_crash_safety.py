@@ -23,7 +23,7 @@ from moto import mock_aws
 
 from authdemo import app, aws, state
 from authdemo.engine import NullObserver
-from authdemo.units import ROUTE_KEY, Names
+from authdemo.units import ROUTES, Names
 
 STACK = "crash"
 NAMES = Names(STACK)
@@ -131,46 +131,59 @@ def stack_census() -> dict[str, int]:
     lam = client("lambda")
     pools = [p for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == NAMES.user_pool]
     apis = [a for a in gateway.get_apis()["Items"] if a["Name"] == NAMES.api]
-    functions = [f for f in lam.list_functions()["Functions"] if f["FunctionName"] == NAMES.function]
+    fn_names = (NAMES.function, NAMES.authorizer_function)
+    functions = [f for f in lam.list_functions()["Functions"] if f["FunctionName"] in fn_names]
     census = {
         "pools": len(pools),
         "apis": len(apis),
         "functions": len(functions),
-        "roles": sum(r["RoleName"] == NAMES.role for r in client("iam").list_roles()["Roles"]),
+        "roles": sum(
+            r["RoleName"] in (NAMES.role, NAMES.authorizer_role) for r in client("iam").list_roles()["Roles"]
+        ),
         "log_groups": sum(
-            g["logGroupName"] == NAMES.log_group for g in client("logs").describe_log_groups()["logGroups"]
+            g["logGroupName"] in (NAMES.log_group, NAMES.authorizer_log_group)
+            for g in client("logs").describe_log_groups()["logGroups"]
         ),
     }
     if len(pools) == 1:
         pool_id = pools[0]["Id"]
         census["clients"] = len(cognito.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"])
         census["users"] = len(cognito.list_users(UserPoolId=pool_id)["Users"])
+        census["groups"] = len(cognito.list_groups(UserPoolId=pool_id)["Groups"])
+        census["members"] = len(
+            cognito.list_users_in_group(UserPoolId=pool_id, GroupName=NAMES.group)["Users"]
+            if census["groups"]
+            else []
+        )
     if len(apis) == 1:
         api_id = apis[0]["ApiId"]
         census["authorizers"] = len(gateway.get_authorizers(ApiId=api_id)["Items"])
         census["integrations"] = len(gateway.get_integrations(ApiId=api_id)["Items"])
         routes = gateway.get_routes(ApiId=api_id)["Items"]
-        census["routes"] = sum(r["RouteKey"] == ROUTE_KEY for r in routes)
+        census["routes"] = sum(r["RouteKey"] in {cls.route_key for cls in ROUTES} for r in routes)
         census["stages"] = len(gateway.get_stages(ApiId=api_id)["Items"])
-    if len(functions) == 1:
-        policy = json.loads(lam.get_policy(FunctionName=NAMES.function)["Policy"])
-        census["permissions"] = len(policy["Statement"])
+    if len(functions) == 2:
+        for name in fn_names:
+            policy = json.loads(lam.get_policy(FunctionName=name)["Policy"])
+            census["permissions"] = census.get("permissions", 0) + len(policy["Statement"])
     return census
 
 
-ONE_OF_EACH = {
-    "pools": 1,
+ONE_OF_EACH = {  # one of each kind of resource: two functions (demo + authorizer), each with its
+    "pools": 1,  # role, log group and invoke permission; two users, two authorizers, four routes
     "apis": 1,
-    "functions": 1,
-    "roles": 1,
-    "log_groups": 1,
+    "functions": 2,
+    "roles": 2,
+    "log_groups": 2,
     "clients": 1,
-    "users": 1,
-    "authorizers": 1,
+    "users": 2,
+    "groups": 1,
+    "members": 1,
+    "authorizers": 2,
     "integrations": 1,
-    "routes": 1,
+    "routes": 4,
     "stages": 1,
-    "permissions": 1,
+    "permissions": 2,
 }
 
 
@@ -182,13 +195,15 @@ def assert_recorded_match_aws() -> None:
     assert [p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"]] == [res["user_pool"]["id"]]
     assert [a["ApiId"] for a in gateway.get_apis()["Items"]] == [res["api"]["id"]]
     api_id = res["api"]["id"]
-    assert [a["AuthorizerId"] for a in gateway.get_authorizers(ApiId=api_id)["Items"]] == [
-        res["authorizer"]["id"]
-    ]
-    route = gateway.get_routes(ApiId=api_id)["Items"][0]
-    assert route["RouteId"] == res["route"]["id"]
-    assert route["AuthorizerId"] == res["authorizer"]["id"]
-    assert route["Target"] == f"integrations/{res['integration']['id']}"
+    assert sorted(a["AuthorizerId"] for a in gateway.get_authorizers(ApiId=api_id)["Items"]) == sorted(
+        [res["authorizer"]["id"], res["lambda_authorizer"]["id"]]
+    )
+    routes = {r["RouteKey"]: r for r in gateway.get_routes(ApiId=api_id)["Items"]}
+    for cls in ROUTES:
+        route = routes[cls.route_key]
+        assert route["RouteId"] == res[cls.key]["id"]
+        assert route.get("AuthorizerId") == (res[cls.authorizer_key]["id"] if cls.authorizer_key else None)
+        assert route["Target"] == f"integrations/{res['integration']['id']}"
     clients = cognito.list_user_pool_clients(UserPoolId=res["user_pool"]["id"])["UserPoolClients"]
     assert [c["ClientId"] for c in clients] == [res["app_client"]["id"]]
 
@@ -218,33 +233,26 @@ def test_the_kill_points_cover_every_call_that_changes_aws(faults: Faults) -> No
 
 
 # How many AWS calls a clean up and a clean down make (checked against a clean run above).
-UP_CALLS = 20
-DOWN_CALLS = 10
+UP_CALLS = 37
+DOWN_CALLS = 14
 # Every call of a clean run that changes AWS (checked against a clean run above).
 UP_CHANGES = (
-    "CreateRole",
-    "PutRolePolicy",
-    "CreateLogGroup",
-    "PutRetentionPolicy",
+    *("CreateRole", "PutRolePolicy", "CreateLogGroup", "PutRetentionPolicy") * 2,  # per function
     "CreateUserPool",
     "CreateUserPoolClient",
-    "AdminCreateUser",
-    "AdminSetUserPassword",
+    *("AdminCreateUser", "AdminSetUserPassword") * 2,  # the demo user and the student
+    "CreateGroup",
+    "AdminAddUserToGroup",
     "CreateApi",
     "CreateStage",
-    "CreateAuthorizer",
-    "CreateFunction",
+    *("CreateAuthorizer", "CreateFunction", "AddPermission") * 2,  # JWT/demo, Lambda/authorizer
     "CreateIntegration",
-    "AddPermission",
-    "CreateRoute",
+    *("CreateRoute",) * 4,
 )
 DOWN_CHANGES = (
     "DeleteApi",
-    "DeleteFunction",
-    "DeleteLogGroup",
-    "DeleteRolePolicy",
-    "DeleteRole",
     "DeleteUserPool",
+    *("DeleteFunction", "DeleteLogGroup", "DeleteRolePolicy", "DeleteRole") * 2,
 )
 
 

@@ -104,6 +104,11 @@ def test_down_order_follows_aws_facts():
         "role": {"function", "role:prepare"},
         "role:prepare": set(),
         "user_pool": set(),
+        # The Lambda authorizer's function: the same rules for its own log group and role.
+        "authorizer_function": set(),
+        "authorizer_log_group": {"authorizer_function"},
+        "authorizer_role": {"authorizer_function", "authorizer_role:prepare"},
+        "authorizer_role:prepare": set(),
     }
 
 

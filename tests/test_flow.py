@@ -59,7 +59,16 @@ def test_up_test_down_end_to_end(server, server_env):
 
     down = run("down", *e, "--output", "json")
     assert down.exit_code == 0, down.output
-    assert set(json.loads(down.stdout)["deleted"]) == {"api", "function", "log_group", "user_pool", "role"}
+    assert set(json.loads(down.stdout)["deleted"]) == {
+        "api",
+        "function",
+        "log_group",
+        "user_pool",
+        "role",
+        "authorizer_function",
+        "authorizer_log_group",
+        "authorizer_role",
+    }
     assert not (paths.home() / "flow.json").exists()
     assert not [n for names in leftovers(endpoint_url=server.url).values() for n in names if "flow" in n]
     again = run("down", *e)

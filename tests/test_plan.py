@@ -9,7 +9,7 @@ from conftest import Faults, leftovers, run, run_json
 from authdemo import paths
 from authdemo.units import UNITS
 
-READS = ("Get", "List", "Describe", "AdminGet")
+READS = ("Get", "List", "Describe", "AdminGet", "AdminList")
 
 
 def actions(plan: dict) -> dict[str, str]:
@@ -59,6 +59,9 @@ def test_down_dry_run_lists_what_down_deletes_and_deletes_nothing(moto, faults: 
         "log_group",
         "role",
         "user_pool",
+        "authorizer_function",
+        "authorizer_log_group",
+        "authorizer_role",
     }
     assert all(s["action"] == "delete" and s["ids"] for s in steps.values())
     assert steps["route"]["with"] == "api" and steps["user"]["with"] == "user_pool"

@@ -86,6 +86,9 @@ def test_sweep_json_reports_found_and_deleted(moto: None) -> None:
         "log_group": info["log_group"],
         "role": info["role_name"],
         "user_pool": info["user_pool_id"],
+        "authorizer_function": Names("swj").authorizer_function,
+        "authorizer_log_group": Names("swj").authorizer_log_group,
+        "authorizer_role": Names("swj").authorizer_role,
     }
     assert leftovers() == {}
 
@@ -172,9 +175,10 @@ def test_sweep_never_touches_look_alikes_or_other_stacks(moto: None) -> None:
     apis = {a["ApiId"] for a in boto3.client("apigatewayv2", region_name=REGION).get_apis()["Items"]}
     assert fakes["api"] in apis and len(apis) == 2
     left = leftovers()
-    assert left["functions"] == [Names("neighbour").function]
-    assert left["roles"] == [Names("neighbour").role]
-    assert left["log_groups"] == [Names("neighbour").log_group]
+    n = Names("neighbour")
+    assert sorted(left["functions"]) == sorted([n.function, n.authorizer_function])
+    assert sorted(left["roles"]) == sorted([n.role, n.authorizer_role])
+    assert sorted(left["log_groups"]) == sorted([n.log_group, n.authorizer_log_group])
     assert run("down", "--stack", "neighbour").exit_code == 0
 
 

@@ -133,7 +133,14 @@ def _compact(obj: Any) -> str:
 )
 @click.option("--decode", is_flag=True, help="Print the token's header and claims (JSON when piped).")
 @click.option("--compare", is_flag=True, help="The ID and access token's claims side by side.")
-def token(kind: str, decode: bool, compare: bool, **kwargs: Any) -> None:
+@click.option(
+    "--user", type=click.Choice(["demo", "student"]), default="demo", help="Sign in as the second user."
+)
+@click.option("--refresh", is_flag=True, help="New tokens with REFRESH_TOKEN_AUTH (shows it is opaque).")
+@click.option("--sign-out", "sign_out", is_flag=True, help="GlobalSignOut; keeps the signed-out token.")
+def token(
+    kind: str, decode: bool, compare: bool, user: str, refresh: bool, sign_out: bool, **kwargs: Any
+) -> None:
     """Sign in as the test user and print a token (in full when piped, or with --show-token).
 
     \b
@@ -141,6 +148,9 @@ def token(kind: str, decode: bool, compare: bool, **kwargs: Any) -> None:
       ID_TOKEN=$(authdemo token --local)
       authdemo token --access --decode --local
       authdemo token --compare --local
+      authdemo token --user student --access --local
+      authdemo token --refresh --local
+      authdemo token --sign-out --local
     """
     from .. import app, console
     from ..tokens import decode as decode_token
@@ -159,7 +169,27 @@ def token(kind: str, decode: bool, compare: bool, **kwargs: Any) -> None:
         else:
             console.show(_claims_table(side_by_side))
         return
-    value = app.token(opts, kind)
+    result: dict[str, Any] = {}
+    if user != "demo" or refresh or sign_out:
+        if refresh and sign_out:
+            raise AuthdemoError(
+                "--refresh and --sign-out cannot be combined: run one, then the other.", ExitCode.USAGE
+            )
+        if kind == "tampered" or compare:
+            raise AuthdemoError(
+                "--tampered and --compare go with the demo user's own sign-in only.", ExitCode.USAGE
+            )
+        action = "refresh" if refresh else "sign-out" if sign_out else ""
+        result = app.token_action(opts, kind, user=user, action=action)
+        value = result["token"]
+        if opts.output != "json":
+            for key in ("refresh_token", "new_refresh_token", "get_user"):
+                if key in result:
+                    console.info(f"{key.replace('_', ' ')}: {result[key]}")
+            if sign_out:
+                console.info("signed out; the old access token is kept in the state file for `authdemo test`")
+    else:
+        value = app.token(opts, kind)
     piped = not sys.stdout.isatty()
     full = opts.show_token or piped
     shown = value if full else shorten(value)
@@ -176,7 +206,7 @@ def token(kind: str, decode: bool, compare: bool, **kwargs: Any) -> None:
                     console.info(f"{key}: {_utc(claims[key])}")
         return
     if opts.output == "json":
-        console.data_json({"token": shown, "kind": kind})
+        console.data_json({**result, "token": shown, "kind": result.get("kind", kind)})
     else:
         click.echo(shown)
         if not full:

@@ -1,8 +1,10 @@
-"""The demo function behind `GET /protected` (uploaded as-is by `authdemo up`).
+"""The demo function behind `GET /protected`, `/scoped`, `/lambda` and `/iam` (uploaded as-is
+by `authdemo up`).
 
-API Gateway has already verified the JWT when this runs; the function only reads the
-claims the authorizer passed on (payload format 2.0, every claim value a string) and
-echoes them, so a presenter can compare an ID token with an access token on screen.
+API Gateway has already authorized the request when this runs; the function only reads what
+the authorizer passed on (payload format 2.0) and echoes it, so a presenter can compare the
+doors on screen: JWT claims (every value a string), the Lambda authorizer's `context`, or the
+IAM caller.
 """
 
 import json
@@ -13,18 +15,24 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
     jwt = authorizer.get("jwt") or {}
     claims = jwt.get("claims") or {}
+    lam = authorizer.get("lambda") or {}
+    iam = authorizer.get("iam") or {}
     # ID tokens carry `cognito:username`; access tokens carry `username`.
-    user = claims.get("cognito:username") or claims.get("username")
+    user = claims.get("cognito:username") or claims.get("username")  # JWT routes
+    user = user or lam.get("username") or iam.get("userArn")  # /lambda, /iam
+    body: dict[str, Any] = {
+        "message": "Hello from protected API!",
+        "user": user,
+        "token_use": claims.get("token_use"),
+        "scopes": jwt.get("scopes"),
+        "claims": claims,
+    }
+    if lam:
+        body["lambda"] = lam
+    if iam:
+        body["iam"] = {k: iam.get(k) for k in ("userArn", "accountId", "accessKey", "callerId", "userId")}
     return {
         "statusCode": 200,
         "headers": {"content-type": "application/json"},
-        "body": json.dumps(
-            {
-                "message": "Hello from protected API!",
-                "user": user,
-                "token_use": claims.get("token_use"),
-                "scopes": jwt.get("scopes"),
-                "claims": claims,
-            }
-        ),
+        "body": json.dumps(body),
     }

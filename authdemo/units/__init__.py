@@ -7,27 +7,40 @@ order of `up` and `down` from each unit's `needs` and `parent`.
 
 from __future__ import annotations
 
-from .apigateway import ROUTE_KEY, Api, Authorizer, Integration, Route, Stage
-from .awslambda import Function, Permission, function_zip
+from .apigateway import Api, Authorizer, Integration, LambdaAuthorizer, Stage
+from .apigateway_routes import ROUTE_KEY, ROUTES, IamRoute, LambdaRoute, Route, ScopedRoute
+from .awslambda import AuthorizerFunction, AuthorizerPermission, Function, Permission, function_zip
 from .base import TAG_KEY, Context, MemoryRecords, Names, Rec, Records, Unit
-from .cognito import AppClient, User, UserPool
-from .iam import Role, RolePolicy
-from .logs import LogGroup
+from .cognito import AppClient, Group, Membership, Student, User, UserPool
+from .iam import AuthorizerRole, AuthorizerRolePolicy, Role, RolePolicy
+from .logs import AuthorizerLogGroup, LogGroup
 
 UNITS: tuple[type[Unit], ...] = (
     Role,
     RolePolicy,
+    AuthorizerRole,
+    AuthorizerRolePolicy,
     LogGroup,
+    AuthorizerLogGroup,
     UserPool,
     AppClient,
     User,
+    Student,
+    Group,
+    Membership,
     Api,
     Stage,
     Authorizer,
     Function,
+    AuthorizerFunction,
+    LambdaAuthorizer,
+    AuthorizerPermission,
     Integration,
     Permission,
     Route,
+    ScopedRoute,
+    LambdaRoute,
+    IamRoute,
 )
 
 
@@ -36,6 +49,7 @@ def all_units() -> list[Unit]:
 
 
 __all__ = [
+    "ROUTES",
     "ROUTE_KEY",
     "TAG_KEY",
     "UNITS",

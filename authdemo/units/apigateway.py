@@ -1,14 +1,15 @@
 """API Gateway (HTTP API): the API, its `$default` stage, the JWT authorizer, the Lambda
-integration and the guarded route. `DeleteApi` takes every child with it.
+(REQUEST) authorizer and the Lambda integration; the routes are in apigateway_routes.py.
+`DeleteApi` takes every child with it.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..aws import get
 from ..errors import AuthdemoError
 from .base import TAG_KEY, Context, Rec, Unit
-
-ROUTE_KEY = "GET /protected"
 
 
 class Api(Unit):
@@ -63,9 +64,9 @@ class _ApiChild(Unit):
 class Authorizer(_ApiChild):
     key = "authorizer"
     label = "JWT authorizer"
-    needs = ("api", "user_pool", "app_client")
+    needs: ClassVar[tuple[str, ...]] = ("api", "user_pool", "app_client")
     # It names the pool by URL: either may be deleted first (down need not wait for the API).
-    create_only_needs = ("user_pool", "app_client")
+    create_only_needs: ClassVar[tuple[str, ...]] = ("user_pool", "app_client")
 
     def issuer(self, ctx: Context) -> str:
         pool_id = ctx.rec("user_pool")["id"]
@@ -130,6 +131,53 @@ class Authorizer(_ApiChild):
         return {"issuer": want["Issuer"]}
 
 
+class LambdaAuthorizer(Authorizer):
+    """A REQUEST authorizer (payload 2.0, simple responses, no caching) that runs the
+    authorizer function with the request's Authorization header."""
+
+    key = "lambda_authorizer"
+    label = "Lambda authorizer"
+    needs = ("api", "authorizer_function")
+    create_only_needs = ("authorizer_function",)  # named by ARN in its URI
+
+    def uri(self, ctx: Context) -> str:
+        fn_arn = ctx.rec("authorizer_function")["arn"]
+        path = f"path/2015-03-31/functions/{fn_arn}/invocations"
+        return f"arn:{ctx.partition}:apigateway:{ctx.region}:lambda:{path}"
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        return [
+            {"id": a["AuthorizerId"], "uri": a.get("AuthorizerUri")}
+            for a in self._authorizers(ctx)
+            if a.get("Name") == ctx.names.lambda_authorizer
+        ]
+
+    def create(self, ctx: Context) -> Rec:
+        authorizer = ctx.clients("apigatewayv2").create_authorizer(
+            ApiId=ctx.rec("api")["id"],
+            AuthorizerType="REQUEST",
+            Name=ctx.names.lambda_authorizer,
+            AuthorizerUri=self.uri(ctx),
+            AuthorizerPayloadFormatVersion="2.0",
+            EnableSimpleResponses=True,
+            IdentitySource=["$request.header.Authorization"],
+            AuthorizerResultTtlInSeconds=0,  # ask the function every time: a sign-out shows at once
+        )
+        return {"id": authorizer["AuthorizerId"], "uri": self.uri(ctx)}
+
+    def configure(self, ctx: Context, rec: Rec) -> Rec | None:
+        """A re-created function has a new ARN: point the kept authorizer at it."""
+        if self.key in ctx.fresh:
+            return None
+        found = [a for a in self._authorizers(ctx) if a["AuthorizerId"] == rec["id"]]
+        if not found or found[0].get("AuthorizerUri") == self.uri(ctx):
+            return None
+        ctx.clients("apigatewayv2").update_authorizer(
+            ApiId=ctx.rec("api")["id"], AuthorizerId=rec["id"], AuthorizerUri=self.uri(ctx)
+        )
+        return {"uri": self.uri(ctx)}
+
+
 class Integration(_ApiChild):
     key = "integration"
     label = "Lambda integration"
@@ -157,49 +205,6 @@ class Integration(_ApiChild):
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         return any(i["id"] == rec["id"] for i in self.discover(ctx))
-
-
-class Route(_ApiChild):
-    key = "route"
-    label = "route GET /protected"
-    needs = ("api", "authorizer", "integration")
-
-    def discover(self, ctx: Context) -> list[Rec]:
-        return [
-            {"id": r["RouteId"], "target": r.get("Target"), "authorizer": r.get("AuthorizerId")}
-            for r in self._items(ctx, "get_routes")
-            if r.get("RouteKey") == ROUTE_KEY
-        ]
-
-    def create(self, ctx: Context) -> Rec:
-        route = ctx.clients("apigatewayv2").create_route(
-            ApiId=ctx.rec("api")["id"],
-            RouteKey=ROUTE_KEY,
-            AuthorizationType="JWT",
-            AuthorizerId=ctx.rec("authorizer")["id"],
-            Target=f"integrations/{ctx.rec('integration')['id']}",
-        )
-        return {"id": route["RouteId"]}
-
-    def exists(self, ctx: Context, rec: Rec) -> bool:
-        return any(r["id"] == rec["id"] for r in self.discover(ctx))
-
-    def configure(self, ctx: Context, rec: Rec) -> Rec | None:
-        """Point a kept route at the current integration and authorizer."""
-        if self.key in ctx.fresh:
-            return None
-        target = f"integrations/{ctx.rec('integration')['id']}"
-        authorizer = ctx.rec("authorizer")["id"]
-        current = [r for r in self.discover(ctx) if r["id"] == rec["id"]]
-        if current and (current[0]["target"] != target or current[0]["authorizer"] != authorizer):
-            ctx.clients("apigatewayv2").update_route(
-                ApiId=ctx.rec("api")["id"],
-                RouteId=rec["id"],
-                AuthorizationType="JWT",
-                AuthorizerId=authorizer,
-                Target=target,
-            )
-        return None
 
 
 class Stage(_ApiChild):

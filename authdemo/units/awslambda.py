@@ -1,5 +1,6 @@
-"""Lambda: the demo function (and the wait until it is Active), and the permission that lets
-*this* API's route invoke it.
+"""Lambda: the demo function and the Lambda authorizer's function (each with the wait until it
+is Active), and the permissions that let *this* API's routes, and *this* API's authorizer,
+invoke them.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import json
 import time
 import zipfile
 from importlib import resources as importlib_resources
-from typing import Any
+from typing import Any, ClassVar
 
 from ..aws import get
 from ..errors import AuthdemoError, UnreachableError
@@ -17,7 +18,9 @@ from . import base
 from .base import TAG_KEY, Context, Rec, Unit
 
 RUNTIME = "python3.13"
-ROUTE_PATH = "protected"
+#: The backend may be invoked by this API's GET routes (/protected, /scoped, /lambda, /iam) only.
+ROUTE_SOURCE = "*/GET/*"
+SOURCES = ("handler.py", "authorizer.py")  # one zip for both functions; each has its Handler
 # CreateFunction fails with these while a new role propagates (aws-facts.md, IAM).
 ROLE_NOT_READY = ("cannot be assumed by lambda", "does not have permission")
 ROLE_WAIT_SECONDS = 150.0  # give up on role propagation after this (Chalice's bound too)
@@ -29,26 +32,39 @@ CONFLICT_WAIT_SECONDS = 30.0  # AddPermission while another update of the functi
 
 
 def function_zip() -> bytes:
-    """The demo handler, zipped as Lambda wants it (fixed timestamps: same bytes each run)."""
-    source = importlib_resources.files("authdemo.lambda_src").joinpath("handler.py").read_bytes()
+    """Both handlers, zipped as Lambda wants it (fixed timestamps: same bytes each run)."""
+    package = importlib_resources.files("authdemo.lambda_src")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        info = zipfile.ZipInfo("handler.py", date_time=(2024, 1, 1, 0, 0, 0))
-        info.external_attr = 0o644 << 16
-        archive.writestr(info, source)
+        for name in SOURCES:
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, package.joinpath(name).read_bytes())
     return buf.getvalue()
 
 
 class Function(Unit):
+    """The demo function behind the routes; `AuthorizerFunction` is the Lambda authorizer's."""
+
     key = "function"
+    role_key = "role"
     named = True
     label = "Lambda function"
-    needs = ("role", "log_group")
+    needs: ClassVar[tuple[str, ...]] = ("role", "log_group")
     id_field = "name"
     ready_label = "function ready to run"
+    handler = "handler.handler"
+    purpose = "GET /protected, /scoped, /lambda, /iam"
+    timeout = 10
+
+    def name(self, ctx: Context) -> str:
+        return ctx.names.function
+
+    def environment(self, ctx: Context) -> dict[str, str]:
+        return {}
 
     def discover(self, ctx: Context) -> list[Rec]:
-        fn = get(ctx.clients("lambda").get_function, FunctionName=ctx.names.function)
+        fn = get(ctx.clients("lambda").get_function, FunctionName=self.name(ctx))
         if fn is None or fn.get("Tags", {}).get(TAG_KEY) != ctx.names.stack:
             return []
         config = fn["Configuration"]
@@ -57,24 +73,26 @@ class Function(Unit):
     def create(self, ctx: Context) -> Rec:
         """Retry while the new role propagates: short, capped backoff, never a fixed sleep."""
         lam = ctx.clients("lambda")
-        role = ctx.rec("role")
+        role = ctx.rec(self.role_key)
         code = function_zip()
+        env = self.environment(ctx)
         deadline = time.monotonic() + ROLE_WAIT_SECONDS
         delay, attempt = ROLE_RETRY_SECONDS, 0
         while True:
             attempt += 1
             try:
                 fn = lam.create_function(
-                    FunctionName=ctx.names.function,
+                    FunctionName=self.name(ctx),
                     Runtime=RUNTIME,
                     Role=role["arn"],
-                    Handler="handler.handler",
+                    Handler=self.handler,
                     Code={"ZipFile": code},
-                    Description=f"authdemo stack {ctx.names.stack}: GET /protected",
-                    Timeout=10,
+                    Description=f"authdemo stack {ctx.names.stack}: {self.purpose}",
+                    Timeout=self.timeout,
                     MemorySize=128,
                     Architectures=["arm64"],
                     Tags=ctx.tags,
+                    **({"Environment": {"Variables": env}} if env else {}),
                 )
                 return {"name": fn["FunctionName"], "arn": fn["FunctionArn"]}
             except AuthdemoError as exc:
@@ -124,22 +142,64 @@ class Function(Unit):
         ctx.clients("lambda").delete_function(FunctionName=rec["name"])
 
 
+class AuthorizerFunction(Function):
+    """The Lambda authorizer: lets a request in only if Cognito's GetUser accepts its access
+    token and the token's user is in the group. Its configuration names the pool and client
+    (never a secret), so a token of another pool or client is refused."""
+
+    key = "authorizer_function"
+    role_key = "authorizer_role"
+    label = "Lambda function (authorizer)"
+    needs = ("authorizer_role", "authorizer_log_group", "user_pool", "app_client")
+    create_only_needs = ("user_pool", "app_client")  # named by ID in its environment only
+    ready_label = "authorizer function ready to run"
+    handler = "authorizer.handler"
+    purpose = "Lambda authorizer of GET /lambda"
+    timeout = 5
+
+    def name(self, ctx: Context) -> str:
+        return ctx.names.authorizer_function
+
+    def environment(self, ctx: Context) -> dict[str, str]:
+        return {
+            "USER_POOL_ID": ctx.rec("user_pool")["id"],
+            "CLIENT_ID": ctx.rec("app_client")["id"],
+            "GROUP": ctx.names.group,
+        }
+
+    def configure(self, ctx: Context, rec: Rec) -> Rec | None:
+        """A re-created pool or client: point the kept function at them."""
+        if self.key in ctx.fresh:
+            return None
+        want = self.environment(ctx)
+        config = get(ctx.clients("lambda").get_function_configuration, FunctionName=rec["name"])
+        if config is not None and config.get("Environment", {}).get("Variables") != want:
+            ctx.clients("lambda").update_function_configuration(
+                FunctionName=rec["name"], Environment={"Variables": want}
+            )
+        return None
+
+
 class Permission(Unit):
-    """Lets *this* API (and only its GET /protected) invoke the function."""
+    """Lets *this* API's GET routes (and nothing else) invoke the demo function."""
 
     key = "permission"
+    function_key = "function"
     label = "invoke permission"
-    needs = ("function", "api")
+    needs: ClassVar[tuple[str, ...]] = ("function", "api")
     parent = "function"
-    create_only_needs = ("api",)  # it names the API; the API may go first
+    create_only_needs: ClassVar[tuple[str, ...]] = ("api",)  # it names the API; the API may go first
     id_field = "sid"
+
+    def statement_id(self, ctx: Context) -> str:
+        return ctx.names.statement_id
 
     def source_arn(self, ctx: Context) -> str:
         api_id = ctx.rec("api")["id"]
-        return ctx.arn("execute-api", f"{api_id}/*/*/{ROUTE_PATH}")
+        return ctx.arn("execute-api", f"{api_id}/{ROUTE_SOURCE}")
 
     def discover(self, ctx: Context) -> list[Rec]:
-        fn = ctx.records.resource("function")
+        fn = ctx.records.resource(self.function_key)
         if not fn:
             return []
         answer = get(ctx.clients("lambda").get_policy, FunctionName=fn["name"])
@@ -149,7 +209,7 @@ class Permission(Unit):
         return [
             {"sid": s["Sid"], "source_arn": _source_arn(s)}
             for s in policy.get("Statement", [])
-            if s.get("Sid") == ctx.names.statement_id
+            if s.get("Sid") == self.statement_id(ctx)
         ]
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
@@ -165,8 +225,8 @@ class Permission(Unit):
         while True:
             try:
                 ctx.clients("lambda").add_permission(
-                    FunctionName=ctx.rec("function")["name"],
-                    StatementId=ctx.names.statement_id,
+                    FunctionName=ctx.rec(self.function_key)["name"],
+                    StatementId=self.statement_id(ctx),
                     Action="lambda:InvokeFunction",
                     Principal="apigateway.amazonaws.com",
                     SourceArn=want,
@@ -183,7 +243,7 @@ class Permission(Unit):
                 ctx.notify(self.key, "the function is being updated, retrying")
                 base.sleep(delay)
                 delay = min(delay * 1.5, 2.0)
-        return {"sid": ctx.names.statement_id, "source_arn": want}
+        return {"sid": self.statement_id(ctx), "source_arn": want}
 
     def configure(self, ctx: Context, rec: Rec) -> Rec | None:
         """A permission for an API that no longer exists (the API was re-created): replace it."""
@@ -191,10 +251,30 @@ class Permission(Unit):
             return None
         get(
             ctx.clients("lambda").remove_permission,
-            FunctionName=ctx.rec("function")["name"],
-            StatementId=ctx.names.statement_id,
+            FunctionName=ctx.rec(self.function_key)["name"],
+            StatementId=self.statement_id(ctx),
         )
         return self.create(ctx)
+
+
+class AuthorizerPermission(Permission):
+    """Lets *this* API's Lambda authorizer invoke its function: SourceArn
+    `arn:<partition>:execute-api:<region>:<account>:<apiId>/authorizers/<authorizerId>`
+    (API Gateway developer guide, "Working with AWS Lambda authorizers for HTTP APIs")."""
+
+    key = "authorizer_permission"
+    function_key = "authorizer_function"
+    label = "invoke permission (authorizer)"
+    needs = ("authorizer_function", "api", "lambda_authorizer")
+    parent = "authorizer_function"
+    create_only_needs = ("api", "lambda_authorizer")
+
+    def statement_id(self, ctx: Context) -> str:
+        return ctx.names.authorizer_statement_id
+
+    def source_arn(self, ctx: Context) -> str:
+        api_id = ctx.rec("api")["id"]
+        return ctx.arn("execute-api", f"{api_id}/authorizers/{ctx.rec('lambda_authorizer')['id']}")
 
 
 def _source_arn(statement: dict[str, Any]) -> str | None:

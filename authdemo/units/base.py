@@ -75,6 +75,35 @@ class Names:
     def statement_id(self) -> str:
         return f"{self.prefix}-invoke"
 
+    # The Lambda authorizer's function, with its own role and log group (issue #10).
+    @property
+    def authorizer_role(self) -> str:
+        return f"{self.prefix}-authz-role"
+
+    @property
+    def authorizer_function(self) -> str:
+        return f"{self.prefix}-authorizer"
+
+    @property
+    def authorizer_log_group(self) -> str:
+        return f"/aws/lambda/{self.authorizer_function}"
+
+    @property
+    def lambda_authorizer(self) -> str:
+        return "presenters-lambda"
+
+    @property
+    def authorizer_statement_id(self) -> str:
+        return f"{self.prefix}-authorizer-invoke"
+
+    @property
+    def group(self) -> str:
+        return "presenters"
+
+    @property
+    def student(self) -> str:
+        return "student@example.com"
+
 
 class Records(Protocol):
     """Read access to the recorded IDs: the state file, or a dry run's in-memory copy."""
@@ -112,6 +141,7 @@ class Context:
     account_id: str = ""  # known up front for an existing stack; else from an ARN or STS
     username: str = "demo@example.com"
     password: str = ""
+    student_password: str = ""
     notify: Callable[[str, str], None] = lambda key, message: None  # progress notes (retries)
     fresh: set[str] = field(default_factory=set)  # keys created in this run
 

@@ -1,4 +1,5 @@
-"""Cognito: the user pool (with an explicit password policy), its app client, the test user."""
+"""Cognito: the user pool (with an explicit password policy), its app client, the test user,
+the group `presenters` (the demo user is in it), and a second user who is not."""
 
 from __future__ import annotations
 
@@ -105,37 +106,124 @@ class User(Unit):
     parent = "user_pool"
     id_field = "username"
 
+    def username(self, ctx: Context) -> str:
+        return ctx.username
+
+    def password(self, ctx: Context) -> str:
+        return ctx.password
+
     def _get(self, ctx: Context) -> Rec | None:
         return get(
             ctx.clients("cognito-idp").admin_get_user,
             UserPoolId=ctx.rec("user_pool")["id"],
-            Username=ctx.username,
+            Username=self.username(ctx),
         )
 
     def discover(self, ctx: Context) -> list[Rec]:
-        return [{"username": ctx.username}] if self._get(ctx) else []
+        return [{"username": self.username(ctx)}] if self._get(ctx) else []
 
     def create(self, ctx: Context) -> Rec:
-        attributes = [{"Name": "email", "Value": ctx.username}] if email_like(ctx.username) else []
+        username = self.username(ctx)
+        attributes = [{"Name": "email", "Value": username}] if email_like(username) else []
         if attributes:
             attributes.append({"Name": "email_verified", "Value": "true"})
         ctx.clients("cognito-idp").admin_create_user(
             UserPoolId=ctx.rec("user_pool")["id"],
-            Username=ctx.username,
+            Username=username,
             UserAttributes=attributes,
             MessageAction="SUPPRESS",
         )
-        return {"username": ctx.username}
+        return {"username": username}
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
-        return rec.get("username") == ctx.username and self._get(ctx) is not None
+        return rec.get("username") == self.username(ctx) and self._get(ctx) is not None
 
     def configure(self, ctx: Context, rec: Rec) -> Rec | None:
         """Set the password as permanent (leaves FORCE_CHANGE_PASSWORD; idempotent)."""
         ctx.clients("cognito-idp").admin_set_user_password(
             UserPoolId=ctx.rec("user_pool")["id"],
-            Username=ctx.username,
-            Password=ctx.password,
+            Username=self.username(ctx),
+            Password=self.password(ctx),
             Permanent=True,
         )
-        return {"username": ctx.username, "confirmed": True}
+        return {"username": self.username(ctx), "confirmed": True}
+
+
+class Student(User):
+    """A second user, not in `presenters`: the Lambda authorizer refuses it, JWT routes don't.
+    Its generated password is kept in the state file as `student_password` (set by `up`)."""
+
+    key = "student"
+    label = "second user (not a presenter)"
+
+    def username(self, ctx: Context) -> str:
+        return ctx.names.student
+
+    def password(self, ctx: Context) -> str:
+        return ctx.student_password
+
+
+class Group(Unit):
+    """The Cognito group `presenters`: its members' tokens carry `cognito:groups`."""
+
+    key = "group"
+    label = "group presenters"
+    needs = ("user_pool",)
+    parent = "user_pool"
+    id_field = "name"
+
+    def _get(self, ctx: Context) -> Rec | None:
+        return get(
+            ctx.clients("cognito-idp").get_group,
+            GroupName=ctx.names.group,
+            UserPoolId=ctx.rec("user_pool")["id"],
+        )
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        if not ctx.records.resource("user_pool"):
+            return []
+        return [{"name": ctx.names.group}] if self._get(ctx) else []
+
+    def create(self, ctx: Context) -> Rec:
+        ctx.clients("cognito-idp").create_group(
+            GroupName=ctx.names.group,
+            UserPoolId=ctx.rec("user_pool")["id"],
+            Description=f"authdemo stack {ctx.names.stack}: may pass the Lambda authorizer",
+        )
+        return {"name": ctx.names.group}
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        return self._get(ctx) is not None
+
+
+class Membership(Unit):
+    """The demo user in `presenters` (AdminAddUserToGroup is idempotent)."""
+
+    key = "membership"
+    label = "test user in presenters"
+    needs = ("user_pool", "user", "group")
+    parent = "user_pool"
+    id_field = "group"
+
+    def _member(self, ctx: Context) -> bool:
+        answer = get(
+            ctx.clients("cognito-idp").admin_list_groups_for_user,
+            Username=ctx.username,
+            UserPoolId=ctx.rec("user_pool")["id"],
+        )
+        groups = answer["Groups"] if answer else []
+        return any(g["GroupName"] == ctx.names.group for g in groups)
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        if not ctx.records.resource("user_pool"):
+            return []
+        return [{"group": ctx.names.group, "username": ctx.username}] if self._member(ctx) else []
+
+    def create(self, ctx: Context) -> Rec:
+        ctx.clients("cognito-idp").admin_add_user_to_group(
+            UserPoolId=ctx.rec("user_pool")["id"], Username=ctx.username, GroupName=ctx.names.group
+        )
+        return {"group": ctx.names.group, "username": ctx.username}
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        return rec.get("username") == ctx.username and self._member(ctx)

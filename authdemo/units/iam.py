@@ -1,4 +1,5 @@
-"""IAM: the function's role, and its one inline policy (write its own logs, nothing else).
+"""IAM: each function's role (the demo function's, the Lambda authorizer's), and its one
+inline policy (write its own logs, nothing else).
 
 Roles cannot be found through the tagging API: each stack's role lives under its own IAM
 path (`/authdemo/<stack>/`), and a role of the same name on another path is never touched.
@@ -20,7 +21,11 @@ def policy_document(statement: list[dict[str, Any]]) -> str:
 
 
 class Role(Unit):
+    """The demo function's role; `AuthorizerRole` is the same for the authorizer's function."""
+
     key = "role"
+    policy_key = "role_policy"  # the one inline policy authdemo gives it
+    purpose = "runs the demo function"
     named = True
     label = "IAM role"
     id_field = "name"
@@ -29,8 +34,11 @@ class Role(Unit):
     # CreateRole starts the propagation clock: a GetRole in front of it would lengthen `up`.
     create_conflict = "EntityAlreadyExists"
 
+    def name(self, ctx: Context) -> str:
+        return ctx.names.role
+
     def discover(self, ctx: Context) -> list[Rec]:
-        answer = get(ctx.clients("iam").get_role, RoleName=ctx.names.role)
+        answer = get(ctx.clients("iam").get_role, RoleName=self.name(ctx))
         if answer is None:
             return []
         role = answer["Role"]
@@ -40,7 +48,7 @@ class Role(Unit):
 
     def taken(self, ctx: Context) -> AuthdemoError:
         return AuthdemoError(
-            f"An IAM role named {ctx.names.role} already exists but is not authdemo's "
+            f"An IAM role named {self.name(ctx)} already exists but is not authdemo's "
             f"(its path is not {ctx.names.role_path}); choose another --stack."
         )
 
@@ -55,10 +63,10 @@ class Role(Unit):
             ]
         )
         role = ctx.clients("iam").create_role(
-            RoleName=ctx.names.role,
+            RoleName=self.name(ctx),
             Path=ctx.names.role_path,
             AssumeRolePolicyDocument=trust,
-            Description=f"authdemo stack {ctx.names.stack}: runs the demo function",
+            Description=f"authdemo stack {ctx.names.stack}: {self.purpose}",
             Tags=[{"Key": k, "Value": v} for k, v in ctx.tags.items()],
         )["Role"]
         return {"name": role["RoleName"], "arn": role["Arn"], "created_at": time.time()}
@@ -77,7 +85,7 @@ class Role(Unit):
         then empties the role fully."""
         rec = ctx.records.resource(self.key)
         if rec:
-            policy = ctx.records.resource("role_policy")
+            policy = ctx.records.resource(self.policy_key)
             if policy:
                 get(ctx.clients("iam").delete_role_policy, RoleName=rec["name"], PolicyName=policy["name"])
             return True
@@ -111,6 +119,18 @@ class Role(Unit):
             iam.delete_role(RoleName=rec["name"])
 
 
+class AuthorizerRole(Role):
+    key = "authorizer_role"
+    policy_key = "authorizer_role_policy"
+    purpose = "runs the Lambda authorizer"
+    label = "IAM role (authorizer)"
+    priority = 9  # right after the demo function's role (both before anything else)
+    prepare_label = "role policies (authorizer)"
+
+    def name(self, ctx: Context) -> str:
+        return ctx.names.authorizer_role
+
+
 class RolePolicy(Unit):
     """Least privilege: the function may write to its own log group, nothing else."""
 
@@ -121,8 +141,14 @@ class RolePolicy(Unit):
     id_field = "name"
     regional = False
 
+    def role_name(self, ctx: Context) -> str:
+        return ctx.names.role
+
+    def log_group(self, ctx: Context) -> str:
+        return ctx.names.log_group
+
     def document(self, ctx: Context) -> str:
-        arn = ctx.arn("logs", f"log-group:{ctx.names.log_group}")
+        arn = ctx.arn("logs", f"log-group:{self.log_group(ctx)}")
         return policy_document(
             [
                 {
@@ -136,13 +162,13 @@ class RolePolicy(Unit):
 
     def discover(self, ctx: Context) -> list[Rec]:
         iam = ctx.clients("iam")
-        if get(iam.get_role_policy, RoleName=ctx.names.role, PolicyName=ctx.names.role_policy) is None:
+        if get(iam.get_role_policy, RoleName=self.role_name(ctx), PolicyName=ctx.names.role_policy) is None:
             return []
         return [{"name": ctx.names.role_policy}]
 
     def create(self, ctx: Context) -> Rec:
         ctx.clients("iam").put_role_policy(
-            RoleName=ctx.rec("role")["name"],
+            RoleName=ctx.rec(self.parent or "role")["name"],
             PolicyName=ctx.names.role_policy,
             PolicyDocument=self.document(ctx),
         )
@@ -150,3 +176,19 @@ class RolePolicy(Unit):
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         return bool(self.discover(ctx))
+
+
+class AuthorizerRolePolicy(RolePolicy):
+    """The authorizer's role writes its own logs only: GetUser needs no IAM permission (Cognito
+    authorizes it with the access token itself)."""
+
+    key = "authorizer_role_policy"
+    label = "role policy (authorizer: own logs only)"
+    needs = ("authorizer_role",)
+    parent = "authorizer_role"
+
+    def role_name(self, ctx: Context) -> str:
+        return ctx.names.authorizer_role
+
+    def log_group(self, ctx: Context) -> str:
+        return ctx.names.authorizer_log_group

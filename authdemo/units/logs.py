@@ -1,4 +1,4 @@
-"""CloudWatch Logs: the function's log group, created by us so Lambda never makes an untagged one.
+"""CloudWatch Logs: each function's log group, created by us so Lambda never makes an untagged one.
 
 It outlives DeleteFunction on AWS, so `down` deletes it explicitly.
 """
@@ -18,10 +18,13 @@ class LogGroup(Unit):
     label = "log group"
     id_field = "name"
 
+    def name(self, ctx: Context) -> str:
+        return ctx.names.log_group
+
     def _named(self, ctx: Context) -> list[Rec]:
         logs = ctx.clients("logs")
-        groups = logs.describe_log_groups(logGroupNamePrefix=ctx.names.log_group)["logGroups"]
-        return [g for g in groups if g["logGroupName"] == ctx.names.log_group]
+        groups = logs.describe_log_groups(logGroupNamePrefix=self.name(ctx))["logGroups"]
+        return [g for g in groups if g["logGroupName"] == self.name(ctx)]
 
     def discover(self, ctx: Context) -> list[Rec]:
         """Only a group with the stack's tag: one of the same name may belong to a foreign
@@ -36,11 +39,11 @@ class LogGroup(Unit):
 
     def create(self, ctx: Context) -> Rec:
         try:
-            ctx.clients("logs").create_log_group(logGroupName=ctx.names.log_group, tags=ctx.tags)
+            ctx.clients("logs").create_log_group(logGroupName=self.name(ctx), tags=ctx.tags)
         except AuthdemoError as exc:
             if exc.aws_code != "ResourceAlreadyExistsException":
                 raise
-        return {"name": ctx.names.log_group}
+        return {"name": self.name(ctx)}
 
     def configure(self, ctx: Context, rec: Rec) -> Rec | None:
         """1-day retention: logs of a demo cost nothing and vanish by themselves."""
@@ -54,3 +57,11 @@ class LogGroup(Unit):
 
     def delete(self, ctx: Context, rec: Rec) -> None:
         ctx.clients("logs").delete_log_group(logGroupName=rec["name"])
+
+
+class AuthorizerLogGroup(LogGroup):
+    key = "authorizer_log_group"
+    label = "log group (authorizer)"
+
+    def name(self, ctx: Context) -> str:
+        return ctx.names.authorizer_log_group
