@@ -85,22 +85,21 @@ class Clients:
             return client
 
     def _ensure_session(self) -> Any:
-        import boto3
+        """A botocore session (boto3's layer on top adds nothing authdemo uses, and costs time)."""
+        import botocore.session
         from botocore.exceptions import ProfileNotFound
 
         if self._session is None:
             try:
+                session = botocore.session.Session(profile=None if self.target.local else self.target.profile)
+                session.register_component("data_loader", _shared_loader())
                 if self.target.local:
-                    self._session = boto3.session.Session(
-                        aws_access_key_id=self.target.access_key or "authdemo-local",
-                        aws_secret_access_key=self.target.secret_key or "authdemo-local",
-                        region_name=self.target.region,
+                    session.set_credentials(
+                        self.target.access_key or "authdemo-local", self.target.secret_key or "authdemo-local"
                     )
                 else:
-                    self._session = boto3.session.Session(
-                        profile_name=self.target.profile, region_name=self.target.region
-                    )
-                self._session._session.register_component("data_loader", _shared_loader())
+                    session.get_scoped_config()  # a missing profile is reported here, not mid-run
+                self._session = session
             except ProfileNotFound as exc:
                 raise UsageError(
                     f"AWS profile {self.target.profile!r} does not exist; "
@@ -121,7 +120,12 @@ class Clients:
             user_agent_extra=f"authdemo/{__version__}",
             max_pool_connections=20,
         )
-        client = session.client(service, endpoint_url=self.target.endpoint_url or None, config=config)
+        client = session.create_client(
+            service,
+            region_name=self.target.region,
+            endpoint_url=self.target.endpoint_url or None,
+            config=config,
+        )
         for hook in CLIENT_HOOKS:
             hook(service, client)
         return client
