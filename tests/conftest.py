@@ -366,3 +366,14 @@ def mint(
         payload.pop(name, None)
     signing_key = moto_signing_key() if key is None else key
     return jwt.encode(payload, signing_key, algorithm=alg, headers={"kid": "dummy", **(headers or {})})
+
+
+def zipped(name: str, source: str) -> bytes:
+    """A function's code as Lambda takes it: one file in a zip."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr(name, source)
+    return buf.getvalue()

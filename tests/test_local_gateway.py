@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -19,7 +17,7 @@ import boto3
 import jwt
 import pytest
 import requests
-from conftest import mint, server_client
+from conftest import mint, server_client, zipped
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,13 +64,6 @@ def chatty(event, context):
     print("x" * 200000)
     return {"chatty": True}
 """
-
-
-def zipped(name: str, source: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        archive.writestr(name, source)
-    return buf.getvalue()
 
 
 @dataclass
