@@ -160,3 +160,24 @@ def test_sign_request_signs_for_execute_api() -> None:
         headers["Authorization"],
     )
     assert re.match(r"\d{8}T\d{6}Z$", headers["X-Amz-Date"])
+
+
+def test_a_function_created_again_gets_fresh_workers() -> None:
+    """The embedded runtime keys warm workers by the function's configuration too: a function
+    deleted and created again under its name with another USER_POOL_ID (as `down` then `up`
+    does) must not reuse a worker started with the old environment."""
+    from types import SimpleNamespace
+
+    from authdemo.local.runtime import FunctionRuntime
+
+    def fn(pool: str) -> Any:
+        return SimpleNamespace(
+            function_arn="arn:aws:lambda:us-west-2:123456789012:function:authz",
+            handler="authorizer.handler",
+            run_time="python3.12",
+            environment_vars={"USER_POOL_ID": pool, "GROUP": "presenters"},
+        )
+
+    old, new = FunctionRuntime._identity(fn("us-west-2_old")), FunctionRuntime._identity(fn("us-west-2_new"))
+    assert old != new and old.startswith("arn:aws:lambda:")
+    assert FunctionRuntime._identity(fn("us-west-2_old")) == old  # same configuration: same workers
