@@ -129,22 +129,53 @@ def summary(stack: Stack) -> dict[str, Any]:
     return out
 
 
-def test(opts: Options, on_wait: Callable[[str], None]) -> tuple[dict[str, Any], list[Any], float]:
-    """Sign in and run the checks; `info["claims"]` holds both tokens' claims, side by side."""
-    from .checks import Prober, run_checks
-    from .tokens import decode, sign_in
+def test(
+    opts: Options, on_wait: Callable[[str], None], routes: tuple[str, ...] = DOORS
+) -> tuple[dict[str, Any], list[Any], float]:
+    """Sign in and run every credential against each of `routes` (matrix.py); `info["claims"]`
+    holds both tokens' claims, side by side. The signed-out row signs in a session of its own
+    and signs it out just before its requests, after every other row."""
+    from . import aws
+    from .checks import Prober
+    from .matrix import Credential, rows_for, run_matrix
+    from .tokens import decode, sign_in, sign_out, tamper
 
+    rows = rows_for(routes)
     with open_stack(opts, "test", write=False, start_server=False, require_state=True) as stack:
         require_server(stack)
-        store = require(stack, "api", "app_client", "user")
+        store = require(stack, "api", "app_client", "user", *(["student"] if "student" in rows else []))
         info = summary(stack)
+        client_id, username = info["client_id"], info["username"]
         password = opts.password or store.get("password")
-        tokens = sign_in(stack.clients, info["client_id"], info["username"], password)
-        checks, waited = run_checks(
-            Prober(info["protected_url"]), tokens, info["username"], on_wait, opts.wait
+        tokens = sign_in(stack.clients, client_id, username, password)
+        made: dict[str, Credential] = {
+            "none": Credential("none"),
+            "id": Credential("id", tokens["id"], username),
+            "access": Credential("access", tokens["access"], username),
+            "tampered": Credential("tampered", tamper(tokens["id"])),
+        }
+        if "student" in rows:
+            student = stack.names.student
+            student_tokens = sign_in(stack.clients, client_id, student, store.get("student_password"))
+            made["student"] = Credential("student", student_tokens["access"], student)
+        if "signed-out" in rows:
+            session = sign_in(stack.clients, client_id, username, password)["access"]
+            made["signed-out"] = Credential(
+                "signed-out", session, username, before=lambda: sign_out(stack.clients, session)
+            )
+        if "sigv4" in rows:
+            region = stack.region
+            made["sigv4"] = Credential(
+                "sigv4", sign=lambda url: aws.sign_request(stack.clients, "GET", url, region)
+            )
+        urls = {route: info["routes"][route] for route in routes}
+        cells, waited = run_matrix(
+            Prober(info["protected_url"]), [made[key] for key in rows], urls, on_wait, opts.wait
         )
         info["claims"] = {kind: decode(tokens[kind])[1] for kind in ("id", "access")}
-        return info, checks, waited
+        info["port"] = stack.server.port if stack.server else None
+        info["profile"] = None if opts.local else opts.profile
+        return info, cells, waited
 
 
 def token(opts: Options, kind: str) -> str:

@@ -159,6 +159,24 @@ class Clients:
         return str(self("sts").get_caller_identity()["Account"])
 
 
+def sign_request(
+    clients: Clients, method: str, url: str, region: str, service: str = "execute-api"
+) -> dict[str, str]:
+    """The headers of a SigV4-signed request (Authorization, X-Amz-Date, and the session token
+    when the credentials have one), signed with the clients' own credentials: the presenter's on
+    AWS, the embedded AWS's key offline. The body is empty (a GET)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    credentials = clients._ensure_session().get_credentials()
+    if credentials is None:
+        missing = _no_credentials()
+        raise translate(missing, "signing the request") or missing
+    request = AWSRequest(method=method, url=url, data=b"")
+    SigV4Auth(credentials.get_frozen_credentials(), service, region).add_auth(request)
+    return {k: str(v) for k, v in request.headers.items()}
+
+
 def _no_credentials() -> Exception:
     from botocore.exceptions import NoCredentialsError
 

@@ -14,7 +14,9 @@ Implied actions (a call that needs a second permission):
   matches the stack's tag, so without it `down` never finds a function);
 - creating with tags needs `iam:TagRole`, `logs:TagResource`, `lambda:TagResource`,
   `cognito-idp:TagResource`, and for API Gateway `apigateway:TagResource`/`POST` on `/tags/*`.
-`cognito-idp:InitiateAuth` (sign-in) is not authorized by IAM, so it is not listed.
+`cognito-idp:InitiateAuth` (sign-in) and `cognito-idp:GlobalSignOut` (`test`'s signed-out row,
+`token --sign-out`: authorized by the user's access token) are not authorized by IAM, so they are
+not listed.
 """
 
 from __future__ import annotations

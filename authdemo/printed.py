@@ -41,19 +41,63 @@ def guide_commands(info: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def test_commands(info: dict[str, Any], checks: list[Any]) -> list[tuple[str, str]]:
-    """The curl line of each check, each token variable set by an earlier line (comment, command)."""
+#: The cells whose curl lines `test` prints, in order (the signed-out ones last: signing out
+#: revokes every earlier token of the user). With `--route protected`: the guide's four.
+PRINTED_CELLS = (
+    ("none", "protected"),
+    ("id", "protected"),
+    ("access", "protected"),
+    ("tampered", "protected"),
+    ("id", "scoped"),
+    ("access", "lambda"),
+    ("student", "lambda"),
+    ("sigv4", "iam"),
+    ("signed-out", "protected"),
+    ("signed-out", "lambda"),
+)
+TOKEN_LINES = {  # credential: (shell variable, `authdemo token` options)
+    "id": ("ID_TOKEN", "--id"),
+    "access": ("ACCESS_TOKEN", "--access"),
+    "tampered": ("TAMPERED_TOKEN", "--tampered"),
+    "student": ("STUDENT_TOKEN", "--user student --access"),
+    "signed-out": ("SIGNED_OUT_TOKEN", "--sign-out"),
+}
+
+
+def test_commands(info: dict[str, Any], cells: list[Any]) -> list[tuple[str, str]]:
+    """The curl lines of a few cells, each variable set by an earlier line (comment, command).
+
+    The SigV4 line signs with the shell's AWS_* variables: the embedded AWS's key after
+    `authdemo local env`, or the presenter's own after `aws configure export-credentials`."""
+    from .checks import curl, curl_sigv4
+    from .matrix import expected_text
+
+    q = shlex.quote
     flags = info.get("cli_flags", "")
+    by_key = {(c.credential.key, c.route): c for c in cells}
+    full = len({c.credential.key for c in cells}) > 4
     lines: list[tuple[str, str]] = []
-    for check in checks:
-        if check.token_var:
-            lines.append(
-                (
-                    f"{check.name}: {check.expected}",
-                    f"{check.token_var}=$(authdemo token --{check.token_kind}{flags})",
-                )
-            )
-            lines.append(("", check.curl))
-        else:
-            lines.append((f"{check.name}: {check.expected}", check.curl))
+    set_vars: set[str] = set()
+    for key, route in PRINTED_CELLS:
+        cell = by_key.get((key, route))
+        if cell is None or (full and key == "tampered"):
+            continue
+        comment = f"{cell.credential.label} on /{route}: {expected_text(cell)}"
+        if key == "sigv4":
+            if info.get("local"):
+                port = f" --port {info['port']}" if info.get("port") else ""
+                setup = f'eval "$(authdemo local env{port})"'
+            else:
+                profile = f" --profile {q(info['profile'])}" if info.get("profile") else ""
+                setup = f'eval "$(aws configure export-credentials --format env{profile})"'
+            lines += [(comment, setup), ("", curl_sigv4(cell.url, info["region"]))]
+            continue
+        var = None
+        if key in TOKEN_LINES:
+            var, options = TOKEN_LINES[key]
+            if var not in set_vars:
+                set_vars.add(var)
+                lines.append((comment, f"{var}=$(authdemo token {options}{flags})"))
+                comment = ""
+        lines.append((comment, curl(cell.url, var)))
     return lines

@@ -388,18 +388,19 @@ def test_authorized_call_retries_500_then_succeeds(scripted):
 
 
 def test_test_command_fails_with_exit_3_when_a_check_fails(server, server_env, monkeypatch):
-    """If the authorizer let an unsigned request through, test says which check failed (exit 3)."""
+    """If the authorizer let a tampered token through, test says which checks failed (exit 3)."""
     e = ("--endpoint-url", server.url, "--stack", "badcheck")
     assert run("up", *e).exit_code == 0
-    import authdemo.checks as checks
+    import authdemo.tokens as tokens
 
-    monkeypatch.setattr(checks, "tamper", lambda token: token)  # the 'tampered' token is valid
-    result = run("test", *e, "--output", "json")
+    monkeypatch.setattr(tokens, "tamper", lambda token: token)  # the 'tampered' token is valid
+    result = run("test", *e, "--output", "json", "--route", "protected")
     assert result.exit_code == 3
     report = json.loads(result.stdout)
     assert not report["passed"]
-    failed = [c for c in report["checks"] if not c["passed"]]
-    assert [c["name"] for c in failed] == ["tampered ID token"] and failed[0]["status"] == 200
+    failed = [c for c in report["checks"] if c["result"] == "fail"]
+    assert [c["credential"] for c in failed] == ["tampered"] and failed[0]["status"] == 200
+    assert failed[0]["reason"].startswith("expected 401 (") and "got 200" in failed[0]["reason"]
     assert run("down", *e).exit_code == 0
 
 

@@ -49,13 +49,12 @@ def test_up_test_down_end_to_end(server, server_env):
     test = run("test", *e, "--output", "json")
     assert test.exit_code == 0, test.output
     report = json.loads(test.stdout)
-    assert report["passed"] and [c["name"] for c in report["checks"]] == [
-        "no token",
-        "ID token",
-        "access token",
-        "tampered ID token",
+    assert report["passed"] and [(c["credential"], c["route"]) for c in report["checks"]] == [
+        (row, route)
+        for row in ("none", "id", "access", "tampered", "student", "signed-out", "sigv4")
+        for route in ("protected", "scoped", "lambda", "iam")
     ]
-    assert report["checks"][1]["body"]["user"] == "demo@example.com"
+    assert report["checks"][4]["body"]["user"] == "demo@example.com"  # ID token on /protected
 
     down = run("down", *e, "--output", "json")
     assert down.exit_code == 0, down.output

@@ -69,19 +69,21 @@ def test_compare_shows_the_claims_that_differ(stack: tuple[str, ...]) -> None:
 
 def test_test_says_why_and_shows_tokens_only_when_asked(stack: tuple[str, ...]) -> None:
     """Each check carries its reason (www-authenticate on a 401); --show-token shows full tokens."""
-    short = run_json("test", *stack)
-    why = {c["name"]: c["why"] for c in short["checks"]}
-    assert why["ID token"] == why["access token"] == "valid token"
-    assert "missing" in why["no token"] and why["tampered ID token"] not in ("", "valid token")
-    tokens = {c["name"]: c["token"] for c in short["checks"]}
-    assert tokens["no token"] is None and len(tokens["ID token"]) == 19
-    full = run_json("test", *stack, "--show-token")
-    id_token = next(c["token"] for c in full["checks"] if c["name"] == "ID token")
+    short = run_json("test", *stack, "--route", "protected")
+    why = {c["credential"]: c["reason"] for c in short["checks"]}
+    assert why["id"] == "valid ID token" and why["access"] == "valid access token"
+    assert "missing" in why["none"] and why["tampered"] == "the token signature is invalid"
+    tokens = {c["credential"]: c["token"] for c in short["checks"]}
+    assert tokens["none"] is None and len(tokens["id"]) == 19
+    full = run_json("test", *stack, "--route", "protected", "--show-token")
+    id_token = next(c["token"] for c in full["checks"] if c["credential"] == "id")
     assert jwt.decode(id_token, options={"verify_signature": False})["token_use"] == "id"
     assert full["claims"]["access"]["token_use"] == "access"
-    text = run("test", *stack)
-    assert "why" in text.stdout and "valid token" in text.stdout
+    text = run("test", *stack, "--route", "protected")
+    printed = set(text.stdout.replace("│", " ").split())
+    assert "why" in printed and {"valid", "ID", "access", "signature", "invalid"} <= printed
     assert "ACCESS_TOKEN=$(authdemo token --access" in text.stdout
+    assert "/scoped" not in text.stdout  # the guide's four checks only
 
 
 def test_tables_keep_words_whole_at_60_columns(monkeypatch) -> None:

@@ -14,8 +14,10 @@ from conftest import run
 from authdemo import aws
 from authdemo.policy import policy
 
-#: Calls IAM does not authorize (the Cognito API reference: InitiateAuth takes no AWS credentials).
-NOT_IAM_AUTHORIZED = {"cognito-idp:InitiateAuth"}
+#: Calls IAM does not authorize (the Cognito API reference: InitiateAuth takes no AWS credentials;
+#: GlobalSignOut, like GetUser, is authorized by the user's access token: "Amazon Cognito doesn't
+#: evaluate IAM policies in requests for this API operation").
+NOT_IAM_AUTHORIZED = {"cognito-idp:InitiateAuth", "cognito-idp:GlobalSignOut"}
 
 #: A call that needs a second permission (see authdemo/policy.py's docstring and docs/aws-notes.md).
 IMPLIED = {

@@ -31,6 +31,8 @@ PREFIXES = (
     "ID_TOKEN=",
     "ACCESS_TOKEN=",
     "TAMPERED_TOKEN=",
+    "STUDENT_TOKEN=",
+    "SIGNED_OUT_TOKEN=",
     "DEMO_PASSWORD=",
 )
 UNAUTHORIZED = '{"message":"Unauthorized"}\n'
@@ -130,6 +132,32 @@ def test_every_printed_command_of_demo_local_works_when_pasted(shell: Any) -> No
     decoded = next(out for c, _, out in answers if c.startswith("authdemo token --id --decode"))
     assert json.loads(decoded)["claims"]["token_use"] == "id"
     # down stopped the server that `up --local` started: nothing left behind
+    assert "running" not in shell(f"authdemo local status --port {port}").stdout
+
+
+def test_every_printed_command_of_the_matrix_works_when_pasted(shell: Any) -> None:
+    """`test --local`'s lines, pasted in order: each door answers as its cell said, the SigV4
+    curl (after `eval "$(authdemo local env)"`) included, and the signed-out token last."""
+    port = _free_port()
+    flags = f"--local --port {port}"
+    assert shell(f"authdemo up {flags}").returncode == 0
+    test = shell(f"authdemo test {flags} 2>&1")
+    assert test.returncode == 0, test.stdout
+    commands = printed_commands(test.stdout)
+    assert f'eval "$(authdemo local env --port {port})"' in commands
+    answers = run_in_order(shell, [*commands, f"authdemo down {flags}"])
+    for command, code, _ in answers:
+        assert code == 0, f"{command!r} exited {code}"
+    curls = [(c, out) for c, _, out in answers if c.startswith("curl ")]
+    doors = [re.search(r"/(\w+)$", c).group(1) for c, _ in curls]  # type: ignore[union-attr]
+    want = ["protected"] * 3 + ["scoped", "lambda", "lambda", "iam", "protected", "lambda"]
+    assert doors == want
+    bodies = [json.loads(out) for _, out in curls]
+    users = [b.get("user") for b in bodies]
+    assert bodies[0] == {"message": "Unauthorized"}
+    assert users[1] == users[2] == users[4] == users[7] == "demo@example.com"
+    assert bodies[3] == bodies[5] == bodies[8] == {"message": "Forbidden"}  # scope, group, revoked
+    assert "--aws-sigv4" in curls[6][0] and users[6].startswith("arn:aws:iam::")
     assert "running" not in shell(f"authdemo local status --port {port}").stdout
 
 

@@ -244,7 +244,7 @@ def _always_500(clock: _FakeClock) -> Any:
             )
 
     class Always500(Prober):
-        def get(self, token: str | None) -> Any:
+        def get(self, token: str | None, url: str | None = None, headers: Any = None) -> Any:
             return Answer(500 if token else 401)
 
     return Always500("http://127.0.0.1:1/protected", sleep=clock.sleep, clock=lambda: clock.now)
@@ -256,20 +256,21 @@ def test_failing_authorized_checks_retry_within_wait_and_a_small_cap(wait: float
     and the failed check says what to do."""
     import base64
 
-    from authdemo.checks import Outcome, run_checks
+    from authdemo.matrix import Credential, run_matrix
 
     def part(obj: dict[str, str]) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
 
     token = f"{part({'alg': 'RS256'})}.{part({'cognito:username': 'demo'})}.sig"
     clock = _FakeClock()
-    tokens = {"id": token, "access": token}
-    checks, _ = run_checks(_always_500(clock), tokens, "demo@example.com", lambda note: None, wait)
+    rows = [Credential("none"), *(Credential(key, token) for key in ("id", "access", "tampered"))]
+    url = {"protected": "http://127.0.0.1:1/protected"}
+    cells, _ = run_matrix(_always_500(clock), rows, url, lambda note: None, wait)
     assert sum(clock.slept) <= most
-    failed = [c for c in checks if c.outcome is Outcome.FAIL]
-    assert [c.name for c in failed] == ["ID token", "access token", "tampered ID token"]
+    failed = [c for c in cells if not c.passed]
+    assert [c.credential.key for c in failed] == ["id", "access", "tampered"]
     for check in failed:
-        assert "got 500" in check.detail and "rerun `authdemo test`" in check.detail
+        assert "got 500" in check.reason and "rerun `authdemo test`" in check.reason
 
 
 # ------------------------------------------------------------------------ --password -

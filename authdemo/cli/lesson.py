@@ -1,4 +1,4 @@
-"""Commands of the lesson itself: `test` (the doors, 401 and 200) and `token` (the keys)."""
+"""Commands of the lesson itself: `test` (every key at every door) and `token` (the keys)."""
 
 from __future__ import annotations
 
@@ -15,61 +15,115 @@ from .base import _opts, _print_commands, cli, common_options, show_token_option
 @common_options
 @show_token_option
 @wait_option
-def test(**kwargs: Any) -> None:
-    """Sign in as the test user and run the guide's checks (401 without, 200 with a token).
+@click.option(
+    "--route",
+    "routes",
+    multiple=True,
+    metavar="ROUTE",
+    help="Only these doors: protected, scoped, lambda, iam (repeat or comma-separate; default all). "
+    "With protected alone: the guide's four checks.",
+)
+def test(routes: tuple[str, ...], **kwargs: Any) -> None:
+    """Sign in and send every credential to every door: one matrix of expected and actual statuses.
 
     \b
+    Rows: no credential, ID token, access token, tampered ID token, the student's access token,
+    a signed-out access token (signed out last), a SigV4-signed request. Columns: the routes.
     Exit status 0 when every check passes, 3 when one fails.
-    Example:
+    Examples:
       authdemo test --local
+      authdemo test --route protected --local     # the guide's 401 / 200
     """
     from .. import console
+    from ..matrix import parse_routes
 
     opts = _opts(kwargs)
-    passed, doc = _test(opts)
+    passed, doc = _test(opts, parse_routes(routes))
     if opts.output == "json":
         console.data_json(doc)
     if not passed:
         sys.exit(int(ExitCode.CHECK_FAILED))
 
 
-def _test(opts: Any) -> tuple[bool, dict[str, Any]]:
-    """Run `test`; prints the (text) result table, returns whether all passed and the JSON document."""
+def _test(opts: Any, routes: tuple[str, ...] = ("protected",)) -> tuple[bool, dict[str, Any]]:
+    """Run `test`; prints the (text) result, returns whether all passed and the JSON document."""
     from .. import app, console, printed
-    from ..checks import Outcome
-    from ..tokens import shorten
 
     with console.Waiting("Waiting for the API to answer 401 without a token…") as waiting:
-        info, checks, waited = app.test(opts, waiting.update)
-    passed = all(c.outcome is Outcome.PASS for c in checks)
+        info, cells, waited = app.test(opts, waiting.update, routes)
+    passed = all(c.passed for c in cells)
     doc = {
         "passed": passed,
         "api_url": info["api_url"],
         "waited": round(waited, 2),
-        "checks": [c.as_dict(opts.show_token) for c in checks],
+        "checks": [c.as_dict(opts.show_token) for c in cells],
         "claims": info["claims"],
     }
     if opts.output == "json":
         return passed, doc
     if waited > 1:
         console.info(f"The API answered after {waited:.1f}s of warm-up.")
+    if routes == ("protected",):
+        _guide_table(info, cells)
+    else:
+        _matrix_tables(info, cells, routes)
+    console.show(_claims_table(info["claims"]))
+    _show_tokens(opts, cells)
+    _print_commands(printed.test_commands(info, cells))
+    return passed, doc
+
+
+def _guide_table(info: dict[str, Any], cells: list[Any]) -> None:
+    """The guide's four checks on /protected: what came back, why, PASS/FAIL."""
+    from .. import console
+
     rows = []
-    for c in checks:
-        mark = "[green]PASS[/]" if c.outcome is Outcome.PASS else f"[red]FAIL[/] {c.detail}"
+    for c in cells:
+        mark = "[green]PASS[/]" if c.passed else f"[red]FAIL[/] {c.reason}"
         got = f"{c.status} {_compact(c.body)}" if c.status is not None else "no answer"
-        rows.append([c.name, got, c.why, mark])
+        rows.append([c.credential.label, got, c.reason if c.passed else "", mark])
     console.show(
         console.table(f"authdemo test: {info['protected_url']}", ["check", "got", "why", "result"], rows)
     )
-    console.show(_claims_table(info["claims"]))
-    for c in checks:
-        if c.token:
-            shown = c.token if opts.show_token else shorten(c.token)
-            console.out().print(f"{c.name}: {shown}", highlight=False, soft_wrap=True)
+
+
+def _matrix_tables(info: dict[str, Any], cells: list[Any], routes: tuple[str, ...]) -> None:
+    """One row per credential, one column per door (`200 ✓`, `401 ✗ (want 200)`), then why."""
+    from .. import console
+    from ..matrix import cell_text
+
+    by_row: dict[str, list[Any]] = {}
+    for c in cells:
+        by_row.setdefault(c.credential.label, []).append(c)
+    rows = []
+    for label, row in by_row.items():
+        texts = [f"[green]{cell_text(c)}[/]" if c.passed else f"[red]{cell_text(c)}[/]" for c in row]
+        rows.append([label, *texts])
+    failed = sum(not c.passed for c in cells)
+    verdict = "all pass" if not failed else f"{failed} FAIL"
+    title = f"authdemo test: {info['api_url']} ({len(cells)} checks, {verdict})"
+    console.show(console.table(title, ["credential", *(f"/{r}" for r in routes)], rows))
+    why = [
+        [f"{c.credential.label} /{c.route}", c.reason if c.passed else f"[red]FAIL[/] {c.reason}"]
+        for c in cells
+        if c.shown
+    ]
+    console.show(console.table("why", ["cell", "reason"], why))
+
+
+def _show_tokens(opts: Any, cells: list[Any]) -> None:
+    from .. import console
+    from ..tokens import shorten
+
+    seen: set[str] = set()
+    for c in cells:
+        token = c.credential.token
+        if token and c.credential.key not in seen:
+            seen.add(c.credential.key)
+            shown = token if opts.show_token else shorten(token)
+            console.out().print(f"{c.credential.label}: {shown}", highlight=False, soft_wrap=True)
     if not opts.show_token:
         console.info("(tokens shortened; add --show-token to see them in full)")
-    _print_commands(printed.test_commands(info, checks))
-    return passed, doc
 
 
 CLAIMS_COMPARED = ("token_use", "aud", "client_id", "scope", "cognito:username", "username", "email", "exp")

@@ -102,7 +102,7 @@ class FunctionRuntime:
 
         `max_seconds` caps the function's own `Timeout` (API Gateway waits at most 10 s
         for an authorizer, whatever the function allows itself)."""
-        key = (str(fn.function_arn), str(fn.code_sha_256))
+        key = (self._identity(fn), str(fn.code_sha_256))
         timeout = float(fn.timeout or 3)
         if max_seconds is not None:
             timeout = min(timeout, max_seconds)
@@ -166,6 +166,18 @@ class FunctionRuntime:
         worker.stop()
         with self._lock:
             self._busy.discard(worker)
+
+    @staticmethod
+    def _identity(fn: Any) -> str:
+        """The function and the configuration a warm worker was started with: a function
+        deleted and created again under its name (or given new environment variables) gets
+        fresh workers, as on AWS, never one still holding the old environment."""
+        import hashlib
+        import json
+
+        config = [fn.handler, getattr(fn, "run_time", None), sorted((fn.environment_vars or {}).items())]
+        digest = hashlib.sha256(json.dumps(config, default=str).encode()).hexdigest()[:16]
+        return f"{fn.function_arn}#{digest}"
 
     @staticmethod
     def _environment(fn: Any, code_dir: Path, endpoint_url: str | None = None) -> dict[str, str]:
