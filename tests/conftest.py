@@ -4,6 +4,7 @@ helpers to run the CLI and to inject AWS faults beside moto (see shared/aws-fact
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 import random
@@ -53,7 +54,11 @@ def _parse_once() -> Iterator[None]:
       RSA primes every time (~0.2 s per pool, the largest cost of an `up` on moto): the key
       is imported once and shared (every pool of moto has this very key anyway);
     - every new boto3 session (tests' own `boto3.client(...)`) shares one botocore loader, so
-      service models are parsed once (authdemo's own clients already share one).
+      service models are parsed once (authdemo's own clients already share one);
+    - everything imported so far (moto, botocore, authdemo: hundreds of thousands of objects
+      that live as long as the process) is moved out of the garbage collector's sight with
+      `gc.freeze()`, so its full collections no longer walk them: they took 0.1-0.4 s each,
+      several times per `up` (what `authdemo`'s own exit does too, see cli.main).
     No behaviour of moto, botocore or authdemo changes."""
     import botocore.loaders
     import botocore.session
@@ -74,10 +79,15 @@ def _parse_once() -> Iterator[None]:
 
     shim = type("jwk", (), {"RSAKey": CachedRSAKey})
     loader = botocore.loaders.create_loader()
+    import authdemo.cli  # noqa: F401  (imported now, so that it is frozen with the rest)
+
+    gc.collect()
+    gc.freeze()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cognito_models, "jwk", shim)
         patch.setattr(botocore.session, "create_loader", lambda *_: loader)
         yield
+    gc.unfreeze()
 
 
 @pytest.fixture(autouse=True)
