@@ -175,12 +175,8 @@ class ExecuteApi:
         if fn is None:
             return _fail(INTERNAL_ERROR)
         route_key = str(route.route_key)
-        region, account = backend.region_name, backend.account_id
-        if route_key == "$default":
-            resource = f"{api.api_id}/{target.stage}/$default"
-        else:
-            resource = f"{api.api_id}/{target.stage}/{request.method}/{target.path.lstrip('/')}"
-        source_arn = f"arn:aws:execute-api:{region}:{account}:{resource}"
+        account = backend.account_id
+        source_arn = route_arn(target, request.method, route_key)
         if not invoke_allowed(list(fn.policy.statements), source_arn, account):
             print(
                 f"authdemo-local: no permission for {source_arn} to invoke {fn.function_name}",
@@ -245,10 +241,14 @@ def _parts(target: Target, route_key: str, request: Request, rid: str, account: 
     return _Parts(raw_query, headers, cookies, query, context, {str(k): str(v) for k, v in variables.items()})
 
 
-def route_arn(target: Target, method: str) -> str:
-    """`arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<path>` for this request."""
+def route_arn(target: Target, method: str, route_key: str | None = None) -> str:
+    """`arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<path>` for this request
+    (`.../<stage>/$default` for the `$default` route, when checking the invoke permission)."""
     backend = target.backend
-    resource = f"{target.api.api_id}/{target.stage}/{method}/{target.path.lstrip('/')}"
+    if route_key == "$default":
+        resource = f"{target.api.api_id}/{target.stage}/$default"
+    else:
+        resource = f"{target.api.api_id}/{target.stage}/{method}/{target.path.lstrip('/')}"
     return f"arn:aws:execute-api:{backend.region_name}:{backend.account_id}:{resource}"
 
 
