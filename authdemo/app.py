@@ -180,23 +180,18 @@ def test(
 
 def token(opts: Options, kind: str) -> str:
     """A fresh token of `kind`: "id", "access", or "tampered" (the ID token, one claim edited)."""
-    from .tokens import sign_in, tamper
+    from .tokens import tamper
 
-    with open_stack(opts, "token", write=False, start_server=False, require_state=True) as stack:
-        require_server(stack)
-        store = require(stack, "app_client", "user")
-        info = summary(stack)
-        tokens = sign_in(
-            stack.clients, info["client_id"], info["username"], opts.password or store.get("password")
-        )
-        return tamper(tokens["id"]) if kind == "tampered" else tokens[kind]
+    both = tokens(opts)
+    return tamper(both["id"]) if kind == "tampered" else both[kind]
 
 
 def tokens(opts: Options) -> dict[str, str]:
-    """Both tokens of one sign-in (for `token --compare`)."""
+    """The ID and access tokens of one sign-in as the demo user (`token`, `token --compare`)."""
     from .tokens import sign_in
 
-    with open_stack(opts, "token", write=False, require_state=True) as stack:
+    with open_stack(opts, "token", write=False, start_server=False, require_state=True) as stack:
+        require_server(stack)
         store = require(stack, "app_client", "user")
         info = summary(stack)
         signed_in = sign_in(
@@ -210,7 +205,9 @@ def token_action(opts: Options, kind: str, *, user: str = "demo", action: str = 
     (GlobalSignOut; the signed-out access token is kept in the state file for `test`)."""
     from . import tokens as tok
 
-    with open_stack(opts, "token", write=action == "sign-out", require_state=True) as stack:
+    with open_stack(
+        opts, "token", write=action == "sign-out", start_server=False, require_state=True
+    ) as stack:
         require_server(stack)
         store = require(stack, "app_client", "student" if user == "student" else "user")
         info = summary(stack)

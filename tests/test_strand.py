@@ -172,11 +172,21 @@ def _local_stack(stack: str = "authdemo", pid: int = 4242) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", ["test", "status", "token"])
-def test_after_local_stop_commands_say_the_server_stopped(command: str) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["test"],
+        ["status"],
+        ["token"],
+        ["token", "--compare"],
+        ["token", "--refresh"],
+        ["token", "--sign-out"],
+    ],
+)
+def test_after_local_stop_commands_say_the_server_stopped(command: list[str]) -> None:
     """Exit 8, one sentence, no real-AWS api_url, and no server started for it."""
     _local_stack()
-    result = run(command, "--local", "--output", "json")
+    result = run(*command, "--local", "--output", "json")
     assert result.exit_code == 8, result.output
     message = one_error(result)
     assert "The embedded AWS was stopped" in message and "authdemo up --local" in message
