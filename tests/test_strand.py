@@ -314,3 +314,13 @@ def test_password_dash_without_a_terminal_needs_the_environment(
 def test_help_says_why_not_to_type_the_password() -> None:
     said = " ".join(run("up", "--help").output.split())
     assert "AUTHDEMO_PASSWORD" in said and "--password -" in said and "shell history" in said
+
+
+def test_forget_hint_reaches_the_forgotten_stack() -> None:
+    """The printed `down --sweep` carries the stack and the region its state recorded."""
+    store = StateStore.new(state_file("class-1"), stack="class-1", region="eu-west-1")
+    store.record("role", name="authdemo-class-1-fn-role")
+    result = run("forget", "--stack", "class-1", "--yes")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert "`authdemo down --sweep --region eu-west-1 --stack class-1`" in said

@@ -276,8 +276,10 @@ def forget(yes: bool, **kwargs: Any) -> None:
     from .. import app, console
 
     opts = _opts(kwargs)
+    recorded: dict[str, Any] = {}
 
     def confirm(path: Path, data: dict[str, Any] | None) -> bool:
+        recorded.update(data or {})
         count = len(data.get("resources", {})) if data else "?"
         console.info(f"Stack {opts.stack!r}: {path} records {count} resource(s).")
         if yes:
@@ -296,11 +298,10 @@ def forget(yes: bool, **kwargs: Any) -> None:
             console.info("Nothing forgotten.")
         return
     where = "the embedded AWS (until it stops)" if opts.local else "AWS"
-    sweep = " --local" if opts.local else ""
-    stack = "" if opts.stack == "authdemo" else f" --stack {opts.stack}"
+    flags = app.cli_flags(opts, region=recorded.get("region"))
     console.info(
         f"Forgot stack {opts.stack!r} (its state is kept as {kept}). Its resources, if any, remain in "
-        f"{where}: `authdemo down --sweep{sweep}{stack}` finds them by tag and IAM path and deletes them."
+        f"{where}: `authdemo down --sweep{flags}` finds them by tag and IAM path and deletes them."
     )
 
 
