@@ -241,7 +241,10 @@ def token(
                 if key in result:
                     console.info(f"{key.replace('_', ' ')}: {result[key]}")
             if sign_out:
-                console.info("signed out; the old access token is kept in the state file for `authdemo test`")
+                console.info(
+                    "signed out: Cognito refuses this access token now, the JWT doors still take it "
+                    "until it expires (`authdemo test` shows it in its signed-out row)"
+                )
     else:
         value = app.token(opts, kind)
     piped = not sys.stdout.isatty()
