@@ -8,6 +8,7 @@ what would happen (create, adopt, keep / delete, gone) without changing anything
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -93,17 +94,7 @@ def plan_up(ctx: Context) -> list[Planned]:
     records = MemoryRecords(
         {k: r for k in units if (r := ctx.records.resource(k))}, {"account_id": ctx.account_id}
     )
-    dry = Context(
-        clients=ctx.clients,
-        records=records,
-        names=ctx.names,
-        region=ctx.region,
-        partition=ctx.partition,
-        dns_suffix=ctx.dns_suffix,
-        account_id=ctx.account_id,
-        username=ctx.username,
-        password=ctx.password,
-    )
+    dry = dataclasses.replace(ctx, records=records, fresh=set())
     plan: list[Planned] = []
     for key in _topological(up_order(units)):
         unit = units[key]
