@@ -29,7 +29,7 @@ from typing import Any
 from authdemo import paths
 from authdemo.errors import BusyError, ExitCode, PortInUseError, UnreachableError
 from authdemo.local import credentials as local_credentials
-from authdemo.local.names import HEALTH_PATH, SERVICE_NAME
+from authdemo.local.names import HEALTH_PATH, SERVICE_NAME, port_in_use_message
 from authdemo.state import atomic_write_json
 
 DEFAULT_PORT = 4599
@@ -94,10 +94,7 @@ def port_is_free(port: int) -> bool:
 
 
 def _port_in_use(port: int) -> PortInUseError:
-    return PortInUseError(
-        f"Port {port} is already in use by another program; choose another with `--port N`, "
-        "or stop the running local server with `authdemo local stop`."
-    )
+    return PortInUseError(port_in_use_message(port))
 
 
 def _alive(pid: int) -> bool:

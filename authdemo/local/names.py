@@ -1,4 +1,4 @@
-"""Names shared by the embedded server and the CLI that starts it.
+"""Names (and one message) shared by the embedded server and the CLI that starts it.
 
 A module of constants only, so `authdemo.local.daemon` (imported by every CLI command)
 can use them without importing moto or werkzeug.
@@ -12,3 +12,11 @@ SERVICE_NAME = "authdemo-local"
 PATH_PREFIX = "/_aws/execute-api/"
 HOST_SUFFIX = ".execute-api.localhost"
 CREDENTIALS_NAME = "local-credentials.json"
+
+
+def port_in_use_message(port: int) -> str:
+    """Said alike by the server that cannot bind and the CLI that finds the port taken."""
+    return (
+        f"Port {port} is already in use by another program; choose another with "
+        "`--port N`, or stop the running local server with `authdemo local stop`."
+    )

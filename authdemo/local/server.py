@@ -23,16 +23,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from authdemo.errors import ExitCode, PortInUseError, UsageError
 from authdemo.local import credentials as local_credentials
 from authdemo.local.credentials import Credentials
+from authdemo.local.names import port_in_use_message
 from authdemo.local.router import Router
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
-
-
-def port_in_use_message(port: int) -> str:
-    return (
-        f"Port {port} is already in use by another program; choose another with "
-        f"`--port N`, or stop the running local server with `authdemo local stop`."
-    )
 
 
 def bind_loopback(port: int) -> socket.socket:
