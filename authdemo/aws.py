@@ -9,6 +9,7 @@ throttling with HTTP 400 `TooManyRequestsException`, which the legacy mode does 
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -54,6 +55,65 @@ def _shared_loader() -> Any:
     return _LOADER
 
 
+class _BuiltClients(dict[tuple[Any, ...], Any]):
+    """Raw botocore clients already built in this process, reused by later commands of the same
+    process (`demo` runs up then test; the test suite runs thousands): building one costs tens of
+    ms. A client depends on its target, the AWS environment variables and config files (by
+    content), and the CLIENT_HOOKS it was built with: any change there, and it is built anew."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hooks: tuple[Any, ...] = ()
+
+    def get(self, key: tuple[Any, ...], default: Any = None) -> Any:  # type: ignore[override]
+        hooks = tuple(CLIENT_HOOKS)
+        if hooks != self.hooks:  # tests inject faults per scenario: never reuse across hooks
+            self.clear()
+            self.hooks = hooks
+        return super().get(key, default)
+
+
+_BUILT = _BuiltClients()
+
+
+def forget_clients() -> None:
+    """Build every client anew from now on (a test changed what its CLIENT_HOOKS register)."""
+    _BUILT.clear()
+
+_AWS_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_CA_BUNDLE",
+    "AWS_RETRY_MODE",
+    "AWS_MAX_ATTEMPTS",
+)
+
+
+def _file_content(variable: str, default: str) -> bytes | None:
+    path = os.path.expanduser(os.environ.get(variable) or default)
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _client_key(target: Target, service: str) -> tuple[Any, ...]:
+    """What a built client depends on (see _BuiltClients)."""
+    return (
+        service,
+        target,
+        tuple(os.environ.get(name) for name in _AWS_ENV),
+        _file_content("AWS_CONFIG_FILE", "~/.aws/config"),
+        _file_content("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
+    )
+
+
 @dataclass(frozen=True)
 class Target:
     """Where AWS calls go: a region, a profile, and optionally an endpoint (moto, LocalStack)."""
@@ -80,7 +140,11 @@ class Clients:
         with self._lock:
             client = self._clients.get(service)
             if client is None:
-                client = AwsClient(self._build(service), service)
+                key = _client_key(self.target, service)
+                raw = _BUILT.get(key)
+                if raw is None:
+                    raw = _BUILT[key] = self._build(service)
+                client = AwsClient(raw, service)
                 self._clients[service] = client
             return client
 

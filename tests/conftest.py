@@ -237,6 +237,12 @@ class Faults:
     def on(self, service: str, event: str, handler: Callable[..., Any], first: bool = False) -> None:
         """e.g. on("lambda", "before-call.lambda.CreateFunction", handler)."""
         self._handlers.append((event, service, handler, first))
+        aws.forget_clients()  # clients built before this handler must not be reused
+
+    def clear(self) -> None:
+        """Drop every fault (e.g. "IAM caught up"): later commands' clients have none."""
+        self._handlers.clear()
+        aws.forget_clients()
 
     def fail(
         self, service: str, operation: str, code: str, message: str = "", times: int = 1, status: int = 400

@@ -58,7 +58,7 @@ def test_role_never_ready_gives_up_with_resume_hint(moto, faults, monkeypatch):
     assert "run `authdemo up` again to resume" in " ".join(result.stderr.split())
     state = json.loads((paths.home() / "authdemo.json").read_text())
     assert {"role", "user_pool", "app_client", "user", "api"} <= set(state["resources"])
-    faults._handlers.clear()  # IAM caught up
+    faults.clear()  # IAM caught up
     again = run("up")
     assert again.exit_code == 0, again.output
     assert len(boto3.client("lambda").list_functions()["Functions"]) == 2  # demo + authorizer
