@@ -423,7 +423,7 @@ class FakeManagedLogin:
         )
         return (
             '<!doctype html><html><head><meta charset="utf-8"><title>Sign in</title></head><body>'
-            f'<p id="error">{escape(message)}</p><form method="post" action="login">{hidden}'
+            f'<p id="error">{escape(message)}</p><form method="post" action="../login">{hidden}'
             '<label for="username">Username</label><input id="username" name="username">'
             '<label for="password">Password</label><input id="password" name="password" type="password">'
             '<button type="submit" id="signin">Sign in</button></form></body></html>'
