@@ -19,14 +19,14 @@ from ..tokens import decode
 
 #: The claims the lesson is about, shown first, each with why it matters.
 NOTES = {
-    "token_use": "what the token is for: `id` (about the user) or `access` (for APIs)",
+    "token_use": "what the token is for: “id” (about the user) or “access” (for APIs)",
     "aud": "ID token only: the app client; a JWT authorizer checks it against its audience",
     "client_id": "access token only: the app client; the authorizer checks it instead of aud",
     "scope": "access token only: a scoped route wants one of these values (an ID token gets 403)",
-    "email": "ID token only (scope `email`): who the user is",
+    "email": "ID token only (scope “email”): who the user is",
     "cognito:username": "ID token: the user's name",
     "username": "access token: the user's name",
-    "cognito:groups": "both: the user's groups (the /lambda door wants `presenters`)",
+    "cognito:groups": "both: the user's groups (the /lambda door wants “presenters”)",
     "auth_time": "when the user signed in: the same sign-in behind both tokens",
     "iss": "the user pool: the authorizer's issuer",
     "exp": "expiry: the authorizer refuses the token after it",

@@ -8,8 +8,10 @@ function show(route, token, answer) {
   out.textContent = status;
   out.dataset.status = status;
   document.getElementById("last-call").textContent = `Last answer: GET /${route} with ${token} → ${status}`;
+  // The claims are shown below on their own: the body here without them.
+  const body = answer.body && typeof answer.body === "object" && answer.claims ? { ...answer.body, claims: "(below)" } : answer.body;
   document.getElementById("detail").textContent = JSON.stringify(
-    answer.error ? { error: answer.error } : { status: answer.status, body: answer.body, "www-authenticate": answer.www_authenticate },
+    answer.error ? { error: answer.error } : { status: answer.status, body, "www-authenticate": answer.www_authenticate },
     null, 2);
   document.getElementById("received").textContent = answer.claims ? JSON.stringify(answer.claims, null, 2) : "— (no claims: the function did not run, or the route passes none)";
 }
