@@ -67,7 +67,7 @@ def shoot(out: Path, home: Path) -> None:
         state = json.loads(state_file.read_text())
         flow = LoginRun(Options(stack="demo", endpoint_url=server.url))
         sign_in_in_browser(browser, flow.url(), state["username"], state["password"])
-        WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "claims"))
+        WebDriverWait(browser, 15, poll_frequency=0.05).until(lambda b: b.find_elements(By.ID, "claims"))
         for cell in (("protected", "none"), ("scoped", "id"), ("lambda", "access"), ("protected", "access")):
             click_and_read(browser, *cell)
         height = browser.execute_script("return document.documentElement.scrollHeight")

@@ -50,7 +50,7 @@ def click_and_read(browser: Any, route: str, token: str) -> str:
 
     browser.find_element(By.ID, f"call-{route}-{token}").click()
     out = browser.find_element(By.ID, f"result-{route}-{token}")
-    WebDriverWait(browser, 15).until(lambda _: out.text not in ("", "…"))
+    WebDriverWait(browser, 15, poll_frequency=0.05).until(lambda _: out.text not in ("", "…"))
     return str(out.text)
 
 
@@ -77,7 +77,7 @@ def test_sign_in_token_page_and_buttons(browser, browser_stack):
     state = json.loads(browser_stack["state_file"].read_text())
     flow = LoginRun(browser_stack["opts"])
     sign_in_in_browser(browser, flow.url(), state["username"], state["password"])
-    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "claims"))
+    WebDriverWait(browser, 15, poll_frequency=0.05).until(lambda b: b.find_elements(By.ID, "claims"))
     assert browser.current_url.startswith(f"http://localhost:{state['callback_port']}/")
     assert "code=" not in browser.current_url and "callback" not in browser.current_url
     assert browser.find_element(By.ID, "user").text == state["username"]

@@ -290,3 +290,15 @@ def test_claims_that_differ_are_marked():
     }
     assert all(rows[k]["differs"] for k in ("aud", "client_id", "token_use", "scope", "email"))
     assert not rows["auth_time"]["differs"] and list(rows)[:2] == ["token_use", "aud"]
+
+
+def test_cli_without_a_display_prints_the_url(login_stack, monkeypatch):
+    """With no display, no text browser takes over the terminal: the URL is printed instead."""
+    import webbrowser
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(webbrowser, "open", lambda *_: pytest.fail("a text browser would take the terminal"))
+    result = run("login", "--timeout", "0.2")
+    assert result.exit_code == ExitCode.UNREACHABLE
+    assert "No browser could be opened here" in result.stderr and "/oauth2/authorize?" in result.stderr

@@ -29,7 +29,7 @@ def _show(no_browser: bool, what: str) -> Any:
         if not no_browser:
             import webbrowser
 
-            if webbrowser.open(url):
+            if _graphical() and webbrowser.open(url):
                 console.info(f"Opened {what} in your browser.")
                 return
             console.info("No browser could be opened here.")
@@ -37,6 +37,17 @@ def _show(no_browser: bool, what: str) -> Any:
         console.err().print(url, highlight=False, soft_wrap=True, markup=False)
 
     return show
+
+
+def _graphical() -> bool:
+    """Whether `webbrowser` would open a window: without a display it falls back to a text browser
+    (lynx, w3m) that would take over this terminal, so the URL is printed instead."""
+    import os
+    import sys
+
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"))
 
 
 @cli.command()
