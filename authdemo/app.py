@@ -137,6 +137,7 @@ def test(
     and signs it out just before its requests, after every other row."""
     from . import aws
     from .checks import Prober
+    from .login.commands import login_tokens
     from .matrix import Credential, rows_for, run_matrix
     from .tokens import decode, sign_in, sign_out, tamper
 
@@ -148,7 +149,7 @@ def test(
         client_id, username = info["client_id"], info["username"]
         password = opts.password or store.get("password")
         info["notes"] = []
-        tokens = _login_tokens(stack, client_id, username, info["notes"]) or sign_in(
+        tokens = login_tokens(stack, client_id, username, info["notes"]) or sign_in(
             stack.clients, client_id, username, password
         )
         made: dict[str, Credential] = {
@@ -200,34 +201,17 @@ def token(opts: Options, kind: str, notes: list[str] | None = None) -> str:
 def tokens(opts: Options, notes: list[str] | None = None) -> dict[str, str]:
     """The ID and access tokens of the demo user (`token`, `token --compare`): `authdemo login`'s
     while they are kept and valid (a line in `notes` says so), else of a sign-in with the password."""
+    from .login.commands import login_tokens
     from .tokens import sign_in
 
     with open_stack(opts, "token", write=False, start_server=False, require_state=True) as stack:
         require_server(stack)
         store = require(stack, "app_client", "user")
         info = summary(stack)
-        signed_in = _login_tokens(stack, info["client_id"], info["username"], notes) or sign_in(
+        signed_in = login_tokens(stack, info["client_id"], info["username"], notes) or sign_in(
             stack.clients, info["client_id"], info["username"], opts.password or store.get("password")
         )
         return {kind: signed_in[kind] for kind in ("id", "access")}  # the refresh token is no JWT
-
-
-def _login_tokens(
-    stack: Stack, client_id: str, username: str, notes: list[str] | None
-) -> dict[str, str] | None:
-    """`authdemo login`'s kept tokens when usable for this user and client (login/store.py)."""
-    from .login.commands import tokens_for
-    from .login.store import until
-
-    record = tokens_for(stack, client_id, username)
-    if record is None:
-        return None
-    if notes is not None:
-        notes.append(
-            f"Using the tokens of `authdemo login` (valid until {until(record)}); "
-            "`authdemo logout` forgets them."
-        )
-    return {"id": record["id"], "access": record["access"]}
 
 
 def token_action(opts: Options, kind: str, *, user: str = "demo", action: str = "") -> dict[str, Any]:

@@ -182,3 +182,19 @@ def tokens_for(stack: Stack, client_id: str, username: str) -> dict[str, Any] | 
     if store.usable(record, client_id) and record is not None and record.get("username") == username:
         return record
     return None
+
+
+def login_tokens(
+    stack: Stack, client_id: str, username: str, notes: list[str] | None
+) -> dict[str, str] | None:
+    """The ID and access tokens `test` and `token` use instead of signing in, when kept and usable
+    (tokens_for); a line in `notes` says so."""
+    record = tokens_for(stack, client_id, username)
+    if record is None:
+        return None
+    if notes is not None:
+        notes.append(
+            f"Using the tokens of `authdemo login` (valid until {store.until(record)}); "
+            "`authdemo logout` forgets them."
+        )
+    return {"id": record["id"], "access": record["access"]}
