@@ -137,6 +137,7 @@ def test(
     and signs it out just before its requests, after every other row."""
     from . import aws
     from .checks import Prober
+    from .login.commands import login_tokens
     from .matrix import Credential, rows_for, run_matrix
     from .tokens import decode, sign_in, sign_out, tamper
 
@@ -147,7 +148,10 @@ def test(
         info = summary(stack)
         client_id, username = info["client_id"], info["username"]
         password = opts.password or store.get("password")
-        tokens = sign_in(stack.clients, client_id, username, password)
+        info["notes"] = []
+        tokens = login_tokens(stack, client_id, username, info["notes"]) or sign_in(
+            stack.clients, client_id, username, password
+        )
         made: dict[str, Credential] = {
             "none": Credential("none"),
             "id": Credential("id", tokens["id"], username),
@@ -173,28 +177,38 @@ def test(
             Prober(info["protected_url"]), [made[key] for key in rows], urls, on_wait, opts.wait
         )
         info["claims"] = {kind: decode(tokens[kind])[1] for kind in ("id", "access")}
+        if "signed-out" in rows:
+            from .login import store as kept
+
+            if kept.remove(stack.path):
+                info["notes"].append(
+                    "The signed-out row signed the user out everywhere, which revoked `authdemo login`'s "
+                    "tokens: they were forgotten; `authdemo login` signs in again."
+                )
         info["port"] = stack.server.port if stack.server else None
         info["profile"] = None if opts.local else opts.profile
         return info, cells, waited
 
 
-def token(opts: Options, kind: str) -> str:
+def token(opts: Options, kind: str, notes: list[str] | None = None) -> str:
     """A fresh token of `kind`: "id", "access", or "tampered" (the ID token, one claim edited)."""
     from .tokens import tamper
 
-    both = tokens(opts)
+    both = tokens(opts, notes)
     return tamper(both["id"]) if kind == "tampered" else both[kind]
 
 
-def tokens(opts: Options) -> dict[str, str]:
-    """The ID and access tokens of one sign-in as the demo user (`token`, `token --compare`)."""
+def tokens(opts: Options, notes: list[str] | None = None) -> dict[str, str]:
+    """The ID and access tokens of the demo user (`token`, `token --compare`): `authdemo login`'s
+    while they are kept and valid (a line in `notes` says so), else of a sign-in with the password."""
+    from .login.commands import login_tokens
     from .tokens import sign_in
 
     with open_stack(opts, "token", write=False, start_server=False, require_state=True) as stack:
         require_server(stack)
         store = require(stack, "app_client", "user")
         info = summary(stack)
-        signed_in = sign_in(
+        signed_in = login_tokens(stack, info["client_id"], info["username"], notes) or sign_in(
             stack.clients, info["client_id"], info["username"], opts.password or store.get("password")
         )
         return {kind: signed_in[kind] for kind in ("id", "access")}  # the refresh token is no JWT
@@ -272,6 +286,7 @@ def down(
             return [], None, notes
         if opts.local and stack.server is None:
             stack.store.remove_file()
+            _forget_login(stack)
             notes.append("The embedded AWS is not running, so its resources are already gone.")
             return [], None, notes
         if opts.local and stack.store.get("server_pid") not in (None, stack.server.pid):
@@ -282,9 +297,17 @@ def down(
         deleted = [k for k, v in result.outcomes.items() if v == "deleted" and ":" not in k]
         if not stack.store.resources():
             stack.store.remove_file()
+            _forget_login(stack)
         if opts.local:
             notes.extend(_maybe_stop_server(stack))
         return deleted, result, notes
+
+
+def _forget_login(stack: Stack) -> None:
+    """The stack is gone, and so is any use of `authdemo login`'s tokens (login/store.py)."""
+    from .login import store
+
+    store.remove(stack.path)
 
 
 def _unreachable(stack: Stack, notes: list[str]) -> frozenset[str]:

@@ -393,3 +393,260 @@ def zipped(name: str, source: str) -> bytes:
     with zipfile.ZipFile(buf, "w") as archive:
         archive.writestr(name, source)
     return buf.getvalue()
+
+
+# ------------------------------------------------------------------------ managed login
+class FakeManagedLogin:
+    """Cognito's managed login endpoints on 127.0.0.1 (`base` = what a stack's domain records),
+    until the embedded AWS serves its own: `/oauth2/authorize` (a sign-in form), `/login`,
+    `/oauth2/token` (authorization_code with PKCE S256, refresh_token) and `/oauth2/revoke`, with
+    Cognito's error bodies. `sign_in(client_id, username, password)` returns the tokens (moto's
+    own, through InitiateAuth, so every door of the stack treats them as real), or None."""
+
+    def __init__(self, sign_in: Callable[[str, str, str], dict[str, str] | None]) -> None:
+        from http.server import ThreadingHTTPServer
+
+        self.sign_in = sign_in
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.refresh_tokens: dict[str, dict[str, str]] = {}
+        self.revoked: list[str] = []
+        self.token_requests: list[dict[str, str]] = []
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05})
+        self._thread.daemon = True
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def form(self, params: dict[str, str], message: str = "") -> str:
+        from html import escape
+
+        hidden = "".join(
+            f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in params.items()
+        )
+        return (
+            '<!doctype html><html><head><meta charset="utf-8"><title>Sign in</title></head><body>'
+            f'<p id="error">{escape(message)}</p><form method="post" action="../login">{hidden}'
+            '<label for="username">Username</label><input id="username" name="username">'
+            '<label for="password">Password</label><input id="password" name="password" type="password">'
+            '<button type="submit" id="signin">Sign in</button></form></body></html>'
+        )
+
+    def _handler(self) -> Any:
+        import hashlib
+        import secrets
+        from base64 import urlsafe_b64encode
+        from http.server import BaseHTTPRequestHandler
+        from urllib.parse import parse_qsl, urlencode, urlsplit
+
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def _send(self, status: int, body: str, ctype: str, location: str | None = None) -> None:
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                if location:
+                    self.send_header("Location", location)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _error(self, code: str, status: int = 400) -> None:
+                self._send(status, json.dumps({"error": code}), "application/json")
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                if parts.path != "/oauth2/authorize":
+                    self._send(404, "not found", "text/plain")
+                    return
+                params = dict(parse_qsl(parts.query))
+                self._send(200, fake.form(params), "text/html; charset=utf-8")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(parse_qsl(self.rfile.read(length).decode()))
+                path = urlsplit(self.path).path
+                if path == "/login":
+                    tokens = fake.sign_in(
+                        form["client_id"], form.get("username", ""), form.get("password", "")
+                    )
+                    if tokens is None:
+                        self._send(
+                            200,
+                            fake.form(
+                                {k: v for k, v in form.items() if k not in ("username", "password")},
+                                "Incorrect username or password.",
+                            ),
+                            "text/html; charset=utf-8",
+                        )
+                        return
+                    code = secrets.token_urlsafe(16)
+                    fake.codes[code] = {**form, "tokens": tokens}
+                    query = urlencode({"code": code, "state": form.get("state", "")})
+                    self._send(302, "", "text/plain", f"{form['redirect_uri']}?{query}")
+                elif path == "/oauth2/token":
+                    fake.token_requests.append(form)
+                    grant = form.get("grant_type")
+                    if grant == "authorization_code":
+                        issued = fake.codes.pop(form.get("code", ""), None)
+                        verifier = form.get("code_verifier", "").encode()
+                        challenge = urlsafe_b64encode(hashlib.sha256(verifier).digest()).decode().rstrip("=")
+                        if (
+                            issued is None
+                            or issued["redirect_uri"] != form.get("redirect_uri")
+                            or issued["client_id"] != form.get("client_id")
+                            or issued.get("code_challenge") != challenge
+                        ):
+                            self._error("invalid_grant")
+                            return
+                        tokens = issued["tokens"]
+                        refresh = secrets.token_urlsafe(16)
+                        fake.refresh_tokens[refresh] = tokens
+                        answer = {
+                            "id_token": tokens["id"],
+                            "access_token": tokens["access"],
+                            "refresh_token": refresh,
+                            "token_type": "Bearer",
+                            "expires_in": 3600,
+                        }
+                    elif grant == "refresh_token":
+                        tokens = fake.refresh_tokens.get(form.get("refresh_token", ""))
+                        if tokens is None:
+                            self._error("invalid_grant")
+                            return
+                        answer = {
+                            "id_token": tokens["id"],
+                            "access_token": tokens["access"],
+                            "token_type": "Bearer",
+                            "expires_in": 3600,
+                        }
+                    else:
+                        self._error("unsupported_grant_type")
+                        return
+                    self._send(200, json.dumps(answer), "application/json")
+                elif path == "/oauth2/revoke":
+                    fake.revoked.append(form.get("token", ""))
+                    fake.refresh_tokens.pop(form.get("token", ""), None)
+                    self._send(200, "", "application/json")
+                else:
+                    self._send(404, "not found", "text/plain")
+
+        return Handler
+
+
+def cognito_sign_in(endpoint_url: str | None) -> Callable[[str, str, str], dict[str, str] | None]:
+    """InitiateAuth (USER_PASSWORD_AUTH) at `endpoint_url` (None: in-process moto): moto's tokens."""
+    from botocore.exceptions import ClientError
+
+    def sign_in(client_id: str, username: str, password: str) -> dict[str, str] | None:
+        cognito = plain_client("cognito-idp", endpoint_url=endpoint_url)
+        try:
+            result = cognito.initiate_auth(
+                ClientId=client_id,
+                AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": username, "PASSWORD": password},
+            )["AuthenticationResult"]
+        except ClientError:
+            return None
+        return {"id": result["IdToken"], "access": result["AccessToken"]}
+
+    return sign_in
+
+
+def give_domain(state_file: Path, base: str, callback_port: int) -> None:
+    """What `up` records once it creates the domain (helper aws-side): the managed login base URL
+    and the callback port. Until then, tests point a deployed stack at FakeManagedLogin."""
+    from authdemo.state import StateStore
+
+    store = StateStore.load(state_file)
+    assert store is not None
+    store.record("domain", id="fake", url=base)
+    store.set(callback_port=callback_port)
+
+
+class LoginRun:
+    """`authdemo login`'s work (login/commands.py) in a thread, as the CLI runs it: `url` is the
+    sign-in URL it would open, `events` its stderr lines; `finish()` ends the page serving."""
+
+    def __init__(self, opts: Any, timeout: float | None = None) -> None:
+        import queue
+
+        from authdemo.login import commands
+
+        self.urls: queue.Queue[str] = queue.Queue()
+        self.events: list[str] = []
+        self.stop = threading.Event()
+        self.result: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+
+        def work() -> None:
+            try:
+                self.result = commands.login(opts, self.urls.put, self.events.append, timeout, self.stop)
+            except BaseException as exc:
+                self.error = exc
+                self.urls.put("")  # never leave a waiting test hanging
+
+        self.thread = threading.Thread(target=work, daemon=True)
+        self.thread.start()
+
+    def url(self) -> str:
+        return self.urls.get(timeout=30)
+
+    def finish(self) -> dict[str, Any] | None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-extensions",
+    "--no-first-run",
+    "--window-size=1280,1400",
+)
+
+
+def start_chromium() -> Any:
+    """Headless Chromium from Debian's packages, driven by selenium; Selenium Manager never runs
+    (both paths are given), so nothing is downloaded."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
+    if missing:
+        pytest.fail(
+            f"{' and '.join(missing)} missing: install them with "
+            "`sudo apt-get install -y chromium chromium-driver`",
+            pytrace=False,
+        )
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail("selenium is missing: pip install -e '.[test]'", pytrace=False)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the session (starting one costs about a second)."""
+    driver = start_chromium()
+    yield driver
+    driver.quit()

@@ -66,7 +66,7 @@ def _fail(message: str, code: int, ctx: click.Context | None = None) -> None:
 
 
 # A command to run; "in use by `authdemo up`" names another process's command, not a hint.
-_HINT = re.compile(r"(?<!by )`authdemo (up|down|test|status|token)((?: --[a-z-]+)*)`")
+_HINT = re.compile(r"(?<!by )`authdemo (up|down|test|status|token|login|open|logout)((?: --[a-z-]+)*)`")
 
 
 def _with_flags(message: str, ctx: click.Context) -> str:

@@ -52,6 +52,8 @@ def _test(opts: Any, routes: tuple[str, ...] = ("protected",)) -> tuple[bool, di
     with console.Waiting("Waiting for the API to answer 401 without a token…") as waiting:
         info, cells, waited = app.test(opts, waiting.update, routes)
     passed = all(c.passed for c in cells)
+    for note in info.get("notes", []):
+        console.info(note)
     doc = {
         "passed": passed,
         "api_url": info["api_url"],
@@ -216,7 +218,10 @@ def token(
             raise AuthdemoError(
                 "--compare shows both tokens: drop --decode/--access/--tampered.", ExitCode.USAGE
             )
-        both = app.tokens(opts)
+        notes: list[str] = []
+        both = app.tokens(opts, notes)
+        for note in notes:
+            console.info(note)
         side_by_side = {k: decode_token(v)[1] for k, v in both.items()}
         if opts.output == "json":
             console.data_json(side_by_side)
@@ -246,7 +251,10 @@ def token(
                     "until it expires (`authdemo test` shows it in its signed-out row)"
                 )
     else:
-        value = app.token(opts, kind)
+        notes = []
+        value = app.token(opts, kind, notes)
+        for note in notes:
+            console.info(note)
     piped = not sys.stdout.isatty()
     full = opts.show_token or piped
     shown = value if full else shorten(value)

@@ -1,0 +1,200 @@
+"""What `authdemo login`, `open` and `logout` do (the click layer in cli/login.py prints).
+
+`login` opens the stack, starts the page server on the recorded callback port, sends the browser
+to managed login, waits for the redirect, keeps the tokens (store.py) and then serves the token
+page until Ctrl-C (or the timeout). `open` serves the page again from the kept tokens (refreshing
+them at the token endpoint when they expired), `logout` revokes and forgets them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .. import oauth
+from ..errors import AuthdemoError, ExitCode, NotDeployedError
+from ..stack import Options, Stack, cli_flags, open_stack, require, require_server
+from . import store
+from .flow import DEFAULT_CALLBACK_PORT, LoginFlow
+from .server import PageServer
+
+#: Waiting for the sign-in, when no --timeout is given.
+DEFAULT_SIGN_IN_WAIT = 300.0
+
+
+def login_settings(stack: Stack) -> tuple[str, str, int]:
+    """(managed login base URL, app client ID, callback port) from the state, or one sentence."""
+    from ..app import summary
+
+    require(stack, "app_client")
+    assert stack.store is not None
+    domain = stack.store.resource("domain") or {}
+    if not domain.get("url"):
+        raise NotDeployedError(
+            f"Stack {stack.opts.stack!r} has no managed login domain (it was made before `authdemo login` "
+            f"existed); run `authdemo up{cli_flags(stack.opts)}` to add it, then `authdemo login`."
+        )
+    port = int(stack.store.get("callback_port") or DEFAULT_CALLBACK_PORT)
+    return str(domain["url"]), str(summary(stack)["client_id"]), port
+
+
+def _routes(stack: Stack) -> dict[str, str]:
+    from ..app import summary
+
+    return dict(summary(stack)["routes"] or {})
+
+
+def login(
+    opts: Options,
+    show_url: Callable[[str], None],
+    on_event: Callable[[str], None],
+    timeout: float | None = None,
+    stop: threading.Event | None = None,
+) -> dict[str, Any]:
+    """Sign in through managed login; returns who signed in and where the tokens are kept.
+
+    `show_url` opens the browser at the sign-in URL (or prints it); `stop` ends the page serving
+    (tests; Ctrl-C does it for a person). `timeout`: the whole command's limit (default: 300 s
+    for the sign-in, then the page until Ctrl-C)."""
+    with open_stack(opts, "login", write=False, start_server=False, require_state=True) as stack:
+        require_server(stack)
+        base, client_id, port = login_settings(stack)
+        routes = _routes(stack)
+        path = stack.path
+    note = (
+        f", and Cognito sends the sign-in back only to http://localhost:{port}/callback (pick another "
+        f"port with `authdemo up --callback-port N{cli_flags(opts)}`, then `authdemo login`)"
+    )
+    server = PageServer(port, routes, f"authdemo login: stack {opts.stack}", note)
+    kept: dict[str, Any] = {}
+
+    def keep(answer: dict[str, Any]) -> str:
+        kept.update(store.save(path, client_id, answer))
+        server.set_tokens({"id": answer["id_token"], "access": answer["access_token"]})
+        return f"/{server.secret}/"
+
+    flow = LoginFlow(base, client_id, port, keep)
+    server.on_callback = flow.handle
+    started = time.monotonic()
+    server.start()
+    try:
+        show_url(flow.url)
+        try:
+            flow.wait(timeout if timeout is not None else DEFAULT_SIGN_IN_WAIT)
+        except KeyboardInterrupt as exc:
+            raise AuthdemoError(
+                "Interrupted before the sign-in came back; nothing was kept.", ExitCode.INTERRUPTED
+            ) from exc
+        on_event(
+            f"Signed in as {kept['username']}; the tokens are kept (mode 0600) for `authdemo test` and "
+            f"`authdemo token` until {store.until(kept)}."
+        )
+        remaining = None if timeout is None else max(timeout - (time.monotonic() - started), 0.0)
+        _serve(server, on_event, remaining, stop)
+    finally:
+        server.stop()
+    return {
+        "user": kept["username"],
+        "tokens_file": str(store.tokens_path(path)),
+        "expires_at": kept["expires_at"],
+    }
+
+
+def open_page(
+    opts: Options,
+    show_url: Callable[[str], None],
+    on_event: Callable[[str], None],
+    timeout: float | None = None,
+    stop: threading.Event | None = None,
+) -> dict[str, Any]:
+    """Serve the token page again from the kept tokens, on a free port of 127.0.0.1."""
+    with open_stack(opts, "open", write=False, start_server=False, require_state=True) as stack:
+        require_server(stack)
+        record = kept_or_refreshed(stack, on_event)
+        routes = _routes(stack)
+    server = PageServer(0, routes, f"authdemo open: stack {opts.stack}")
+    server.set_tokens(record)
+    server.start()
+    try:
+        show_url(server.url)
+        _serve(server, on_event, timeout, stop)
+    finally:
+        server.stop()
+    return {"user": record.get("username"), "url": server.url}
+
+
+def _serve(
+    server: PageServer, on_event: Callable[[str], None], timeout: float | None, stop: threading.Event | None
+) -> None:
+    """Keep the page up until Ctrl-C, `timeout` or `stop`; says so on stderr."""
+    until = "Ctrl-C" if timeout is None else f"Ctrl-C or {timeout:.0f} s"
+    on_event(f"The token page is served at {server.url} until {until}.")
+    stop = stop or threading.Event()
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait(timeout)
+    on_event("Stopped serving the token page; `authdemo open` serves it again.")
+
+
+def kept_or_refreshed(stack: Stack, on_event: Callable[[str], None]) -> dict[str, Any]:
+    """The kept tokens, refreshed at the token endpoint when they expired; else one sentence."""
+    from ..app import summary
+
+    client_id = summary(stack)["client_id"]
+    record = store.load(stack.path)
+    if store.usable(record, client_id):
+        assert record is not None
+        return record
+    domain = (stack.store.resource("domain") if stack.store else None) or {}
+    if record and record.get("client_id") == client_id and record.get("refresh") and domain.get("url"):
+        answer = oauth.refresh(str(domain["url"]), client_id, str(record["refresh"]))
+        on_event("The kept tokens had expired: refreshed them at the token endpoint.")
+        return store.save(stack.path, client_id, answer, refresh=str(record["refresh"]))
+    raise NotDeployedError(
+        f"No tokens kept from `authdemo login` for stack {stack.opts.stack!r} (or they expired); "
+        f"run `authdemo login{cli_flags(stack.opts)}` first."
+    )
+
+
+def logout(opts: Options) -> dict[str, Any]:
+    """Revoke the kept refresh token at /oauth2/revoke when the stack's domain is reachable, and
+    forget the kept tokens either way."""
+    with open_stack(opts, "logout", write=False, start_server=False, require_state=True) as stack:
+        record = store.load(stack.path)
+        revoked = "nothing kept"
+        domain = (stack.store.resource("domain") if stack.store else None) or {}
+        if record and record.get("refresh") and domain.get("url"):
+            try:
+                oauth.revoke(str(domain["url"]), str(record.get("client_id")), str(record["refresh"]))
+                revoked = "revoked"
+            except AuthdemoError as exc:
+                revoked = f"not revoked ({exc.message})"
+        forgotten = store.remove(stack.path)
+        return {"forgotten": forgotten, "revoked": revoked, "tokens_file": str(store.tokens_path(stack.path))}
+
+
+def tokens_for(stack: Stack, client_id: str, username: str) -> dict[str, Any] | None:
+    """The login's tokens for `test` and `token`: when kept, unexpired, of this app client and of
+    the user those commands sign in as; else None (they sign in with the password)."""
+    record = store.load(stack.path)
+    if store.usable(record, client_id) and record is not None and record.get("username") == username:
+        return record
+    return None
+
+
+def login_tokens(
+    stack: Stack, client_id: str, username: str, notes: list[str] | None
+) -> dict[str, str] | None:
+    """The ID and access tokens `test` and `token` use instead of signing in, when kept and usable
+    (tokens_for); a line in `notes` says so."""
+    record = tokens_for(stack, client_id, username)
+    if record is None:
+        return None
+    if notes is not None:
+        notes.append(
+            f"Using the tokens of `authdemo login` (valid until {store.until(record)}); "
+            "`authdemo logout` forgets them."
+        )
+    return {"id": record["id"], "access": record["access"]}

@@ -1,0 +1,162 @@
+"""The client side of OAuth 2.0 against a Cognito domain (managed login): PKCE, the authorize URL,
+and the token endpoint's grants, with `requests`.
+
+Every call goes to `<base>/oauth2/token` (or `/oauth2/revoke`) as a form POST, as Cognito's
+token endpoint requires; a 400/401 `{"error": ...}` becomes one sentence with its fix
+(docs/aws-notes.md, "Issue 11: login"). Nothing here prints or stores a token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from .errors import AuthdemoError, ExitCode, UnreachableError
+
+#: What `authdemo login` asks for: the ID token needs `openid`; `aws.cognito.signin.user.admin`
+#: lets the access token call Cognito's own API (GetUser: the /lambda door) and open /scoped.
+LOGIN_SCOPES = ("openid", "email", "profile", "aws.cognito.signin.user.admin")
+
+#: Cognito's token endpoint errors (RFC 6749 §5.2), each with what to do about it.
+_FIXES = {
+    "invalid_grant": "the code or token is used up, expired, or does not match the PKCE verifier "
+    "or redirect URI; run `authdemo login` again",
+    "invalid_client": "Cognito does not know this app client, or its secret is wrong; "
+    "run `authdemo up` to repair the stack",
+    "unauthorized_client": "the app client is not allowed this OAuth flow or scope; "
+    "run `authdemo up` to bring its OAuth settings up to date",
+    "unsupported_grant_type": "the app client does not take this grant; "
+    "run `authdemo up` to bring its OAuth settings up to date",
+    "invalid_scope": "the app client does not allow a requested scope; "
+    "run `authdemo up` to bring its OAuth settings up to date",
+    "invalid_request": "a parameter is missing or malformed (is the stack's domain URL right?); "
+    "run `authdemo status` to check the login URL",
+}
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(verifier, S256 challenge): a 64-character verifier (RFC 7636 allows 43-128 of
+    [A-Za-z0-9-._~]); Cognito supports only the S256 method."""
+    verifier = secrets.token_urlsafe(48)  # 48 random bytes -> 64 base64url characters
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def authorize_url(
+    base: str, client_id: str, redirect_uri: str, scopes: Sequence[str], state: str, challenge: str
+) -> str:
+    """The managed login page for the authorization-code flow with PKCE (no secret in it)."""
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": " ".join(scopes),
+            "state": state,
+            "code_challenge_method": "S256",
+            "code_challenge": challenge,
+        }
+    )
+    return f"{base.rstrip('/')}/oauth2/authorize?{query}"
+
+
+def exchange_code(
+    base: str, client_id: str, code: str, redirect_uri: str, verifier: str, timeout: float = 10.0
+) -> dict[str, Any]:
+    """authorization_code grant: the code and the PKCE verifier for ID, access and refresh tokens."""
+    data = {
+        "grant_type": "authorization_code",
+        "client_id": client_id,
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": verifier,
+    }
+    return _token_request(base, data, None, timeout, "exchange the sign-in code")
+
+
+def refresh(base: str, client_id: str, refresh_token: str, timeout: float = 10.0) -> dict[str, Any]:
+    """refresh_token grant: new ID and access tokens (Cognito returns no new refresh token)."""
+    data = {"grant_type": "refresh_token", "client_id": client_id, "refresh_token": refresh_token}
+    return _token_request(base, data, None, timeout, "refresh the tokens")
+
+
+def client_credentials(
+    base_url: str, client_id: str, client_secret: str, scopes: Sequence[str], timeout: float = 10.0
+) -> dict[str, Any]:
+    """client_credentials grant (a backend service, no user): HTTP Basic with the client's id and
+    secret; returns the token endpoint's JSON (an access token only)."""
+    data = {"grant_type": "client_credentials"}
+    if scopes:
+        data["scope"] = " ".join(scopes)
+    return _token_request(base_url, data, (client_id, client_secret), timeout, "get an M2M token")
+
+
+def revoke(base: str, client_id: str, refresh_token: str, timeout: float = 10.0) -> None:
+    """/oauth2/revoke: revokes the refresh token and the access tokens issued with it (a public
+    client sends its client_id in the body)."""
+    _post(
+        f"{base.rstrip('/')}/oauth2/revoke",
+        {"token": refresh_token, "client_id": client_id},
+        None,
+        timeout,
+        "revoke the tokens",
+    )
+
+
+def _token_request(
+    base: str, data: dict[str, str], auth: tuple[str, str] | None, timeout: float, what: str
+) -> dict[str, Any]:
+    answer = _post(f"{base.rstrip('/')}/oauth2/token", data, auth, timeout, what)
+    if not isinstance(answer, dict) or "access_token" not in answer:
+        raise AuthdemoError(
+            f"Cognito's token endpoint at {base} answered without an access token; "
+            "run `authdemo status` to check the login URL."
+        )
+    return answer
+
+
+def _post(url: str, data: dict[str, str], auth: tuple[str, str] | None, timeout: float, what: str) -> Any:
+    import requests
+
+    try:
+        response = requests.post(
+            url, data=data, auth=auth, timeout=timeout, headers={"Accept": "application/json"}
+        )
+    except requests.RequestException as exc:
+        raise UnreachableError(
+            f"Nothing answers at {url} ({type(exc).__name__}); check the login URL with "
+            "`authdemo status`, or your network."
+        ) from exc
+    if response.status_code == 200:
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise AuthdemoError(
+                f"{url} answered 200 without JSON; run `authdemo status` to check the login URL."
+            ) from exc
+    raise _refusal(response, what)
+
+
+def _refusal(response: Any, what: str) -> AuthdemoError:
+    """Cognito's `{"error": ...}` (400, or 401 for client authentication) as one sentence."""
+    try:
+        body = response.json()
+        code = str(body.get("error", "")) if isinstance(body, dict) else ""
+    except ValueError:
+        code = ""
+    fix = _FIXES.get(code)
+    if fix is None:
+        return AuthdemoError(
+            f"Cognito refused to {what} (HTTP {response.status_code}{': ' + code if code else ''}); "
+            "run `authdemo status` to check the login URL, then `authdemo login` again."
+        )
+    exit_code = ExitCode.CREDENTIALS if code in ("invalid_grant", "invalid_client") else ExitCode.ERROR
+    error = AuthdemoError(f"Cognito refused to {what} ({code}): {fix}.", exit_code)
+    error.aws_code = code
+    return error

@@ -1,0 +1,114 @@
+"""The token page in a real browser: headless Chromium (Debian's `chromium` + `chromium-driver`)
+signs in through managed login, lands on the token page, reads both tokens decoded with their
+differences marked, and clicks the route buttons against a stack on the embedded AWS.
+
+Managed login is conftest's FakeManagedLogin (moto's own tokens through InitiateAuth) until the
+embedded AWS serves `/_aws/cognito/<prefix>/...`; then `give_domain` goes and `up` records it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+from conftest import FakeManagedLogin, LoginRun, cognito_sign_in, free_port, give_domain, run
+
+from authdemo import paths
+from authdemo.login import store
+from authdemo.stack import Options
+
+pytestmark = pytest.mark.browser
+
+#: What each button must show: (route, token) -> status, as `authdemo test` expects them.
+EXPECTED = {
+    ("protected", "id"): "200",
+    ("protected", "access"): "200",
+    ("protected", "none"): "401",
+    ("scoped", "id"): "403",
+    ("scoped", "access"): "200",
+    ("lambda", "access"): "200",
+    ("lambda", "id"): "403",
+    ("iam", "access"): "403",
+}
+
+
+def sign_in_in_browser(browser: Any, url: str, username: str, password: str) -> None:
+    """Type the user's name and password into managed login's form and submit it."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(url)
+    browser.find_element(By.ID, "username").send_keys(username)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+
+def click_and_read(browser: Any, route: str, token: str) -> str:
+    """Click one button and wait for its status."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.find_element(By.ID, f"call-{route}-{token}").click()
+    out = browser.find_element(By.ID, f"result-{route}-{token}")
+    WebDriverWait(browser, 15, poll_frequency=0.05).until(lambda _: out.text not in ("", "…"))
+    return str(out.text)
+
+
+@pytest.fixture
+def browser_stack(server: Any, server_env: Any) -> Any:
+    """Stack `browser` on the embedded AWS, its domain pointing at the fake managed login."""
+    e = ("--endpoint-url", server.url, "--stack", "browser")
+    assert run("up", *e).exit_code == 0
+    fake = FakeManagedLogin(cognito_sign_in(server.url))
+    state_file = paths.home() / "browser.json"
+    give_domain(state_file, fake.base, free_port())
+    yield {"flags": e, "state_file": state_file, "opts": Options(stack="browser", endpoint_url=server.url)}
+    fake.stop()
+    assert run("down", *e).exit_code == 0
+
+
+def test_sign_in_token_page_and_buttons(browser, browser_stack):
+    """Sign in through the form, land on the token page, see both tokens decoded and the claims
+    that differ marked, click buttons (200/401/403 as `test` expects), and the page's server
+    refuses a request without its secret or with a foreign Host."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    state = json.loads(browser_stack["state_file"].read_text())
+    flow = LoginRun(browser_stack["opts"])
+    sign_in_in_browser(browser, flow.url(), state["username"], state["password"])
+    WebDriverWait(browser, 15, poll_frequency=0.05).until(lambda b: b.find_elements(By.ID, "claims"))
+    assert browser.current_url.startswith(f"http://localhost:{state['callback_port']}/")
+    assert "code=" not in browser.current_url and "callback" not in browser.current_url
+    assert browser.find_element(By.ID, "user").text == state["username"]
+
+    marked = {
+        row.get_attribute("data-claim")
+        for row in browser.find_elements(By.CSS_SELECTOR, "#claims tr.differs")
+    }
+    assert {"aud", "client_id", "token_use", "scope"} <= marked  # and email, when the ID token has it
+    assert "auth_time" not in marked and "iss" not in marked
+    token_use = browser.find_element(By.CSS_SELECTOR, '#claims tr[data-claim="token_use"]')
+    assert [c.text for c in token_use.find_elements(By.CSS_SELECTOR, "td.id, td.access")] == ["id", "access"]
+    assert browser.find_element(By.CSS_SELECTOR, "#headers td.id").text  # the header is decoded too
+
+    seen = {cell: click_and_read(browser, *cell) for cell in EXPECTED}
+    assert seen == EXPECTED
+    click_and_read(browser, "protected", "access")
+    received = json.loads(browser.find_element(By.ID, "received").text)
+    assert (
+        received["token_use"] == "access" and received["client_id"] == state["resources"]["app_client"]["id"]
+    )
+
+    page_url = browser.current_url
+    port = state["callback_port"]
+    assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 404  # no secret
+    assert requests.get(page_url, headers={"Host": f"evil.example:{port}"}, timeout=5).status_code == 421
+    flow.finish()
+
+    # `authdemo test` now uses the login's tokens, and forgets them after its signed-out row.
+    tested = run("test", *browser_stack["flags"], "--output", "json")
+    assert tested.exit_code == 0, tested.output
+    assert json.loads(tested.stdout)["passed"]
+    assert "Using the tokens of `authdemo login`" in tested.stderr
+    assert "they were forgotten" in tested.stderr and store.load(browser_stack["state_file"]) is None

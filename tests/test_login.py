@@ -1,0 +1,304 @@
+"""`authdemo login`, `open`, `logout` and oauth.py without a browser: the loopback redirect's
+refusals (state, ?error=, timeout, port in use), the kept tokens (0600, used by `token`), the
+token page server's guards, and the token endpoint's errors as one sentence."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import stat
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from conftest import (
+    FakeManagedLogin,
+    LoginRun,
+    cognito_sign_in,
+    free_port,
+    give_domain,
+    mint,
+    run,
+)
+
+from authdemo import oauth
+from authdemo.errors import AuthdemoError, ExitCode
+from authdemo.login import page, store
+from authdemo.login.server import PageServer
+from authdemo.stack import Options
+from authdemo.state import read_state
+
+
+@pytest.fixture
+def fake(moto: None) -> Any:
+    """Managed login in front of in-process moto's user store."""
+    srv = FakeManagedLogin(cognito_sign_in(None))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def login_stack(deployed: Path, fake: FakeManagedLogin) -> dict[str, Any]:
+    """The default stack deployed on moto, its domain pointing at the fake, a free callback port."""
+    port = free_port()
+    give_domain(deployed, fake.base, port)
+    state = read_state(deployed)
+    assert state is not None
+    return {
+        "state_file": deployed,
+        "port": port,
+        "client_id": state["resources"]["app_client"]["id"],
+        "username": state["username"],
+        "password": state["password"],
+    }
+
+
+def sign_in_by_hand(url: str, username: str, password: str) -> requests.Response:
+    """What the browser does: the form, the POST, and the redirect back to the loopback listener
+    (not followed: the caller looks at the callback's own answer)."""
+    params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    base = url.split("/oauth2/authorize")[0]
+    assert requests.get(url, timeout=5).status_code == 200
+    answer = requests.post(
+        f"{base}/login",
+        data={**params, "username": username, "password": password},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert answer.status_code == 302, answer.text
+    return requests.get(answer.headers["Location"], allow_redirects=False, timeout=10)
+
+
+# ------------------------------------------------------------------------------- oauth.py
+def test_pkce_pair_is_rfc7636_s256():
+    """The verifier is 43-128 unreserved characters; the challenge is its S256 transform."""
+    verifier, challenge = oauth.pkce_pair()
+    assert 43 <= len(verifier) <= 128 and re.fullmatch(r"[A-Za-z0-9._~-]+", verifier)
+    expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    assert challenge == expected and oauth.pkce_pair()[0] != verifier
+
+
+def test_authorize_url_carries_the_flow_and_no_secret():
+    """response_type=code, S256, the scopes and the state; nothing else."""
+    url = oauth.authorize_url(
+        "https://x.example/", "client1", "http://localhost:8400/callback", ["openid", "email"], "st", "ch"
+    )
+    parts = urlsplit(url)
+    assert parts.path == "/oauth2/authorize"
+    assert parse_qs(parts.query) == {
+        "response_type": ["code"],
+        "client_id": ["client1"],
+        "redirect_uri": ["http://localhost:8400/callback"],
+        "scope": ["openid email"],
+        "state": ["st"],
+        "code_challenge_method": ["S256"],
+        "code_challenge": ["ch"],
+    }
+
+
+def test_token_endpoint_errors_are_one_sentence(fake):
+    """invalid_grant (a code used up or unknown), an unsupported grant and no answer at all."""
+    with pytest.raises(AuthdemoError) as used:
+        oauth.exchange_code(fake.base, "client1", "no-such-code", "http://localhost:1/callback", "v" * 43)
+    assert used.value.code == ExitCode.CREDENTIALS and used.value.aws_code == "invalid_grant"
+    assert used.value.message.count(".") == 1 and "`authdemo login`" in used.value.message
+    with pytest.raises(AuthdemoError) as grant:
+        oauth.client_credentials(fake.base, "m2m", "secret", ["authdemo/read"])
+    assert "unsupported_grant_type" in grant.value.message and "`authdemo up`" in grant.value.message
+    with pytest.raises(AuthdemoError) as gone:
+        oauth.refresh(f"http://127.0.0.1:{free_port()}", "client1", "r")
+    assert gone.value.code == ExitCode.UNREACHABLE and "Nothing answers at" in gone.value.message
+
+
+# ------------------------------------------------------------------------------- the flow
+def test_login_keeps_tokens_0600_and_token_uses_them(login_stack, fake):
+    """The whole redirect: the code is exchanged with the PKCE verifier, the browser lands on the
+    token page, the tokens are kept 0600 and `token` uses them (saying so); logout revokes them."""
+    flow = LoginRun(Options())
+    url = flow.url()
+    assert f"redirect_uri=http%3A%2F%2Flocalhost%3A{login_stack['port']}%2Fcallback" in url
+    back = sign_in_by_hand(url, login_stack["username"], login_stack["password"])
+    assert back.status_code == 303 and re.fullmatch(r"/[\w-]{32}/", back.headers["Location"])
+    assert "code=" not in back.headers["Location"]
+    sent = fake.token_requests[-1]
+    assert sent["grant_type"] == "authorization_code" and len(sent["code_verifier"]) >= 43
+    replay = requests.get(f"http://127.0.0.1:{login_stack['port']}/callback?{urlsplit(url).query}", timeout=5)
+    assert replay.status_code == 410  # only the first answer counts
+    token_page = requests.get(f"http://localhost:{login_stack['port']}{back.headers['Location']}", timeout=5)
+    assert token_page.status_code == 200 and 'data-claim="client_id"' in token_page.text
+    result = flow.finish()
+    assert result is not None and result["user"] == login_stack["username"]
+    kept = store.tokens_path(login_stack["state_file"])
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    record = store.load(login_stack["state_file"])
+    assert record is not None and record["refresh"] in fake.refresh_tokens
+    assert any("token page is served at http://127.0.0.1:" in e for e in flow.events)
+    assert not any(record["access"] in e or record["refresh"] in e for e in flow.events)  # never printed
+
+    token = run("token", "--access")
+    assert token.exit_code == 0 and token.stdout.strip() == record["access"]
+    assert "Using the tokens of `authdemo login`" in token.stderr
+
+    out = run("logout")
+    assert out.exit_code == 0 and "revoked" in out.stderr
+    assert fake.revoked == [record["refresh"]] and not kept.exists()
+    token = run("token", "--access")
+    assert (
+        token.exit_code == 0
+        and token.stdout.strip() != record["access"]
+        and "authdemo login" not in token.stderr
+    )
+
+
+def test_state_mismatch_is_refused(login_stack):
+    """A redirect without this run's state (a stale tab, a forged link) is refused; nothing kept."""
+    flow = LoginRun(Options())
+    flow.url()
+    answer = requests.get(
+        f"http://127.0.0.1:{login_stack['port']}/callback?code=abc&state=forged",
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert answer.status_code == 400 and "Location" not in answer.headers
+    with pytest.raises(AuthdemoError) as refused:
+        flow.finish()
+    assert "state" in refused.value.message and refused.value.code == ExitCode.CREDENTIALS
+    assert not store.tokens_path(login_stack["state_file"]).exists()
+
+
+def test_cognito_error_redirect_is_one_sentence(login_stack):
+    """`?error=access_denied` from Cognito ends the login with its reason and the fix."""
+    flow = LoginRun(Options())
+    state = parse_qs(urlsplit(flow.url()).query)["state"][0]
+    answer = requests.get(
+        f"http://127.0.0.1:{login_stack['port']}/callback",
+        params={"error": "access_denied", "error_description": "User cancelled", "state": state},
+        timeout=5,
+    )
+    assert answer.status_code == 400 and "access_denied" in answer.text
+    with pytest.raises(AuthdemoError) as refused:
+        flow.finish()
+    assert refused.value.message.startswith("Cognito refused the sign-in (access_denied: User cancelled)")
+
+
+def test_cli_timeout_and_no_browser(login_stack):
+    """--no-browser prints the sign-in URL on stderr; no redirect within --timeout: exit 7."""
+    result = run("login", "--no-browser", "--timeout", "0.3")
+    assert result.exit_code == ExitCode.UNREACHABLE
+    assert "/oauth2/authorize?response_type=code" in result.stderr and result.stdout == ""
+    assert "No sign-in came back to http://localhost:" in result.stderr and "within 0.3 s" in result.stderr
+
+
+def test_cli_callback_port_in_use(login_stack, held_port):
+    """The registered callback port taken by another program: one sentence, exit 7."""
+    give_domain(login_stack["state_file"], "http://127.0.0.1:9", held_port)
+    result = run("login", "--no-browser", "--timeout", "5")
+    assert result.exit_code == ExitCode.UNREACHABLE
+    assert f"Port {held_port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--callback-port" in result.stderr and "oauth2/authorize" not in result.stderr
+
+
+def test_cli_needs_a_domain_and_kept_tokens(deployed):
+    """A stack made before managed login has no domain; `open` with nothing kept says what to run."""
+    login = run("login", "--no-browser", "--timeout", "1")
+    assert login.exit_code == ExitCode.NOT_FOUND and "no managed login domain" in login.stderr
+    opened = run("open", "--no-browser", "--timeout", "1")
+    assert opened.exit_code == ExitCode.NOT_FOUND and "run `authdemo login` first" in opened.stderr
+    out = run("logout")
+    assert out.exit_code == 0 and "nothing to forget" in out.stderr
+
+
+def test_open_refreshes_expired_tokens(login_stack, fake):
+    """Kept tokens past their expiry are refreshed at the token endpoint before the page opens."""
+    tokens = cognito_sign_in(None)(login_stack["client_id"], login_stack["username"], login_stack["password"])
+    assert tokens is not None
+    fake.refresh_tokens["r1"] = tokens
+    expired = mint("https://issuer", login_stack["client_id"], lifetime=-10)
+    store.save(
+        login_stack["state_file"],
+        login_stack["client_id"],
+        {"id_token": expired, "access_token": expired, "refresh_token": "r1"},
+    )
+    result = run("open", "--no-browser", "--timeout", "0.2")
+    assert result.exit_code == 0, result.output
+    assert "refreshed them" in result.stderr and "token page is served at" in result.stderr
+    assert store.load(login_stack["state_file"])["access"] == tokens["access"]  # type: ignore[index]
+
+
+# ------------------------------------------------------------------------ the page server
+@pytest.fixture
+def page_server() -> Any:
+    claims = {"cognito:username": "alice", "email": "a@example.com", "auth_time": 1}
+    tokens = {
+        "id": mint("https://iss", "client1", **claims),
+        "access": mint(
+            "https://iss",
+            "client1",
+            drop=("aud", "email"),
+            token_use="access",
+            client_id="client1",
+            scope="openid email",
+            **{k: v for k, v in claims.items() if k != "email"},
+        ),
+    }
+    srv = PageServer(0, {"protected": f"http://127.0.0.1:{free_port()}/protected"}, "t")
+    srv.set_tokens(tokens)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_page_server_refuses_foreign_host_missing_secret_and_origin(page_server):
+    """Host other than 127.0.0.1/localhost: 421; no secret: 404; a foreign Origin or a simple
+    (non-JSON) POST cannot call the API; every answer carries the strict CSP."""
+    root = f"http://127.0.0.1:{page_server.port}"
+    ok = requests.get(page_server.url, timeout=5)
+    assert ok.status_code == 200 and "default-src 'none'" in ok.headers["Content-Security-Policy"]
+    assert ok.headers["Referrer-Policy"] == "no-referrer"
+    assert requests.get(page_server.url, headers={"Host": "evil.example:80"}, timeout=5).status_code == 421
+    assert requests.get(f"{root}/", timeout=5).status_code == 404
+    assert requests.get(f"{root}/{'x' * 32}/", timeout=5).status_code == 404
+    assert (
+        requests.post(f"{root}/call", json={"route": "protected", "token": "id"}, timeout=5).status_code
+        == 404
+    )
+    call = page_server.url + "call"
+    body = {"route": "protected", "token": "id"}
+    assert (
+        requests.post(call, json=body, headers={"Origin": "http://evil.example"}, timeout=5).status_code
+        == 403
+    )
+    assert requests.post(call, data="route=protected", timeout=5).status_code == 415
+    unreachable = requests.post(
+        call, json=body, headers={"Origin": f"http://localhost:{page_server.port}"}, timeout=5
+    )
+    assert unreachable.status_code == 502 and "nothing answers" in unreachable.json()["error"]
+    assert page_server.tokens["id"] not in ok.text and page_server.tokens["access"] not in ok.text
+
+
+def test_claims_that_differ_are_marked():
+    """aud vs client_id, token_use, scope and email differ between the two tokens; auth_time does not."""
+    rows = {
+        r["claim"]: r
+        for r in page.compare(
+            {"aud": "c", "token_use": "id", "email": "e", "auth_time": 5},
+            {"client_id": "c", "token_use": "access", "scope": "openid", "auth_time": 5},
+        )
+    }
+    assert all(rows[k]["differs"] for k in ("aud", "client_id", "token_use", "scope", "email"))
+    assert not rows["auth_time"]["differs"] and list(rows)[:2] == ["token_use", "aud"]
+
+
+def test_cli_without_a_display_prints_the_url(login_stack, monkeypatch):
+    """With no display, no text browser takes over the terminal: the URL is printed instead."""
+    import webbrowser
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(webbrowser, "open", lambda *_: pytest.fail("a text browser would take the terminal"))
+    result = run("login", "--timeout", "0.2")
+    assert result.exit_code == ExitCode.UNREACHABLE
+    assert "No browser could be opened here" in result.stderr and "/oauth2/authorize?" in result.stderr
