@@ -81,7 +81,7 @@ class ManagedLogin:
             pool = find_pool_by_domain(prefix) if prefix else None
             if pool is None:
                 return NOT_FOUND
-            return self._route(environ, pool, LOGIN_PREFIX + prefix, "/" + path)
+            return self._route(environ, pool, self.origin(environ) + LOGIN_PREFIX + prefix, "/" + path)
         except Exception:
             traceback.print_exc(file=sys.stderr)
             return 500, list(_TEXT), b"Internal Server Error"
