@@ -161,9 +161,9 @@ def exchange(pool: Pool, code: str, verifier: str | None, **extra: str) -> reque
     return post(pool.base + "/oauth2/token", data={**data, **extra})
 
 
-def tokens(pool: Pool) -> dict[str, Any]:
+def tokens(pool: Pool, **overrides: str | None) -> dict[str, Any]:
     verifier, challenge = pkce()
-    answer = exchange(pool, code_for(pool, challenge), verifier)
+    answer = exchange(pool, code_for(pool, challenge, **overrides), verifier)
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
 
@@ -211,10 +211,29 @@ def test_code_flow_with_pkce_gives_cognito_tokens_the_gateway_accepts(server: An
     with pytest.raises(Denied) as refused:
         passes(body["access_token"], pool.issuer, pool.app, ["authdemo/read"])
     assert refused.value.status == 403
+
+
+def test_get_user_and_sign_out_take_a_token_with_the_admin_scope_only(server: Any, pool: Pool) -> None:
+    """Cognito's self-service calls need `aws.cognito.signin.user.admin` in the access token
+    (moto never checks: its own tokens always have it); the default scopes include it."""
     unsigned = boto3.client(
         "cognito-idp", endpoint_url=server.url, region_name=REGION, config=Config(signature_version=UNSIGNED)
     )
-    assert unsigned.get_user(AccessToken=body["access_token"])["Username"] == USER
+    narrow = tokens(pool)["access_token"]  # openid email profile
+    with pytest.raises(ClientError) as refused:
+        unsigned.get_user(AccessToken=narrow)
+    error = refused.value.response["Error"]
+    assert (error["Code"], error["Message"]) == (
+        "NotAuthorizedException",
+        "Access Token does not have required scopes",
+    )
+    full = tokens(pool, scope=None)["access_token"]  # all the client's scopes
+    assert "aws.cognito.signin.user.admin" in passes(full, pool.issuer, pool.app)["scope"].split()
+    assert unsigned.get_user(AccessToken=full)["Username"] == USER
+    unsigned.global_sign_out(AccessToken=full)
+    with pytest.raises(ClientError) as signed_out:
+        unsigned.get_user(AccessToken=full)
+    assert signed_out.value.response["Error"]["Code"] == "NotAuthorizedException"
 
 
 def test_refresh_gives_new_id_and_access_tokens_but_no_refresh_token(pool: Pool) -> None:

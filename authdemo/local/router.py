@@ -128,7 +128,9 @@ class Router:
     def _control_plane(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """moto, for a request signed with this server's key (or one AWS serves unsigned)."""
         if sigv4.is_public(environ):
-            moto_patches.present_unsigned_cognito(environ)
+            answer = moto_patches.present_unsigned_cognito(environ)
+            if answer is not None:
+                return self._respond(start_response, environ, answer)
             return self.app(environ, start_response)
         request = Request(environ)
         if (request.content_length or 0) > MAX_CONTROL_BODY:
