@@ -408,6 +408,18 @@ def test_bad_parameters_go_back_to_the_redirect_uri_with_state(
     assert redirected_query(answer) == {"error": [error], "state": ["st-42"]}
 
 
+def test_state_and_hostile_parameters_round_trip_escaped(pool: Pool) -> None:
+    """`state` comes back byte for byte; markup in it never reaches the page unescaped."""
+    hostile = 'a b&c="<script>x</script>'
+    verifier, challenge = pkce()
+    params = authorize_params(pool, challenge, state=hostile)
+    form = get(pool.base + "/oauth2/authorize", params=params)
+    assert "<script>" not in form.text and "&lt;script&gt;" in form.text
+    query = redirected_query(sign_in(pool, params))
+    assert query["state"] == [hostile]
+    assert exchange(pool, query["code"][0], verifier).status_code == 200
+
+
 def test_a_code_is_used_once(pool: Pool) -> None:
     """The second exchange of a code is invalid_grant."""
     verifier, challenge = pkce()

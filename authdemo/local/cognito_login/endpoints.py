@@ -162,8 +162,12 @@ class ManagedLogin:
             page = pages.sign_in(pool.name, base + "/login", checked.params, message, username)
             return 200, pages.security_headers(pages.origin_of(checked.redirect_uri)), page
 
-        user = pool._get_user(username) if username else None
-        if user is None or not hmac.compare_digest(str(user.password or "").encode(), password.encode()):
+        user = pool._get_user(username) if username and password else None
+        if (
+            user is None
+            or not user.password
+            or not hmac.compare_digest(user.password.encode(), password.encode())
+        ):
             return again(pages.INCORRECT_CREDENTIALS)
         if not user.enabled:
             return again("User is disabled.")
