@@ -25,7 +25,7 @@ from conftest import server_client
 from authdemo.local import sigv4
 from authdemo.local.authorizers.denied import Denied
 from authdemo.local.authorizers.jwt import JwtConfig, KeyProvider, authorize
-from authdemo.local.backends import moto_cognito_jwks, moto_public_jwks
+from authdemo.local.backends import find_user_pool, moto_cognito_jwks, moto_public_jwks
 
 REGION = "us-west-2"
 CALLBACK = "http://localhost:8400/callback"
@@ -50,10 +50,28 @@ class Pool:
         return f"https://cognito-idp.{REGION}.amazonaws.com/{self.id}"
 
 
+_shared: dict[str, Pool] = {}
+
+
 @pytest.fixture
 def pool(server: Any) -> Pool:
+    """One pool for the tests that change nothing in it (built again if a `mock_aws` elsewhere
+    in this process reset moto, the embedded server's backends included)."""
+    built = _shared.get(server.url)
+    if built is None or find_user_pool(built.id) is None:
+        built = _shared[server.url] = build_pool(server)
+    return built
+
+
+@pytest.fixture
+def own_pool(server: Any) -> Pool:
+    """A pool of the test's own, for tests that disable or sign out its user."""
+    return build_pool(server)
+
+
+def build_pool(server: Any) -> Pool:
     """A pool as `up` builds it (domain, resource server, user app client, m2m client, a user),
-    plus a code-flow client with a secret. Per test: a `mock_aws` elsewhere resets moto."""
+    plus a code-flow client with a secret."""
     idp = server_client(server, "cognito-idp", REGION)
     prefix = f"authdemo-t-{uuid.uuid4().hex[:8]}"
     pool_id = idp.create_user_pool(PoolName=prefix)["UserPool"]["Id"]
@@ -213,13 +231,13 @@ def test_code_flow_with_pkce_gives_cognito_tokens_the_gateway_accepts(server: An
     assert refused.value.status == 403
 
 
-def test_get_user_and_sign_out_take_a_token_with_the_admin_scope_only(server: Any, pool: Pool) -> None:
+def test_get_user_and_sign_out_take_a_token_with_the_admin_scope_only(server: Any, own_pool: Pool) -> None:
     """Cognito's self-service calls need `aws.cognito.signin.user.admin` in the access token
     (moto never checks: its own tokens always have it); the default scopes include it."""
     unsigned = boto3.client(
         "cognito-idp", endpoint_url=server.url, region_name=REGION, config=Config(signature_version=UNSIGNED)
     )
-    narrow = tokens(pool)["access_token"]  # openid email profile
+    narrow = tokens(own_pool)["access_token"]  # openid email profile
     with pytest.raises(ClientError) as refused:
         unsigned.get_user(AccessToken=narrow)
     error = refused.value.response["Error"]
@@ -227,8 +245,8 @@ def test_get_user_and_sign_out_take_a_token_with_the_admin_scope_only(server: An
         "NotAuthorizedException",
         "Access Token does not have required scopes",
     )
-    full = tokens(pool, scope=None)["access_token"]  # all the client's scopes
-    assert "aws.cognito.signin.user.admin" in passes(full, pool.issuer, pool.app)["scope"].split()
+    full = tokens(own_pool, scope=None)["access_token"]  # all the client's scopes
+    assert "aws.cognito.signin.user.admin" in passes(full, own_pool.issuer, own_pool.app)["scope"].split()
     assert unsigned.get_user(AccessToken=full)["Username"] == USER
     unsigned.global_sign_out(AccessToken=full)
     with pytest.raises(ClientError) as signed_out:
@@ -302,20 +320,24 @@ def test_userinfo_answers_an_openid_access_token_only(server: Any, pool: Pool) -
     )
 
 
-def test_sign_out_and_revocation_end_the_refresh_token(server: Any, pool: Pool) -> None:
+def test_sign_out_and_revocation_end_the_refresh_token(server: Any, own_pool: Pool) -> None:
     """GlobalSignOut (moto's own) and /oauth2/revoke both make the refresh token invalid_grant."""
-    signed_out = tokens(pool)
-    server_client(server, "cognito-idp", REGION).admin_user_global_sign_out(UserPoolId=pool.id, Username=USER)
-    url, refresh = pool.base + "/oauth2/token", {"grant_type": "refresh_token", "client_id": pool.app}
+    signed_out = tokens(own_pool)
+    server_client(server, "cognito-idp", REGION).admin_user_global_sign_out(
+        UserPoolId=own_pool.id, Username=USER
+    )
+    url, refresh = own_pool.base + "/oauth2/token", {"grant_type": "refresh_token", "client_id": own_pool.app}
     assert (
         error_of(post(url, data={**refresh, "refresh_token": signed_out["refresh_token"]})) == "invalid_grant"
     )
-    fresh = tokens(pool)
-    revoke = post(pool.base + "/oauth2/revoke", data={"token": fresh["refresh_token"], "client_id": pool.app})
+    fresh = tokens(own_pool)
+    revoke = post(
+        own_pool.base + "/oauth2/revoke", data={"token": fresh["refresh_token"], "client_id": own_pool.app}
+    )
     assert revoke.status_code == 200
     assert error_of(post(url, data={**refresh, "refresh_token": fresh["refresh_token"]})) == "invalid_grant"
     bearer = {"Authorization": f"Bearer {fresh['access_token']}"}
-    assert get(pool.base + "/oauth2/userInfo", headers=bearer).status_code == 401
+    assert get(own_pool.base + "/oauth2/userInfo", headers=bearer).status_code == 401
 
 
 def test_logout_redirects_only_to_a_listed_sign_out_url(pool: Pool) -> None:
@@ -526,10 +548,10 @@ def test_wrong_password_or_unknown_user_shows_the_form_again(
     assert "Incorrect username or password." in answer.text and "id=password" in answer.text
 
 
-def test_disabled_user_cannot_sign_in(server: Any, pool: Pool) -> None:
-    server_client(server, "cognito-idp", REGION).admin_disable_user(UserPoolId=pool.id, Username=USER)
+def test_disabled_user_cannot_sign_in(server: Any, own_pool: Pool) -> None:
+    server_client(server, "cognito-idp", REGION).admin_disable_user(UserPoolId=own_pool.id, Username=USER)
     _, challenge = pkce()
-    answer = sign_in(pool, authorize_params(pool, challenge))
+    answer = sign_in(own_pool, authorize_params(own_pool, challenge))
     assert answer.status_code == 200 and "User is disabled." in answer.text
 
 

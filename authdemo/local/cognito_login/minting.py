@@ -5,15 +5,13 @@ A user's tokens come from `CognitoIdpUserPool.create_jwt` (moto's key, kid "dumm
 are, so GetUser, GlobalSignOut and the refresh token work on them. Unlike InitiateAuth (which
 always says `aws.cognito.signin.user.admin`), the access token carries the scopes granted, as
 Cognito's token endpoint does. A client_credentials token has no user: it is signed here with
-the same private key moto signs with, with Cognito's M2M claims.
+the pool's own private key (moto's), with Cognito's M2M claims.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -93,15 +91,6 @@ def refreshed_tokens(
     return body
 
 
-@lru_cache(maxsize=1)
-def _moto_private_key() -> Any:
-    """The RSA private key moto signs every user pool's tokens with (kid "dummy")."""
-    from jwt.algorithms import RSAAlgorithm
-    from moto.utilities.utils import load_resource
-
-    return RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/jwks-private.json")))
-
-
 def client_credentials_token(pool: Any, client_id: str, scopes: tuple[str, ...]) -> dict[str, Any]:
     """An M2M access token: `sub` = `client_id` = the client, no user, no ID or refresh token."""
     now = int(time.time())
@@ -117,5 +106,6 @@ def client_credentials_token(pool: Any, client_id: str, scopes: tuple[str, ...])
         "jti": str(uuid.uuid4()),
         "client_id": client_id,
     }
-    token = jwt.encode(claims, _moto_private_key(), algorithm="RS256", headers={"kid": "dummy"})
+    # The pool's own key (moto's, kid "dummy"), as a `cryptography` key PyJWT signs with.
+    token = jwt.encode(claims, pool.json_web_key.private_key, algorithm="RS256", headers={"kid": "dummy"})
     return {"access_token": token, "expires_in": TOKEN_LIFETIME_SECONDS, "token_type": "Bearer"}
