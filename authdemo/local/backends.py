@@ -66,3 +66,28 @@ def moto_cognito_jwks(issuer: str) -> dict[str, Any] | None:
         if backend is not None and pool_id in backend.user_pools:
             return moto_public_jwks()
     return None
+
+
+def find_pool_by_domain(prefix: str) -> Any:
+    """moto's CognitoIdpUserPool whose (Amazon Cognito) domain prefix is `prefix`, in any
+    account and region, or None. Domain prefixes are unique across AWS, so one match."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    for regions in list(dict.values(cognitoidp_backends)):
+        for backend in list(dict.values(regions)):
+            domain = backend.user_pool_domains.get(prefix)
+            if domain is not None:
+                return backend.user_pools.get(domain.user_pool_id)
+    return None
+
+
+def find_user_pool(pool_id: str) -> Any:
+    """moto's CognitoIdpUserPool with this id (its region is the id's prefix), or None."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    region = pool_id.partition("_")[0]
+    for regions in list(dict.values(cognitoidp_backends)):
+        backend = dict.get(regions, region)
+        if backend is not None and pool_id in backend.user_pools:
+            return backend.user_pools[pool_id]
+    return None

@@ -2,7 +2,8 @@
 
 moto 5 implements GetAuthorizer but not GetAuthorizers (list); `up` uses the list to find
 an authorizer that a killed run created but never recorded. Applied once, in the
-embedded server's process only.
+embedded server's process only. Unsigned Cognito calls are given their pool's region, and
+refused when their access token lacks a scope Cognito requires (`present_unsigned_cognito`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import io
 import json
 import re
 import time
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -40,8 +42,18 @@ _COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.co
 MAX_UNSIGNED_BODY = 1024 * 1024
 
 
-def present_unsigned_cognito(environ: dict[str, Any]) -> None:
-    """Give an unsigned Cognito call carrying an `AccessToken` its user pool's region.
+ADMIN_SCOPE = "aws.cognito.signin.user.admin"
+MISSING_SCOPE = (
+    400,
+    [("content-type", "application/x-amz-json-1.1")],
+    b'{"__type":"NotAuthorizedException","message":"Access Token does not have required scopes"}',
+)
+
+
+def present_unsigned_cognito(environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    """Give an unsigned Cognito call carrying an `AccessToken` its user pool's region, or refuse
+    it as Cognito does when its operation needs the `aws.cognito.signin.user.admin` scope and the
+    token lacks it (returned: the response to send instead of calling moto).
 
     botocore sends GetUser, GlobalSignOut, ... without a signature, so moto sees no credential
     scope (and the Host is 127.0.0.1): it takes us-east-1 and answers NotAuthorizedException
@@ -49,32 +61,58 @@ def present_unsigned_cognito(environ: dict[str, Any]) -> None:
     without verifying (moto checks the token itself), names the region, which moto reads
     from a synthetic, unsigned `Authorization` header's credential scope. The body is read
     and handed back as a fresh stream.
+
+    moto's own tokens always carry the admin scope; managed login's (`cognito_login`) carry the
+    scopes granted, so an access token signed in without it gets Cognito's refusal here.
     """
     if environ.get("HTTP_AUTHORIZATION") or environ.get("REQUEST_METHOD") != "POST":
-        return
+        return None
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return
+        return None
     if not 0 < length <= MAX_UNSIGNED_BODY:
-        return
+        return None
     body = environ["wsgi.input"].read(length)
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
-    region = _token_region(body)
-    if region is not None:
+    claims = _token_claims(body)
+    if claims is None:
+        return None
+    operation = str(environ.get("HTTP_X_AMZ_TARGET") or "").rpartition(".")[2]
+    scope = claims.get("scope")
+    if operation in admin_scope_operations() and isinstance(scope, str) and ADMIN_SCOPE not in scope.split():
+        return MISSING_SCOPE
+    match = _COGNITO_ISSUER.match(str(claims.get("iss") or ""))
+    if match is not None:
         day = time.strftime("%Y%m%d", time.gmtime())
         environ["HTTP_AUTHORIZATION"] = (
-            f"AWS4-HMAC-SHA256 Credential=anonymous/{day}/{region}/cognito-idp/aws4_request, "
+            f"AWS4-HMAC-SHA256 Credential=anonymous/{day}/{match.group(1)}/cognito-idp/aws4_request, "
             "SignedHeaders=host, Signature=unsigned"
         )
+    return None
 
 
-def _token_region(body: bytes) -> str | None:
+@lru_cache(maxsize=1)
+def admin_scope_operations() -> frozenset[str]:
+    """Operations whose `AccessToken` must include `aws.cognito.signin.user.admin` (GetUser,
+    GlobalSignOut, UpdateUserAttributes, ...), as botocore's model documents each of them."""
+    import botocore.loaders
+
+    model = botocore.loaders.create_loader().load_service_model("cognito-idp", "service-2")
+    found = set()
+    for name, operation in model["operations"].items():
+        shape = model["shapes"].get((operation.get("input") or {}).get("shape", ""), {})
+        member = (shape.get("members") or {}).get("AccessToken") or {}
+        if ADMIN_SCOPE in str(member.get("documentation") or ""):
+            found.add(name)
+    return frozenset(found)
+
+
+def _token_claims(body: bytes) -> dict[str, Any] | None:
     try:
         token = json.loads(body).get("AccessToken")
         claims = jwt.decode(token, options={"verify_signature": False})
     except Exception:  # not JSON, no token, not a JWT: moto answers as it would
         return None
-    match = _COGNITO_ISSUER.match(str(claims.get("iss") or ""))
-    return match.group(1) if match else None
+    return claims if isinstance(claims, dict) else None

@@ -11,6 +11,8 @@ SERVICE_NAME = "authdemo-local"
 # HTTP API invoke URLs: `/_aws/execute-api/<apiId>/...` or `Host: <apiId>.execute-api.localhost`.
 PATH_PREFIX = "/_aws/execute-api/"
 HOST_SUFFIX = ".execute-api.localhost"
+# Managed login of a user pool whose domain prefix is <prefix>: `/_aws/cognito/<prefix>/...`.
+LOGIN_PREFIX = "/_aws/cognito/"
 CREDENTIALS_NAME = "local-credentials.json"
 
 

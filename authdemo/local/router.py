@@ -5,9 +5,11 @@
    with or without `:<port>`); anything else, the health check included, gets 421 before
    anything runs, which stops DNS-rebinding pages from reaching the server;
 2. `GET /_authdemo/health` answers who we are (the daemon's liveness check);
-3. HTTP API invocations (path `/_aws/execute-api/<apiId>/...` or `Host: <apiId>.execute-api.localhost`)
+3. managed login of the embedded Cognito (`/_aws/cognito/<domain prefix>/...`, public as on
+   AWS) and each pool's `/<poolId>/.well-known/openid-configuration` go to `cognito_login`;
+4. HTTP API invocations (path `/_aws/execute-api/<apiId>/...` or `Host: <apiId>.execute-api.localhost`)
    go to `ExecuteApi`, whose authorizers decide as API Gateway would (no SigV4 here);
-4. everything else is AWS's control plane: checked by `sigv4` against this server's own
+5. everything else is AWS's control plane: checked by `sigv4` against this server's own
    credentials, then handed to moto. Calls AWS serves unsigned go to moto directly; an
    unsigned Cognito call with an `AccessToken` is first given its pool's region
    (`moto_patches.present_unsigned_cognito`), which moto would otherwise take as us-east-1.
@@ -28,14 +30,16 @@ from werkzeug.wrappers import Request
 
 from authdemo.local import moto_patches, sigv4
 from authdemo.local.authorizers.jwt import KeyProvider
+from authdemo.local.cognito_login import ManagedLogin
 from authdemo.local.credentials import Credentials
 from authdemo.local.execute_api import JSON_HEADERS, ExecuteApi, request_id
-from authdemo.local.names import HEALTH_PATH, HOST_SUFFIX, PATH_PREFIX, SERVICE_NAME
+from authdemo.local.names import HEALTH_PATH, HOST_SUFFIX, LOGIN_PREFIX, PATH_PREFIX, SERVICE_NAME
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Response = tuple[int, list[tuple[str, str]], bytes]
 
 MAX_CONTROL_BODY = 100 * 1024 * 1024  # a Lambda zip, base64-encoded, fits
+_OPENID_CONFIGURATION = re.compile(r"^/([\w-]+)/\.well-known/openid-configuration$")
 _API_HOST = re.compile(r"^([a-z0-9]+)" + re.escape(HOST_SUFFIX) + r"$")
 MISDIRECTED = (
     421,
@@ -65,6 +69,7 @@ class Router:
         self.port = port
         self.credentials = credentials
         self.execute_api = ExecuteApi(keys, credentials, endpoint_url=f"http://127.0.0.1:{port}")
+        self.managed_login = ManagedLogin(port)
 
     def close(self) -> None:
         self.execute_api.close()
@@ -91,6 +96,10 @@ class Router:
             return self._respond(start_response, environ, (200, list(JSON_HEADERS.items()), body))
         raw = str(environ.get("REQUEST_URI") or environ.get("RAW_URI") or quote(path))
         raw_path = raw.partition("?")[0]
+        if not api_host:
+            answer = self._cognito(environ, path)
+            if answer is not None:
+                return self._respond(start_response, environ, answer)
         if api_host:
             return self._api(start_response, environ, api_host, path, raw_path)
         if path.startswith(PATH_PREFIX):
@@ -99,6 +108,15 @@ class Router:
             raw_rest = raw_path[len(prefix) :] if raw_path.startswith(prefix) else "/" + rest
             return self._api(start_response, environ, api_id, "/" + rest, raw_rest or "/")
         return self._control_plane(environ, start_response)
+
+    def _cognito(self, environ: dict[str, Any], path: str) -> Response | None:
+        """Managed login, or a pool's discovery document; None for anything else."""
+        if path.startswith(LOGIN_PREFIX):
+            return self.managed_login.handle(environ, path[len(LOGIN_PREFIX) :])
+        match = _OPENID_CONFIGURATION.match(path)
+        if match and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return self.managed_login.openid_configuration(environ, match.group(1))
+        return None
 
     def _api(
         self, start_response: Callable[..., Any], environ: dict[str, Any], api_id: str, path: str, raw: str
@@ -110,7 +128,9 @@ class Router:
     def _control_plane(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """moto, for a request signed with this server's key (or one AWS serves unsigned)."""
         if sigv4.is_public(environ):
-            moto_patches.present_unsigned_cognito(environ)
+            answer = moto_patches.present_unsigned_cognito(environ)
+            if answer is not None:
+                return self._respond(start_response, environ, answer)
             return self.app(environ, start_response)
         request = Request(environ)
         if (request.content_length or 0) > MAX_CONTROL_BODY:

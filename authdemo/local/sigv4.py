@@ -4,9 +4,12 @@ Every request for moto must carry a SigV4 `Authorization` header made with this 
 own access key (`authdemo.local.credentials`), an `X-Amz-Date` within 5 minutes of now,
 and a signature botocore computes to the same value. Open without a signature, as on AWS:
 Cognito's public user-pool operations (those botocore's model marks `"authtype": "none"`:
-InitiateAuth, SignUp, GetUser, ...) and a pool's `/.well-known/jwks.json` and
-`openid-configuration`. moto's `/moto-api/` (reset, dashboard, ...) is treated like any
-other control-plane call: it needs a valid signature. Presigned URLs are refused.
+InitiateAuth, SignUp, GetUser, ...), a pool's `/.well-known/jwks.json` and
+`openid-configuration`, and managed login under `/_aws/cognito/<domain prefix>/` (the
+embedded stand-in for `https://<prefix>.auth.<region>.amazoncognito.com`, which browsers
+and OAuth clients reach without AWS credentials; the router answers it itself, never moto).
+moto's `/moto-api/` (reset, dashboard, ...) is treated like any other control-plane call:
+it needs a valid signature. Presigned URLs are refused.
 
 A refusal is written in the wire format of the caller's protocol, so botocore raises the
 same ClientError AWS would cause (`UnrecognizedClientException`, `InvalidClientTokenId`,
@@ -27,6 +30,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from authdemo.local.credentials import Credentials
+from authdemo.local.names import LOGIN_PREFIX
 
 MAX_SKEW = timedelta(minutes=5)
 _AUTH = re.compile(
@@ -88,7 +92,10 @@ def public_cognito_operations() -> frozenset[str]:
 def is_public(environ: dict[str, Any]) -> bool:
     """Whether AWS itself answers this request without a signature."""
     method = environ.get("REQUEST_METHOD")
-    if method in ("GET", "HEAD") and _WELL_KNOWN.match(str(environ.get("PATH_INFO") or "")):
+    path = str(environ.get("PATH_INFO") or "")
+    if method in ("GET", "HEAD") and _WELL_KNOWN.match(path):
+        return True
+    if path.startswith(LOGIN_PREFIX):
         return True
     target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
     if method == "POST" and target.startswith(_COGNITO_TARGET):
