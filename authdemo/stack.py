@@ -48,6 +48,10 @@ class Options:
     show_token: bool = False
     show_password: bool = False
     wait: float = 120.0
+    issuer: str | None = None  # `up --issuer`: trust this OIDC issuer instead of a user pool
+    audiences: tuple[str, ...] = ()  # `up --audience` (repeatable)
+    token: str | None = None  # `test --token`
+    token_command: str | None = None  # `test --token-command`
 
 
 @dataclass
@@ -86,6 +90,8 @@ class Stack:
             username=records.get("username") or self.opts.username or DEFAULT_USERNAME,
             password=records.get("password") or "",
             student_password=records.get("student_password") or "",
+            issuer=records.get("issuer") or "",
+            audiences=tuple(records.get("audience") or ()),
         )
 
 
