@@ -331,7 +331,8 @@ def _maybe_stop_server(stack: Stack) -> list[str]:
     if iam.list_roles(PathPrefix="/authdemo/").get("Roles"):
         return ["The embedded AWS keeps running: other stacks remain in it."]
     daemon.stop()
-    return ["Stopped the embedded AWS (it was started by `up --local`)."]
+    starter = "up --local" if server.started_by == "up" else server.started_by
+    return [f"Stopped the embedded AWS (it was started by `authdemo {starter}`)."]
 
 
 def sweep_find(stack: Stack, store: StateStore) -> list[tuple[Unit, Rec]]:

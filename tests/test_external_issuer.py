@@ -109,6 +109,9 @@ def test_issuer_stack_test_without_a_token_says_how(local_daemon: Any) -> None:
             "--token-command 'authdemo local issuer --token --audience https://api.authdemo.test"
             in result.stderr
         )
+        token = run("token", "--local", "--stack", "ext2")  # no pool to sign in to
+        assert token.exit_code == 2
+        assert "has no Cognito user pool" in " ".join(token.stderr.split())
         wrong = run("test", "--local", "--stack", "ext2", "--token", "a.b.c")
         assert wrong.exit_code == 2  # not a JWT: one sentence, no traceback
         assert "not a JWT" in wrong.stderr
@@ -317,3 +320,18 @@ def test_local_issuer_file_is_private(local_daemon: Any) -> None:
     assert local_issuer.issuer_file().stat().st_mode & 0o077 == 0
     secret = run("local", "issuer", "--field", "client_secret")
     assert secret.stdout.strip() == local_daemon.issuer_keys.client_secret
+
+
+def test_sweep_finds_an_issuer_stack_without_its_state(local_daemon: Any) -> None:
+    """down --sweep considers every unit whatever the profile: a forgotten issuer stack's API,
+    function, role and log group are found by tag and path, and deleted."""
+    url = f"{local_daemon.url}/_authdemo/issuer/"
+    flags = ("--local", "--stack", "ext3")
+    assert run("up", *flags, "--issuer", url, "--audience", AUD).exit_code == 0
+    assert run("forget", "--local", "--stack", "ext3", "--yes").exit_code == 0
+    swept = run_json("down", *flags, "--sweep", "--yes")
+    assert swept["deleted"] is True
+    assert {"api", "function", "role", "log_group"} <= {f["type"] for f in swept["found"]}
+    found = leftovers(endpoint_url=local_daemon.url, credentials=local_daemon.credentials)
+    assert "authdemo-ext3-api" not in found.get("apis", [])
+    assert "authdemo-ext3-fn-role" not in found.get("roles", [])
