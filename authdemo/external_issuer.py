@@ -31,7 +31,9 @@ TOKEN_COMMAND_TIMEOUT = 60.0
 
 def is_cognito_stack(store: StateStore | None) -> bool:
     """A stack recorded with any resource of the Cognito profile (a pool, client, user ...)."""
-    return bool(store) and any(store.resource(u.key) for u in all_units() if u.cognito)  # type: ignore[union-attr]
+    if store is None:
+        return False
+    return any(store.resource(u.key) for u in all_units() if u.cognito)
 
 
 def resolve(opts: Options, store: StateStore | None) -> tuple[str, tuple[str, ...], list[str]]:
