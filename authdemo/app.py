@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import engine, paths, planner
+from . import engine, external_issuer, paths, planner
 from .errors import AuthdemoError, StateError
 from .stack import (
     DEFAULT_USERNAME,
@@ -38,6 +38,10 @@ def up(
         check_password(opts.password)  # before anything is created or locked
     with open_stack(opts, "up", write=True) as stack:
         store = stack.store
+        issuer, audiences, notes = external_issuer.resolve(opts, store)
+        stack.notes.extend(notes)
+        if issuer:
+            external_issuer.check(stack, issuer)  # before anything is created or recorded
         password = opts.password or (store.get("password") if store else None) or generate_password()
         check_password(password)
         username = opts.username or (store.get("username") if store else None) or DEFAULT_USERNAME
@@ -51,8 +55,11 @@ def up(
                 local=opts.local,
             )
             stack.store = store
-        store.set(username=username, password=password)
-        if not store.get("student_password"):  # the second user's (issue #10), kept like the first's
+        if issuer:  # no user pool, so no users or passwords (external_issuer.py)
+            store.set(issuer=issuer, audience=list(audiences))
+        else:
+            store.set(username=username, password=password)
+        if not issuer and not store.get("student_password"):  # the second user's, kept like the first's
             store.set(student_password=generate_password())
         if stack.account_id:
             store.set(account_id=stack.account_id)
@@ -70,6 +77,8 @@ def plan(opts: Options, command: str) -> dict[str, Any]:
         units = planner.units_by_key()
         if opts.local and stack.server is None:
             # No embedded AWS running: nothing exists in it; `up` would create everything.
+            if command == "up":
+                units = planner.profile_units(_planned_context(stack, records))
             steps = [
                 planner.Planned(k, units[k].label, "create" if command == "up" else "gone")
                 for k in planner.up_order(units)
@@ -77,7 +86,7 @@ def plan(opts: Options, command: str) -> dict[str, Any]:
         elif command == "down" and stack.store is None:
             steps = []
         else:
-            ctx = stack.context(records)
+            ctx = _planned_context(stack, records)
             steps = planner.plan_up(ctx) if command == "up" else planner.plan_down(ctx)
         return {
             "command": command,
@@ -88,6 +97,14 @@ def plan(opts: Options, command: str) -> dict[str, Any]:
             "state_file": str(stack.path),
             "plan": [step.as_dict() for step in steps],
         }
+
+
+def _planned_context(stack: Stack, records: Records) -> Any:
+    """The stack's context, with the profile `up --issuer` would give it."""
+    ctx = stack.context(records)
+    if stack.opts.issuer:
+        ctx.issuer, ctx.audiences = stack.opts.issuer, stack.opts.audiences
+    return ctx
 
 
 def summary(stack: Stack) -> dict[str, Any]:
@@ -113,7 +130,8 @@ def summary(stack: Stack) -> dict[str, Any]:
         "routes": {door: f"{api_url}/{door}" for door in DOORS} if api_url else None,
         "user_pool_id": res.get("user_pool", {}).get("id"),
         "client_id": res.get("app_client", {}).get("id"),
-        "issuer": res.get("authorizer", {}).get("issuer"),
+        "issuer": res.get("authorizer", {}).get("issuer") or (store.get("issuer") if store else None),
+        "audience": (store.get("audience") if store else None) or None,
         "username": store.get("username") if store else None,
         "function_name": res.get("function", {}).get("name") or names.function,
         "role_name": res.get("role", {}).get("name") or names.role,
@@ -142,8 +160,11 @@ def test(
     from .tokens import decode, sign_in, sign_out, tamper
 
     rows = rows_for(routes)
+    token = external_issuer.token_from(opts) if (opts.token, opts.token_command) != (None, None) else None
     with open_stack(opts, "test", write=False, start_server=False, require_state=True) as stack:
         require_server(stack)
+        if token is not None or (stack.store and stack.store.get("issuer")):
+            return external_issuer.test(stack, token, on_wait)
         store = require(stack, "api", "app_client", "user", *(["student"] if "student" in rows else []))
         info = summary(stack)
         client_id, username = info["client_id"], info["username"]
@@ -327,13 +348,14 @@ def _maybe_stop_server(stack: Stack) -> list[str]:
     from .local import daemon
 
     server = stack.server
-    if server is None or server.started_by != "up":
+    if server is None or server.started_by not in ("up", "local issuer"):
         return []
     iam = stack.clients("iam")
     if iam.list_roles(PathPrefix="/authdemo/").get("Roles"):
         return ["The embedded AWS keeps running: other stacks remain in it."]
     daemon.stop()
-    return ["Stopped the embedded AWS (it was started by `up --local`)."]
+    starter = "up --local" if server.started_by == "up" else server.started_by
+    return [f"Stopped the embedded AWS (it was started by `authdemo {starter}`)."]
 
 
 def sweep_find(stack: Stack, store: StateStore) -> list[tuple[Unit, Rec]]:

@@ -65,7 +65,7 @@ class _BuiltClients(dict[tuple[Any, ...], Any]):
         super().__init__()
         self.hooks: tuple[Any, ...] = ()
 
-    def get(self, key: tuple[Any, ...], default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
         hooks = tuple(CLIENT_HOOKS)
         if hooks != self.hooks:  # tests inject faults per scenario: never reuse across hooks
             self.clear()

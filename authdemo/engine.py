@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .errors import AuthdemoError, NotFound
-from .planner import children, decide, down_order, units_by_key, up_order
+from .planner import children, decide, down_order, profile_units, units_by_key, up_order
 from .state import StateStore
 from .units import Context, Rec, Unit
 
@@ -243,7 +243,7 @@ class Executor:
 
 
 def up_steps(executor: Executor) -> dict[str, Step]:
-    units = executor.units
+    units = profile_units(executor.ctx)
     steps: dict[str, Step] = {}
     for key, needs in up_order(units).items():
         unit = units[key]

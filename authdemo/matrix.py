@@ -34,6 +34,8 @@ LABELS = {
     "student": "student's access token",
     "signed-out": "signed-out access token",
     "sigv4": "SigV4-signed request",
+    "given": "your token",  # `test --token` / `--token-command` (external_issuer.py)
+    "given-tampered": "your token, tampered",
 }
 GROUP = "presenters"
 SCOPE = "aws.cognito.signin.user.admin"
@@ -87,6 +89,9 @@ EXPECTED: dict[str, dict[str, Expect]] = {
         "lambda": (403, "a signature is not an access token: GetUser refuses it", False),
         "iam": (200, "signed for execute-api", True),
     },
+    # `test --token`: only /protected, the JWT door any issuer's stack has.
+    "given": {"protected": (200, "signature, iss, aud and exp check out", True)},
+    "given-tampered": {"protected": (401, "the signature no longer matches the edited claims", True)},
 }
 
 

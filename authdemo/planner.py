@@ -17,7 +17,14 @@ from .units import Context, MemoryRecords, Rec, Unit, all_units
 
 
 def units_by_key() -> dict[str, Unit]:
+    """Every unit, whatever the stack's profile: what `down` and `down --sweep` look for."""
     return {u.key: u for u in all_units()}
+
+
+def profile_units(ctx: Context) -> dict[str, Unit]:
+    """The units `up` builds for this stack's profile (see `Unit.applies`: an external issuer
+    leaves out the Cognito ones)."""
+    return {k: u for k, u in units_by_key().items() if u.applies(ctx)}
 
 
 def regional_keys() -> frozenset[str]:
@@ -26,8 +33,9 @@ def regional_keys() -> frozenset[str]:
 
 
 def up_order(units: Mapping[str, Unit]) -> dict[str, set[str]]:
-    """Each unit's creation needs."""
-    return {k: set(u.needs) for k, u in units.items()}
+    """Each unit's creation needs, among `units` (a need the profile leaves out is not waited
+    for: the JWT authorizer of an external issuer needs no pool)."""
+    return {k: set(u.needs) & set(units) for k, u in units.items()}
 
 
 def top(units: Mapping[str, Unit], key: str) -> str:
@@ -90,7 +98,7 @@ def decide(unit: Unit, ctx: Context) -> tuple[str, Rec | None]:
 
 def plan_up(ctx: Context) -> list[Planned]:
     """What `up` would do, unit by unit in creation order; nothing is changed or written."""
-    units = units_by_key()
+    units = profile_units(ctx)
     records = MemoryRecords(
         {k: r for k in units if (r := ctx.records.resource(k))}, {"account_id": ctx.account_id}
     )

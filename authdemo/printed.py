@@ -101,3 +101,45 @@ def test_commands(info: dict[str, Any], cells: list[Any]) -> list[tuple[str, str
                 comment = ""
         lines.append((comment, curl(cell.url, var)))
     return lines
+
+
+def issuer_commands(info: dict[str, Any]) -> list[tuple[str, str]]:
+    """A stack that trusts an external issuer (`up --issuer`): the 401 without a token, then a
+    token of that issuer at /protected. With the embedded AWS's own issuer a line gets the
+    token; another issuer's token comes from you (the comment says which; README, "Any OIDC
+    issuer", shows how for Auth0 and Okta)."""
+    from urllib.parse import urlsplit
+
+    from .external_issuer import is_local_issuer, local_token_command
+
+    url = shlex.quote(info["protected_url"])
+    flags = info.get("cli_flags", "")
+    audience = info["audience"][0]
+    with_token = f"curl -s -w '\\n' -H \"Authorization: Bearer $TOKEN\" {url}"
+    if is_local_issuer(info["issuer"] or ""):
+        command = local_token_command(audience, urlsplit(info["issuer"]).port)
+        token_lines = [
+            ("A token from the embedded AWS's issuer", f"TOKEN=$({command})"),
+            ("WITH the token - expect 200", with_token),
+        ]
+    else:
+        where = f"an access token of {info['issuer']} for audience {audience}"
+        token_lines = [(f"WITH the token - expect 200 (set TOKEN to {where} first: README)", with_token)]
+    return [
+        ("WITHOUT token - expect 401", f"curl -s -w '\\n' {url}"),
+        *token_lines,
+        ("No token, the token, the token tampered; and why", f'authdemo test --token "$TOKEN"{flags}'),
+        ("Clean up", f"authdemo down{flags}"),
+    ]
+
+
+def token_test_commands(info: dict[str, Any]) -> list[tuple[str, str]]:
+    """`test --token`'s curl lines: TOKEN is set by the `--token-command` when one was given."""
+    url = shlex.quote(info["protected_url"])
+    lines = [("WITHOUT token - expect 401", f"curl -s -w '\\n' {url}")]
+    with_token = f"curl -s -w '\\n' -H \"Authorization: Bearer $TOKEN\" {url}"
+    if info.get("token_command"):
+        lines += [("Your token", f"TOKEN=$({info['token_command']})"), ("WITH it - expect 200", with_token)]
+    else:
+        lines.append(("WITH your token (in TOKEN) - expect 200", with_token))
+    return lines

@@ -48,6 +48,10 @@ class Options:
     show_token: bool = False
     show_password: bool = False
     wait: float = 120.0
+    issuer: str | None = None  # `up --issuer`: trust this OIDC issuer instead of a user pool
+    audiences: tuple[str, ...] = ()  # `up --audience` (repeatable)
+    token: str | None = None  # `test --token`
+    token_command: str | None = None  # `test --token-command`
 
 
 @dataclass
@@ -86,6 +90,8 @@ class Stack:
             username=records.get("username") or self.opts.username or DEFAULT_USERNAME,
             password=records.get("password") or "",
             student_password=records.get("student_password") or "",
+            issuer=records.get("issuer") or "",
+            audiences=tuple(records.get("audience") or ()),
         )
 
 
@@ -243,6 +249,13 @@ def not_deployed(opts: Options, missing: list[str] | None = None) -> str:
 def require(stack: Stack, *keys: str) -> StateStore:
     store = stack.store
     missing = [k for k in keys if not (store and store.resource(k))]
+    if store is not None and missing and store.get("issuer"):
+        # A stack of another issuer (`up --issuer`) has no pool to sign in to, by design.
+        raise UsageError(
+            f"Stack {stack.opts.stack!r} trusts {store.get('issuer')} and has no Cognito user pool, so "
+            "authdemo cannot sign in for it; get a token from that issuer and run "
+            f'`authdemo test --token "$TOKEN"{cli_flags(stack.opts)}`.'
+        )
     if store is None or missing:
         raise NotDeployedError(not_deployed(stack.opts, missing))
     return store

@@ -650,3 +650,91 @@ def browser() -> Iterator[Any]:
     driver = start_chromium()
     yield driver
     driver.quit()
+
+
+# ------------------------------------------------------------------------ OIDC issuers
+class FakeIssuer:
+    """A tiny OIDC issuer on 127.0.0.1 (http): each path answers what the test set with `serve`,
+    after `delay` seconds; `fetches` lists the paths asked for. `publish` sets up a sound one
+    (discovery naming `issuer`, a JWKS of one RSA key, kid "k1") and returns its private key."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.routes: dict[str, tuple[int, bytes, float]] = {}
+        self.fetches: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.fetches.append(self.path)
+                status, body, delay = outer.routes.get(self.path, (404, b"{}", 0.0))
+                time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:  # the client gave up first (a timeout test)
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        serve = functools.partial(self.server.serve_forever, poll_interval=0.05)
+        threading.Thread(target=serve, daemon=True).start()
+
+    def serve(self, path: str, body: Any, status: int = 200, delay: float = 0.0) -> None:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.routes[path] = (status, raw, delay)
+
+    def publish(self, issuer: str, said: str | None = None, keys: list[dict[str, Any]] | None = None) -> Any:
+        """A discovery document for `issuer` (naming `said`, default `issuer`) and its JWKS."""
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from jwt.algorithms import RSAAlgorithm
+
+        from authdemo.oidc import discovery_url
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+        path = discovery_url(issuer)[len(self.base) :]
+        self.serve(path, {"issuer": issuer if said is None else said, "jwks_uri": f"{self.base}/jwks"})
+        self.serve(
+            "/jwks",
+            {"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}] if keys is None else keys},
+        )
+        return key
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_issuer() -> Iterator[FakeIssuer]:
+    issuer = FakeIssuer()
+    yield issuer
+    issuer.close()
+
+
+@pytest.fixture
+def local_daemon(server: Any) -> Any:
+    """The session's embedded AWS, recorded in this test's AUTHDEMO_HOME as the running background
+    server (its pid is this process's, which its health check answers): `--local` commands and
+    `authdemo local issuer` use it in-process, as they would a server `local start` spawned."""
+    from datetime import datetime, timezone
+
+    from authdemo.local import credentials as local_credentials
+    from authdemo.local import daemon
+    from authdemo.local import issuer as local_issuer
+
+    pid = os.getpid()
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    daemon._write(daemon.ServerInfo(pid, server.port, server.url, "start", started))
+    local_credentials.save(server.credentials, server.port, pid)
+    local_issuer.save(server.issuer_keys, server.port, pid)
+    return server

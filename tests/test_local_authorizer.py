@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -238,63 +236,64 @@ def test_fuzz_signed_hostile_claims_only_ever_deny(exp: Any, aud: Any) -> None:
     assert result.claims["aud"] in (CLIENT, [CLIENT]) or CLIENT in result.claims["aud"]
 
 
-class _JwksServer:
-    """A JWKS endpoint on 127.0.0.1 that counts its fetches."""
-
-    def __init__(self, jwks: dict[str, Any]) -> None:
-        self.fetches = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.fetches += 1
-                body = json.dumps(jwks).encode()
-                self.send_response(200 if self.path == "/.well-known/jwks.json" else 404)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def _remote_token(fake_issuer: Any, issuer: str, kid: str = "k1") -> tuple[Any, str]:
+    """A sound issuer served by `fake_issuer`, and a token of it."""
+    key = fake_issuer.publish(issuer)
+    token = jwt.encode(
+        {"iss": issuer, "aud": CLIENT, "exp": time.time() + 60}, key, algorithm="RS256", headers={"kid": kid}
+    )
+    return key, token
 
 
-def test_remote_issuer_keys_are_fetched_once_and_cached() -> None:
-    """Another issuer's JWKS comes from <issuer>/.well-known/jwks.json, fetched once."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-    remote = _JwksServer({"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]})
-    try:
-        config = JwtConfig(remote.issuer, (CLIENT,))
-        keys = KeyProvider()
-        token = jwt.encode(
-            {"iss": remote.issuer, "aud": CLIENT, "exp": time.time() + 60},
-            key,
-            algorithm="RS256",
-            headers={"kid": "k1"},
-        )
-        for _ in range(3):
-            assert authorize(config, {"Authorization": token}, keys).claims["aud"] == CLIENT
-        assert remote.fetches == 1
-    finally:
-        remote.close()
+@pytest.mark.parametrize("path", ["/tenant/", "/tenant"])
+def test_remote_issuer_keys_come_through_discovery_once(fake_issuer: Any, path: str) -> None:
+    """Another issuer's keys: `{issuer}/.well-known/openid-configuration` (one trailing slash of
+    the issuer dropped) -> `jwks_uri`, each fetched once, then cached; iss compared exactly."""
+    issuer = fake_issuer.base + path
+    _, token = _remote_token(fake_issuer, issuer)
+    config = JwtConfig(issuer, (CLIENT,))
+    keys = KeyProvider()
+    for _ in range(3):
+        assert authorize(config, {"Authorization": token}, keys).claims["aud"] == CLIENT
+    assert fake_issuer.fetches == ["/tenant/.well-known/openid-configuration", "/jwks"]
+    other = JwtConfig(issuer.rstrip("/") if path.endswith("/") else issuer + "/", (CLIENT,))
+    with pytest.raises(Denied) as caught:  # the same keys, but iss must match exactly
+        authorize(other, {"Authorization": token}, KeyProvider())
+    assert caught.value.description == "the token does not have a valid issuer"
 
 
-def test_unreachable_jwks_is_a_401() -> None:
-    """When the issuer's JWKS cannot be fetched the request is refused, not failed."""
-    remote = _JwksServer({"keys": []})
-    remote.close()  # nothing listens there any more
-    config = JwtConfig(remote.issuer, (CLIENT,))
+def test_unknown_kid_refetches_at_most_once_a_minute(fake_issuer: Any) -> None:
+    """A kid the cached JWKS lacks is a 401; the issuer is not asked again within a minute."""
+    issuer = fake_issuer.base + "/"
+    key, _ = _remote_token(fake_issuer, issuer)
+    keys = KeyProvider()
+    config = JwtConfig(issuer, (CLIENT,))
+    stranger = jwt.encode(
+        {"iss": issuer, "aud": CLIENT, "exp": time.time() + 60}, key, algorithm="RS256", headers={"kid": "k9"}
+    )
+    for _ in range(3):
+        with pytest.raises(Denied) as caught:
+            authorize(config, {"Authorization": stranger}, keys)
+        assert "kid" in caught.value.description
+    assert len(fake_issuer.fetches) == 2
+
+
+def test_oversize_jwks_is_a_401(fake_issuer: Any) -> None:
+    """API Gateway fetches at most 150000 bytes of JWKS: a bigger one gives no keys."""
+    issuer = fake_issuer.base + "/"
+    _, token = _remote_token(fake_issuer, issuer)
+    _status, body, _ = fake_issuer.routes["/jwks"]
+    fake_issuer.serve("/jwks", body[:-1] + b', "pad": "' + b"x" * 150_000 + b'"}')
     with pytest.raises(Denied) as caught:
-        authorize(config, {"Authorization": mint(iss=remote.issuer)}, KeyProvider(timeout=1))
+        authorize(JwtConfig(issuer, (CLIENT,)), {"Authorization": token}, KeyProvider())
+    assert "could not be fetched" in caught.value.description
+
+
+def test_unreachable_jwks_is_a_401(fake_issuer: Any) -> None:
+    """When the issuer's keys cannot be fetched the request is refused, not failed."""
+    issuer = "http://127.0.0.1:9/"  # nothing listens on the discard port
+    with pytest.raises(Denied) as caught:
+        authorize(JwtConfig(issuer, (CLIENT,)), {"Authorization": mint(iss=issuer)}, KeyProvider(timeout=1))
     assert "could not be fetched" in caught.value.description
 
 

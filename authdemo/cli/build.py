@@ -44,6 +44,20 @@ def _print_plan(opts: Any, plan: dict[str, Any]) -> None:
 @cli.command()
 @common_options
 @dry_run_option
+@click.option(
+    "--issuer",
+    default=None,
+    metavar="URL",
+    help="Trust this OIDC issuer (Auth0, Okta, ...) instead of creating a Cognito user pool; "
+    "its discovery document and JWKS are checked first, as API Gateway will fetch them.",
+)
+@click.option(
+    "--audience",
+    "audiences",
+    multiple=True,
+    metavar="AUD",
+    help="With --issuer: an `aud` the JWT authorizer accepts (repeatable, at most 50).",
+)
 def up(dry_run: bool, **kwargs: Any) -> None:
     """Create the stack (or finish an interrupted one); safe to run again.
 
@@ -52,6 +66,7 @@ def up(dry_run: bool, **kwargs: Any) -> None:
       authdemo up --local
       authdemo up --dry-run            # what would be created, adopted or kept
       authdemo up --region us-west-2 --password 'Demo-Pass-123!'
+      authdemo up --issuer https://example.auth0.com/ --audience https://api.example.com
     """
     opts = _opts(kwargs)
     if dry_run:
@@ -86,7 +101,9 @@ def _print_summary(info: dict[str, Any], result: Any, cleanup: bool = True) -> N
 
     created = sum(1 for v in result.outcomes.values() if v == "created")
     console.info(f"[bold green]Ready[/] ({created} created). API: {info['api_url']}")
-    commands = printed.guide_commands(info)
+    if info.get("audience"):
+        console.info(f"Trusting {info['issuer']} (audience {', '.join(info['audience'])}).")
+    commands = printed.issuer_commands(info) if info.get("audience") else printed.guide_commands(info)
     _print_commands(commands if cleanup else [c for c in commands if c[0] != "Clean up"])
 
 

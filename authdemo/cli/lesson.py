@@ -23,6 +23,19 @@ from .base import _opts, _print_commands, cli, common_options, show_token_option
     help="Only these doors: protected, scoped, lambda, iam (repeat or comma-separate; default all). "
     "With protected alone: the guide's four checks.",
 )
+@click.option(
+    "--token",
+    default=None,
+    metavar="TOKEN",
+    help="Check /protected with this token instead of signing in (any issuer's; never printed "
+    "unless --show-token): no token 401, the token 200, the token tampered 401.",
+)
+@click.option(
+    "--token-command",
+    default=None,
+    metavar="CMD",
+    help="Like --token, with the token a shell command prints (its stdout, stripped).",
+)
 def test(routes: tuple[str, ...], **kwargs: Any) -> None:
     """Sign in and send every credential to every door: one matrix of expected and actual statuses.
 
@@ -33,12 +46,18 @@ def test(routes: tuple[str, ...], **kwargs: Any) -> None:
     Examples:
       authdemo test --local
       authdemo test --route protected --local     # the guide's 401 / 200
+      authdemo test --token "$TOKEN"              # a token of any issuer, at /protected
     """
     from .. import console
     from ..matrix import parse_routes
 
     opts = _opts(kwargs)
-    passed, doc = _test(opts, parse_routes(routes))
+    chosen = parse_routes(routes)
+    if (opts.token, opts.token_command) != (None, None) and routes and chosen != ("protected",):
+        raise AuthdemoError(
+            "--token and --token-command check /protected only: drop --route.", ExitCode.USAGE
+        )
+    passed, doc = _test(opts, chosen)
     if opts.output == "json":
         console.data_json(doc)
     if not passed:
@@ -61,10 +80,18 @@ def _test(opts: Any, routes: tuple[str, ...] = ("protected",)) -> tuple[bool, di
         "checks": [c.as_dict(opts.show_token) for c in cells],
         "claims": info["claims"],
     }
+    if "token_check" in info:  # `--token` (or a stack that trusts another issuer)
+        doc["token_check"] = info["token_check"]
     if opts.output == "json":
         return passed, doc
     if waited > 1:
         console.info(f"The API answered after {waited:.1f}s of warm-up.")
+    if "token_check" in info:
+        _guide_table(info, cells)
+        console.show(_token_table(info["token_check"]))
+        _show_tokens(opts, cells)
+        _print_commands(printed.token_test_commands(info))
+        return passed, doc
     if routes == ("protected",):
         _guide_table(info, cells)
     else:
@@ -73,6 +100,29 @@ def _test(opts: Any, routes: tuple[str, ...] = ("protected",)) -> tuple[bool, di
     _show_tokens(opts, cells)
     _print_commands(printed.test_commands(info, cells))
     return passed, doc
+
+
+def _token_table(rows: list[dict[str, Any]]) -> Any:
+    """Your token's claims beside what the JWT authorizer checks them against."""
+    from .. import console
+
+    def text(key: str, value: Any) -> str:
+        if key == "exp" and isinstance(value, int):
+            return _utc(value)
+        return "-" if value is None else _claim(key, value)
+
+    table_rows = [
+        [
+            r["claim"],
+            text(r["claim"], r["token"]),
+            text("", r["authorizer"]),
+            "[green]✓[/]" if r["ok"] else "[red]✗[/]",
+        ]
+        for r in rows
+    ]
+    return console.table(
+        "your token vs the JWT authorizer (any ✗ is a 401)", ["claim", "token", "authorizer", ""], table_rows
+    )
 
 
 def _guide_table(info: dict[str, Any], cells: list[Any]) -> None:

@@ -134,3 +134,71 @@ def local_env(port: int | None, output: str) -> None:
         console.data_json(env)
         return
     click.echo("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()))
+
+
+ISSUER_FIELDS = ("url", "audience", "client_id", "client_secret", "token_endpoint", "jwks_uri")
+
+
+@local.command("issuer")
+@port_option
+@output_option
+@click.option(
+    "--audience",
+    default=None,
+    metavar="AUD",
+    help="The audience of the token and of the printed commands (default https://api.authdemo.test).",
+)
+@click.option("--scope", default="", help="With --token: the scopes to ask for (space-separated).")
+@click.option("--token", "want_token", is_flag=True, help="Print an access token (client credentials).")
+@click.option("--field", type=click.Choice(ISSUER_FIELDS), default=None, help="Print only this value.")
+@click.option("--show-secret", is_flag=True, help="Include the client secret.")
+def local_issuer(
+    port: int | None,
+    output: str,
+    audience: str | None,
+    scope: str,
+    want_token: bool,
+    field: str | None,
+    show_secret: bool,
+) -> None:
+    """The embedded AWS's own OIDC issuer (Auth0-like, URL ending in "/"), for `up --issuer`.
+
+    Starts the embedded AWS if it is not running (`authdemo down --local` stops it again once
+    no stack remains). Prints the issuer URL, audience and client ID, and the commands that use
+    them; `--token` prints an access token from its client-credentials endpoint.
+
+    \b
+    Examples:
+      authdemo up --local --issuer "$(authdemo local issuer --field url)" --audience https://api.authdemo.test
+      authdemo test --local --token-command "authdemo local issuer --token --audience https://api.authdemo.test"
+    """
+    from .. import console
+    from ..local.issuer_client import issuer_info, request_token
+
+    if want_token and (field or show_secret):
+        raise AuthdemoError("--token prints the token alone: drop --field/--show-secret.", ExitCode.USAGE)
+    info = issuer_info(port, audience)
+    if want_token:
+        token = request_token(info, scope)
+        if output == "json":
+            console.data_json({"access_token": token, "audience": info["audience"]})
+        else:
+            click.echo(token)
+        return
+    if field:
+        value = info[field]
+        if output == "json":
+            console.data_json({field: value})
+        else:
+            click.echo(value)
+        return
+    shown = {k: v for k, v in info.items() if k != "client_secret" or show_secret}
+    if output == "json":
+        console.data_json(shown)
+        return
+    for key in ("url", "audience", "client_id", "client_secret", "token_endpoint"):
+        if key in shown:
+            console.out().print(f"{key}: {shown[key]}", highlight=False, soft_wrap=True)
+    from .base import _print_commands
+
+    _print_commands(info["commands"])

@@ -17,8 +17,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     claims = jwt.get("claims") or {}
     lam = authorizer.get("lambda") or {}
     iam = authorizer.get("iam") or {}
-    # ID tokens carry `cognito:username`; access tokens carry `username`.
-    user = claims.get("cognito:username") or claims.get("username")  # JWT routes
+    # ID tokens carry `cognito:username`; access tokens carry `username`; other issuers `sub`.
+    user = claims.get("cognito:username") or claims.get("username") or claims.get("sub")  # JWT routes
     user = user or lam.get("username") or iam.get("userArn")  # /lambda, /iam
     body: dict[str, Any] = {
         "message": "Hello from protected API!",

@@ -29,6 +29,7 @@ from typing import Any
 from authdemo import paths
 from authdemo.errors import BusyError, ExitCode, PortInUseError, UnreachableError
 from authdemo.local import credentials as local_credentials
+from authdemo.local import issuer as local_issuer
 from authdemo.local.names import HEALTH_PATH, SERVICE_NAME, port_in_use_message
 from authdemo.state import atomic_write_json
 
@@ -287,6 +288,7 @@ def stop() -> bool:
         _terminate(info.pid)
         stopped = True
     local_credentials.remove(info.pid)
+    local_issuer.remove(info.pid)
     _remove()
     return stopped
 

@@ -4,7 +4,9 @@
 1. the Host must name this server (`127.0.0.1`, `localhost` or `<apiId>.execute-api.localhost`,
    with or without `:<port>`); anything else, the health check included, gets 421 before
    anything runs, which stops DNS-rebinding pages from reaching the server;
-2. `GET /_authdemo/health` answers who we are (the daemon's liveness check);
+2. `GET /_authdemo/health` answers who we are (the daemon's liveness check), and
+   `/_authdemo/issuer/...` is the server's own OIDC issuer (`issuer`: public discovery and JWKS,
+   a client-credentials token endpoint), no SigV4;
 3. managed login of the embedded Cognito (`/_aws/cognito/<domain prefix>/...`, public as on
    AWS) and each pool's `/<poolId>/.well-known/openid-configuration` go to `cognito_login`;
 4. HTTP API invocations (path `/_aws/execute-api/<apiId>/...` or `Host: <apiId>.execute-api.localhost`)
@@ -33,6 +35,8 @@ from authdemo.local.authorizers.jwt import KeyProvider
 from authdemo.local.cognito_login import ManagedLogin
 from authdemo.local.credentials import Credentials
 from authdemo.local.execute_api import JSON_HEADERS, ExecuteApi, request_id
+from authdemo.local.issuer import PATH as ISSUER_PATH
+from authdemo.local.issuer import IssuerKeys, LocalIssuer
 from authdemo.local.names import HEALTH_PATH, HOST_SUFFIX, LOGIN_PREFIX, PATH_PREFIX, SERVICE_NAME
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -63,13 +67,19 @@ class Router:
     """WSGI middleware: host check, health, HTTP API invocations here; SigV4-checked rest to moto."""
 
     def __init__(
-        self, app: WsgiApp, port: int, credentials: Credentials, keys: KeyProvider | None = None
+        self,
+        app: WsgiApp,
+        port: int,
+        credentials: Credentials,
+        keys: KeyProvider | None = None,
+        issuer_keys: IssuerKeys | None = None,
     ) -> None:
         self.app = app
         self.port = port
         self.credentials = credentials
         self.execute_api = ExecuteApi(keys, credentials, endpoint_url=f"http://127.0.0.1:{port}")
         self.managed_login = ManagedLogin(port)
+        self.issuer = LocalIssuer(port, issuer_keys or IssuerKeys.generate())
 
     def close(self) -> None:
         self.execute_api.close()
@@ -94,12 +104,15 @@ class Router:
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             body = json.dumps({"service": SERVICE_NAME, "pid": os.getpid(), "version": _version()}).encode()
             return self._respond(start_response, environ, (200, list(JSON_HEADERS.items()), body))
+        if not api_host and path.startswith(ISSUER_PATH):  # public, but for the token endpoint's client
+            answer = self.issuer.handle(environ, path[len(ISSUER_PATH) :])
+            return self._respond(start_response, environ, answer)
         raw = str(environ.get("REQUEST_URI") or environ.get("RAW_URI") or quote(path))
         raw_path = raw.partition("?")[0]
         if not api_host:
-            answer = self._cognito(environ, path)
-            if answer is not None:
-                return self._respond(start_response, environ, answer)
+            login = self._cognito(environ, path)
+            if login is not None:
+                return self._respond(start_response, environ, login)
         if api_host:
             return self._api(start_response, environ, api_host, path, raw_path)
         if path.startswith(PATH_PREFIX):

@@ -22,7 +22,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from authdemo.errors import ExitCode, PortInUseError, UsageError
 from authdemo.local import credentials as local_credentials
+from authdemo.local import issuer as local_issuer
 from authdemo.local.credentials import Credentials
+from authdemo.local.issuer import IssuerKeys
 from authdemo.local.names import port_in_use_message
 from authdemo.local.router import Router
 
@@ -69,6 +71,7 @@ class EmbeddedServer:
         if host not in LOOPBACK_HOSTS:
             raise UsageError(f"The local server listens on 127.0.0.1 only, not {host!r}.")
         self.credentials = credentials or Credentials.generate()
+        self.issuer_keys = IssuerKeys.generate()  # the server's own OIDC issuer (local/issuer.py)
         self._publish = publish
         self.host = "127.0.0.1"
         self._requested_port = port
@@ -107,7 +110,12 @@ class EmbeddedServer:
             handler = type("QuietHandler", (MotoRequestHandler,), {"log_request": _no_log})
         try:
             port = int(sock.getsockname()[1])
-            self.gateway = Router(DomainDispatcherApplication(create_backend_app), port, self.credentials)
+            self.gateway = Router(
+                DomainDispatcherApplication(create_backend_app),
+                port,
+                self.credentials,
+                issuer_keys=self.issuer_keys,
+            )
             self._server = make_server(
                 self.host,
                 port,
@@ -120,6 +128,7 @@ class EmbeddedServer:
             sock.close()  # the server holds its own duplicate of the descriptor
         if self._publish:
             local_credentials.save(self.credentials, port, os.getpid())
+            local_issuer.save(self.issuer_keys, port, os.getpid())
         # A short poll interval: `stop` (and so `down --local`) returns in ~0.05 s, not 0.5 s.
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -143,6 +152,7 @@ class EmbeddedServer:
             self.gateway.close()
         if self._publish:
             local_credentials.remove(os.getpid())
+            local_issuer.remove(os.getpid())
 
     def __enter__(self) -> EmbeddedServer:
         return self.start()

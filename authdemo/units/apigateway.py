@@ -69,8 +69,15 @@ class Authorizer(_ApiChild):
     create_only_needs: ClassVar[tuple[str, ...]] = ("user_pool", "app_client")
 
     def issuer(self, ctx: Context) -> str:
+        """The stack's external issuer (`up --issuer`), else its user pool's."""
+        if ctx.issuer:
+            return ctx.issuer
         pool_id = ctx.rec("user_pool")["id"]
         return f"https://cognito-idp.{ctx.region}.{ctx.dns_suffix}/{pool_id}"
+
+    def audiences(self, ctx: Context) -> list[str]:
+        """`up --audience` values with an external issuer, else the app client's ID."""
+        return list(ctx.audiences) if ctx.issuer else [ctx.rec("app_client")["id"]]
 
     def _authorizers(self, ctx: Context) -> list[Rec]:
         """GetAuthorizers; moto lacks it (our embedded server adds it), so fall back to the
@@ -106,7 +113,7 @@ class Authorizer(_ApiChild):
             AuthorizerType="JWT",
             Name=ctx.names.authorizer,
             IdentitySource=["$request.header.Authorization"],
-            JwtConfiguration={"Issuer": self.issuer(ctx), "Audience": [ctx.rec("app_client")["id"]]},
+            JwtConfiguration={"Issuer": self.issuer(ctx), "Audience": self.audiences(ctx)},
         )
         return {"id": authorizer["AuthorizerId"], "issuer": self.issuer(ctx)}
 
@@ -118,11 +125,12 @@ class Authorizer(_ApiChild):
         return get(gateway.get_authorizer, ApiId=api_id, AuthorizerId=rec["id"]) is not None
 
     def configure(self, ctx: Context, rec: Rec) -> Rec | None:
-        """A re-created pool or client changes issuer/audience: point the authorizer at them."""
+        """A re-created pool or client, or another `--issuer`/`--audience`, changes issuer or
+        audience: point the authorizer at them."""
         if self.key in ctx.fresh:
             return None
         found = [a for a in self._authorizers(ctx) if a["AuthorizerId"] == rec["id"]]
-        want = {"Issuer": self.issuer(ctx), "Audience": [ctx.rec("app_client")["id"]]}
+        want = {"Issuer": self.issuer(ctx), "Audience": self.audiences(ctx)}
         if not found or found[0].get("JwtConfiguration") == want:
             return None
         ctx.clients("apigatewayv2").update_authorizer(
@@ -134,6 +142,8 @@ class Authorizer(_ApiChild):
 class LambdaAuthorizer(Authorizer):
     """A REQUEST authorizer (payload 2.0, simple responses, no caching) that runs the
     authorizer function with the request's Authorization header."""
+
+    cognito = True
 
     key = "lambda_authorizer"
     label = "Lambda authorizer"

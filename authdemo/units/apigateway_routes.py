@@ -88,6 +88,7 @@ class Route(_ApiChild):
 
 
 class ScopedRoute(Route):
+    cognito = True
     key = "route_scoped"
     label = "route GET /scoped"
     route_key = "GET /scoped"
@@ -95,6 +96,7 @@ class ScopedRoute(Route):
 
 
 class LambdaRoute(Route):
+    cognito = True
     key = "route_lambda"
     label = "route GET /lambda"
     route_key = "GET /lambda"

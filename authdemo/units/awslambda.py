@@ -147,6 +147,8 @@ class AuthorizerFunction(Function):
     token and the token's user is in the group. Its configuration names the pool and client
     (never a secret), so a token of another pool or client is refused."""
 
+    cognito = True
+
     key = "authorizer_function"
     role_key = "authorizer_role"
     label = "Lambda function (authorizer)"
@@ -261,6 +263,8 @@ class AuthorizerPermission(Permission):
     """Lets *this* API's Lambda authorizer invoke its function: SourceArn
     `arn:<partition>:execute-api:<region>:<account>:<apiId>/authorizers/<authorizerId>`
     (API Gateway developer guide, "Working with AWS Lambda authorizers for HTTP APIs")."""
+
+    cognito = True
 
     key = "authorizer_permission"
     function_key = "authorizer_function"

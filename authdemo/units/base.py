@@ -144,6 +144,10 @@ class Context:
     student_password: str = ""
     notify: Callable[[str, str], None] = lambda key, message: None  # progress notes (retries)
     fresh: set[str] = field(default_factory=set)  # keys created in this run
+    #: The stack's profile: an external OIDC issuer (`up --issuer`) and the audiences its JWT
+    #: authorizer accepts; "" for the Cognito stack. Units with `cognito = True` do not apply.
+    issuer: str = ""
+    audiences: tuple[str, ...] = ()
 
     def account(self) -> str:
         """The account ID, without a round trip where an ARN already told it."""
@@ -195,6 +199,13 @@ class Unit:
     #: Lives in a region (False: IAM, global). In a region AWS does not have, only global
     #: resources can have been created: `down` of such a stack deletes those, forgets the rest.
     regional: ClassVar[bool] = True
+    #: Part of the Cognito profile (the pool and what needs it): `up --issuer URL` builds a stack
+    #: without these. `down` and `down --sweep` still look for every unit, whatever the profile.
+    cognito: ClassVar[bool] = False
+
+    def applies(self, ctx: Context) -> bool:
+        """Whether `up` builds this unit for the stack's profile (see `cognito`)."""
+        return not (self.cognito and ctx.issuer)
 
     def discover(self, ctx: Context) -> list[Rec]:
         """Every copy of this resource in AWS that belongs to the stack (name + tag/path)."""

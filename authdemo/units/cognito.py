@@ -10,6 +10,7 @@ from .base import TAG_KEY, Context, Rec, Unit
 
 
 class UserPool(Unit):
+    cognito = True
     key = "user_pool"
     label = "Cognito user pool"
 
@@ -56,6 +57,7 @@ class UserPool(Unit):
 
 
 class AppClient(Unit):
+    cognito = True
     key = "app_client"
     label = "app client"
     needs = ("user_pool",)
@@ -99,6 +101,8 @@ class AppClient(Unit):
 
 class User(Unit):
     """The demo user, with a permanent password so USER_PASSWORD_AUTH works at once."""
+
+    cognito = True
 
     key = "user"
     label = "test user"
@@ -166,6 +170,8 @@ class Student(User):
 class Group(Unit):
     """The Cognito group `presenters`: its members' tokens carry `cognito:groups`."""
 
+    cognito = True
+
     key = "group"
     label = "group presenters"
     needs = ("user_pool",)
@@ -198,6 +204,8 @@ class Group(Unit):
 
 class Membership(Unit):
     """The demo user in `presenters` (AdminAddUserToGroup is idempotent)."""
+
+    cognito = True
 
     key = "membership"
     label = "test user in presenters"

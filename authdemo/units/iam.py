@@ -120,6 +120,7 @@ class Role(Unit):
 
 
 class AuthorizerRole(Role):
+    cognito = True
     key = "authorizer_role"
     policy_key = "authorizer_role_policy"
     purpose = "runs the Lambda authorizer"
@@ -181,6 +182,8 @@ class RolePolicy(Unit):
 class AuthorizerRolePolicy(RolePolicy):
     """The authorizer's role writes its own logs only: GetUser needs no IAM permission (Cognito
     authorizes it with the access token itself)."""
+
+    cognito = True
 
     key = "authorizer_role_policy"
     label = "role policy (authorizer: own logs only)"

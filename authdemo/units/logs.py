@@ -60,6 +60,7 @@ class LogGroup(Unit):
 
 
 class AuthorizerLogGroup(LogGroup):
+    cognito = True
     key = "authorizer_log_group"
     label = "log group (authorizer)"
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt import PyJWK, PyJWKClient, PyJWKSet
+from jwt import PyJWK, PyJWKSet
 
 from authdemo.local.authorizers.denied import Denied
 
@@ -35,7 +35,10 @@ LEEWAY_SECONDS = 0
 MAX_TOKEN_BYTES = 10 * 1024
 # AWS: "keys may be cached up to 2 hours".
 JWKS_CACHE_SECONDS = 2 * 60 * 60
-JWKS_FETCH_TIMEOUT = 5.0
+# API Gateway's timeout for the discovery and JWKS endpoints (HTTP API quotas): 1500 ms.
+JWKS_FETCH_TIMEOUT = 1.5
+# Ours: an unknown kid refetches a cached JWKS at most this often.
+JWKS_REFETCH_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,15 @@ LocalJwks = Callable[[str], "Mapping[str, Any] | None"]
 
 
 class KeyProvider:
-    """Signing keys per issuer: an in-process JWKS when `local` knows the issuer, else HTTP.
+    """Signing keys per issuer: an in-process JWKS when `local` knows the issuer, else found the
+    way API Gateway finds them (authdemo.oidc, shared with `up`'s check of an issuer).
 
     `local(issuer)` returns a JWKS dict for issuers served in this process (the embedded
-    Cognito) or None; other issuers are fetched from `<issuer>/.well-known/jwks.json` with
-    PyJWKClient, whose JWK-set cache lives at most two hours.
+    Cognito) or None; any other issuer's keys come from `{issuer}/.well-known/openid-configuration`
+    (one trailing slash of the issuer dropped) -> `jwks_uri`, each fetched within 1500 ms, the
+    JWKS at most 150000 bytes. A fetched key set is kept two hours; a kid it lacks makes it
+    fetched again, at most once a minute (a key rotated in shows up, a flood of made-up kids
+    does not reach the issuer).
     """
 
     def __init__(self, local: LocalJwks | None = None, timeout: float = JWKS_FETCH_TIMEOUT):
@@ -104,7 +111,7 @@ class KeyProvider:
         self._timeout = timeout
         self._lock = threading.Lock()
         self._local_sets: dict[str, PyJWKSet] = {}
-        self._clients: dict[str, PyJWKClient] = {}
+        self._remote_sets: dict[str, tuple[float, PyJWKSet]] = {}  # issuer: (fetched at, keys)
 
     def signing_key(self, issuer: str, kid: str) -> PyJWK:
         """The issuer's key with this `kid`; Denied when unknown or the JWKS is unreachable."""
@@ -114,28 +121,48 @@ class KeyProvider:
                 keyset = self._local_sets.get(issuer)
                 if keyset is None:
                     keyset = self._local_sets[issuer] = PyJWKSet.from_dict(dict(local))
-            for key in keyset.keys:
-                if key.key_id == kid:
-                    return key
-            raise Denied("the token's kid is not in the issuer's jwks")
+            return _find(keyset, kid)
         return self._remote(issuer, kid)
 
     def _remote(self, issuer: str, kid: str) -> PyJWK:
+        now = time.monotonic()
         with self._lock:
-            client = self._clients.get(issuer)
-            if client is None:
-                url = issuer.rstrip("/") + "/.well-known/jwks.json"
-                try:
-                    client = PyJWKClient(url, lifespan=JWKS_CACHE_SECONDS, timeout=self._timeout)
-                except jwt.PyJWKClientError as exc:
-                    raise Denied("the issuer's jwks could not be fetched") from exc
-                self._clients[issuer] = client
+            cached = self._remote_sets.get(issuer)
+        if cached is not None:
+            fetched_at, keyset = cached
+            fresh = now - fetched_at < JWKS_CACHE_SECONDS
+            if fresh and (
+                any(k.key_id == kid for k in keyset.keys) or now - fetched_at < JWKS_REFETCH_SECONDS
+            ):
+                return _find(keyset, kid)
+        keyset = self._fetch(issuer)
+        with self._lock:
+            self._remote_sets[issuer] = (time.monotonic(), keyset)
+        return _find(keyset, kid)
+
+    def _fetch(self, issuer: str) -> PyJWKSet:
+        from authdemo import oidc
+
         try:
-            return client.get_signing_key(kid)
-        except jwt.PyJWKClientConnectionError as exc:
+            doc = oidc.fetch_json(
+                oidc.discovery_url(issuer), "discovery", oidc.MAX_DISCOVERY_BYTES, self._timeout
+            )
+            jwks_uri = doc.get("jwks_uri") if isinstance(doc, dict) else None
+            if not isinstance(jwks_uri, str):
+                raise Denied("the issuer's jwks could not be fetched")
+            jwks = oidc.fetch_json(jwks_uri, "jwks", oidc.MAX_JWKS_BYTES, self._timeout)
+            return PyJWKSet.from_dict(jwks)
+        except oidc.IssuerError as exc:
             raise Denied("the issuer's jwks could not be fetched") from exc
-        except (jwt.PyJWKClientError, jwt.PyJWKSetError) as exc:
-            raise Denied("the token's kid is not in the issuer's jwks") from exc
+        except (jwt.PyJWKSetError, jwt.PyJWKError, TypeError, AttributeError) as exc:
+            raise Denied("the issuer's jwks could not be fetched") from exc
+
+
+def _find(keyset: PyJWKSet, kid: str) -> PyJWK:
+    for key in keyset.keys:
+        if key.key_id == kid:
+            return key
+    raise Denied("the token's kid is not in the issuer's jwks")
 
 
 def token_from(config: JwtConfig, headers: Mapping[str, str], query: Mapping[str, str]) -> str:
