@@ -80,6 +80,7 @@ def forget_clients() -> None:
     """Build every client anew from now on (a test changed what its CLIENT_HOOKS register)."""
     _BUILT.clear()
 
+
 _AWS_ENV = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
