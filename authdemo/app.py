@@ -25,7 +25,7 @@ from .stack import (
     state_path,
 )
 from .state import StateStore, quarantine, read_state
-from .units import MemoryRecords, Rec, Records, Unit, all_units
+from .units import DEFAULT_CALLBACK_PORT, MemoryRecords, Rec, Records, Unit, all_units
 from .validate import check_password, check_stack, check_username, generate_password
 
 
@@ -51,7 +51,8 @@ def up(
                 local=opts.local,
             )
             stack.store = store
-        store.set(username=username, password=password)
+        callback_port = opts.callback_port or store.get("callback_port") or DEFAULT_CALLBACK_PORT
+        store.set(username=username, password=password, callback_port=callback_port)
         if not store.get("student_password"):  # the second user's (issue #10), kept like the first's
             store.set(student_password=generate_password())
         if stack.account_id:

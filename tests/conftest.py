@@ -262,6 +262,49 @@ def faults() -> Faults:
     return Faults()
 
 
+def _moto_domains(region: str) -> dict[str, str]:
+    """Every user pool domain moto holds in `region` (any account): prefix -> pool ID."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    found: dict[str, str] = {}
+    for _, regions in cognitoidp_backends.items():
+        if region in regions:
+            found.update({d: v.user_pool_id for d, v in regions[region].user_pool_domains.items()})
+    return found
+
+
+def cognito_domain_rules(faults: Faults) -> Faults:
+    """What Cognito enforces about domains and moto does not (docs/aws-notes.md, issue 11):
+    DeleteUserPool is refused while the pool has a domain; CreateUserPoolDomain is refused for a
+    prefix another pool holds (prefixes are global per region) and on a pool that has a domain."""
+
+    def rules(model: Any, params: Any, request_signer: Any, **_: Any) -> Any:
+        if model.name not in ("DeleteUserPool", "CreateUserPoolDomain"):
+            return None
+        body = json.loads(params.get("body") or b"{}")
+        domains = _moto_domains(request_signer._region_name)
+        pool = body.get("UserPoolId")
+        if model.name == "DeleteUserPool" and pool in domains.values():
+            message = "User pool cannot be deleted. It has a domain configured that should be deleted first."
+            return aws_error("InvalidParameterException", message)
+        if model.name == "CreateUserPoolDomain":
+            owner = domains.get(body.get("Domain"))
+            if owner is not None and owner != pool:
+                return aws_error("InvalidParameterException", "Domain already associated with another user pool.")
+            if pool in domains.values():
+                return aws_error("InvalidParameterException", "User pool already has a domain configured.")
+        return None
+
+    faults.on("cognito-idp", "before-call", rules)
+    return faults
+
+
+@pytest.fixture
+def cognito_rules(faults: Faults) -> Faults:
+    """`faults` with Cognito's domain rules (see cognito_domain_rules)."""
+    return cognito_domain_rules(faults)
+
+
 def leftovers(
     region: str = "us-west-2", endpoint_url: str | None = None, credentials: Any = None
 ) -> dict[str, list[str]]:

@@ -44,6 +44,13 @@ def _print_plan(opts: Any, plan: dict[str, Any]) -> None:
 @cli.command()
 @common_options
 @dry_run_option
+@click.option(
+    "--callback-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Loopback port of the app client's sign-in callback, http://localhost:PORT/callback "
+    "(default 8400; kept by later runs).",
+)
 def up(dry_run: bool, **kwargs: Any) -> None:
     """Create the stack (or finish an interrupted one); safe to run again.
 
@@ -52,6 +59,7 @@ def up(dry_run: bool, **kwargs: Any) -> None:
       authdemo up --local
       authdemo up --dry-run            # what would be created, adopted or kept
       authdemo up --region us-west-2 --password 'Demo-Pass-123!'
+      authdemo up --callback-port 8401 # `authdemo login` listens there
     """
     opts = _opts(kwargs)
     if dry_run:

@@ -72,6 +72,12 @@ class Authorizer(_ApiChild):
         pool_id = ctx.rec("user_pool")["id"]
         return f"https://cognito-idp.{ctx.region}.{ctx.dns_suffix}/{pool_id}"
 
+    def name(self, ctx: Context) -> str:
+        return ctx.names.authorizer
+
+    def audience(self, ctx: Context) -> list[str]:
+        return [ctx.rec("app_client")["id"]]
+
     def _authorizers(self, ctx: Context) -> list[Rec]:
         """GetAuthorizers; moto lacks it (our embedded server adds it), so fall back to the
         authorizer the recorded route or authorizer ID points at."""
@@ -97,16 +103,16 @@ class Authorizer(_ApiChild):
         return [
             {"id": a["AuthorizerId"], "issuer": a.get("JwtConfiguration", {}).get("Issuer")}
             for a in self._authorizers(ctx)
-            if a.get("Name") == ctx.names.authorizer
+            if a.get("Name") == self.name(ctx)
         ]
 
     def create(self, ctx: Context) -> Rec:
         authorizer = ctx.clients("apigatewayv2").create_authorizer(
             ApiId=ctx.rec("api")["id"],
             AuthorizerType="JWT",
-            Name=ctx.names.authorizer,
+            Name=self.name(ctx),
             IdentitySource=["$request.header.Authorization"],
-            JwtConfiguration={"Issuer": self.issuer(ctx), "Audience": [ctx.rec("app_client")["id"]]},
+            JwtConfiguration={"Issuer": self.issuer(ctx), "Audience": self.audience(ctx)},
         )
         return {"id": authorizer["AuthorizerId"], "issuer": self.issuer(ctx)}
 
@@ -122,13 +128,29 @@ class Authorizer(_ApiChild):
         if self.key in ctx.fresh:
             return None
         found = [a for a in self._authorizers(ctx) if a["AuthorizerId"] == rec["id"]]
-        want = {"Issuer": self.issuer(ctx), "Audience": [ctx.rec("app_client")["id"]]}
+        want = {"Issuer": self.issuer(ctx), "Audience": self.audience(ctx)}
         if not found or found[0].get("JwtConfiguration") == want:
             return None
         ctx.clients("apigatewayv2").update_authorizer(
             ApiId=ctx.rec("api")["id"], AuthorizerId=rec["id"], JwtConfiguration=want
         )
         return {"issuer": want["Issuer"]}
+
+
+class M2MAuthorizer(Authorizer):
+    """A second JWT authorizer for `GET /m2m`: the same issuer, and both clients as audiences,
+    so a user's token reaches the scope check (403) and the machine's token passes (issue 11)."""
+
+    key = "m2m_authorizer"
+    label = "JWT authorizer (M2M)"
+    needs = ("api", "user_pool", "app_client", "m2m_client")
+    create_only_needs = ("user_pool", "app_client", "m2m_client")
+
+    def name(self, ctx: Context) -> str:
+        return ctx.names.m2m_authorizer
+
+    def audience(self, ctx: Context) -> list[str]:
+        return [ctx.rec("app_client")["id"], ctx.rec("m2m_client")["id"]]
 
 
 class LambdaAuthorizer(Authorizer):
