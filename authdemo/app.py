@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import engine, paths, planner
+from . import engine, m2m, paths, planner
 from .errors import AuthdemoError, StateError
 from .stack import (
     DEFAULT_USERNAME,
@@ -111,9 +111,12 @@ def summary(stack: Stack) -> dict[str, Any]:
         "endpoint_url": endpoint,
         "api_url": api_url,
         "protected_url": f"{api_url}/protected" if api_url else None,
-        "routes": {door: f"{api_url}/{door}" for door in DOORS} if api_url else None,
+        "routes": {d: f"{api_url}/{d}" for d in DOORS if d != "m2m" or "route_m2m" in res} if api_url else None,
         "user_pool_id": res.get("user_pool", {}).get("id"),
         "client_id": res.get("app_client", {}).get("id"),
+        "login_url": res.get("domain", {}).get("url"),
+        "callback_port": store.get("callback_port") if store else None,
+        "m2m_client_id": res.get("m2m_client", {}).get("id"),
         "issuer": res.get("authorizer", {}).get("issuer"),
         "username": store.get("username") if store else None,
         "function_name": res.get("function", {}).get("name") or names.function,
@@ -141,11 +144,17 @@ def test(
     from .matrix import Credential, rows_for, run_matrix
     from .tokens import decode, sign_in, sign_out, tamper
 
-    rows = rows_for(routes)
     with open_stack(opts, "test", write=False, start_server=False, require_state=True) as stack:
         require_server(stack)
+        skipped = None
+        if not all(stack.store and stack.store.resource(k) for k in m2m.KEYS):
+            skipped = "No M2M row or /m2m column: this stack has no domain yet; `authdemo up` adds it."
+            routes = tuple(r for r in routes if r != "m2m") or ("protected",)
+        rows = tuple(r for r in rows_for(routes) if r != "m2m" or not skipped)
         store = require(stack, "api", "app_client", "user", *(["student"] if "student" in rows else []))
         info = summary(stack)
+        if skipped:
+            info["skipped"] = skipped
         client_id, username = info["client_id"], info["username"]
         password = opts.password or store.get("password")
         tokens = sign_in(stack.clients, client_id, username, password)
@@ -164,6 +173,8 @@ def test(
             made["signed-out"] = Credential(
                 "signed-out", session, username, before=lambda: sign_out(stack.clients, session)
             )
+        if "m2m" in rows:
+            made["m2m"] = Credential("m2m", m2m.token(stack.clients, store), info["m2m_client_id"])
         if "sigv4" in rows:
             region = stack.region
             made["sigv4"] = Credential(
@@ -239,11 +250,21 @@ def token_action(opts: Options, kind: str, *, user: str = "demo", action: str = 
         return out
 
 
-def status(opts: Options) -> dict[str, Any]:
+def m2m_token(opts: Options) -> str:
+    """A client-credentials access token for `authdemo/read`, as a backend service gets one."""
+    with open_stack(opts, "token", write=False, start_server=False, require_state=True) as stack:
+        require_server(stack)
+        return m2m.token(stack.clients, require(stack, "user_pool", "domain", "m2m_client"))
+
+
+def status(opts: Options, secret: bool = False) -> dict[str, Any]:
+    """`secret`: also the M2M client's secret (`status --field m2m_client_secret` only)."""
     with open_stack(opts, "status", write=False, start_server=False, require_state=True) as stack:
         require_server(stack)
         info = summary(stack)
         store = require(stack)
+        if secret:
+            info["m2m_client_secret"] = m2m.secret(stack.clients, require(stack, "user_pool", "m2m_client"))
         ctx = stack.context()
         resources = {}
         for unit in all_units():

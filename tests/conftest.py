@@ -8,6 +8,7 @@ import gc
 import json
 import os
 import random
+import re
 import socket
 import sys
 import threading
@@ -419,6 +420,68 @@ def mint(
         payload.pop(name, None)
     signing_key = moto_signing_key() if key is None else key
     return jwt.encode(payload, signing_key, algorithm=alg, headers={"kid": "dummy", **(headers or {})})
+
+
+#: The token endpoint of a Cognito domain: on AWS, or under the embedded AWS (/_aws/cognito/<prefix>).
+TOKEN_URL = re.compile(r"^(https://[a-z0-9-]+\.auth\.[a-z0-9-]+\.amazoncognito\.com|http://[^/]+/_aws/cognito/[a-z0-9-]+)/oauth2/token$")
+
+
+def client_credentials_answer(request: Any) -> tuple[int, dict[str, str], str]:
+    """Cognito's token endpoint for the client-credentials grant, checked against moto's clients
+    (Basic auth with the client's secret, the grant allowed, the scopes allowed), answering an
+    access token shaped as Cognito's and signed with moto's key."""
+    import base64
+    from urllib.parse import parse_qs
+
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    refused = (400, {"content-type": "application/json"}, json.dumps({"error": "invalid_client"}))
+    form = {k: v[0] for k, v in parse_qs(request.body or "").items()}
+    basic = request.headers.get("Authorization", "")
+    if not basic.startswith("Basic ") or form.get("grant_type") != "client_credentials":
+        return refused
+    client_id, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+    for _, regions in cognitoidp_backends.items():
+        for region, backend in regions.items():
+            for pool_id, pool in backend.user_pools.items():
+                client = pool.clients.get(client_id)
+                if client is None or not client.generate_secret or client.secret != secret:
+                    continue
+                allowed = client.extended_config.get("AllowedOAuthScopes") or []
+                scopes = form.get("scope", " ".join(allowed)).split()
+                if "client_credentials" not in (client.extended_config.get("AllowedOAuthFlows") or []):
+                    return 400, {"content-type": "application/json"}, '{"error":"unauthorized_client"}'
+                if not set(scopes) <= set(allowed):
+                    return 400, {"content-type": "application/json"}, '{"error":"invalid_scope"}'
+                now = int(time.time())
+                token = mint(
+                    f"https://cognito-idp.{region}.amazonaws.com/{pool_id}",
+                    "",
+                    drop=("aud", "cognito:username"),
+                    sub=client_id,
+                    client_id=client_id,
+                    token_use="access",
+                    scope=" ".join(scopes),
+                    auth_time=now,
+                    version=2,
+                    jti=f"jti-{now}",
+                )
+                body = {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
+                return 200, {"content-type": "application/json"}, json.dumps(body)
+    return refused
+
+
+@pytest.fixture(autouse=True)
+def token_endpoint() -> Iterator[Any]:
+    """Until the embedded AWS serves `/_aws/cognito/<prefix>/oauth2/token` (helper local-login),
+    POSTs to a Cognito token endpoint are answered at the HTTP layer by
+    `client_credentials_answer`; every other request goes through untouched."""
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.POST, TOKEN_URL, callback=client_credentials_answer)
+        mock.add_passthru(re.compile(".*"))
+        yield mock
 
 
 def zipped(name: str, source: str) -> bytes:

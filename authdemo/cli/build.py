@@ -167,6 +167,10 @@ STATUS_FIELDS = (
     "username",
     "password",
     "state_file",
+    "login_url",
+    "callback_port",
+    "m2m_client_id",
+    "m2m_client_secret",
 )
 
 
@@ -177,7 +181,8 @@ STATUS_FIELDS = (
     "--field",
     type=click.Choice(STATUS_FIELDS),
     default=None,
-    help="Print only this value, e.g. DEMO_PASSWORD=$(authdemo status --field password).",
+    help="Print only this value, e.g. DEMO_PASSWORD=$(authdemo status --field password); "
+    "m2m_client_secret is read from Cognito and shown only this way.",
 )
 def status(field: str | None, **kwargs: Any) -> None:
     """List the stack's recorded resources and whether each still exists.
@@ -186,13 +191,15 @@ def status(field: str | None, **kwargs: Any) -> None:
     Examples:
       authdemo status --output json | jq -r .api_url
       DEMO_PASSWORD=$(authdemo status --field password)
+      authdemo status --field login_url
+      SECRET=$(authdemo status --field m2m_client_secret)
     """
     from .. import app, console
 
     opts = _opts(kwargs)
     if field == "password":
         opts.show_password = True  # asking for the field is asking to see it
-    info = app.status(opts)
+    info = app.status(opts, secret=field == "m2m_client_secret")
     if field:
         value = info.get(field)
         if opts.output == "json":
@@ -210,7 +217,8 @@ def status(field: str | None, **kwargs: Any) -> None:
     console.show(
         console.table(f"stack {info['stack']} ({info['region']})", ["resource", "id", "exists"], rows)
     )
-    for key in ("api_url", "endpoint_url", "user_pool_id", "client_id", "username", "password", "state_file"):
+    shown = ("api_url", "endpoint_url", "user_pool_id", "client_id", "login_url", "callback_port")
+    for key in (*shown, "m2m_client_id", "username", "password", "state_file"):
         if info.get(key):
             console.out().print(f"{key}: {info[key]}", highlight=False)
     if not opts.show_password:

@@ -123,7 +123,7 @@ class Domain(Unit):
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         pool = ctx.records.resource("user_pool")
-        return bool(pool) and self._owner(ctx, rec["id"]) == pool["id"]
+        return pool is not None and self._owner(ctx, rec["id"]) == pool["id"]
 
 
 class ResourceServer(Unit):
