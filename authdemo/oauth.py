@@ -60,7 +60,7 @@ def client_credentials(
             f"The token endpoint refused the client-credentials grant ({error}: {why}); "
             "run `authdemo up` to repair the stack's clients, then retry."
         )
-    raise AuthdemoError(
+    raise UnreachableError(
         f"The token endpoint {url} answered HTTP {response.status_code} without a token; "
         "check the domain with `authdemo status` and retry in a minute."
     )

@@ -445,8 +445,10 @@ def client_credentials_answer(request: Any) -> tuple[int, dict[str, str], str]:
         for region, backend in regions.items():
             for pool_id, pool in backend.user_pools.items():
                 client = pool.clients.get(client_id)
-                if client is None or not client.generate_secret or client.secret != secret:
+                if client is None:
                     continue
+                if not client.generate_secret or client.secret != secret:
+                    return refused
                 allowed = client.extended_config.get("AllowedOAuthScopes") or []
                 scopes = form.get("scope", " ".join(allowed)).split()
                 if "client_credentials" not in (client.extended_config.get("AllowedOAuthFlows") or []):
@@ -468,7 +470,9 @@ def client_credentials_answer(request: Any) -> tuple[int, dict[str, str], str]:
                 )
                 body = {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
                 return 200, {"content-type": "application/json"}, json.dumps(body)
-    return refused
+    # Not a client of this process's moto (an embedded AWS in another process, which does not
+    # serve the endpoint yet): answer as such a server does.
+    return 404, {"content-type": "text/plain"}, "Not Found"
 
 
 @pytest.fixture(autouse=True)
