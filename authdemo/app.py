@@ -111,7 +111,9 @@ def summary(stack: Stack) -> dict[str, Any]:
         "endpoint_url": endpoint,
         "api_url": api_url,
         "protected_url": f"{api_url}/protected" if api_url else None,
-        "routes": {d: f"{api_url}/{d}" for d in DOORS if d != "m2m" or "route_m2m" in res} if api_url else None,
+        "routes": {d: f"{api_url}/{d}" for d in DOORS if d != "m2m" or "route_m2m" in res}
+        if api_url
+        else None,
         "user_pool_id": res.get("user_pool", {}).get("id"),
         "client_id": res.get("app_client", {}).get("id"),
         "login_url": res.get("domain", {}).get("url"),

@@ -291,7 +291,9 @@ def cognito_domain_rules(faults: Faults) -> Faults:
         if model.name == "CreateUserPoolDomain":
             owner = domains.get(body.get("Domain"))
             if owner is not None and owner != pool:
-                return aws_error("InvalidParameterException", "Domain already associated with another user pool.")
+                return aws_error(
+                    "InvalidParameterException", "Domain already associated with another user pool."
+                )
             if pool in domains.values():
                 return aws_error("InvalidParameterException", "User pool already has a domain configured.")
         return None
@@ -423,7 +425,10 @@ def mint(
 
 
 #: The token endpoint of a Cognito domain: on AWS, or under the embedded AWS (/_aws/cognito/<prefix>).
-TOKEN_URL = re.compile(r"^(https://[a-z0-9-]+\.auth\.[a-z0-9-]+\.amazoncognito\.com|http://[^/]+/_aws/cognito/[a-z0-9-]+)/oauth2/token$")
+TOKEN_URL = re.compile(
+    r"^(https://[a-z0-9-]+\.auth\.[a-z0-9-]+\.amazoncognito\.com|http://[^/]+/_aws/cognito/[a-z0-9-]+)"
+    r"/oauth2/token$"
+)
 
 
 def client_credentials_answer(request: Any) -> tuple[int, dict[str, str], str]:
@@ -481,11 +486,16 @@ def token_endpoint() -> Iterator[Any]:
     POSTs to a Cognito token endpoint are answered at the HTTP layer by
     `client_credentials_answer`; every other request goes through untouched."""
     import responses
+    from moto.core.models import override_responses_real_send
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add_callback(responses.POST, TOKEN_URL, callback=client_credentials_answer)
         mock.add_passthru(re.compile(".*"))
-        yield mock
+        override_responses_real_send(mock)  # inside mock_aws, moto hands on what is not AWS
+        try:
+            yield mock
+        finally:
+            override_responses_real_send(None)
 
 
 def zipped(name: str, source: str) -> bytes:

@@ -149,7 +149,9 @@ def stack_census() -> dict[str, int]:
     if len(pools) == 1:
         pool_id = pools[0]["Id"]
         census["clients"] = len(cognito.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"])
-        census["domains"] = int(bool(cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"].get("Domain")))
+        census["domains"] = int(
+            bool(cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"].get("Domain"))
+        )
         census["resource_servers"] = len(
             cognito.list_resource_servers(UserPoolId=pool_id, MaxResults=50)["ResourceServers"]
         )
@@ -219,7 +221,9 @@ def assert_recorded_match_aws() -> None:
         assert route.get("AuthorizerId") == (res[cls.authorizer_key]["id"] if cls.authorizer_key else None)
         assert route["Target"] == f"integrations/{res['integration']['id']}"
     clients = cognito.list_user_pool_clients(UserPoolId=res["user_pool"]["id"])["UserPoolClients"]
-    assert sorted(c["ClientId"] for c in clients) == sorted([res["app_client"]["id"], res["m2m_client"]["id"]])
+    assert sorted(c["ClientId"] for c in clients) == sorted(
+        [res["app_client"]["id"], res["m2m_client"]["id"]]
+    )
     domain = cognito.describe_user_pool(UserPoolId=res["user_pool"]["id"])["UserPool"]["Domain"]
     assert domain == res["domain"]["id"]
     assert "ClientSecret" not in json.dumps(res) and "secret" not in json.dumps(res["m2m_client"])
