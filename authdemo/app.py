@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import engine, external_issuer, paths, planner
-from .errors import AuthdemoError, StateError
+from . import engine, external_issuer, m2m, paths, planner
+from .errors import AuthdemoError, StateError, UnreachableError
 from .stack import (
     DEFAULT_USERNAME,
     DOORS,
@@ -25,7 +25,7 @@ from .stack import (
     state_path,
 )
 from .state import StateStore, quarantine, read_state
-from .units import MemoryRecords, Rec, Records, Unit, all_units
+from .units import DEFAULT_CALLBACK_PORT, MemoryRecords, Rec, Records, Unit, all_units
 from .validate import check_password, check_stack, check_username, generate_password
 
 
@@ -58,7 +58,8 @@ def up(
         if issuer:  # no user pool, so no users or passwords (external_issuer.py)
             store.set(issuer=issuer, audience=list(audiences))
         else:
-            store.set(username=username, password=password)
+            callback_port = opts.callback_port or store.get("callback_port") or DEFAULT_CALLBACK_PORT
+            store.set(username=username, password=password, callback_port=callback_port)
         if not issuer and not store.get("student_password"):  # the second user's, kept like the first's
             store.set(student_password=generate_password())
         if stack.account_id:
@@ -127,9 +128,14 @@ def summary(stack: Stack) -> dict[str, Any]:
         "endpoint_url": endpoint,
         "api_url": api_url,
         "protected_url": f"{api_url}/protected" if api_url else None,
-        "routes": {door: f"{api_url}/{door}" for door in DOORS} if api_url else None,
+        "routes": {d: f"{api_url}/{d}" for d in DOORS if d != "m2m" or "route_m2m" in res}
+        if api_url
+        else None,
         "user_pool_id": res.get("user_pool", {}).get("id"),
         "client_id": res.get("app_client", {}).get("id"),
+        "login_url": res.get("domain", {}).get("url"),
+        "callback_port": store.get("callback_port") if store else None,
+        "m2m_client_id": res.get("m2m_client", {}).get("id"),
         "issuer": res.get("authorizer", {}).get("issuer") or (store.get("issuer") if store else None),
         "audience": (store.get("audience") if store else None) or None,
         "username": store.get("username") if store else None,
@@ -159,14 +165,20 @@ def test(
     from .matrix import Credential, rows_for, run_matrix
     from .tokens import decode, sign_in, sign_out, tamper
 
-    rows = rows_for(routes)
     token = external_issuer.token_from(opts) if (opts.token, opts.token_command) != (None, None) else None
     with open_stack(opts, "test", write=False, start_server=False, require_state=True) as stack:
         require_server(stack)
         if token is not None or (stack.store and stack.store.get("issuer")):
             return external_issuer.test(stack, token, on_wait)
+        skipped = None
+        if not all(stack.store and stack.store.resource(k) for k in m2m.KEYS):
+            skipped = "No M2M row or /m2m column: this stack has no domain yet; `authdemo up` adds it."
+            routes = tuple(r for r in routes if r != "m2m") or ("protected",)
+        rows = tuple(r for r in rows_for(routes) if r != "m2m" or not skipped)
         store = require(stack, "api", "app_client", "user", *(["student"] if "student" in rows else []))
         info = summary(stack)
+        if skipped:
+            info["skipped"] = skipped
         client_id, username = info["client_id"], info["username"]
         password = opts.password or store.get("password")
         info["notes"] = []
@@ -188,6 +200,15 @@ def test(
             made["signed-out"] = Credential(
                 "signed-out", session, username, before=lambda: sign_out(stack.clients, session)
             )
+        if "m2m" in rows:
+            try:
+                made["m2m"] = Credential("m2m", m2m.token(stack.clients, store), info["m2m_client_id"])
+            except UnreachableError:
+                if not stack.target.endpoint_url:
+                    raise
+                # An embedded AWS without managed login (before issue 11) has no token endpoint.
+                info["skipped"] = "No M2M row: this endpoint does not serve Cognito's token endpoint."
+                rows = tuple(r for r in rows if r != "m2m")
         if "sigv4" in rows:
             region = stack.region
             made["sigv4"] = Credential(
@@ -273,11 +294,21 @@ def token_action(opts: Options, kind: str, *, user: str = "demo", action: str = 
         return out
 
 
-def status(opts: Options) -> dict[str, Any]:
+def m2m_token(opts: Options) -> str:
+    """A client-credentials access token for `authdemo/read`, as a backend service gets one."""
+    with open_stack(opts, "token", write=False, start_server=False, require_state=True) as stack:
+        require_server(stack)
+        return m2m.token(stack.clients, require(stack, "user_pool", "domain", "m2m_client"))
+
+
+def status(opts: Options, secret: bool = False) -> dict[str, Any]:
+    """`secret`: also the M2M client's secret (`status --field m2m_client_secret` only)."""
     with open_stack(opts, "status", write=False, start_server=False, require_state=True) as stack:
         require_server(stack)
         info = summary(stack)
         store = require(stack)
+        if secret:
+            info["m2m_client_secret"] = m2m.secret(stack.clients, require(stack, "user_pool", "m2m_client"))
         ctx = stack.context()
         resources = {}
         for unit in all_units():

@@ -4,7 +4,9 @@ Pure data and one function. Each statement lists the exact actions of one servic
 narrowest resource AWS lets us name: the stack's role under its IAM path, its function and its
 log group by name (`--stack`; otherwise every authdemo stack: `authdemo-*`). Some cannot be
 narrowed: `sts:GetCallerIdentity`, `cognito-idp:CreateUserPool`/`ListUserPools` take no
-resource, user pools get random IDs (`userpool/*`), and HTTP APIs random IDs (`/apis/*`).
+resource, nor does `DescribeUserPoolDomain` (it names a domain), user pools get random IDs
+(`userpool/*`), and HTTP APIs random IDs (`/apis/*`). The client-credentials grant at the
+domain's `/oauth2/token` is authorized by the client's secret, not by IAM.
 `tests/test_policy.py` records every AWS operation of up/test/token/status/down/sweep and fails
 if this policy does not allow one.
 
@@ -44,15 +46,24 @@ LOGS_ACTIONS = (
     "logs:TagResource",
     "logs:ListTagsForResource",
 )
-COGNITO_UNSCOPED_ACTIONS = ("cognito-idp:CreateUserPool", "cognito-idp:ListUserPools")
+#: DescribeUserPoolDomain names a domain, not a pool: it takes no resource either.
+COGNITO_UNSCOPED_ACTIONS = (
+    "cognito-idp:CreateUserPool",
+    "cognito-idp:ListUserPools",
+    "cognito-idp:DescribeUserPoolDomain",
+)
 COGNITO_POOL_ACTIONS = (
     "cognito-idp:DescribeUserPool",
     "cognito-idp:UpdateUserPool",
     "cognito-idp:DeleteUserPool",
+    "cognito-idp:CreateUserPoolDomain",
     "cognito-idp:DeleteUserPoolDomain",
+    "cognito-idp:CreateResourceServer",
+    "cognito-idp:DescribeResourceServer",
     "cognito-idp:TagResource",
     "cognito-idp:CreateUserPoolClient",
-    "cognito-idp:DescribeUserPoolClient",
+    "cognito-idp:DescribeUserPoolClient",  # also reads the M2M client's secret
+    "cognito-idp:UpdateUserPoolClient",
     "cognito-idp:ListUserPoolClients",
     "cognito-idp:AdminCreateUser",
     "cognito-idp:AdminGetUser",

@@ -52,6 +52,8 @@ PRINTED_CELLS = (
     ("access", "lambda"),
     ("student", "lambda"),
     ("sigv4", "iam"),
+    ("m2m", "m2m"),
+    ("id", "m2m"),
     ("signed-out", "protected"),
     ("signed-out", "lambda"),
 )
@@ -61,6 +63,7 @@ TOKEN_LINES = {  # credential: (shell variable, `authdemo token` options)
     "tampered": ("TAMPERED_TOKEN", "--tampered"),
     "student": ("STUDENT_TOKEN", "--user student --access"),
     "signed-out": ("SIGNED_OUT_TOKEN", "--sign-out"),
+    "m2m": ("M2M_TOKEN", "--m2m"),
 }
 
 

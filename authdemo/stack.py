@@ -20,15 +20,15 @@ from . import paths
 from .aws import LOCAL_ACCOUNT_ID, Clients, Target, check_region, default_region, partition, probe_endpoint
 from .errors import NotDeployedError, StateError, UsageError
 from .state import CorruptStateError, StackLock, StateStore, quarantine
-from .units import Context, Names, Records
+from .units import DEFAULT_CALLBACK_PORT, Context, Names, Records
 from .validate import check_stack, check_username
 
 DEFAULT_REGION = "us-west-2"  # the course guide's region
 
 
 DEFAULT_USERNAME = "demo@example.com"
-#: The API's four routes, one per kind of key (issue #10): see units/apigateway_routes.py.
-DOORS = ("protected", "scoped", "lambda", "iam")
+#: The API's routes, one per kind of key (issues #10, #11): see units/apigateway_routes.py.
+DOORS = ("protected", "scoped", "lambda", "iam", "m2m")
 
 
 @dataclass
@@ -52,6 +52,7 @@ class Options:
     audiences: tuple[str, ...] = ()  # `up --audience` (repeatable)
     token: str | None = None  # `test --token`
     token_command: str | None = None  # `test --token-command`
+    callback_port: int | None = None  # `up --callback-port`: the app client's loopback callback
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Stack:
             student_password=records.get("student_password") or "",
             issuer=records.get("issuer") or "",
             audiences=tuple(records.get("audience") or ()),
+            callback_port=int(records.get("callback_port") or DEFAULT_CALLBACK_PORT),
         )
 
 

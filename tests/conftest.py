@@ -8,6 +8,7 @@ import gc
 import json
 import os
 import random
+import re
 import socket
 import sys
 import threading
@@ -268,6 +269,51 @@ def faults() -> Faults:
     return Faults()
 
 
+def _moto_domains(region: str) -> dict[str, str]:
+    """Every user pool domain moto holds in `region` (any account): prefix -> pool ID."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    found: dict[str, str] = {}
+    for _, regions in cognitoidp_backends.items():
+        if region in regions:
+            found.update({d: v.user_pool_id for d, v in regions[region].user_pool_domains.items()})
+    return found
+
+
+def cognito_domain_rules(faults: Faults) -> Faults:
+    """What Cognito enforces about domains and moto does not (docs/aws-notes.md, issue 11):
+    DeleteUserPool is refused while the pool has a domain; CreateUserPoolDomain is refused for a
+    prefix another pool holds (prefixes are global per region) and on a pool that has a domain."""
+
+    def rules(model: Any, params: Any, request_signer: Any, **_: Any) -> Any:
+        if model.name not in ("DeleteUserPool", "CreateUserPoolDomain"):
+            return None
+        body = json.loads(params.get("body") or b"{}")
+        domains = _moto_domains(request_signer._region_name)
+        pool = body.get("UserPoolId")
+        if model.name == "DeleteUserPool" and pool in domains.values():
+            message = "User pool cannot be deleted. It has a domain configured that should be deleted first."
+            return aws_error("InvalidParameterException", message)
+        if model.name == "CreateUserPoolDomain":
+            owner = domains.get(body.get("Domain"))
+            if owner is not None and owner != pool:
+                return aws_error(
+                    "InvalidParameterException", "Domain already associated with another user pool."
+                )
+            if pool in domains.values():
+                return aws_error("InvalidParameterException", "User pool already has a domain configured.")
+        return None
+
+    faults.on("cognito-idp", "before-call", rules)
+    return faults
+
+
+@pytest.fixture
+def cognito_rules(faults: Faults) -> Faults:
+    """`faults` with Cognito's domain rules (see cognito_domain_rules)."""
+    return cognito_domain_rules(faults)
+
+
 def leftovers(
     region: str = "us-west-2", endpoint_url: str | None = None, credentials: Any = None
 ) -> dict[str, list[str]]:
@@ -382,6 +428,80 @@ def mint(
         payload.pop(name, None)
     signing_key = moto_signing_key() if key is None else key
     return jwt.encode(payload, signing_key, algorithm=alg, headers={"kid": "dummy", **(headers or {})})
+
+
+#: The token endpoint of a Cognito domain: on AWS, or under the embedded AWS (/_aws/cognito/<prefix>).
+TOKEN_URL = re.compile(
+    r"^(https://[a-z0-9-]+\.auth\.[a-z0-9-]+\.amazoncognito\.com|http://[^/]+/_aws/cognito/[a-z0-9-]+)"
+    r"/oauth2/token$"
+)
+
+
+def client_credentials_answer(request: Any) -> tuple[int, dict[str, str], str]:
+    """Cognito's token endpoint for the client-credentials grant, checked against moto's clients
+    (Basic auth with the client's secret, the grant allowed, the scopes allowed), answering an
+    access token shaped as Cognito's and signed with moto's key."""
+    import base64
+    from urllib.parse import parse_qs
+
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    refused = (400, {"content-type": "application/json"}, json.dumps({"error": "invalid_client"}))
+    form = {k: v[0] for k, v in parse_qs(request.body or "").items()}
+    basic = request.headers.get("Authorization", "")
+    if not basic.startswith("Basic ") or form.get("grant_type") != "client_credentials":
+        return refused
+    client_id, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+    for _, regions in cognitoidp_backends.items():
+        for region, backend in regions.items():
+            for pool_id, pool in backend.user_pools.items():
+                client = pool.clients.get(client_id)
+                if client is None:
+                    continue
+                if not client.generate_secret or client.secret != secret:
+                    return refused
+                allowed = client.extended_config.get("AllowedOAuthScopes") or []
+                scopes = form.get("scope", " ".join(allowed)).split()
+                if "client_credentials" not in (client.extended_config.get("AllowedOAuthFlows") or []):
+                    return 400, {"content-type": "application/json"}, '{"error":"unauthorized_client"}'
+                if not set(scopes) <= set(allowed):
+                    return 400, {"content-type": "application/json"}, '{"error":"invalid_scope"}'
+                now = int(time.time())
+                token = mint(
+                    f"https://cognito-idp.{region}.amazonaws.com/{pool_id}",
+                    "",
+                    drop=("aud", "cognito:username"),
+                    sub=client_id,
+                    client_id=client_id,
+                    token_use="access",
+                    scope=" ".join(scopes),
+                    auth_time=now,
+                    version=2,
+                    jti=f"jti-{now}",
+                )
+                body = {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
+                return 200, {"content-type": "application/json"}, json.dumps(body)
+    # Not a client of this process's moto (an embedded AWS in another process, which does not
+    # serve the endpoint yet): answer as such a server does.
+    return 404, {"content-type": "text/plain"}, "Not Found"
+
+
+@pytest.fixture(autouse=True)
+def token_endpoint() -> Iterator[Any]:
+    """Until the embedded AWS serves `/_aws/cognito/<prefix>/oauth2/token` (helper local-login),
+    POSTs to a Cognito token endpoint are answered at the HTTP layer by
+    `client_credentials_answer`; every other request goes through untouched."""
+    import responses
+    from moto.core.models import override_responses_real_send
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.POST, TOKEN_URL, callback=client_credentials_answer)
+        mock.add_passthru(re.compile(".*"))
+        override_responses_real_send(mock)  # inside mock_aws, moto hands on what is not AWS
+        try:
+            yield mock
+        finally:
+            override_responses_real_send(None)
 
 
 def zipped(name: str, source: str) -> bytes:

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHANGING, Faults, leftovers, plain_client, run
+from conftest import CHANGING, Faults, cognito_domain_rules, leftovers, plain_client, run
 from moto import mock_aws
 
 from authdemo import app, aws, state
 from authdemo.engine import NullObserver
 from authdemo.units import ROUTES, Names
+from authdemo.units.cognito_oauth import domain_prefix
 
 STACK = "crash"
 NAMES = Names(STACK)
@@ -68,7 +69,7 @@ def _get_authorizers() -> Iterator[None]:
 def new_faults() -> Faults:
     """Fault hooks for one scenario of a loop (the previous scenario's hooks are dropped)."""
     aws.CLIENT_HOOKS.clear()
-    return Faults()
+    return cognito_domain_rules(Faults())
 
 
 class KillSwitch:
@@ -148,6 +149,12 @@ def stack_census() -> dict[str, int]:
     if len(pools) == 1:
         pool_id = pools[0]["Id"]
         census["clients"] = len(cognito.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"])
+        census["domains"] = int(
+            bool(cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"].get("Domain"))
+        )
+        census["resource_servers"] = len(
+            cognito.list_resource_servers(UserPoolId=pool_id, MaxResults=50)["ResourceServers"]
+        )
         census["users"] = len(cognito.list_users(UserPoolId=pool_id)["Users"])
         census["groups"] = len(cognito.list_groups(UserPoolId=pool_id)["Groups"])
         census["members"] = len(
@@ -170,21 +177,30 @@ def stack_census() -> dict[str, int]:
 
 
 ONE_OF_EACH = {  # one of each kind of resource: two functions (demo + authorizer), each with its
-    "pools": 1,  # role, log group and invoke permission; two users, two authorizers, four routes
+    "pools": 1,  # role, log group and invoke permission; two users, two clients (user, M2M),
+    # three authorizers (JWT, M2M JWT, Lambda), five routes, the pool's domain, one resource server
     "apis": 1,
     "functions": 2,
     "roles": 2,
     "log_groups": 2,
-    "clients": 1,
+    "clients": 2,
+    "domains": 1,
+    "resource_servers": 1,
     "users": 2,
     "groups": 1,
     "members": 1,
-    "authorizers": 2,
+    "authorizers": 3,
     "integrations": 1,
-    "routes": 4,
+    "routes": 5,
     "stages": 1,
     "permissions": 2,
 }
+
+
+def assert_no_domain_left() -> None:
+    """The stack's pool domain is gone too (moto keeps a domain whose pool was deleted)."""
+    prefix = domain_prefix(STACK, "123456789012", "us-west-2")
+    assert client("cognito-idp").describe_user_pool_domain(Domain=prefix)["DomainDescription"] == {}
 
 
 def assert_recorded_match_aws() -> None:
@@ -196,7 +212,7 @@ def assert_recorded_match_aws() -> None:
     assert [a["ApiId"] for a in gateway.get_apis()["Items"]] == [res["api"]["id"]]
     api_id = res["api"]["id"]
     assert sorted(a["AuthorizerId"] for a in gateway.get_authorizers(ApiId=api_id)["Items"]) == sorted(
-        [res["authorizer"]["id"], res["lambda_authorizer"]["id"]]
+        [res["authorizer"]["id"], res["lambda_authorizer"]["id"], res["m2m_authorizer"]["id"]]
     )
     routes = {r["RouteKey"]: r for r in gateway.get_routes(ApiId=api_id)["Items"]}
     for cls in ROUTES:
@@ -205,7 +221,12 @@ def assert_recorded_match_aws() -> None:
         assert route.get("AuthorizerId") == (res[cls.authorizer_key]["id"] if cls.authorizer_key else None)
         assert route["Target"] == f"integrations/{res['integration']['id']}"
     clients = cognito.list_user_pool_clients(UserPoolId=res["user_pool"]["id"])["UserPoolClients"]
-    assert [c["ClientId"] for c in clients] == [res["app_client"]["id"]]
+    assert sorted(c["ClientId"] for c in clients) == sorted(
+        [res["app_client"]["id"], res["m2m_client"]["id"]]
+    )
+    domain = cognito.describe_user_pool(UserPoolId=res["user_pool"]["id"])["UserPool"]["Domain"]
+    assert domain == res["domain"]["id"]
+    assert "ClientSecret" not in json.dumps(res) and "secret" not in json.dumps(res["m2m_client"])
 
 
 @contextlib.contextmanager
@@ -215,8 +236,9 @@ def fresh_aws() -> Iterator[None]:
     state_file().unlink(missing_ok=True)
 
 
-def test_the_kill_points_cover_every_call_that_changes_aws(faults: Faults) -> None:
+def test_the_kill_points_cover_every_call_that_changes_aws(cognito_rules: Faults) -> None:
     """The lists of changing calls below are exactly those a clean up and down make."""
+    faults = cognito_rules
     with fresh_aws():
         up()
         up_calls = list(faults.calls)
@@ -233,24 +255,28 @@ def test_the_kill_points_cover_every_call_that_changes_aws(faults: Faults) -> No
 
 
 # How many AWS calls a clean up and a clean down make (checked against a clean run above).
-UP_CALLS = 37
-DOWN_CALLS = 14
+UP_CALLS = 42  # 37 before issue 11: + domain, resource server, M2M client, its authorizer, /m2m
+DOWN_CALLS = 15  # 14 before issue 11: + DeleteUserPoolDomain (before DeleteUserPool)
 # Every call of a clean run that changes AWS (checked against a clean run above).
 UP_CHANGES = (
     *("CreateRole", "PutRolePolicy", "CreateLogGroup", "PutRetentionPolicy") * 2,  # per function
     "CreateUserPool",
-    "CreateUserPoolClient",
+    *("CreateUserPoolClient",) * 2,  # the user app client and the M2M client
+    "CreateUserPoolDomain",
+    "CreateResourceServer",
     *("AdminCreateUser", "AdminSetUserPassword") * 2,  # the demo user and the student
     "CreateGroup",
     "AdminAddUserToGroup",
     "CreateApi",
     "CreateStage",
     *("CreateAuthorizer", "CreateFunction", "AddPermission") * 2,  # JWT/demo, Lambda/authorizer
+    "CreateAuthorizer",  # the M2M JWT authorizer
     "CreateIntegration",
-    *("CreateRoute",) * 4,
+    *("CreateRoute",) * 5,
 )
 DOWN_CHANGES = (
     "DeleteApi",
+    "DeleteUserPoolDomain",
     "DeleteUserPool",
     *("DeleteFunction", "DeleteLogGroup", "DeleteRolePolicy", "DeleteRole") * 2,
 )
@@ -272,6 +298,7 @@ def test_up_killed_after_each_call_is_completed_by_a_rerun_without_duplicates(n:
             assert_recorded_match_aws()
             down()
             assert leftovers() == {}
+            assert_no_domain_left()
             assert not state_file().exists()
         except AssertionError as exc:
             raise AssertionError(f"N={n} after {switch.calls}: {exc}") from exc
@@ -303,6 +330,7 @@ def test_down_killed_after_each_call_is_finished_by_a_rerun(n: int) -> None:
             json.loads(state_file().read_text())
             down()
             assert leftovers() == {}
+            assert_no_domain_left()
             assert not state_file().exists()
             again = down()
             assert again[0] == [] and again[1] is None

@@ -30,11 +30,12 @@ def stack(moto: None) -> dict[str, Any]:
 
 
 def test_routes_have_their_doors(stack: dict[str, Any]) -> None:
-    """Four GET routes on one integration: JWT, JWT + scope, CUSTOM (Lambda authorizer), AWS_IAM."""
+    """Five GET routes on one integration: JWT, JWT + scope, CUSTOM (Lambda authorizer), AWS_IAM,
+    and the M2M JWT authorizer + authdemo/read (issue 11)."""
     gateway = boto3.client("apigatewayv2", region_name=REGION)
     routes = {r["RouteKey"]: r for r in gateway.get_routes(ApiId=stack["api"]["id"])["Items"]}
     target = f"integrations/{stack['integration']['id']}"
-    assert set(routes) == {"GET /protected", "GET /scoped", "GET /lambda", "GET /iam"}
+    assert set(routes) == {"GET /protected", "GET /scoped", "GET /lambda", "GET /iam", "GET /m2m"}
     assert all(r["Target"] == target for r in routes.values())
     protected, scoped = routes["GET /protected"], routes["GET /scoped"]
     assert (protected["AuthorizationType"], protected["AuthorizerId"]) == ("JWT", stack["authorizer"]["id"])
@@ -45,6 +46,9 @@ def test_routes_have_their_doors(stack: dict[str, Any]) -> None:
     assert (lam["AuthorizationType"], lam["AuthorizerId"]) == ("CUSTOM", stack["lambda_authorizer"]["id"])
     assert routes["GET /iam"]["AuthorizationType"] == "AWS_IAM"
     assert not routes["GET /iam"].get("AuthorizerId")
+    m2m = routes["GET /m2m"]
+    assert (m2m["AuthorizationType"], m2m["AuthorizerId"]) == ("JWT", stack["m2m_authorizer"]["id"])
+    assert m2m["AuthorizationScopes"] == ["authdemo/read"]
 
 
 def test_lambda_authorizer_is_a_simple_request_authorizer_without_cache(stack: dict[str, Any]) -> None:
@@ -147,7 +151,7 @@ def test_student_password_is_generated_kept_and_never_printed(moto: None) -> Non
     assert json.loads((paths.home() / "authdemo.json").read_text())["student_password"] == secret
 
 
-def test_status_json_names_the_four_routes(stack: dict[str, Any]) -> None:
+def test_status_json_names_the_five_routes(stack: dict[str, Any]) -> None:
     info = run_json("status")
     base = info["api_url"]
     assert info["routes"] == {
@@ -155,9 +159,12 @@ def test_status_json_names_the_four_routes(stack: dict[str, Any]) -> None:
         "scoped": f"{base}/scoped",
         "lambda": f"{base}/lambda",
         "iam": f"{base}/iam",
+        "m2m": f"{base}/m2m",
     }
     assert all(r["exists"] for r in info["resources"].values())
     assert {"group", "membership", "student", "lambda_authorizer", "route_iam"} <= set(info["resources"])
+    issue_11 = {"domain", "resource_server", "m2m_client", "m2m_authorizer", "route_m2m"}
+    assert issue_11 <= set(info["resources"])
 
 
 def test_up_again_changes_nothing(stack: dict[str, Any], faults: Faults) -> None:

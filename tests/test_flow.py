@@ -51,10 +51,10 @@ def test_up_test_down_end_to_end(server, server_env):
     report = json.loads(test.stdout)
     assert report["passed"] and [(c["credential"], c["route"]) for c in report["checks"]] == [
         (row, route)
-        for row in ("none", "id", "access", "tampered", "student", "signed-out", "sigv4")
-        for route in ("protected", "scoped", "lambda", "iam")
+        for row in ("none", "id", "access", "tampered", "student", "m2m", "signed-out", "sigv4")
+        for route in ("protected", "scoped", "lambda", "iam", "m2m")
     ]
-    assert report["checks"][4]["body"]["user"] == "demo@example.com"  # ID token on /protected
+    assert report["checks"][5]["body"]["user"] == "demo@example.com"  # ID token on /protected
 
     down = run("down", *e, "--output", "json")
     assert down.exit_code == 0, down.output

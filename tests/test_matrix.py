@@ -18,13 +18,14 @@ from authdemo import console
 # What each door answers (docs/aws-notes.md, "Three doors, three keys"), written out here
 # independently of authdemo/matrix.py so that a changed expectation there fails this test.
 WANT = {
-    "none": {"protected": 401, "scoped": 401, "lambda": 401, "iam": 403},
-    "id": {"protected": 200, "scoped": 403, "lambda": 403, "iam": 403},
-    "access": {"protected": 200, "scoped": 200, "lambda": 200, "iam": 403},
-    "tampered": {"protected": 401, "scoped": 401, "lambda": 403, "iam": 403},
-    "student": {"protected": 200, "scoped": 200, "lambda": 403, "iam": 403},
-    "signed-out": {"protected": 200, "scoped": 200, "lambda": 403, "iam": 403},
-    "sigv4": {"protected": 401, "scoped": 401, "lambda": 403, "iam": 200},
+    "none": {"protected": 401, "scoped": 401, "lambda": 401, "iam": 403, "m2m": 401},
+    "id": {"protected": 200, "scoped": 403, "lambda": 403, "iam": 403, "m2m": 403},
+    "access": {"protected": 200, "scoped": 200, "lambda": 200, "iam": 403, "m2m": 403},
+    "tampered": {"protected": 401, "scoped": 401, "lambda": 403, "iam": 403, "m2m": 401},
+    "student": {"protected": 200, "scoped": 200, "lambda": 403, "iam": 403, "m2m": 403},
+    "m2m": {"protected": 401, "scoped": 401, "lambda": 403, "iam": 403, "m2m": 200},
+    "signed-out": {"protected": 200, "scoped": 200, "lambda": 403, "iam": 403, "m2m": 403},
+    "sigv4": {"protected": 401, "scoped": 401, "lambda": 403, "iam": 200, "m2m": 401},
 }
 KEYS = {"credential", "route", "expected_status", "status", "body", "result", "reason", "token"}
 
@@ -43,15 +44,16 @@ def _cells(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def test_the_whole_matrix_passes_offline_twice(stack: tuple[str, ...]) -> None:
-    """28 cells, each the status AWS documents and PASS; the signed-out row's JWT doors stay
-    open while the Lambda door is closed; a second run signs in again and passes too."""
+    """40 cells, each the status AWS documents and PASS; the signed-out row's JWT doors stay
+    open while the Lambda door is closed; the M2M token passes /m2m only; a second run signs in
+    again and passes too."""
     for _ in range(2):
         result = run("test", *stack, "--output", "json")
         assert result.exit_code == 0, result.output
         report = json.loads(result.stdout)  # exactly one document
         assert set(report) == {"passed", "api_url", "waited", "checks", "claims"} and report["passed"]
         cells = _cells(report)
-        assert len(report["checks"]) == 28
+        assert len(report["checks"]) == 40
         for (credential, route), cell in cells.items():
             assert set(cell) == KEYS
             assert cell["expected_status"] == WANT[credential][route], (credential, route)
@@ -66,6 +68,12 @@ def test_the_whole_matrix_passes_offline_twice(stack: tuple[str, ...]) -> None:
     assert "aws.cognito.signin.user.admin" in cells["id", "scoped"]["reason"]
     assert cells["none", "lambda"]["body"] == {"message": "Unauthorized"}
     assert cells["tampered", "protected"]["reason"] == "the token signature is invalid"
+    client_id = run_json("status", *stack)["m2m_client_id"]
+    assert cells["m2m", "m2m"]["body"]["user"] == client_id
+    assert cells["m2m", "m2m"]["body"]["scopes"] == ["authdemo/read"]
+    assert cells["m2m", "protected"]["reason"] == "the token does not have a valid audience"
+    assert "wants authdemo/read" in cells["id", "m2m"]["reason"]
+    assert "wants authdemo/read" in cells["access", "m2m"]["reason"]
 
 
 def test_route_protected_is_the_guides_four_checks(stack: tuple[str, ...]) -> None:
@@ -78,7 +86,7 @@ def test_route_protected_is_the_guides_four_checks(stack: tuple[str, ...]) -> No
         ("tampered", "protected"),
     ]
     two = run_json("test", *stack, "--route", "iam,scoped")
-    assert {c["route"] for c in two["checks"]} == {"scoped", "iam"} and len(two["checks"]) == 14
+    assert {c["route"] for c in two["checks"]} == {"scoped", "iam"} and len(two["checks"]) == 16
     assert two["passed"]
     bad = run("test", *stack, "--route", "door")
     assert bad.exit_code == 2 and "Unknown route door" in bad.stderr
@@ -100,7 +108,7 @@ def test_a_misconfigured_door_fails_its_cells_with_exit_3(server_env: Any, stack
     assert reason.startswith("expected 200 (") and "got 403: " in reason and "wants email" in reason
     text = run("test", *stack)
     assert text.exit_code == 3
-    assert "403 ✗ (want 200)" in text.stdout and "FAIL" in text.stdout and "3 FAIL" in text.stdout
+    assert "403 ✗ (want" in text.stdout and "FAIL" in text.stdout and "3 FAIL" in text.stdout
 
 
 def test_text_matrix_and_printed_lines(stack: tuple[str, ...]) -> None:
@@ -108,7 +116,8 @@ def test_text_matrix_and_printed_lines(stack: tuple[str, ...]) -> None:
     text = run("test", *stack).stdout
     for label in ("no credential", "student's access token", "signed-out access token", "SigV4-signed"):
         assert label in text
-    assert "/protected" in text and "/iam" in text and "28 checks, all pass" in text
+    assert "/protected" in text and "/m2m" in text and "40 checks, all pass" in text
+    assert "M2M_TOKEN=$(authdemo token --m2m" in text and "M2M token" in text
     assert "STUDENT_TOKEN=$(authdemo token --user student --access" in text
     assert "curl -s -w '\\n' --aws-sigv4 \"aws:amz:us-west-2:execute-api\"" in text
     assert text.index("SIGNED_OUT_TOKEN=") > text.index("--aws-sigv4")  # signing out comes last
@@ -124,7 +133,7 @@ def test_matrix_tables_fit_and_keep_words_whole(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(console, "out", lambda: narrow)
     cells = []
     for key in ROWS:
-        for route in ("protected", "scoped", "lambda", "iam"):
+        for route in ("protected", "scoped", "lambda", "iam", "m2m"):
             user = None if key == "sigv4" else "demo@example.com"
             cell = Cell(Credential(key, user=user), route, "u", WANT[key][route])
             cell.status = 403 if (key, route) == ("access", "scoped") else WANT[key][route]
@@ -138,7 +147,7 @@ def test_matrix_tables_fit_and_keep_words_whole(monkeypatch: pytest.MonkeyPatch,
     _matrix_tables(
         {"api_url": "https://abc.execute-api.us-west-2.amazonaws.com"},
         cells,
-        ("protected", "scoped", "lambda", "iam"),
+        ("protected", "scoped", "lambda", "iam", "m2m"),
     )
     out = narrow.file.getvalue()
     assert max(map(len, out.splitlines())) <= width

@@ -58,6 +58,13 @@ def _print_plan(opts: Any, plan: dict[str, Any]) -> None:
     metavar="AUD",
     help="With --issuer: an `aud` the JWT authorizer accepts (repeatable, at most 50).",
 )
+@click.option(
+    "--callback-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Loopback port of the app client's sign-in callback, http://localhost:PORT/callback "
+    "(default 8400; kept by later runs).",
+)
 def up(dry_run: bool, **kwargs: Any) -> None:
     """Create the stack (or finish an interrupted one); safe to run again.
 
@@ -67,6 +74,7 @@ def up(dry_run: bool, **kwargs: Any) -> None:
       authdemo up --dry-run            # what would be created, adopted or kept
       authdemo up --region us-west-2 --password 'Demo-Pass-123!'
       authdemo up --issuer https://example.auth0.com/ --audience https://api.example.com
+      authdemo up --callback-port 8401 # `authdemo login` listens there
     """
     opts = _opts(kwargs)
     if dry_run:
@@ -176,6 +184,10 @@ STATUS_FIELDS = (
     "username",
     "password",
     "state_file",
+    "login_url",
+    "callback_port",
+    "m2m_client_id",
+    "m2m_client_secret",
 )
 
 
@@ -186,7 +198,8 @@ STATUS_FIELDS = (
     "--field",
     type=click.Choice(STATUS_FIELDS),
     default=None,
-    help="Print only this value, e.g. DEMO_PASSWORD=$(authdemo status --field password).",
+    help="Print only this value, e.g. DEMO_PASSWORD=$(authdemo status --field password); "
+    "m2m_client_secret is read from Cognito and shown only this way.",
 )
 def status(field: str | None, **kwargs: Any) -> None:
     """List the stack's recorded resources and whether each still exists.
@@ -195,13 +208,15 @@ def status(field: str | None, **kwargs: Any) -> None:
     Examples:
       authdemo status --output json | jq -r .api_url
       DEMO_PASSWORD=$(authdemo status --field password)
+      authdemo status --field login_url
+      SECRET=$(authdemo status --field m2m_client_secret)
     """
     from .. import app, console
 
     opts = _opts(kwargs)
     if field == "password":
         opts.show_password = True  # asking for the field is asking to see it
-    info = app.status(opts)
+    info = app.status(opts, secret=field == "m2m_client_secret")
     if field:
         value = info.get(field)
         if opts.output == "json":
@@ -219,7 +234,8 @@ def status(field: str | None, **kwargs: Any) -> None:
     console.show(
         console.table(f"stack {info['stack']} ({info['region']})", ["resource", "id", "exists"], rows)
     )
-    for key in ("api_url", "endpoint_url", "user_pool_id", "client_id", "username", "password", "state_file"):
+    shown = ("api_url", "endpoint_url", "user_pool_id", "client_id", "login_url", "callback_port")
+    for key in (*shown, "m2m_client_id", "username", "password", "state_file"):
         if info.get(key):
             console.out().print(f"{key}: {info[key]}", highlight=False)
     if not opts.show_password:

@@ -20,7 +20,7 @@ from .base import _opts, _print_commands, cli, common_options, show_token_option
     "routes",
     multiple=True,
     metavar="ROUTE",
-    help="Only these doors: protected, scoped, lambda, iam (repeat or comma-separate; default all). "
+    help="Only these doors: protected, scoped, lambda, iam, m2m (repeat or comma-separate; default all). "
     "With protected alone: the guide's four checks.",
 )
 @click.option(
@@ -41,7 +41,8 @@ def test(routes: tuple[str, ...], **kwargs: Any) -> None:
 
     \b
     Rows: no credential, ID token, access token, tampered ID token, the student's access token,
-    a signed-out access token (signed out last), a SigV4-signed request. Columns: the routes.
+    an M2M (client-credentials) token, a signed-out access token (signed out last), a
+    SigV4-signed request. Columns: the routes.
     Exit status 0 when every check passes, 3 when one fails.
     Examples:
       authdemo test --local
@@ -82,6 +83,9 @@ def _test(opts: Any, routes: tuple[str, ...] = ("protected",)) -> tuple[bool, di
     }
     if "token_check" in info:  # `--token` (or a stack that trusts another issuer)
         doc["token_check"] = info["token_check"]
+    if info.get("skipped"):
+        doc["skipped"] = info["skipped"]
+        console.info(info["skipped"])
     if opts.output == "json":
         return passed, doc
     if waited > 1:
@@ -237,6 +241,12 @@ def _compact(obj: Any) -> str:
     flag_value="tampered",
     help="The ID token with one claim edited and its signature kept (the API answers 401).",
 )
+@click.option(
+    "--m2m",
+    "kind",
+    flag_value="m2m",
+    help="A client-credentials access token (scope authdemo/read) of the M2M client, as a backend gets one.",
+)
 @click.option("--decode", is_flag=True, help="Print the token's header and claims (JSON when piped).")
 @click.option("--compare", is_flag=True, help="The ID and access token's claims side by side.")
 @click.option(
@@ -257,16 +267,21 @@ def token(
       authdemo token --user student --access --local
       authdemo token --refresh --local
       authdemo token --sign-out --local
+      M2M_TOKEN=$(authdemo token --m2m --local)
     """
     from .. import app, console
     from ..tokens import decode as decode_token
     from ..tokens import shorten
 
     opts = _opts(kwargs)
+    if kind == "m2m" and (compare or user != "demo" or refresh or sign_out):
+        raise AuthdemoError(
+            "--m2m is the M2M client's own token: drop --compare/--user/--refresh/--sign-out.", ExitCode.USAGE
+        )
     if compare:
         if decode or kind != "id":
             raise AuthdemoError(
-                "--compare shows both tokens: drop --decode/--access/--tampered.", ExitCode.USAGE
+                "--compare shows both tokens: drop --decode/--access/--tampered/--m2m.", ExitCode.USAGE
             )
         notes: list[str] = []
         both = app.tokens(opts, notes)
@@ -300,6 +315,8 @@ def token(
                     "signed out: Cognito refuses this access token now, the JWT doors still take it "
                     "until it expires (`authdemo test` shows it in its signed-out row)"
                 )
+    elif kind == "m2m":
+        value = app.m2m_token(opts)
     else:
         notes = []
         value = app.token(opts, kind, notes)
@@ -328,5 +345,5 @@ def token(
             flags = app.cli_flags(opts)
             console.info(
                 "(shortened on screen; add --show-token, or pipe it: "
-                f"ID_TOKEN=$(authdemo token --{kind}{flags}))"
+                f"{'M2M' if kind == 'm2m' else 'ID'}_TOKEN=$(authdemo token --{kind}{flags}))"
             )

@@ -1,4 +1,4 @@
-"""The demo function behind `GET /protected`, `/scoped`, `/lambda` and `/iam` (uploaded as-is
+"""The demo function behind `GET /protected`, `/scoped`, `/lambda`, `/iam` and `/m2m` (uploaded as-is
 by `authdemo up`).
 
 API Gateway has already authorized the request when this runs; the function only reads what
@@ -17,8 +17,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     claims = jwt.get("claims") or {}
     lam = authorizer.get("lambda") or {}
     iam = authorizer.get("iam") or {}
-    # ID tokens carry `cognito:username`; access tokens carry `username`; other issuers `sub`.
-    user = claims.get("cognito:username") or claims.get("username") or claims.get("sub")  # JWT routes
+    # ID tokens carry `cognito:username`; access tokens carry `username`; a client-credentials
+    # token has no user: its caller is the client (`client_id`); other issuers name it in `sub`.
+    user = claims.get("cognito:username") or claims.get("username")
+    user = user or claims.get("client_id") or claims.get("sub")
     user = user or lam.get("username") or iam.get("userArn")  # /lambda, /iam
     body: dict[str, Any] = {
         "message": "Hello from protected API!",

@@ -7,11 +7,12 @@ order of `up` and `down` from each unit's `needs` and `parent`.
 
 from __future__ import annotations
 
-from .apigateway import Api, Authorizer, Integration, LambdaAuthorizer, Stage
-from .apigateway_routes import ROUTE_KEY, ROUTES, IamRoute, LambdaRoute, Route, ScopedRoute
+from .apigateway import Api, Authorizer, Integration, LambdaAuthorizer, M2MAuthorizer, Stage
+from .apigateway_routes import ROUTE_KEY, ROUTES, IamRoute, LambdaRoute, M2MRoute, Route, ScopedRoute
 from .awslambda import AuthorizerFunction, AuthorizerPermission, Function, Permission, function_zip
-from .base import TAG_KEY, Context, MemoryRecords, Names, Rec, Records, Unit
+from .base import DEFAULT_CALLBACK_PORT, TAG_KEY, Context, MemoryRecords, Names, Rec, Records, Unit
 from .cognito import AppClient, Group, Membership, Student, User, UserPool
+from .cognito_oauth import M2M_SCOPE, Domain, M2MClient, ResourceServer
 from .iam import AuthorizerRole, AuthorizerRolePolicy, Role, RolePolicy
 from .logs import AuthorizerLogGroup, LogGroup
 
@@ -28,9 +29,13 @@ UNITS: tuple[type[Unit], ...] = (
     Student,
     Group,
     Membership,
+    Domain,
+    ResourceServer,
+    M2MClient,
     Api,
     Stage,
     Authorizer,
+    M2MAuthorizer,
     Function,
     AuthorizerFunction,
     LambdaAuthorizer,
@@ -41,6 +46,7 @@ UNITS: tuple[type[Unit], ...] = (
     ScopedRoute,
     LambdaRoute,
     IamRoute,
+    M2MRoute,
 )
 
 
@@ -49,6 +55,8 @@ def all_units() -> list[Unit]:
 
 
 __all__ = [
+    "DEFAULT_CALLBACK_PORT",
+    "M2M_SCOPE",
     "ROUTES",
     "ROUTE_KEY",
     "TAG_KEY",

@@ -75,6 +75,9 @@ class Authorizer(_ApiChild):
         pool_id = ctx.rec("user_pool")["id"]
         return f"https://cognito-idp.{ctx.region}.{ctx.dns_suffix}/{pool_id}"
 
+    def name(self, ctx: Context) -> str:
+        return ctx.names.authorizer
+
     def audiences(self, ctx: Context) -> list[str]:
         """`up --audience` values with an external issuer, else the app client's ID."""
         return list(ctx.audiences) if ctx.issuer else [ctx.rec("app_client")["id"]]
@@ -104,14 +107,14 @@ class Authorizer(_ApiChild):
         return [
             {"id": a["AuthorizerId"], "issuer": a.get("JwtConfiguration", {}).get("Issuer")}
             for a in self._authorizers(ctx)
-            if a.get("Name") == ctx.names.authorizer
+            if a.get("Name") == self.name(ctx)
         ]
 
     def create(self, ctx: Context) -> Rec:
         authorizer = ctx.clients("apigatewayv2").create_authorizer(
             ApiId=ctx.rec("api")["id"],
             AuthorizerType="JWT",
-            Name=ctx.names.authorizer,
+            Name=self.name(ctx),
             IdentitySource=["$request.header.Authorization"],
             JwtConfiguration={"Issuer": self.issuer(ctx), "Audience": self.audiences(ctx)},
         )
@@ -137,6 +140,24 @@ class Authorizer(_ApiChild):
             ApiId=ctx.rec("api")["id"], AuthorizerId=rec["id"], JwtConfiguration=want
         )
         return {"issuer": want["Issuer"]}
+
+
+class M2MAuthorizer(Authorizer):
+    """A second JWT authorizer for `GET /m2m`: the same issuer, and both clients as audiences,
+    so a user's token reaches the scope check (403) and the machine's token passes (issue 11)."""
+
+    cognito = True
+
+    key = "m2m_authorizer"
+    label = "JWT authorizer (M2M)"
+    needs = ("api", "user_pool", "app_client", "m2m_client")
+    create_only_needs = ("user_pool", "app_client", "m2m_client")
+
+    def name(self, ctx: Context) -> str:
+        return ctx.names.m2m_authorizer
+
+    def audiences(self, ctx: Context) -> list[str]:
+        return [ctx.rec("app_client")["id"], ctx.rec("m2m_client")["id"]]
 
 
 class LambdaAuthorizer(Authorizer):

@@ -1,4 +1,4 @@
-"""API Gateway (HTTP API) routes: four doors to the same integration, each with its own key.
+"""API Gateway (HTTP API) routes: five doors to the same integration, each with its own key.
 
 | route            | authorization                                                   |
 |------------------|-----------------------------------------------------------------|
@@ -6,6 +6,7 @@
 | `GET /scoped`    | the same, and the token must carry `aws.cognito.signin.user.admin` |
 | `GET /lambda`    | the Lambda authorizer (Cognito GetUser + group `presenters`)     |
 | `GET /iam`       | AWS_IAM: SigV4-signed by an identity allowed execute-api:Invoke  |
+| `GET /m2m`       | the M2M JWT authorizer (audience: both clients), scope `authdemo/read` |
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import ClassVar
 from ..aws import get
 from .apigateway import _ApiChild
 from .base import Context, Rec
+from .cognito_oauth import M2M_SCOPE
 
 ROUTE_KEY = "GET /protected"
 #: What an access token from USER_PASSWORD_AUTH carries (an ID token carries no scope).
@@ -114,4 +116,16 @@ class IamRoute(Route):
     needs = ("api", "integration")
 
 
-ROUTES: tuple[type[Route], ...] = (Route, ScopedRoute, LambdaRoute, IamRoute)
+class M2MRoute(Route):
+    """Only a client-credentials token passes: a user's tokens lack the scope (403)."""
+
+    cognito = True
+    key = "route_m2m"
+    label = "route GET /m2m"
+    route_key = "GET /m2m"
+    authorizer_key = "m2m_authorizer"
+    scopes = (M2M_SCOPE,)
+    needs = ("api", "m2m_authorizer", "integration")
+
+
+ROUTES: tuple[type[Route], ...] = (Route, ScopedRoute, LambdaRoute, IamRoute, M2MRoute)

@@ -23,6 +23,8 @@ from ..errors import AuthdemoError
 Rec = dict[str, Any]
 
 TAG_KEY = "authdemo:stack"
+#: The loopback port of the app client's callback URL unless `up --callback-port` says otherwise.
+DEFAULT_CALLBACK_PORT = 8400
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,19 @@ class Names:
     def student(self) -> str:
         return "student@example.com"
 
+    # Managed login and machine-to-machine (issue 11): see cognito_oauth.py.
+    @property
+    def m2m_client(self) -> str:
+        return f"{self.prefix}-m2m"
+
+    @property
+    def m2m_authorizer(self) -> str:
+        return "cognito-m2m"
+
+    @property
+    def resource_server(self) -> str:
+        return "authdemo"
+
 
 class Records(Protocol):
     """Read access to the recorded IDs: the state file, or a dry run's in-memory copy."""
@@ -142,6 +157,7 @@ class Context:
     username: str = "demo@example.com"
     password: str = ""
     student_password: str = ""
+    callback_port: int = DEFAULT_CALLBACK_PORT  # the app client's loopback callback (`up --callback-port`)
     notify: Callable[[str, str], None] = lambda key, message: None  # progress notes (retries)
     fresh: set[str] = field(default_factory=set)  # keys created in this run
     #: The stack's profile: an external OIDC issuer (`up --issuer`) and the audiences its JWT

@@ -1,12 +1,16 @@
-"""Cognito: the user pool (with an explicit password policy), its app client, the test user,
-the group `presenters` (the demo user is in it), and a second user who is not."""
+"""Cognito: the user pool (with an explicit password policy), its app client (password sign-in
+and the OAuth code flow), the test user, the group `presenters` (the demo user is in it), and
+a second user who is not. The domain, resource server and M2M client: cognito_oauth.py."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from ..aws import get
 from ..errors import NotFound
 from ..validate import PASSWORD_POLICY, email_like
 from .base import TAG_KEY, Context, Rec, Unit
+from .cognito_oauth import oauth_settings
 
 
 class UserPool(Unit):
@@ -80,23 +84,83 @@ class AppClient(Unit):
         except NotFound:
             return []
 
+    def wanted(self, ctx: Context) -> dict[str, Any]:
+        """Password sign-in for `token`/`test`, and the OAuth code flow for `login` (issue 11)."""
+        return {
+            "ClientName": ctx.names.client,
+            "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            "PreventUserExistenceErrors": "ENABLED",
+            **oauth_settings(ctx),
+        }
+
     def create(self, ctx: Context) -> Rec:
         client = ctx.clients("cognito-idp").create_user_pool_client(
-            UserPoolId=ctx.rec("user_pool")["id"],
-            ClientName=ctx.names.client,
-            GenerateSecret=False,
-            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-            PreventUserExistenceErrors="ENABLED",
+            UserPoolId=ctx.rec("user_pool")["id"], GenerateSecret=False, **self.wanted(ctx)
         )["UserPoolClient"]
         return {"id": client["ClientId"]}
 
-    def exists(self, ctx: Context, rec: Rec) -> bool:
+    def _describe(self, ctx: Context, rec: Rec) -> Rec | None:
         answer = get(
             ctx.clients("cognito-idp").describe_user_pool_client,
             UserPoolId=ctx.rec("user_pool")["id"],
             ClientId=rec["id"],
         )
-        return answer is not None
+        return answer["UserPoolClient"] if answer else None
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        return self._describe(ctx, rec) is not None
+
+    def configure(self, ctx: Context, rec: Rec) -> Rec | None:
+        """Bring a kept or adopted client (e.g. one made before issue 11, or another
+        --callback-port) to `wanted`. UpdateUserPoolClient resets every field it is not given,
+        so the update carries every updatable field as it is now, with ours over them."""
+        if self.key in ctx.fresh:
+            return None
+        current = self._describe(ctx, rec)
+        if current is None:
+            return None
+        want = self.wanted(ctx)
+        if all(_same(current.get(k), v) for k, v in want.items()):
+            return None
+        kept = {k: current[k] for k in CLIENT_UPDATE_FIELDS if current.get(k) is not None}
+        ctx.clients("cognito-idp").update_user_pool_client(
+            UserPoolId=ctx.rec("user_pool")["id"], ClientId=rec["id"], **{**kept, **want}
+        )
+        return None
+
+
+#: UpdateUserPoolClient's parameters besides the pool and client IDs (tests/test_oauth_stack.py
+#: checks this list against botocore's model): each one omitted is reset to its default.
+CLIENT_UPDATE_FIELDS = (
+    "ClientName",
+    "RefreshTokenValidity",
+    "AccessTokenValidity",
+    "IdTokenValidity",
+    "TokenValidityUnits",
+    "ReadAttributes",
+    "WriteAttributes",
+    "ExplicitAuthFlows",
+    "SupportedIdentityProviders",
+    "CallbackURLs",
+    "LogoutURLs",
+    "DefaultRedirectURI",
+    "AllowedOAuthFlows",
+    "AllowedOAuthScopes",
+    "AllowedOAuthFlowsUserPoolClient",
+    "AnalyticsConfiguration",
+    "PreventUserExistenceErrors",
+    "EnableTokenRevocation",
+    "EnablePropagateAdditionalUserContextData",
+    "AuthSessionValidity",
+    "RefreshTokenRotation",
+)
+
+
+def _same(now: Any, want: Any) -> bool:
+    """Lists compare as sets (Cognito may answer them in another order)."""
+    if isinstance(want, list):
+        return isinstance(now, list) and sorted(map(str, now)) == sorted(map(str, want))
+    return bool(now == want)
 
 
 class User(Unit):

@@ -1,0 +1,211 @@
+"""Cognito for OAuth (issue 11): the user pool's domain (managed login and the token endpoint),
+the resource server `authdemo` with its scope `authdemo/read`, and the confidential client that
+gets that scope with the client-credentials grant. All three live inside the user pool: none
+takes tags (the pool's tag covers them), and `DeleteUserPool` takes the server and the client
+with it; the domain must go first (UserPool.delete does that).
+
+The user app client's OAuth settings (authorization code + PKCE, loopback callback) are in
+`OAUTH_SETTINGS` below and used by cognito.AppClient.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from ..aws import get
+from ..errors import AuthdemoError, NotFound
+from .base import Context, Rec, Unit
+
+#: The custom scope the `/m2m` route wants and the machine client is allowed.
+M2M_SCOPE = "authdemo/read"
+#: What the user app client may ask for at /oauth2/authorize (the access token's own scope too).
+USER_SCOPES = ("openid", "email", "profile", "aws.cognito.signin.user.admin")
+#: A prefix domain may not contain these words (Cognito refuses it).
+RESERVED = ("aws", "amazon", "cognito")
+#: Version 1: the classic hosted UI, which works at once; version 2 ("managed login") shows an
+#: error page until a branding style exists for each app client (docs/aws-notes.md, issue 11).
+MANAGED_LOGIN_VERSION = 1
+
+
+def domain_prefix(stack: str, account: str, region: str) -> str:
+    """`authdemo-<stack>-<8 hex>`: the same for a stack in one account and region, different
+    across accounts (prefixes are global per region), and valid: lowercase letters, digits and
+    hyphens, at most 63 characters, none of the reserved words."""
+    digest = hashlib.sha256(f"{account}:{region}:{stack}".encode()).hexdigest()[:8]
+    name = re.sub(r"[^a-z0-9-]", "-", stack.lower())
+    for word in RESERVED:
+        name = name.replace(word, word[0] + "-" + word[1:])  # "aws" -> "a-ws"
+    prefix = f"authdemo-{name}"[:54].rstrip("-")
+    return f"{prefix}-{digest}"
+
+
+def domain_url(ctx: Context, prefix: str) -> str:
+    """The managed-login base URL: on AWS `https://<prefix>.auth.<region>.amazoncognito.com`;
+    behind an endpoint (the embedded AWS), `<endpoint>/_aws/cognito/<prefix>`."""
+    endpoint = ctx.clients.target.endpoint_url
+    if endpoint:
+        return f"{endpoint.rstrip('/')}/_aws/cognito/{prefix}"
+    return f"https://{prefix}.auth.{ctx.region}.amazoncognito.com"
+
+
+def oauth_settings(ctx: Context) -> dict[str, Any]:
+    """The user app client's OAuth settings: authorization code (with PKCE) to a loopback URL."""
+    base = f"http://localhost:{ctx.callback_port}"
+    return {
+        "AllowedOAuthFlows": ["code"],
+        "AllowedOAuthFlowsUserPoolClient": True,
+        "AllowedOAuthScopes": list(USER_SCOPES),
+        "SupportedIdentityProviders": ["COGNITO"],
+        "CallbackURLs": [f"{base}/callback"],
+        "LogoutURLs": [f"{base}/signed-out"],
+    }
+
+
+class Domain(Unit):
+    """The pool's prefix domain; its ID is the prefix, its `url` the managed-login base URL."""
+
+    cognito = True
+    key = "domain"
+    label = "user pool domain (managed login)"
+    needs = ("user_pool",)
+    parent = "user_pool"
+
+    def prefix(self, ctx: Context) -> str:
+        return domain_prefix(ctx.names.stack, ctx.account(), ctx.region)
+
+    def _owner(self, ctx: Context, prefix: str) -> str | None:
+        """The ID of the pool the prefix belongs to (None: nobody's)."""
+        answer = ctx.clients("cognito-idp").describe_user_pool_domain(Domain=prefix)
+        return (answer.get("DomainDescription") or {}).get("UserPoolId") or None
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        pool = ctx.records.resource("user_pool")
+        if not pool:
+            return []
+        prefix = self.prefix(ctx)
+        if self._owner(ctx, prefix) != pool["id"]:
+            return []
+        return [{"id": prefix, "url": domain_url(ctx, prefix)}]
+
+    def create(self, ctx: Context) -> Rec:
+        prefix = self.prefix(ctx)
+        pool_id = ctx.rec("user_pool")["id"]
+        try:
+            ctx.clients("cognito-idp").create_user_pool_domain(
+                Domain=prefix, UserPoolId=pool_id, ManagedLoginVersion=MANAGED_LOGIN_VERSION
+            )
+        except AuthdemoError as exc:
+            raise self._refused(ctx, exc, prefix, pool_id) from exc
+        return {"id": prefix, "url": domain_url(ctx, prefix)}
+
+    def _refused(self, ctx: Context, exc: AuthdemoError, prefix: str, pool_id: str) -> AuthdemoError:
+        """Cognito's two refusals, each as one sentence with its fix."""
+        said = exc.aws_message.lower()
+        if exc.aws_code != "InvalidParameterException":
+            return exc
+        if "another user pool" in said or "already exists" in said:
+            error = AuthdemoError(
+                f"The domain prefix {prefix!r} is taken by another user pool (prefixes are unique "
+                "in a region across all accounts); choose another --stack, or delete that pool's domain."
+            )
+        elif "already has a domain" in said:
+            flags = f"--user-pool-id {pool_id} --region {ctx.region}"
+            error = AuthdemoError(
+                f"User pool {pool_id} already has another domain; remove it with `aws cognito-idp "
+                f"describe-user-pool {flags}` (its Domain) and `aws cognito-idp delete-user-pool-domain "
+                f"--domain <Domain> {flags}`, then rerun `authdemo up`."
+            )
+        else:
+            return exc
+        error.aws_code, error.aws_message = exc.aws_code, exc.aws_message
+        return error
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        pool = ctx.records.resource("user_pool")
+        return pool is not None and self._owner(ctx, rec["id"]) == pool["id"]
+
+
+class ResourceServer(Unit):
+    """Identifier `authdemo`, one scope `read`: access tokens can carry `authdemo/read`."""
+
+    cognito = True
+    key = "resource_server"
+    label = "resource server authdemo (scope authdemo/read)"
+    needs = ("user_pool",)
+    parent = "user_pool"
+
+    def _get(self, ctx: Context) -> Rec | None:
+        return get(
+            ctx.clients("cognito-idp").describe_resource_server,
+            UserPoolId=ctx.rec("user_pool")["id"],
+            Identifier=ctx.names.resource_server,
+        )
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        if not ctx.records.resource("user_pool"):
+            return []
+        return [{"id": ctx.names.resource_server}] if self._get(ctx) else []
+
+    def create(self, ctx: Context) -> Rec:
+        identifier = ctx.names.resource_server
+        scope = M2M_SCOPE.partition("/")[2]
+        ctx.clients("cognito-idp").create_resource_server(
+            UserPoolId=ctx.rec("user_pool")["id"],
+            Identifier=identifier,
+            Name=f"authdemo stack {ctx.names.stack}",
+            Scopes=[{"ScopeName": scope, "ScopeDescription": "call GET /m2m"}],
+        )
+        return {"id": identifier}
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        return self._get(ctx) is not None
+
+
+class M2MClient(Unit):
+    """A confidential client (with a secret) allowed only client credentials for `authdemo/read`.
+    Only its ID is recorded: the secret is read with DescribeUserPoolClient when needed."""
+
+    cognito = True
+    key = "m2m_client"
+    label = "machine-to-machine client"
+    needs = ("user_pool", "resource_server")  # Cognito checks the scope names a resource server's
+    parent = "user_pool"
+
+    def discover(self, ctx: Context) -> list[Rec]:
+        pool = ctx.records.resource("user_pool")
+        if not pool:
+            return []
+        try:
+            pages = ctx.clients("cognito-idp").pages(
+                "list_user_pool_clients", UserPoolId=pool["id"], MaxResults=60
+            )
+            return [
+                {"id": c["ClientId"]}
+                for page in pages
+                for c in page["UserPoolClients"]
+                if c["ClientName"] == ctx.names.m2m_client
+            ]
+        except NotFound:
+            return []
+
+    def create(self, ctx: Context) -> Rec:
+        client = ctx.clients("cognito-idp").create_user_pool_client(
+            UserPoolId=ctx.rec("user_pool")["id"],
+            ClientName=ctx.names.m2m_client,
+            GenerateSecret=True,
+            AllowedOAuthFlows=["client_credentials"],
+            AllowedOAuthFlowsUserPoolClient=True,
+            AllowedOAuthScopes=[M2M_SCOPE],
+            PreventUserExistenceErrors="ENABLED",
+        )["UserPoolClient"]
+        return {"id": client["ClientId"]}  # never the ClientSecret
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        answer = get(
+            ctx.clients("cognito-idp").describe_user_pool_client,
+            UserPoolId=ctx.rec("user_pool")["id"],
+            ClientId=rec["id"],
+        )
+        return answer is not None
