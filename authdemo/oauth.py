@@ -151,6 +151,11 @@ def _refusal(response: Any, what: str) -> AuthdemoError:
     except ValueError:
         code = ""
     fix = _FIXES.get(code)
+    if fix is None and response.status_code >= 500:
+        return UnreachableError(
+            f"Cognito failed to {what} (HTTP {response.status_code}); it is Cognito's trouble, "
+            "not yours: retry in a minute."
+        )
     if fix is None:
         return AuthdemoError(
             f"Cognito refused to {what} (HTTP {response.status_code}{': ' + code if code else ''}); "

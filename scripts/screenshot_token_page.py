@@ -3,9 +3,9 @@
     python scripts/screenshot_token_page.py [--out docs/token-page.png]
 
 Runs everything on this machine, in a temporary AUTHDEMO_HOME: the embedded AWS on a free port,
-`authdemo up`, managed login (tests/conftest.py's stand-in until the embedded AWS serves its
-own), `authdemo login` in a thread, and headless Chromium (Debian's `chromium` and
-`chromium-driver`) that signs in and clicks three buttons before the screenshot.
+`authdemo up` (its domain: the embedded AWS's managed login), `authdemo login` in a thread, and
+headless Chromium (Debian's `chromium` and `chromium-driver`) that signs in and clicks a few
+buttons before the screenshot.
 """
 
 from __future__ import annotations
@@ -38,15 +38,7 @@ def main() -> None:
 
 
 def shoot(out: Path, home: Path) -> None:
-    from conftest import (
-        FakeManagedLogin,
-        LoginRun,
-        cognito_sign_in,
-        free_port,
-        give_domain,
-        run,
-        start_chromium,
-    )
+    from conftest import LoginRun, free_port, run, start_chromium
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
     from test_browser import click_and_read, sign_in_in_browser
@@ -58,12 +50,10 @@ def shoot(out: Path, home: Path) -> None:
     os.environ["AWS_ACCESS_KEY_ID"] = server.credentials.access_key
     os.environ["AWS_SECRET_ACCESS_KEY"] = server.credentials.secret_key
     flags = ("--endpoint-url", server.url, "--stack", "demo")
-    fake = FakeManagedLogin(cognito_sign_in(server.url))
     browser = start_chromium()
     try:
-        assert run("up", *flags).exit_code == 0
+        assert run("up", *flags, "--callback-port", str(free_port())).exit_code == 0
         state_file = home / "demo.json"
-        give_domain(state_file, fake.base, free_port())
         state = json.loads(state_file.read_text())
         flow = LoginRun(Options(stack="demo", endpoint_url=server.url))
         sign_in_in_browser(browser, flow.url(), state["username"], state["password"])
@@ -72,6 +62,7 @@ def shoot(out: Path, home: Path) -> None:
             click_and_read(browser, *cell)
         height = browser.execute_script("return document.documentElement.scrollHeight")
         browser.set_window_size(1280, int(height) + 40)
+        browser.execute_script("window.scrollTo(0, 0)")
         out.parent.mkdir(parents=True, exist_ok=True)
         browser.save_screenshot(str(out))
         flow.finish()
@@ -79,7 +70,6 @@ def shoot(out: Path, home: Path) -> None:
         print(f"wrote {out}")
     finally:
         browser.quit()
-        fake.stop()
         server.stop()
 
 

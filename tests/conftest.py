@@ -430,11 +430,8 @@ def mint(
     return jwt.encode(payload, signing_key, algorithm=alg, headers={"kid": "dummy", **(headers or {})})
 
 
-#: The token endpoint of a Cognito domain: on AWS, or under the embedded AWS (/_aws/cognito/<prefix>).
-TOKEN_URL = re.compile(
-    r"^(https://[a-z0-9-]+\.auth\.[a-z0-9-]+\.amazoncognito\.com|http://[^/]+/_aws/cognito/[a-z0-9-]+)"
-    r"/oauth2/token$"
-)
+#: The token endpoint of a Cognito domain on AWS (in-process moto has none; see token_endpoint).
+TOKEN_URL = re.compile(r"^https://[a-z0-9-]+\.auth\.[a-z0-9-]+\.amazoncognito\.com/oauth2/token$")
 
 
 def client_credentials_answer(request: Any) -> tuple[int, dict[str, str], str]:
@@ -488,9 +485,10 @@ def client_credentials_answer(request: Any) -> tuple[int, dict[str, str], str]:
 
 @pytest.fixture(autouse=True)
 def token_endpoint() -> Iterator[Any]:
-    """Until the embedded AWS serves `/_aws/cognito/<prefix>/oauth2/token` (helper local-login),
-    POSTs to a Cognito token endpoint are answered at the HTTP layer by
-    `client_credentials_answer`; every other request goes through untouched."""
+    """In-process moto (`mock_aws`) has no managed login: POSTs to a real AWS Cognito domain's token
+    endpoint are answered at the HTTP layer by `client_credentials_answer` (the embedded AWS's
+    own endpoint, `/_aws/cognito/<prefix>/oauth2/token`, is the real thing and is not touched);
+    every other request goes through untouched."""
     import responses
     from moto.core.models import override_responses_real_send
 

@@ -2,8 +2,8 @@
 signs in through managed login, lands on the token page, reads both tokens decoded with their
 differences marked, and clicks the route buttons against a stack on the embedded AWS.
 
-Managed login is conftest's FakeManagedLogin (moto's own tokens through InitiateAuth) until the
-embedded AWS serves `/_aws/cognito/<prefix>/...`; then `give_domain` goes and `up` records it."""
+Managed login is the embedded AWS's own (`/_aws/cognito/<prefix>/...`, the domain `up` created),
+so the tokens are the ones the code flow with PKCE gives, `openid email profile` scopes included."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import FakeManagedLogin, LoginRun, cognito_sign_in, free_port, give_domain, run
+from conftest import LoginRun, free_port, run
 
 from authdemo import paths
 from authdemo.login import store
@@ -30,6 +30,8 @@ EXPECTED = {
     ("lambda", "access"): "200",
     ("lambda", "id"): "403",
     ("iam", "access"): "403",
+    ("m2m", "id"): "403",
+    ("m2m", "access"): "403",
 }
 
 
@@ -56,14 +58,11 @@ def click_and_read(browser: Any, route: str, token: str) -> str:
 
 @pytest.fixture
 def browser_stack(server: Any, server_env: Any) -> Any:
-    """Stack `browser` on the embedded AWS, its domain pointing at the fake managed login."""
+    """Stack `browser` on the embedded AWS, its callback on a free port (tests run in parallel)."""
     e = ("--endpoint-url", server.url, "--stack", "browser")
-    assert run("up", *e).exit_code == 0
-    fake = FakeManagedLogin(cognito_sign_in(server.url))
+    assert run("up", *e, "--callback-port", str(free_port())).exit_code == 0
     state_file = paths.home() / "browser.json"
-    give_domain(state_file, fake.base, free_port())
     yield {"flags": e, "state_file": state_file, "opts": Options(stack="browser", endpoint_url=server.url)}
-    fake.stop()
     assert run("down", *e).exit_code == 0
 
 
@@ -86,7 +85,7 @@ def test_sign_in_token_page_and_buttons(browser, browser_stack):
         row.get_attribute("data-claim")
         for row in browser.find_elements(By.CSS_SELECTOR, "#claims tr.differs")
     }
-    assert {"aud", "client_id", "token_use", "scope"} <= marked  # and email, when the ID token has it
+    assert {"aud", "client_id", "token_use", "scope", "email"} <= marked  # email: the ID token's only
     assert "auth_time" not in marked and "iss" not in marked
     token_use = browser.find_element(By.CSS_SELECTOR, '#claims tr[data-claim="token_use"]')
     assert [c.text for c in token_use.find_elements(By.CSS_SELECTOR, "td.id, td.access")] == ["id", "access"]

@@ -33,6 +33,7 @@ PREFIXES = (
     "TAMPERED_TOKEN=",
     "STUDENT_TOKEN=",
     "SIGNED_OUT_TOKEN=",
+    "M2M_TOKEN=",
     "DEMO_PASSWORD=",
 )
 UNAUTHORIZED = '{"message":"Unauthorized"}\n'
@@ -150,9 +151,8 @@ def test_every_printed_command_of_the_matrix_works_when_pasted(shell: Any) -> No
         assert code == 0, f"{command!r} exited {code}"
     curls = [(c, out) for c, _, out in answers if c.startswith("curl ")]
     doors = [re.search(r"/(\w+)$", c).group(1) for c, _ in curls]  # type: ignore[union-attr]
-    # The M2M token's line only where the embedded AWS serves the token endpoint (issue 11).
-    m2m_row = any(c.startswith("M2M_TOKEN=$(authdemo token --m2m") for c in commands)
-    want = ["protected"] * 3 + ["scoped", "lambda", "lambda", "iam", *["m2m"] * (1 + m2m_row)]
+    assert any(c.startswith("M2M_TOKEN=$(authdemo token --m2m") for c in commands)
+    want = ["protected"] * 3 + ["scoped", "lambda", "lambda", "iam", "m2m", "m2m"]
     assert doors == [*want, "protected", "lambda"]
     bodies = [json.loads(out) for _, out in curls]
     users = [b.get("user") for b in bodies]
@@ -162,8 +162,7 @@ def test_every_printed_command_of_the_matrix_works_when_pasted(shell: Any) -> No
     forbidden = [bodies[i] for i in (3, 5, last - 1, last + 1)]  # scope, group, no authdemo/read, revoked
     assert forbidden == [{"message": "Forbidden"}] * 4
     assert "--aws-sigv4" in curls[6][0] and users[6].startswith("arn:aws:iam::")
-    if m2m_row:
-        assert bodies[7]["scopes"] == ["authdemo/read"]
+    assert bodies[7]["scopes"] == ["authdemo/read"]  # the M2M token, through the embedded token endpoint
     assert "running" not in shell(f"authdemo local status --port {port}").stdout
 
 
