@@ -300,24 +300,36 @@ def test_each_services_not_found_is_success(moto, faults, service, operation, co
     assert not (paths.home() / "authdemo.json").exists()
 
 
-def test_pool_with_domain_and_protection_is_deleted(moto):
-    """AWS refuses DeleteUserPool while a domain or deletion protection exists: down clears both."""
+def test_pool_with_domain_and_protection_is_deleted(moto, cognito_rules):
+    """AWS refuses DeleteUserPool while a domain or deletion protection exists (moto enforces
+    neither: `cognito_rules` and the hook below do, through botocore): down clears both, here a
+    domain a killed run never recorded and protection turned on by hand."""
     assert run("up").exit_code == 0
     cognito = boto3.client("cognito-idp")
     pool_id = run_json("status")["user_pool_id"]
+    recorded = json.loads((paths.home() / "authdemo.json").read_text())
+    cognito.delete_user_pool_domain(Domain=recorded["resources"]["domain"]["id"], UserPoolId=pool_id)
     cognito.create_user_pool_domain(Domain="authdemo-test-domain", UserPoolId=pool_id)
     cognito.update_user_pool(UserPoolId=pool_id, DeletionProtection="ACTIVE")
-    calls: list[str] = []
-    from authdemo import aws as aws_mod
+    protected = [True]
 
-    aws_mod.CLIENT_HOOKS.append(
-        lambda service, client: client.meta.events.register(
-            "before-call", lambda model, **_: calls.append(model.name)
-        )
-    )
+    def protection(model: Any, params: Any, **_: Any) -> Any:
+        body = json.loads(params.get("body") or b"{}")
+        if model.name == "UpdateUserPool" and body.get("DeletionProtection") == "INACTIVE":
+            protected[0] = False
+        if model.name == "DeleteUserPool" and protected[0]:
+            return aws_error("InvalidParameterException", "The user pool cannot be deleted: deletion protection")
+        return None
+
+    cognito_rules.on("cognito-idp", "before-call", protection)
     assert run("down").exit_code == 0
-    assert calls.index("DeleteUserPoolDomain") < calls.index("DeleteUserPool")
-    assert calls.index("UpdateUserPool") < calls.index("DeleteUserPool")
+    calls = cognito_rules.calls[cognito_rules.calls.index("DeleteUserPool") :]
+    # The optimistic delete is refused; the pool is read, cleared, and deleted.
+    assert calls[:2] == ["DeleteUserPool", "DescribeUserPool"], calls
+    assert calls.index("DeleteUserPoolDomain") < len(calls) - 1 and calls[-1] == "DeleteUserPool"
+    assert "UpdateUserPool" in calls
+    assert cognito.list_user_pools(MaxResults=60)["UserPools"] == []
+    assert cognito.describe_user_pool_domain(Domain="authdemo-test-domain")["DomainDescription"] == {}
 
 
 # ------------------------------------------------------------------- endpoint warm-up (real HTTP)
