@@ -111,8 +111,10 @@ def isolated(tmp_path, monkeypatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setattr(aws, "CLIENT_HOOKS", [])
+    monkeypatch.setattr(aws, "CLIENT_HOOKS", [_forward])
+    FAULTS.clear()
     yield
+    FAULTS.clear()
 
 
 @pytest.fixture
@@ -214,22 +216,54 @@ def aws_error(code: str, message: str = "", status: int = 400) -> tuple[AWSRespo
     )
 
 
+#: The Faults of the running test (or crash scenario): `_forward`, registered once on every
+#: client, hands each event to them. Clients themselves are reused across tests (aws._BUILT),
+#: so faults are looked up when an event fires, never baked into a client.
+FAULTS: list[Faults] = []
+_FORWARDED = ("provide-client-params", "before-call", "after-call", "before-send")
+
+
+def _forward(service: str, client: Any) -> None:
+    """The one CLIENT_HOOK of the suite: forwards botocore events to the current FAULTS."""
+
+    alias = client.meta.events._alias_event_name  # "cognito-idp" -> "cognito-identity-provider"
+
+    def dispatch(event_name: str, **kwargs: Any) -> Any:
+        for faults in list(FAULTS):
+            answer = faults.handle(service, event_name, kwargs, alias)
+            if answer is not None:
+                return answer
+        return None
+
+    for event in _FORWARDED:
+        client.meta.events.register_first(event, dispatch)
+
+
 class Faults:
-    """Registers botocore event handlers on every client authdemo builds."""
+    """Botocore event handlers for every client authdemo uses, from now until the test ends."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
         self._handlers: list[tuple[str, str, Callable[..., Any], bool]] = []
-        aws.CLIENT_HOOKS.append(self._hook)
+        FAULTS.append(self)
 
-    def _hook(self, service: str, client: Any) -> None:
-        client.meta.events.register("provide-client-params", self._count)
-        for event, svc, handler, first in self._handlers:
-            if svc == service or svc == "*":
-                if first:
-                    client.meta.events.register_first(event, handler)
-                else:
-                    client.meta.events.register(event, handler)
+    def handle(
+        self, service: str, event_name: str, kwargs: dict[str, Any], alias: Callable[[str], str]
+    ) -> Any:
+        """Run this object's handlers for one event, `first` ones first; the first answer wins.
+        Handlers name events as botocore's `register` takes them (`alias` makes them canonical)."""
+        if event_name.startswith("provide-client-params."):
+            self._count(**kwargs)
+        matching = []
+        for i, (event, svc, handler, first) in enumerate(self._handlers):
+            wanted = alias(event)
+            if svc in (service, "*") and (event_name == wanted or event_name.startswith(wanted + ".")):
+                matching.append((not first, i, handler))
+        for _, _, handler in sorted(matching, key=lambda m: (m[0], m[1])):
+            answer = handler(event_name=event_name, **kwargs)
+            if answer is not None:
+                return answer
+        return None
 
     def _count(self, model: Any, **_: Any) -> None:
         """Every API call made (before any fault handler can answer it)."""
@@ -238,12 +272,10 @@ class Faults:
     def on(self, service: str, event: str, handler: Callable[..., Any], first: bool = False) -> None:
         """e.g. on("lambda", "before-call.lambda.CreateFunction", handler)."""
         self._handlers.append((event, service, handler, first))
-        aws.forget_clients()  # clients built before this handler must not be reused
 
     def clear(self) -> None:
-        """Drop every fault (e.g. "IAM caught up"): later commands' clients have none."""
+        """Drop every fault (e.g. "IAM caught up")."""
         self._handlers.clear()
-        aws.forget_clients()
 
     def fail(
         self, service: str, operation: str, code: str, message: str = "", times: int = 1, status: int = 400

@@ -318,16 +318,24 @@ def test_pool_with_domain_and_protection_is_deleted(moto, cognito_rules):
         if model.name == "UpdateUserPool" and body.get("DeletionProtection") == "INACTIVE":
             protected[0] = False
         if model.name == "DeleteUserPool" and protected[0]:
-            return aws_error("InvalidParameterException", "The user pool cannot be deleted: deletion protection")
+            return aws_error("InvalidParameterException", "Deletion protection is active on the user pool")
         return None
 
     cognito_rules.on("cognito-idp", "before-call", protection)
+    before = len(cognito_rules.calls)
     assert run("down").exit_code == 0
-    calls = cognito_rules.calls[cognito_rules.calls.index("DeleteUserPool") :]
-    # The optimistic delete is refused; the pool is read, cleared, and deleted.
-    assert calls[:2] == ["DeleteUserPool", "DescribeUserPool"], calls
-    assert calls.index("DeleteUserPoolDomain") < len(calls) - 1 and calls[-1] == "DeleteUserPool"
-    assert "UpdateUserPool" in calls
+    pool_calls = ("DeleteUserPool", "DescribeUserPool", "DeleteUserPoolDomain", "UpdateUserPool")
+    calls = [c for c in cognito_rules.calls[before:] if c in pool_calls]
+    # The recorded domain (already gone) first; the optimistic delete is refused; the pool is
+    # read, cleared (the unrecorded domain, the protection) and deleted.
+    assert calls == [
+        "DeleteUserPoolDomain",
+        "DeleteUserPool",
+        "DescribeUserPool",
+        "DeleteUserPoolDomain",
+        "UpdateUserPool",
+        "DeleteUserPool",
+    ]
     assert cognito.list_user_pools(MaxResults=60)["UserPools"] == []
     assert cognito.describe_user_pool_domain(Domain="authdemo-test-domain")["DomainDescription"] == {}
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHANGING, Faults, cognito_domain_rules, leftovers, plain_client, run
+from conftest import CHANGING, FAULTS, Faults, cognito_domain_rules, leftovers, plain_client, run
 from moto import mock_aws
 
-from authdemo import app, aws, state
+from authdemo import app, state
 from authdemo.engine import NullObserver
 from authdemo.units import ROUTES, Names
 from authdemo.units.cognito_oauth import domain_prefix
@@ -68,7 +68,7 @@ def _get_authorizers() -> Iterator[None]:
 
 def new_faults() -> Faults:
     """Fault hooks for one scenario of a loop (the previous scenario's hooks are dropped)."""
-    aws.CLIENT_HOOKS.clear()
+    FAULTS.clear()
     return cognito_domain_rules(Faults())
 
 
