@@ -435,7 +435,13 @@ def test_real_ctrl_c_lets_running_calls_land_and_up_resumes(moto: None, faults: 
             signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
 
     faults.on("iam", "after-call.iam.CreateRole", sigint)
-    result = run("up", "--stack", STACK)
+    # A shell starts background jobs with SIGINT ignored, and Python then keeps it ignored:
+    # give this test the handler a terminal's Ctrl-C meets.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = run("up", "--stack", STACK)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert sent and result.exit_code == 130, result.output
     assert "Traceback" not in result.output
     assert result.stderr.count("Error:") == 1 and "Interrupted." in result.stderr
