@@ -74,11 +74,11 @@ class _BuiltClients(dict[tuple[Any, ...], Any]):
 
 
 _BUILT = _BuiltClients()
+#: botocore sessions by what they depend on (the same key, without a service): a session
+#: resolves credentials and config once; later commands of the process reuse it.
+_SESSIONS: dict[tuple[Any, ...], Any] = {}
+_BUILD_LOCK = threading.RLock()  # sessions are not thread-safe: building goes one at a time
 
-
-def forget_clients() -> None:
-    """Build every client anew from now on (a test changed what its CLIENT_HOOKS register)."""
-    _BUILT.clear()
 
 
 _AWS_ENV = (
@@ -133,7 +133,7 @@ class Clients:
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self._lock = threading.Lock()
+        self._lock = _BUILD_LOCK  # one lock for every Clients: they share sessions (see below)
         self._session: Any = None
         self._clients: dict[str, AwsClient] = {}
 
@@ -151,9 +151,15 @@ class Clients:
 
     def _ensure_session(self) -> Any:
         """A botocore session (boto3's layer on top adds nothing authdemo uses, and costs time)."""
+        with self._lock:
+            return self._session_locked()
+
+    def _session_locked(self) -> Any:
         import botocore.session
         from botocore.exceptions import ProfileNotFound
 
+        if self._session is None:
+            self._session = _SESSIONS.get(_client_key(self.target, ""))
         if self._session is None:
             try:
                 session = botocore.session.Session(profile=None if self.target.local else self.target.profile)
@@ -164,7 +170,7 @@ class Clients:
                     )
                 else:
                     session.get_scoped_config()  # a missing profile is reported here, not mid-run
-                self._session = session
+                self._session = _SESSIONS[_client_key(self.target, "")] = session
             except ProfileNotFound as exc:
                 raise UsageError(
                     f"AWS profile {self.target.profile!r} does not exist; "
@@ -177,7 +183,7 @@ class Clients:
 
         from . import __version__
 
-        session = self._ensure_session()
+        session = self._session_locked()  # __call__ holds the lock
         config = Config(
             retries={"mode": "standard", "max_attempts": 8},
             connect_timeout=5,
