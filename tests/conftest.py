@@ -29,12 +29,21 @@ from authdemo.cli import cli
 CHANGING = ("Create", "Put", "Add", "Admin", "Delete", "Update", "Remove", "Tag", "Untag")
 
 
+#: Files whose tests take seconds each (subprocesses, a browser, servers of their own).
+SLOW_FILES = frozenset(
+    {"test_printed_commands.py", "test_local_e2e.py", "test_browser.py", "test_local_daemon.py"}
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `aws` need a real account: they run only with `pytest -m aws`.
 
+    By default the slow files run first (xdist hands tests out in this order);
     AUTHDEMO_TEST_ORDER=reverse (or shuffle:<seed>) runs the tests in another order, to show
     that none depends on another having run first."""
     order = os.environ.get("AUTHDEMO_TEST_ORDER", "")
+    if not order:  # the long ones first, so that no worker is left with one at the end
+        items.sort(key=lambda item: item.path.name not in SLOW_FILES)
     if order == "reverse":
         items.reverse()
     elif order.startswith("shuffle:"):

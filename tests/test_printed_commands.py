@@ -104,18 +104,24 @@ def run_in_order(shell: Any, commands: list[str]) -> list[tuple[str, int, str]]:
     return answers
 
 
-def test_every_printed_command_of_demo_local_works_when_pasted(shell: Any) -> None:
-    """demo --local's commands, pasted in order into a fresh shell: 401, 200, 200, 401, down."""
+def test_every_printed_command_of_demo_local_works_when_pasted(shell: Any, tmp_path: Path) -> None:
+    """`python jwt_authorizer_demo.py --local`'s commands (the guide's script, which names its
+    cleanup script beside it), pasted in order into a fresh shell: 401, 200, 200, 401, cleanup."""
     port = _free_port()
-    demo = shell(f"authdemo demo --local --port {port} 2>&1")
+    copy = tmp_path / "guide"
+    copy.mkdir()
+    for name in ("jwt_authorizer_demo.py", "jwt_authorizer_cleanup.py"):
+        shutil.copy(ROOT / name, copy / name)
+    demo = shell(f"cd {copy} && python jwt_authorizer_demo.py --local --port {port} 2>&1")
     assert demo.returncode == 0, demo.stdout
     assert "AUTHDEMO_PASSWORD" not in demo.stdout and '$ACCESS_TOKEN"' in demo.stdout
     commands = printed_commands(demo.stdout)
-    assert commands[-1] == f"authdemo down --local --port {port}"
-    assert f"Clean up with: `authdemo down --local --port {port}`" in demo.stdout  # no script here
+    flags = f"--local --port {port}"
+    # `authdemo demo` itself names `authdemo down` only (tests/test_output.py).
+    assert commands[-2:] == [f"python jwt_authorizer_cleanup.py {flags}", f"authdemo down {flags}"]
     assert any(c.startswith("ID_TOKEN=$(aws cognito-idp initiate-auth") for c in commands)
 
-    answers = run_in_order(shell, commands)
+    answers = run_in_order(shell, [f"cd {copy}", *commands])[1:]
     for command, code, _ in answers:
         assert code == 0, f"{command!r} exited {code}"
     curls = [(c, out) for c, _, out in answers if c.startswith("curl ")]
@@ -137,11 +143,27 @@ def test_every_printed_command_of_demo_local_works_when_pasted(shell: Any) -> No
 
 
 def test_every_printed_command_of_the_matrix_works_when_pasted(shell: Any) -> None:
-    """`test --local`'s lines, pasted in order: each door answers as its cell said, the SigV4
-    curl (after `eval "$(authdemo local env)"`) included, and the signed-out token last."""
+    """The hints of `test` before `up` and of `down` with nothing recorded, run as printed, build
+    the stack; `status`'s hint prints the password; then `test --local`'s lines, pasted in order:
+    each door answers as its cell said, the SigV4 curl (after `eval "$(authdemo local env)"`)
+    included, and the signed-out token last. Every printed line carries the stack's flags."""
     port = _free_port()
-    flags = f"--local --port {port}"
-    assert shell(f"authdemo up {flags}").returncode == 0
+    flags = f"--local --port {port} --stack hinted"
+    before = shell(f"authdemo test {flags}")
+    assert before.returncode == 8
+    hints = printed_commands(" ".join(before.stderr.split()))
+    assert hints == [f"authdemo up {flags}"]
+    nothing = shell(f"authdemo down {flags}")
+    assert nothing.returncode == 0
+    sweep = printed_commands(" ".join(nothing.stderr.split()))
+    assert sweep == [f"authdemo down --sweep {flags}"]
+    answers = run_in_order(shell, [*sweep, *hints, f"authdemo status {flags} 2>&1"])
+    assert [code for _, code, _ in answers] == [0, 0, 0]
+    field = [c for c in printed_commands(" ".join(answers[-1][2].split())) if "--field" in c]
+    assert field == [f"authdemo status --field password {flags}"]
+    [(_, code, password)] = run_in_order(shell, field)
+    assert code == 0 and password.startswith("Demo-") and password.count("\n") == 1
+
     test = shell(f"authdemo test {flags} 2>&1")
     assert test.returncode == 0, test.stdout
     commands = printed_commands(test.stdout)
@@ -164,46 +186,3 @@ def test_every_printed_command_of_the_matrix_works_when_pasted(shell: Any) -> No
     assert "--aws-sigv4" in curls[6][0] and users[6].startswith("arn:aws:iam::")
     assert bodies[7]["scopes"] == ["authdemo/read"]  # the M2M token, through the embedded token endpoint
     assert "running" not in shell(f"authdemo local status --port {port}").stdout
-
-
-def test_error_hints_carry_the_flags_of_the_stack(shell: Any) -> None:
-    """Hints of `test` before `up`, `down` with nothing recorded and `status`, run as printed."""
-    port = _free_port()
-    flags = f"--local --port {port} --stack hinted"
-
-    before = shell(f"authdemo test {flags}")
-    assert before.returncode == 8
-    hints = printed_commands(" ".join(before.stderr.split()))
-    assert hints == [f"authdemo up {flags}"]
-
-    nothing = shell(f"authdemo down {flags}")
-    assert nothing.returncode == 0
-    sweep = printed_commands(" ".join(nothing.stderr.split()))
-    assert sweep == [f"authdemo down --sweep {flags}"]
-
-    answers = run_in_order(shell, [*sweep, *hints, f"authdemo status {flags}"])
-    assert [code for _, code, _ in answers] == [0, 0, 0]
-    status = shell(f"authdemo status {flags}")
-    field = printed_commands(" ".join(status.stderr.split()))
-    assert field == [f"authdemo status --field password {flags}"]
-
-    password, test, down = run_in_order(shell, [*field, f"authdemo test {flags}", f"authdemo down {flags}"])
-    assert password[1] == 0 and password[2].startswith("Demo-") and password[2].count("\n") == 1
-    assert test[1] == 0 and down[1] == 0
-
-
-def test_cleanup_script_is_named_only_when_run_from_the_script(shell: Any, tmp_path: Path) -> None:
-    """`python jwt_authorizer_cleanup.py` is printed when demo runs from the script beside it."""
-    port = _free_port()
-    copy = tmp_path / "guide"
-    copy.mkdir()
-    for name in ("jwt_authorizer_demo.py", "jwt_authorizer_cleanup.py"):
-        shutil.copy(ROOT / name, copy / name)
-    demo = shell(f"cd {copy} && python jwt_authorizer_demo.py --local --port {port} 2>&1")
-    assert demo.returncode == 0, demo.stdout
-    line = next(x for x in demo.stdout.splitlines() if x.startswith("Clean up with: "))
-    script, down = printed_commands(line)
-    assert script == f"python jwt_authorizer_cleanup.py --local --port {port}"
-    assert down == f"authdemo down --local --port {port}"
-    [(_, code, _)] = run_in_order(shell, [f"cd {copy} && {script}"])
-    assert code == 0
