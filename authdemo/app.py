@@ -412,6 +412,7 @@ def sweep(
         if opts.local and stack.server is None:
             if stack.store:
                 stack.store.remove_file()
+                _forget_login(stack)
             return [], True
         store = stack.store or StateStore.new(stack.path, stack=opts.stack)  # never saved: no IDs
         found = sweep_find(stack, store)
@@ -421,6 +422,7 @@ def sweep(
         with observer_factory() as observer:
             engine.down(stack.context(store), store, observer, forget_only=skip)
         store.remove_file()
+        _forget_login(stack)
         return found, True
 
 
@@ -440,7 +442,11 @@ def forget(opts: Options, confirm: Callable[[Path, dict[str, Any] | None], bool]
             data = None  # unreadable or of a newer authdemo: forgotten all the same
         if not confirm(path, data):
             return None
-        return quarantine(path, "forgotten")
+        kept = quarantine(path, "forgotten")
+        from .login import store as login_store
+
+        login_store.set_aside(path, kept)  # nothing of the stack left under its name
+        return kept
     finally:
         lock.release()
 
