@@ -163,6 +163,7 @@ def test(
     from .checks import Prober
     from .login.commands import login_tokens
     from .matrix import Credential, rows_for, run_matrix
+    from .oauth import is_cognito_domain
     from .tokens import decode, sign_in, sign_out, tamper
 
     token = external_issuer.token_from(opts) if (opts.token, opts.token_command) != (None, None) else None
@@ -200,11 +201,15 @@ def test(
             made["signed-out"] = Credential(
                 "signed-out", session, username, before=lambda: sign_out(stack.clients, session)
             )
+        domain_waited = 0.0  # a new domain on AWS may not answer for a minute: within --wait
         if "m2m" in rows:
             try:
-                made["m2m"] = Credential("m2m", m2m.token(stack.clients, store), info["m2m_client_id"])
+                m2m_token, domain_waited = m2m.token_when_ready(stack.clients, store, opts.wait, on_wait)
+                made["m2m"] = Credential("m2m", m2m_token, info["m2m_client_id"])
             except UnreachableError:
-                if not stack.target.endpoint_url:
+                if not stack.target.endpoint_url or is_cognito_domain(
+                    (store.resource("domain") or {}).get("url", "")
+                ):
                     raise
                 # An embedded AWS without managed login (before issue 11) has no token endpoint.
                 info["skipped"] = "No M2M row: this endpoint does not serve Cognito's token endpoint."
@@ -216,8 +221,13 @@ def test(
             )
         urls = {route: info["routes"][route] for route in routes}
         cells, waited = run_matrix(
-            Prober(info["protected_url"]), [made[key] for key in rows], urls, on_wait, opts.wait
+            Prober(info["protected_url"]),
+            [made[key] for key in rows],
+            urls,
+            on_wait,
+            max(opts.wait - domain_waited, 0.0),
         )
+        waited += domain_waited
         info["claims"] = {kind: decode(tokens[kind])[1] for kind in ("id", "access")}
         if "signed-out" in rows:
             from .login import store as kept
@@ -412,6 +422,7 @@ def sweep(
         if opts.local and stack.server is None:
             if stack.store:
                 stack.store.remove_file()
+                _forget_login(stack)
             return [], True
         store = stack.store or StateStore.new(stack.path, stack=opts.stack)  # never saved: no IDs
         found = sweep_find(stack, store)
@@ -421,6 +432,7 @@ def sweep(
         with observer_factory() as observer:
             engine.down(stack.context(store), store, observer, forget_only=skip)
         store.remove_file()
+        _forget_login(stack)
         return found, True
 
 
@@ -440,7 +452,11 @@ def forget(opts: Options, confirm: Callable[[Path, dict[str, Any] | None], bool]
             data = None  # unreadable or of a newer authdemo: forgotten all the same
         if not confirm(path, data):
             return None
-        return quarantine(path, "forgotten")
+        kept = quarantine(path, "forgotten")
+        from .login import store as login_store
+
+        login_store.set_aside(path, kept)  # nothing of the stack left under its name
+        return kept
     finally:
         lock.release()
 

@@ -47,6 +47,11 @@ def resolve(opts: Options, store: StateStore | None) -> tuple[str, tuple[str, ..
     recorded = (store.get("issuer") if store else None) or ""
     recorded_aud = tuple((store.get("audience") if store else None) or ())
     flags = cli_flags(opts)
+    if opts.callback_port is not None and (opts.issuer or recorded):
+        raise UsageError(
+            "--callback-port is the Cognito app client's sign-in callback, and a stack with --issuer "
+            "has no app client: drop it."
+        )
     if not opts.issuer:
         if opts.audiences:
             raise UsageError("--audience goes with --issuer: give both, e.g. --issuer URL --audience AUD.")

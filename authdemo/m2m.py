@@ -3,6 +3,8 @@ never kept, and a client-credentials token from the stack's domain, as a backend
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from .aws import Clients
@@ -22,14 +24,42 @@ def secret(clients: Clients, store: StateStore) -> str:
 
 
 def token(clients: Clients, store: StateStore) -> str:
-    """A client-credentials access token for `authdemo/read` from `<domain>/oauth2/token`."""
-    from .oauth import client_credentials
+    """A client-credentials access token for `authdemo/read` from `<domain>/oauth2/token`; a
+    domain that does not answer yet is one sentence at once (`token --m2m`)."""
+    return token_when_ready(clients, store, 0.0)[0]
+
+
+def token_when_ready(
+    clients: Clients,
+    store: StateStore,
+    wait: float,
+    on_wait: Callable[[str], None] = lambda _: None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[str, float]:
+    """The token, and the seconds spent waiting for it: a Cognito prefix domain that does not
+    answer yet (new ones take up to a minute) is asked again with backoff for at most `wait`
+    seconds (`test`'s --wait); an emulator's domain is not waited for."""
+    from .oauth import NotAnswering, client_credentials, is_cognito_domain
     from .units import M2M_SCOPE
 
     client_id = _recorded(store, "m2m_client")["id"]
     base = _recorded(store, "domain")["url"]
-    answer = client_credentials(base, client_id, secret(clients, store), [M2M_SCOPE])
-    return str(answer["access_token"])
+    client_secret = secret(clients, store)
+    start = clock()
+    deadline = start + (wait if is_cognito_domain(base) else 0.0)
+    delay = 0.25
+    while True:
+        try:
+            answer = client_credentials(base, client_id, client_secret, [M2M_SCOPE])
+            return str(answer["access_token"]), clock() - start
+        except NotAnswering as exc:
+            if clock() + delay > deadline:
+                raise
+            last = exc.__cause__.__class__.__name__ if exc.__cause__ else "no answer"
+            on_wait(f"Cognito domain not answering yet ({last}), waited {clock() - start:.1f}s")
+        sleep(delay)
+        delay = min(delay * 1.5, 5.0)
 
 
 def _recorded(store: StateStore, key: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from .errors import AuthdemoError, ExitCode, UnreachableError
 
@@ -36,6 +36,44 @@ _FIXES = {
     "invalid_request": "a parameter is missing or malformed (is the stack's domain URL right?); "
     "run `authdemo status` to check the login URL",
 }
+
+
+class NotAnswering(UnreachableError):
+    """No HTTP answer at all: the name does not resolve, or the connection is refused, reset or
+    times out. A new Cognito prefix domain does this for up to a minute (docs/aws-notes.md,
+    "Issue 11: polish"), so `test` retries it within `--wait`."""
+
+
+def is_cognito_domain(base: str) -> bool:
+    """A prefix domain on AWS (`<prefix>.auth.<region>.amazoncognito.com`), not an emulator's."""
+    host = (urlsplit(base).hostname or "").lower()
+    return host.endswith(".amazoncognito.com")
+
+
+def check_answers(url: str, timeout: float = 10.0) -> None:
+    """Any HTTP answer at `url` will do (`login` asks before it sends a browser there); only no
+    answer at all is one sentence (NotAnswering)."""
+    import requests
+
+    try:
+        requests.get(url, timeout=timeout, allow_redirects=False).close()
+    except requests.ConnectionError as exc:
+        raise _not_answering(url, exc) from exc
+    except requests.RequestException:
+        return  # an answer too slow or odd is for the browser to show
+
+
+def _not_answering(url: str, exc: Exception) -> NotAnswering:
+    host = urlsplit(url).hostname or url
+    if is_cognito_domain(url):
+        return NotAnswering(
+            f"The stack's Cognito domain {host} does not answer yet ({type(exc).__name__}): a new domain "
+            "takes up to a minute to come online, so retry in a minute (else check your network)."
+        )
+    return NotAnswering(
+        f"Nothing answers at {url} ({type(exc).__name__}); check the login URL with "
+        "`authdemo status`, or your network."
+    )
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -126,6 +164,8 @@ def _post(url: str, data: dict[str, str], auth: tuple[str, str] | None, timeout:
         response = requests.post(
             url, data=data, auth=auth, timeout=timeout, headers={"Accept": "application/json"}
         )
+    except requests.ConnectionError as exc:  # DNS, refused, reset, connect timeout
+        raise _not_answering(url, exc) from exc
     except requests.RequestException as exc:
         raise UnreachableError(
             f"Nothing answers at {url} ({type(exc).__name__}); check the login URL with "

@@ -7,8 +7,11 @@ narrowed: `sts:GetCallerIdentity`, `cognito-idp:CreateUserPool`/`ListUserPools` 
 resource, nor does `DescribeUserPoolDomain` (it names a domain), user pools get random IDs
 (`userpool/*`), and HTTP APIs random IDs (`/apis/*`). The client-credentials grant at the
 domain's `/oauth2/token` is authorized by the client's secret, not by IAM.
-`tests/test_policy.py` records every AWS operation of up/test/token/status/down/sweep and fails
-if this policy does not allow one.
+`tests/test_policy.py` records every AWS operation of up (also --dry-run, --callback-port, an
+adoption), test, token (--m2m, --refresh, --sign-out), status (--field m2m_client_secret),
+logout, down (also --dry-run, --sweep) and of an `up --issuer` stack, and fails if this policy
+does not allow one. `login` and `open` open the stack as `logout` does (GetCallerIdentity) and
+otherwise talk only to the domain's OAuth endpoints, like `token --m2m`'s token request.
 
 Implied actions (a call that needs a second permission):
 - `lambda:CreateFunction` needs `iam:PassRole` for the role (only to Lambda: the condition);
@@ -16,9 +19,9 @@ Implied actions (a call that needs a second permission):
   matches the stack's tag, so without it `down` never finds a function);
 - creating with tags needs `iam:TagRole`, `logs:TagResource`, `lambda:TagResource`,
   `cognito-idp:TagResource`, and for API Gateway `apigateway:TagResource`/`POST` on `/tags/*`.
-`cognito-idp:InitiateAuth` (sign-in) and `cognito-idp:GlobalSignOut` (`test`'s signed-out row,
-`token --sign-out`: authorized by the user's access token) are not authorized by IAM, so they are
-not listed.
+`cognito-idp:InitiateAuth` (sign-in), `cognito-idp:GlobalSignOut` (`test`'s signed-out row,
+`token --sign-out`) and `cognito-idp:GetUser` (`token --sign-out` shows Cognito refusing the
+token): authorized by the user's access token, not by IAM, so they are not listed.
 """
 
 from __future__ import annotations

@@ -233,6 +233,26 @@ def test_open_refreshes_expired_tokens(login_stack, fake):
     assert store.load(login_stack["state_file"])["access"] == tokens["access"]  # type: ignore[index]
 
 
+@pytest.mark.parametrize("command", [("forget", "--yes"), ("down",), ("down", "--sweep", "--yes")])
+def test_forget_and_down_leave_no_kept_tokens_under_the_stack_name(deployed, command):
+    """`forget` sets the login's tokens aside with the state file (`<kept>.tokens`, 0600); `down`
+    and `down --sweep` forget them with the stack: a new stack of the same name never uses them."""
+    token = mint("https://issuer", "client")
+    store.save(deployed, "client", {"id_token": token, "access_token": token, "refresh_token": "r1"})
+    kept_before = store.tokens_path(deployed).read_text()
+    result = run(*command)
+    assert result.exit_code == 0, result.output
+    assert not store.tokens_path(deployed).exists()
+    aside = list(deployed.parent.glob(f"{deployed.name}.forgotten-*"))
+    if command[0] == "forget":
+        tokens_aside = store.tokens_path(next(p for p in aside if not p.name.endswith(".tokens")))
+        assert tokens_aside.read_text() == kept_before
+        assert stat.S_IMODE(tokens_aside.stat().st_mode) == 0o600
+        assert f"set aside with it, as {tokens_aside}" in " ".join(result.stderr.split())
+    else:
+        assert aside == []
+
+
 # ------------------------------------------------------------------------ the page server
 @pytest.fixture
 def page_server() -> Any:

@@ -1,5 +1,7 @@
 """`authdemo policy` allows every AWS operation authdemo makes: a botocore hook records each
-call of up, test, token, status, down, up again and down --sweep, maps it to its IAM action(s),
+call of up (and --dry-run), test, token (--m2m, --refresh, --sign-out), status (and the M2M
+secret), logout, down (and --dry-run), up again, down --sweep, and an `up --issuer` stack's
+up, update, `test --token` and down, maps it to its IAM action(s),
 and every one must be allowed by the printed policy (issue 8, section 6)."""
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from typing import Any
 import pytest
 from conftest import run
 
-from authdemo import aws
+from authdemo import app, aws
 from authdemo.policy import policy
 
 #: Calls IAM does not authorize (the Cognito API reference: InitiateAuth takes no AWS credentials;
 #: GlobalSignOut, like GetUser, is authorized by the user's access token: "Amazon Cognito doesn't
 #: evaluate IAM policies in requests for this API operation").
-NOT_IAM_AUTHORIZED = {"cognito-idp:InitiateAuth", "cognito-idp:GlobalSignOut"}
+NOT_IAM_AUTHORIZED = {"cognito-idp:InitiateAuth", "cognito-idp:GlobalSignOut", "cognito-idp:GetUser"}
 
 #: A call that needs a second permission (see authdemo/policy.py's docstring and docs/aws-notes.md).
 IMPLIED = {
@@ -78,16 +80,42 @@ def recorded(server_env: Any) -> Recorder:
         return _RECORDED[0]
     recorder = Recorder()
     aws.CLIENT_HOOKS.append(recorder.hook)
+    from authdemo.local.issuer import LocalIssuer
+
     e = ("--endpoint-url", server_env.url, "--stack", "policyrec")
+    issuer = f"{server_env.url}/_authdemo/issuer/"  # the embedded AWS's own, Auth0-like
+    i = ("--endpoint-url", server_env.url, "--stack", "policyiss", "--issuer", issuer)
+    token = LocalIssuer(server_env.port, server_env.issuer_keys).mint("https://api.policy.test")
+
+    def lose_the_state_file() -> None:
+        app.state_path(app.Options(stack="policyrec")).unlink()
+
     for args in (
+        ("up", "--dry-run", *e),
         ("up", *e),
-        ("test", *e),
+        ("test", *e),  # the M2M row reads the M2M client's secret
         ("token", *e),
+        ("token", "--m2m", *e),
+        ("token", "--refresh", *e),
+        ("token", "--sign-out", *e),
         ("status", *e),
+        ("status", "--field", "m2m_client_secret", *e),
+        ("logout", *e),
+        ("up", "--callback-port", "8411", *e),  # the app client updated in place
+        lose_the_state_file,
+        ("up", *e),  # adopted by name and tag
+        ("down", "--dry-run", *e),
         ("down", *e),
         ("up", *e),
         ("down", "--sweep", "--yes", *e),
+        ("up", *i, "--audience", "https://api.policy.test"),
+        ("up", *i, "--audience", "https://api.policy.test", "--audience", "b"),  # updates in place
+        ("test", *i[:4], "--token", token),
+        ("down", *i[:4]),
     ):
+        if callable(args):
+            args()
+            continue
         result = run(*args)
         assert result.exit_code == 0, (args, result.output)
     _RECORDED.append(recorder)
@@ -98,6 +126,21 @@ def test_policy_allows_every_call_of_a_stacks_life(recorded: Recorder) -> None:
     document = policy()
     needed = recorded.actions()
     assert {"logs:ListTagsForResource", "lambda:ListTags", "lambda:AddPermission"} <= needed
+    issue_11 = {  # the domain, resource server, M2M client (and its secret), client updates
+        f"cognito-idp:{name}"
+        for name in (
+            "CreateUserPoolDomain",
+            "DescribeUserPoolDomain",
+            "DeleteUserPoolDomain",
+            "CreateResourceServer",
+            "DescribeResourceServer",
+            "CreateUserPoolClient",
+            "DescribeUserPoolClient",
+            "UpdateUserPoolClient",
+            "ListUserPoolClients",
+        )
+    }
+    assert issue_11 | {"apigateway:PATCH"} <= needed, sorted(issue_11 - needed)
     missing = sorted(a for a in needed if not allowed(document, a))
     assert missing == [], f"`authdemo policy` does not allow {missing}"
 

@@ -178,6 +178,21 @@ def _opts(kwargs: dict[str, Any]) -> Any:
     return opts
 
 
+def refuse_given(names: tuple[str, ...], why: str) -> None:
+    """No option silently ignored: those of `names` typed on the command line (not from the
+    environment, e.g. AUTHDEMO_PASSWORD) are refused with `why`, exit 2."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    given = [
+        f"--{n.replace('_', '-')}"
+        for n in names
+        if ctx.get_parameter_source(n) is click.core.ParameterSource.COMMANDLINE
+    ]
+    if given:
+        raise AuthdemoError(f"{why}: drop {' and '.join(given)}.", ExitCode.USAGE)
+
+
 def _check_local_port(port: int) -> None:
     """`--local --port N` while the embedded AWS runs on another port: say so, change nothing."""
     from ..local import daemon

@@ -330,6 +330,10 @@ def forget(yes: bool, **kwargs: Any) -> None:
         else:
             console.info("Nothing forgotten.")
         return
+    from ..login.store import tokens_path
+
+    if tokens_path(kept).exists():
+        console.info(f"The tokens of `authdemo login` were set aside with it, as {tokens_path(kept)}.")
     where = "the embedded AWS (until it stops)" if opts.local else "AWS"
     flags = app.cli_flags(opts, region=recorded.get("region"))
     console.info(

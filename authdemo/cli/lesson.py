@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..errors import AuthdemoError, ExitCode
-from .base import _opts, _print_commands, cli, common_options, show_token_option, wait_option
+from .base import _opts, _print_commands, cli, common_options, refuse_given, show_token_option, wait_option
 
 
 @cli.command()
@@ -54,10 +54,12 @@ def test(routes: tuple[str, ...], **kwargs: Any) -> None:
 
     opts = _opts(kwargs)
     chosen = parse_routes(routes)
-    if (opts.token, opts.token_command) != (None, None) and routes and chosen != ("protected",):
-        raise AuthdemoError(
-            "--token and --token-command check /protected only: drop --route.", ExitCode.USAGE
-        )
+    if (opts.token, opts.token_command) != (None, None):
+        if routes and chosen != ("protected",):
+            raise AuthdemoError(
+                "--token and --token-command check /protected only: drop --route.", ExitCode.USAGE
+            )
+        refuse_given(("username", "password"), "--token checks your token and signs no one in")
     passed, doc = _test(opts, chosen)
     if opts.output == "json":
         console.data_json(doc)
@@ -316,6 +318,7 @@ def token(
                     "until it expires (`authdemo test` shows it in its signed-out row)"
                 )
     elif kind == "m2m":
+        refuse_given(("username", "password"), "--m2m is the M2M client's own token, no user signs in")
         value = app.m2m_token(opts)
     else:
         notes = []

@@ -77,6 +77,7 @@ def login(
         return f"/{server.secret}/"
 
     flow = LoginFlow(base, client_id, port, keep)
+    oauth.check_answers(flow.url)  # a domain not online yet is one sentence, not a browser's error page
     server.on_callback = flow.handle
     started = time.monotonic()
     server.start()

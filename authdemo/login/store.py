@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,16 @@ def remove(state_file: Path) -> bool:
         tokens_path(state_file).unlink()
         return True
     return False
+
+
+def set_aside(state_file: Path, kept: Path) -> Path | None:
+    """`authdemo forget`: the kept tokens follow the state file aside (`<kept>.tokens`, still 0600),
+    so a new stack of the same name never finds them; returns where they went."""
+    try:
+        os.replace(tokens_path(state_file), tokens_path(kept))
+    except FileNotFoundError:
+        return None
+    return tokens_path(kept)
 
 
 def until(record: dict[str, Any]) -> str:
