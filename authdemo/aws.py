@@ -55,64 +55,30 @@ def _shared_loader() -> Any:
     return _LOADER
 
 
-class _BuiltClients(dict[tuple[Any, ...], Any]):
-    """Raw botocore clients already built in this process, reused by later commands of the same
-    process (`demo` runs up then test; the test suite runs thousands): building one costs tens of
-    ms. A client depends on its target, the AWS environment variables and config files (by
-    content), and the CLIENT_HOOKS it was built with: any change there, and it is built anew."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.hooks: tuple[Any, ...] = ()
-
-    def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
-        hooks = tuple(CLIENT_HOOKS)
-        if hooks != self.hooks:  # tests inject faults per scenario: never reuse across hooks
-            self.clear()
-            self.hooks = hooks
-        return super().get(key, default)
-
-
-_BUILT = _BuiltClients()
-#: botocore sessions by what they depend on (the same key, without a service): a session
-#: resolves credentials and config once; later commands of the process reuse it.
-_SESSIONS: dict[tuple[Any, ...], Any] = {}
+#: botocore sessions and raw clients already built in this process, reused by its later commands
+#: (`demo` runs up then test; the test suite thousands): building a client costs tens of ms. The
+#: key is what one depends on: the target, the AWS environment variables, the config files'
+#: content, and (a client) its service and the CLIENT_HOOKS it was built with.
+_BUILT: dict[tuple[Any, ...], Any] = {}
 _BUILD_LOCK = threading.RLock()  # sessions are not thread-safe: building goes one at a time
+_AWS_ENV: tuple[str, ...] = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+_AWS_ENV += ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE")
 
 
+def _built_key(target: Target, *what: Any) -> tuple[Any, ...]:
+    def content(variable: str, default: str) -> bytes | None:
+        try:
+            with open(os.path.expanduser(os.environ.get(variable) or default), "rb") as handle:
+                return handle.read()
+        except OSError:
+            return None
 
-_AWS_ENV = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_CA_BUNDLE",
-    "AWS_RETRY_MODE",
-    "AWS_MAX_ATTEMPTS",
-)
-
-
-def _file_content(variable: str, default: str) -> bytes | None:
-    path = os.path.expanduser(os.environ.get(variable) or default)
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
-def _client_key(target: Target, service: str) -> tuple[Any, ...]:
-    """What a built client depends on (see _BuiltClients)."""
-    return (
-        service,
-        target,
-        tuple(os.environ.get(name) for name in _AWS_ENV),
-        _file_content("AWS_CONFIG_FILE", "~/.aws/config"),
-        _file_content("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
+    env = tuple(os.environ.get(name) for name in _AWS_ENV)
+    files = (
+        content("AWS_CONFIG_FILE", "~/.aws/config"),
+        content("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
     )
+    return (*what, target, env, files)
 
 
 @dataclass(frozen=True)
@@ -141,7 +107,7 @@ class Clients:
         with self._lock:
             client = self._clients.get(service)
             if client is None:
-                key = _client_key(self.target, service)
+                key = _built_key(self.target, service, tuple(CLIENT_HOOKS))
                 raw = _BUILT.get(key)
                 if raw is None:
                     raw = _BUILT[key] = self._build(service)
@@ -159,7 +125,7 @@ class Clients:
         from botocore.exceptions import ProfileNotFound
 
         if self._session is None:
-            self._session = _SESSIONS.get(_client_key(self.target, ""))
+            self._session = _BUILT.get(_built_key(self.target, "session"))
         if self._session is None:
             try:
                 session = botocore.session.Session(profile=None if self.target.local else self.target.profile)
@@ -170,7 +136,7 @@ class Clients:
                     )
                 else:
                     session.get_scoped_config()  # a missing profile is reported here, not mid-run
-                self._session = _SESSIONS[_client_key(self.target, "")] = session
+                self._session = _BUILT[_built_key(self.target, "session")] = session
             except ProfileNotFound as exc:
                 raise UsageError(
                     f"AWS profile {self.target.profile!r} does not exist; "

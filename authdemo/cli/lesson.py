@@ -69,10 +69,10 @@ def test(routes: tuple[str, ...], **kwargs: Any) -> None:
 
 def _test(opts: Any, routes: tuple[str, ...] = ("protected",)) -> tuple[bool, dict[str, Any]]:
     """Run `test`; prints the (text) result, returns whether all passed and the JSON document."""
-    from .. import app, console, printed
+    from .. import console, lesson, printed
 
     with console.Waiting("Waiting for the API to answer 401 without a token…") as waiting:
-        info, cells, waited = app.test(opts, waiting.update, routes)
+        info, cells, waited = lesson.test(opts, waiting.update, routes)
     passed = all(c.passed for c in cells)
     for note in info.get("notes", []):
         console.info(note)
@@ -271,7 +271,7 @@ def token(
       authdemo token --sign-out --local
       M2M_TOKEN=$(authdemo token --m2m --local)
     """
-    from .. import app, console
+    from .. import app, console, lesson
     from ..tokens import decode as decode_token
     from ..tokens import shorten
 
@@ -286,7 +286,7 @@ def token(
                 "--compare shows both tokens: drop --decode/--access/--tampered/--m2m.", ExitCode.USAGE
             )
         notes: list[str] = []
-        both = app.tokens(opts, notes)
+        both = lesson.tokens(opts, notes)
         for note in notes:
             console.info(note)
         side_by_side = {k: decode_token(v)[1] for k, v in both.items()}
@@ -306,7 +306,7 @@ def token(
                 "--tampered and --compare go with the demo user's own sign-in only.", ExitCode.USAGE
             )
         action = "refresh" if refresh else "sign-out" if sign_out else ""
-        result = app.token_action(opts, kind, user=user, action=action)
+        result = lesson.token_action(opts, kind, user=user, action=action)
         value = result["token"]
         if opts.output != "json":
             for key in ("refresh_token", "new_refresh_token", "get_user"):
@@ -319,10 +319,10 @@ def token(
                 )
     elif kind == "m2m":
         refuse_given(("username", "password"), "--m2m is the M2M client's own token, no user signs in")
-        value = app.m2m_token(opts)
+        value = lesson.m2m_token(opts)
     else:
         notes = []
-        value = app.token(opts, kind, notes)
+        value = lesson.token(opts, kind, notes)
         for note in notes:
             console.info(note)
     piped = not sys.stdout.isatty()
