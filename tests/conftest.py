@@ -35,6 +35,12 @@ SLOW_FILES = frozenset(
 )
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`--numprocesses=auto`: one worker more than cores (at most 4, pyproject's --maxprocesses):
+    tests that wait (on a subprocess, a browser, a server starting) leave their core to it."""
+    return (os.cpu_count() or 1) + 1
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `aws` need a real account: they run only with `pytest -m aws`.
 
