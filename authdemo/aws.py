@@ -57,12 +57,10 @@ def _shared_loader() -> Any:
 
 #: botocore sessions and raw clients already built in this process, reused by its later commands
 #: (`demo` runs up then test; the test suite thousands): building a client costs tens of ms. The
-#: key is what one depends on: the target, the AWS environment variables, the config files'
-#: content, and (a client) its service and the CLIENT_HOOKS it was built with.
+#: key is what one depends on: the target, every AWS_*/BOTO_* environment variable, the config
+#: files' content, and (a client) its service and the CLIENT_HOOKS it was built with.
 _BUILT: dict[tuple[Any, ...], Any] = {}
 _BUILD_LOCK = threading.RLock()  # sessions are not thread-safe: building goes one at a time
-_AWS_ENV: tuple[str, ...] = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-_AWS_ENV += ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE")
 
 
 def _built_key(target: Target, *what: Any) -> tuple[Any, ...]:
@@ -73,12 +71,16 @@ def _built_key(target: Target, *what: Any) -> tuple[Any, ...]:
         except OSError:
             return None
 
-    env = tuple(os.environ.get(name) for name in _AWS_ENV)
+    # Every AWS_* variable: botocore's credential chain reads many (container, web identity,
+    # AWS_EC2_METADATA_DISABLED...) when a session first resolves credentials. The two files'
+    # paths are not part of it: their content is.
+    paths = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(("AWS_", "BOTO_")) and k not in paths)
     files = (
         content("AWS_CONFIG_FILE", "~/.aws/config"),
         content("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
     )
-    return (*what, target, env, files)
+    return (*what, target, tuple(env), files)
 
 
 @dataclass(frozen=True)

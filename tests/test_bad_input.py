@@ -16,7 +16,7 @@ import jwt
 import pytest
 from conftest import Faults, TtySys, aws_error, free_port, leftovers, run, run_json
 
-from authdemo import app, paths
+from authdemo import app, aws, paths
 from authdemo.cli import lesson
 from authdemo.local import daemon
 from authdemo.tokens import shorten
@@ -406,3 +406,17 @@ def test_token_is_shortened_on_a_terminal(deployed: Path, monkeypatch) -> None:
     assert "…" in as_json["token"] and len(as_json["token"]) == 19
     full = run("token", "--access", "--show-token").stdout.strip()
     assert jwt.decode(full, options={"verify_signature": False})["token_use"] == "access"
+
+
+def test_sessions_are_reused_only_under_the_same_aws_environment(monkeypatch) -> None:
+    """A process reuses botocore sessions (aws._BUILT), never across AWS_* variables: a session
+    whose credential chain was built with the instance metadata allowed must not serve a command
+    that disables it (under moto, that metadata would even answer with credentials)."""
+    target = aws.Target(region="us-west-2")
+    first = aws.Clients(target)._ensure_session()
+    assert aws.Clients(target)._ensure_session() is first
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    second = aws.Clients(target)._ensure_session()
+    assert second is not first
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/another/path/that/does/not/exist")
+    assert aws.Clients(target)._ensure_session() is second  # same (absent) content: reused
