@@ -114,30 +114,25 @@ def test_guide_commands_work_verbatim_against_the_embedded_aws(port):
         requests.get(url + "/_authdemo/health", timeout=2)
 
 
-def test_down_local_stops_the_server_that_up_started(port):
-    """`up --local` starts the server itself; `down --local` stops it once no stack remains."""
+def test_down_local_keeps_the_server_while_stacks_remain_and_forgets_once_it_is_gone(port):
+    """`up --local` starts the server itself; `down --local` keeps it while other stacks remain
+    (the last `down` stops it: the pasted demo in test_printed_commands checks that). The
+    embedded AWS keeps everything in memory: after `local stop`, `down` just forgets the stack."""
     local = ("--local", "--port", str(port))
     assert run("up", *local, "--stack", "one").exit_code == 0
-    assert run("up", *local, "--stack", "two").exit_code == 0
+    assert run("up", *local).exit_code == 0
     assert daemon.status().started_by == "up"
     first = run("down", *local, "--stack", "one")
     assert first.exit_code == 0 and "other stacks remain" in first.stderr
     assert daemon.status() is not None
-    second = run("down", *local, "--stack", "two")
-    assert second.exit_code == 0 and "Stopped the embedded AWS" in second.stderr
-    assert daemon.status() is None
 
-
-def test_local_state_is_forgotten_when_the_server_is_gone(port):
-    """The embedded AWS keeps everything in memory: after `local stop`, down just forgets the stack."""
-    local = ("--local", "--port", str(port))
-    assert run("up", *local).exit_code == 0
     assert run("local", "stop").exit_code == 0
     status = run("status", *local)  # the resources are gone with the server: not deployed
     assert status.exit_code == 8 and "The embedded AWS was stopped" in status.stderr
     down = run("down", *local)
     assert down.exit_code == 0 and "already gone" in down.stderr
     assert run("status", *local).exit_code == 8
+    assert daemon.status() is None
 
 
 def test_local_env_points_the_aws_cli_at_the_embedded_aws(port, monkeypatch):
