@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..aws import get
-from ..errors import AuthdemoError, NotFound
+from ..errors import AuthdemoError
 from ..validate import PASSWORD_POLICY, email_like
 from .base import TAG_KEY, Context, Rec, Unit
-from .cognito_oauth import oauth_settings
+from .cognito_oauth import PoolClient, oauth_settings
 
 
 class UserPool(Unit):
@@ -75,29 +75,14 @@ class UserPool(Unit):
         return (ctx.records.resource(self.key) or {}).get("id")
 
 
-class AppClient(Unit):
+class AppClient(PoolClient):
     cognito = True
     key = "app_client"
     label = "app client"
     needs = ("user_pool",)
-    parent = "user_pool"
 
-    def discover(self, ctx: Context) -> list[Rec]:
-        pool = ctx.records.resource("user_pool")
-        if not pool:
-            return []
-        try:
-            pages = ctx.clients("cognito-idp").pages(
-                "list_user_pool_clients", UserPoolId=pool["id"], MaxResults=60
-            )
-            return [
-                {"id": c["ClientId"]}
-                for page in pages
-                for c in page["UserPoolClients"]
-                if c["ClientName"] == ctx.names.client
-            ]
-        except NotFound:
-            return []
+    def client_name(self, ctx: Context) -> str:
+        return ctx.names.client
 
     def wanted(self, ctx: Context) -> dict[str, Any]:
         """Password sign-in for `token`/`test`, and the OAuth code flow for `login` (issue 11)."""
@@ -114,24 +99,13 @@ class AppClient(Unit):
         )["UserPoolClient"]
         return {"id": client["ClientId"]}
 
-    def _describe(self, ctx: Context, rec: Rec) -> Rec | None:
-        answer = get(
-            ctx.clients("cognito-idp").describe_user_pool_client,
-            UserPoolId=ctx.rec("user_pool")["id"],
-            ClientId=rec["id"],
-        )
-        return answer["UserPoolClient"] if answer else None
-
-    def exists(self, ctx: Context, rec: Rec) -> bool:
-        return self._describe(ctx, rec) is not None
-
     def configure(self, ctx: Context, rec: Rec) -> Rec | None:
         """Bring a kept or adopted client (e.g. one made before issue 11, or another
         --callback-port) to `wanted`. UpdateUserPoolClient resets every field it is not given,
         so the update carries every updatable field as it is now, with ours over them."""
         if self.key in ctx.fresh:
             return None
-        current = self._describe(ctx, rec)
+        current = self.describe_client(ctx, rec)
         if current is None:
             return None
         want = self.wanted(ctx)

@@ -163,15 +163,13 @@ class ResourceServer(Unit):
         return self._get(ctx) is not None
 
 
-class M2MClient(Unit):
-    """A confidential client (with a secret) allowed only client credentials for `authdemo/read`.
-    Only its ID is recorded: the secret is read with DescribeUserPoolClient when needed."""
+class PoolClient(Unit):
+    """An app client of the stack's pool, found by its name (AppClient, M2MClient)."""
 
-    cognito = True
-    key = "m2m_client"
-    label = "machine-to-machine client"
-    needs = ("user_pool", "resource_server")  # Cognito checks the scope names a resource server's
     parent = "user_pool"
+
+    def client_name(self, ctx: Context) -> str:
+        raise NotImplementedError
 
     def discover(self, ctx: Context) -> list[Rec]:
         pool = ctx.records.resource("user_pool")
@@ -185,10 +183,34 @@ class M2MClient(Unit):
                 {"id": c["ClientId"]}
                 for page in pages
                 for c in page["UserPoolClients"]
-                if c["ClientName"] == ctx.names.m2m_client
+                if c["ClientName"] == self.client_name(ctx)
             ]
         except NotFound:
             return []
+
+    def describe_client(self, ctx: Context, rec: Rec) -> Rec | None:
+        answer = get(
+            ctx.clients("cognito-idp").describe_user_pool_client,
+            UserPoolId=ctx.rec("user_pool")["id"],
+            ClientId=rec["id"],
+        )
+        return answer["UserPoolClient"] if answer else None
+
+    def exists(self, ctx: Context, rec: Rec) -> bool:
+        return self.describe_client(ctx, rec) is not None
+
+
+class M2MClient(PoolClient):
+    """A confidential client (with a secret) allowed only client credentials for `authdemo/read`.
+    Only its ID is recorded: the secret is read with DescribeUserPoolClient when needed."""
+
+    cognito = True
+    key = "m2m_client"
+    label = "machine-to-machine client"
+    needs = ("user_pool", "resource_server")  # Cognito checks the scope names a resource server's
+
+    def client_name(self, ctx: Context) -> str:
+        return ctx.names.m2m_client
 
     def create(self, ctx: Context) -> Rec:
         client = ctx.clients("cognito-idp").create_user_pool_client(
@@ -201,11 +223,3 @@ class M2MClient(Unit):
             PreventUserExistenceErrors="ENABLED",
         )["UserPoolClient"]
         return {"id": client["ClientId"]}  # never the ClientSecret
-
-    def exists(self, ctx: Context, rec: Rec) -> bool:
-        answer = get(
-            ctx.clients("cognito-idp").describe_user_pool_client,
-            UserPoolId=ctx.rec("user_pool")["id"],
-            ClientId=rec["id"],
-        )
-        return answer is not None
