@@ -63,7 +63,7 @@ _BUILT: dict[tuple[Any, ...], Any] = {}
 _BUILD_LOCK = threading.RLock()  # sessions are not thread-safe: building goes one at a time
 
 
-def _built_key(target: Target, *what: Any) -> tuple[Any, ...]:
+def _built_key(target: Target) -> tuple[Any, ...]:
     def content(variable: str, default: str) -> bytes | None:
         try:
             with open(os.path.expanduser(os.environ.get(variable) or default), "rb") as handle:
@@ -80,7 +80,7 @@ def _built_key(target: Target, *what: Any) -> tuple[Any, ...]:
         content("AWS_CONFIG_FILE", "~/.aws/config"),
         content("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
     )
-    return (*what, target, tuple(env), files)
+    return (target, tuple(env), files)
 
 
 @dataclass(frozen=True)
@@ -103,19 +103,25 @@ class Clients:
         self.target = target
         self._lock = _BUILD_LOCK  # one lock for every Clients: they share sessions (see below)
         self._session: Any = None
+        self._key: tuple[Any, ...] | None = None
         self._clients: dict[str, AwsClient] = {}
 
     def __call__(self, service: str) -> AwsClient:
         with self._lock:
             client = self._clients.get(service)
             if client is None:
-                key = _built_key(self.target, service, tuple(CLIENT_HOOKS))
+                key = (service, tuple(CLIENT_HOOKS), *self._depends_on())
                 raw = _BUILT.get(key)
                 if raw is None:
                     raw = _BUILT[key] = self._build(service)
                 client = AwsClient(raw, service)
                 self._clients[service] = client
             return client
+
+    def _depends_on(self) -> tuple[Any, ...]:
+        """What this command's sessions and clients depend on (_built_key), read once."""
+        self._key = self._key or _built_key(self.target)
+        return self._key
 
     def _ensure_session(self) -> Any:
         """A botocore session (boto3's layer on top adds nothing authdemo uses, and costs time)."""
@@ -126,8 +132,8 @@ class Clients:
         import botocore.session
         from botocore.exceptions import ProfileNotFound
 
-        if self._session is None:
-            self._session = _BUILT.get(_built_key(self.target, "session"))
+        key = ("session", *self._depends_on())
+        self._session = self._session or _BUILT.get(key)
         if self._session is None:
             try:
                 session = botocore.session.Session(profile=None if self.target.local else self.target.profile)
@@ -138,7 +144,7 @@ class Clients:
                     )
                 else:
                     session.get_scoped_config()  # a missing profile is reported here, not mid-run
-                self._session = _BUILT[_built_key(self.target, "session")] = session
+                self._session = _BUILT[key] = session
             except ProfileNotFound as exc:
                 raise UsageError(
                     f"AWS profile {self.target.profile!r} does not exist; "
