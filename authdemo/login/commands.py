@@ -27,18 +27,16 @@ DEFAULT_SIGN_IN_WAIT = 300.0
 
 def login_settings(stack: Stack) -> tuple[str, str, int]:
     """(managed login base URL, app client ID, callback port) from the state, or one sentence."""
-    from ..app import summary
-
-    require(stack, "app_client")
-    assert stack.store is not None
-    domain = stack.store.resource("domain") or {}
+    store = require(stack, "app_client")
+    domain = store.resource("domain") or {}
     if not domain.get("url"):
         raise NotDeployedError(
             f"Stack {stack.opts.stack!r} has no managed login domain (it was made before `authdemo login` "
             f"existed); run `authdemo up{cli_flags(stack.opts)}` to add it, then `authdemo login`."
         )
-    port = int(stack.store.get("callback_port") or DEFAULT_CALLBACK_PORT)
-    return str(domain["url"]), str(summary(stack)["client_id"]), port
+    port = int(store.get("callback_port") or DEFAULT_CALLBACK_PORT)
+    client = store.resource("app_client") or {}
+    return str(domain["url"]), str(client["id"]), port
 
 
 def _routes(stack: Stack) -> dict[str, str]:
