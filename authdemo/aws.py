@@ -22,6 +22,11 @@ from .errors import AuthdemoError, CredentialsError, NotFound, UnreachableError,
 #: to inject faults (botocore event handlers) beside moto; production code leaves it empty.
 CLIENT_HOOKS: list[Callable[[str, Any], None]] = []
 
+#: Run once, in the background, after `Clients.prefetch` has built its clients: what a command
+#: needs when the first answer arrives, done while that answer is on its way. The CLI adds the
+#: import of its display (rich: ~40 ms, otherwise paid after the first round trip).
+AFTER_PREFETCH: list[Callable[[], None]] = []
+
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 
 # Error codes meaning "it is already gone", per service (see aws-facts.md, Teardown).
@@ -49,10 +54,28 @@ _LOADER: Any = None  # botocore's JSON model loader, shared so models are parsed
 def _shared_loader() -> Any:
     global _LOADER
     if _LOADER is None:
-        import botocore.loaders
-
-        _LOADER = botocore.loaders.create_loader()
+        _LOADER = _loader_class()()
     return _LOADER
+
+
+def _loader_class() -> Any:
+    import botocore.loaders
+
+    class Loader(botocore.loaders.Loader):
+        """botocore's model loader, minus its census of every service's folder before the first
+        model of each kind (one listdir per service, ~420 of them: 40-60 ms of a command's start,
+        on the way to its first AWS call). A name is known when a folder has it; one with no
+        folder still gets botocore's UnknownServiceError."""
+
+        @botocore.loaders.instance_cache
+        def list_available_services(self, type_name: str) -> list[str]:
+            services: set[str] = set()
+            for location in self._potential_locations():
+                with os.scandir(location) as entries:
+                    services.update(entry.name for entry in entries if entry.is_dir())
+            return sorted(services)
+
+    return Loader
 
 
 #: botocore sessions and raw clients already built in this process, reused by its later commands
@@ -105,18 +128,40 @@ class Clients:
         self._session: Any = None
         self._key: tuple[Any, ...] | None = None
         self._clients: dict[str, AwsClient] = {}
+        self._building: dict[str, threading.Event] = {}  # service -> set once it is built (or failed)
+        self._claim = threading.Lock()  # guards _building; never held while building
 
     def __call__(self, service: str) -> AwsClient:
-        with self._lock:
+        """The client for `service`, built at most once. A thread that needs a client another
+        thread is building waits for that one client, not for the build lock: the lock is not
+        fair, and `prefetch` takes it again at once for its next client (a 0.1-0.2 s stall of the
+        first AWS call, measured by benchmarks/bench_up.py)."""
+        while True:
             client = self._clients.get(service)
-            if client is None:
-                key = (service, tuple(CLIENT_HOOKS), *self._depends_on())
-                raw = _BUILT.get(key)
-                if raw is None:
-                    raw = _BUILT[key] = self._build(service)
-                client = AwsClient(raw, service)
-                self._clients[service] = client
-            return client
+            if client is not None:
+                return client
+            with self._claim:
+                event = self._building.get(service)
+                mine = event is None
+                if event is None:
+                    event = self._building[service] = threading.Event()
+            if not mine:
+                event.wait()
+                if service not in self._clients:  # the builder failed: build (and fail) here
+                    with self._claim:
+                        if self._building.get(service) is event:
+                            del self._building[service]
+                continue
+            try:
+                with self._lock:
+                    key = (service, tuple(CLIENT_HOOKS), *self._depends_on())
+                    raw = _BUILT.get(key)
+                    if raw is None:
+                        raw = _BUILT[key] = self._build(service)
+                    self._clients[service] = client = AwsClient(raw, service)
+                return client
+            finally:
+                event.set()
 
     def _depends_on(self) -> tuple[Any, ...]:
         """What this command's sessions and clients depend on (_built_key), read once."""
@@ -125,6 +170,8 @@ class Clients:
 
     def _ensure_session(self) -> Any:
         """A botocore session (boto3's layer on top adds nothing authdemo uses, and costs time)."""
+        if self._session is not None:  # built: no need to queue behind `prefetch` for the lock
+            return self._session
         with self._lock:
             return self._session_locked()
 
@@ -175,7 +222,7 @@ class Clients:
             hook(service, client)
         return client
 
-    def prefetch(self, services: list[str]) -> None:
+    def prefetch(self, services: list[str]) -> threading.Thread:
         """Build these clients in the background, in this order, while the first calls are in
         flight (building one parses its service model: tens of ms each, off the critical path)."""
 
@@ -185,16 +232,28 @@ class Clients:
                     self(service)
                 except Exception:
                     return
+            for warm in AFTER_PREFETCH:
+                try:
+                    warm()
+                except Exception:
+                    return
 
-        threading.Thread(target=build, name="authdemo-clients", daemon=True).start()
+        thread = threading.Thread(target=build, name="authdemo-clients", daemon=True)
+        thread.start()
+        return thread
 
     def check_credentials(self) -> None:
-        """Fail before any call when no credentials can be found (no network for env/profile keys)."""
+        """Fail before any call when no credentials can be found (no network for env/profile keys).
+
+        Called before `prefetch`: credentials are resolved once, here (an SSO or assume-role
+        profile may prompt or call STS), and the clients built later in the background reuse them.
+        """
         if self.target.local:
             return
         with self._lock:
-            session = self._ensure_session()  # reports a missing profile
-        if session.get_credentials() is None:
+            session = self._session_locked()  # reports a missing profile
+            credentials = session.get_credentials()
+        if credentials is None:
             raise translate(_no_credentials()) or RuntimeError("no credentials")
 
     def account_id(self) -> str:

@@ -7,11 +7,29 @@ not a terminal (CI, `--output json | jq`), progress is plain lines instead of a 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
 from functools import cache
 from typing import Any
+
+
+def _maybe_terminal() -> bool:
+    """False when rich would certainly say stderr is not a terminal (not a tty, nothing forcing
+    one), answered without importing rich."""
+    if os.environ.get("FORCE_TERMINAL") is not None or os.environ.get("TTY_COMPATIBLE"):
+        return True
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def warm() -> None:
+    """Import what drawing steps and tables needs (aws.AFTER_PREFETCH runs this while a
+    command's first AWS call is in flight)."""
+    import rich.console
+    import rich.live
+    import rich.table  # noqa: F401
 
 
 @cache
@@ -64,7 +82,8 @@ class StepDisplay:
         self._live: Any = None
         self._start = time.monotonic()
         self._done = False
-        self.interactive = err().is_terminal
+        self._title_due = False
+        self.interactive = _maybe_terminal() and err().is_terminal
 
     # -- context manager drives rich.live ------------------------------------------------------
     def __enter__(self) -> StepDisplay:
@@ -75,8 +94,13 @@ class StepDisplay:
             self._live = Live(self, console=err(), refresh_per_second=8, transient=False)
             self._live.__enter__()
         else:
+            self._title_due = True  # printed with the first finished row: rich is not imported
+        return self  # before the first AWS call is sent (see console.warm)
+
+    def _title(self) -> None:
+        if self._title_due:
+            self._title_due = False
             info(self.title)
-        return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         """Also on Ctrl-C: running steps are marked interrupted, no spinner is left frozen."""
@@ -87,6 +111,7 @@ class StepDisplay:
                 row["end"] = time.monotonic()
                 row["status"] = INTERRUPTED if interrupted else "[red]✗ stopped[/]"
             self._done = True
+        self._title()
         if self._live is not None:
             self._live.__exit__(exc_type, *exc)
         elif stopped:
@@ -147,6 +172,7 @@ class StepDisplay:
             row["end"] = time.monotonic()
             row["status"] = status
         if not self.interactive:
+            self._title()
             err().print(f"  {row['label']:<28} {status}  {row['end'] - row['begin']:.2f}s")
 
 

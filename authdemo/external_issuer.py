@@ -98,7 +98,7 @@ def is_local_issuer(issuer: str) -> bool:
 
 def local_token_command(audience: str, port: int | None) -> str:
     """The `--token-command` that gets a token from the embedded AWS's issuer."""
-    from .local.daemon import DEFAULT_PORT
+    from .local.names import DEFAULT_PORT  # constants only: no daemon, no cryptography
 
     port_flag = f" --port {port}" if port and port != DEFAULT_PORT else ""
     return f"authdemo local issuer --token --audience {shlex.quote(audience)}{port_flag}"

@@ -177,10 +177,17 @@ def open_stack(
         stack = Stack(opts, path, store, region, target, Clients(target), server=server, lock=lock)
         stack.bad_region = bad_region
         recorded_account = store.get("account_id") if store else None
+        # A `down` with nothing recorded needs no credentials; anything else fails here, before
+        # any call, when there are none. The session resolves them once, before any client is built.
+        if recorded_account or store is not None or command != "down":
+            stack.clients.check_credentials()
         if write:
-            # Build the clients `up`/`down` will use while the first call is in flight.
+            # Build the clients `up`/`down` will use while the first call is in flight, the one the
+            # first call needs first (`up`'s is CreateRole; an existing stack's GetCallerIdentity).
             first = ["sts"] if recorded_account and not opts.local else []
             stack.clients.prefetch([*first, "iam", "lambda", "apigatewayv2", "cognito-idp", "logs"])
+        # A new stack has nothing to compare with: no STS round trip in front of CreateRole (the
+        # account comes from CreateRole's ARN).
         if opts.local:
             stack.account_id = LOCAL_ACCOUNT_ID
         elif recorded_account:
@@ -191,10 +198,6 @@ def open_stack(
                     f"Stack {opts.stack!r} belongs to AWS account {recorded_account}, but your "
                     f"credentials are for {stack.account_id}; switch --profile, or use another --stack."
                 )
-        elif store is not None or command != "down":  # a `down` with nothing recorded needs none
-            # A new stack: nothing to compare with, so no STS round trip in front of CreateRole;
-            # the account comes from CreateRole's ARN. Missing credentials still fail here.
-            stack.clients.check_credentials()
         if lock and lock.took_over_from:
             holder = lock.took_over_from
             stack.notes.append(
@@ -290,7 +293,7 @@ def cli_flags(
     `--port` (when not the default), `--endpoint-url`, `--region` (when one was given),
     `--profile`, `--stack` and `--state-file`; each value shell-quoted.
     """
-    from .local.daemon import DEFAULT_PORT
+    from .local.names import DEFAULT_PORT  # constants only: no daemon, no cryptography
 
     q = shlex.quote
     flags = ""

@@ -24,15 +24,27 @@ ROLE_MSG = "The role defined for the function cannot be assumed by Lambda."
 
 
 def test_create_function_retries_while_role_propagates(moto, faults, monkeypatch):
-    """CreateFunction is retried on the role-not-ready message with short sleeps, never a fixed one."""
+    """CreateFunction is retried on the role-not-ready message, an attempt at most every 0.2 s (the
+    round trip counts toward it), never after a fixed long sleep."""
     sleeps: list[float] = []
     monkeypatch.setattr(base, "sleep", sleeps.append)
     faults.fail("lambda", "CreateFunction", "InvalidParameterValueException", ROLE_MSG, times=4)
     result = run("up")
     assert result.exit_code == 0, result.output
     assert faults.count("CreateFunction") == 6  # 4 refusals (shared by both functions) + 2 creations
-    assert len(sleeps) == 4 and sleeps[0] < 0.5 and max(sleeps) <= 1.0
-    assert sleeps == sorted(sleeps)  # backoff grows
+    assert len(sleeps) == 4 and all(0 < s <= awslambda.ROLE_RETRY_SECONDS for s in sleeps), sleeps
+
+
+def test_a_slow_refusal_is_retried_at_once(moto, faults, monkeypatch):
+    """A refusal that took longer than the retry period is retried without sleeping: on a slow
+    network the next attempt leaves as soon as the last answer is in (bench_up.py's retry phase)."""
+    sleeps: list[float] = []
+    monkeypatch.setattr(base, "sleep", sleeps.append)
+    monkeypatch.setattr(awslambda, "ROLE_RETRY_SECONDS", 0.02)
+    faults.fail("lambda", "CreateFunction", "InvalidParameterValueException", ROLE_MSG, times=2)
+    faults.on("lambda", "before-call.lambda.CreateFunction", lambda **_: time.sleep(0.03), first=True)
+    assert run("up").exit_code == 0
+    assert faults.count("CreateFunction") == 4 and sleeps == []
 
 
 def test_role_message_about_permissions_is_retried_too(moto, faults, monkeypatch):

@@ -17,8 +17,12 @@ import gc
 # collects, every 50 000 new objects instead of 700.
 gc.set_threshold(50_000, 20, 100)
 
+from .. import aws, console  # noqa: E402  (both cheap: no botocore, no rich)
 from . import build, lesson, local, login  # noqa: E402, F401  (registers the commands)
 from .base import cli  # noqa: E402
+
+# rich is imported in the background while the first AWS call is in flight (see console.warm).
+aws.AFTER_PREFETCH.append(console.warm)
 
 
 def main(argv: list[str] | None = None) -> None:

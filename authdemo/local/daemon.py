@@ -30,10 +30,9 @@ from authdemo import paths
 from authdemo.errors import BusyError, ExitCode, PortInUseError, UnreachableError
 from authdemo.local import credentials as local_credentials
 from authdemo.local import issuer as local_issuer
-from authdemo.local.names import HEALTH_PATH, SERVICE_NAME, port_in_use_message
+from authdemo.local.names import DEFAULT_PORT, HEALTH_PATH, SERVICE_NAME, port_in_use_message
 from authdemo.state import atomic_write_json
 
-DEFAULT_PORT = 4599
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 LOG_NAME = "local-server.log"

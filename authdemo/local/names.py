@@ -6,6 +6,7 @@ can use them without importing moto or werkzeug.
 
 from __future__ import annotations
 
+DEFAULT_PORT = 4599  # the embedded AWS's port when `--port` is not given
 HEALTH_PATH = "/_authdemo/health"
 SERVICE_NAME = "authdemo-local"
 # HTTP API invoke URLs: `/_aws/execute-api/<apiId>/...` or `Host: <apiId>.execute-api.localhost`.

@@ -24,9 +24,10 @@ SOURCES = ("handler.py", "authorizer.py")  # one zip for both functions; each ha
 # CreateFunction fails with these while a new role propagates (aws-facts.md, IAM).
 ROLE_NOT_READY = ("cannot be assumed by lambda", "does not have permission")
 ROLE_WAIT_SECONDS = 150.0  # give up on role propagation after this (Chalice's bound too)
-# Between refused CreateFunction attempts: ~3 calls/s at a 250 ms round trip, well under Lambda's
-# control-plane rate, and the function exists at most 0.1 s + one round trip after the role is usable.
-ROLE_RETRY_SECONDS = 0.1
+# Refused CreateFunction attempts start at most this often, one at a time: the function exists at
+# most one round trip (or this, if longer) after the role is usable, and the two functions' retries
+# stay at <= 10 calls/s, under Lambda's 15 control-plane requests/s per account (docs/aws-notes.md).
+ROLE_RETRY_SECONDS = 0.2
 ACTIVE_WAIT_SECONDS = 120.0
 CONFLICT_WAIT_SECONDS = 30.0  # AddPermission while another update of the function runs
 
@@ -77,9 +78,10 @@ class Function(Unit):
         code = function_zip()
         env = self.environment(ctx)
         deadline = time.monotonic() + ROLE_WAIT_SECONDS
-        delay, attempt = ROLE_RETRY_SECONDS, 0
+        attempt = 0
         while True:
             attempt += 1
+            began = time.monotonic()
             try:
                 fn = lam.create_function(
                     FunctionName=self.name(ctx),
@@ -102,13 +104,15 @@ class Function(Unit):
                 )
                 if not not_ready:
                     raise
-                if time.monotonic() + delay > deadline:
+                delay = ROLE_RETRY_SECONDS - (time.monotonic() - began)  # the attempt's round trip counts
+                if time.monotonic() + max(delay, 0.0) > deadline:
                     raise UnreachableError(
                         f"Lambda still cannot assume the new role after {ROLE_WAIT_SECONDS:.0f} s; "
                         "IAM is slow today: run `authdemo up` again to resume."
                     ) from exc
                 ctx.notify(self.key, f"role not assumable yet, retry {attempt}")
-                base.sleep(delay)  # a refused CreateFunction is cheap: overshoot <= this + one round trip
+                if delay > 0:
+                    base.sleep(delay)
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         lam = ctx.clients("lambda")

@@ -1,0 +1,88 @@
+"""The client factory (aws.Clients): what makes a command's first AWS call leave early.
+
+A command builds the client its first call needs, then the others in the background
+(`prefetch`) while that call is in flight. These tests slow builds down through CLIENT_HOOKS
+(which run inside each build) and check who waits for what; no timing is asserted.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import botocore.loaders
+import pytest
+from botocore.exceptions import UnknownServiceError
+
+from authdemo import aws
+
+
+def _target(region: str = "eu-north-1") -> aws.Target:
+    """A target no other test builds for, so nothing comes from the process-wide cache."""
+    return aws.Target(region=region, endpoint_url=f"http://127.0.0.1:9/{time.monotonic_ns()}")
+
+
+def test_a_client_is_handed_over_as_soon_as_it_is_built(monkeypatch) -> None:
+    """The thread that needs sts gets it while `prefetch` builds the next client, not after:
+    the build lock is not fair, and waiting on it once cost the first call 0.1-0.2 s."""
+    events: list[str] = []
+
+    def slow_after_sts(service: str, client: Any) -> None:
+        if service != "sts":
+            time.sleep(0.15)
+        events.append(f"built {service}")
+
+    monkeypatch.setattr(aws, "CLIENT_HOOKS", [*aws.CLIENT_HOOKS, slow_after_sts])
+    clients = aws.Clients(_target())
+    clients.check_credentials()
+    background = clients.prefetch(["sts", "iam", "lambda"])
+    sts = clients("sts")
+    events.append("got sts")
+    assert sts.service == "sts"
+    assert clients("lambda").service == "lambda"  # waits for the background build, then has it
+    background.join(10)
+    assert events == ["built sts", "got sts", "built iam", "built lambda"], events
+
+
+def test_a_build_that_fails_fails_for_every_thread_and_never_hangs(monkeypatch) -> None:
+    """A client the background thread could not build is built (and fails) again by the thread
+    that needs it: same error, no deadlock, and a later call tries again."""
+    attempts: list[str] = []
+
+    def broken_lambda(service: str, client: Any) -> None:
+        if service == "lambda":
+            attempts.append(threading.current_thread().name)
+            time.sleep(0.05)
+            raise RuntimeError("lambda's model is broken")
+
+    monkeypatch.setattr(aws, "CLIENT_HOOKS", [*aws.CLIENT_HOOKS, broken_lambda])
+    clients = aws.Clients(_target())
+    background = clients.prefetch(["lambda"])
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="broken"):
+            clients("lambda")
+    background.join(10)
+    assert sorted(attempts) == ["MainThread", "MainThread", "authdemo-clients"], attempts
+
+
+def test_after_prefetch_runs_once_the_clients_are_built(monkeypatch) -> None:
+    """aws.AFTER_PREFETCH (the CLI imports rich there) runs in the background, after the clients."""
+    order: list[str] = []
+    done = threading.Event()
+    monkeypatch.setattr(aws, "CLIENT_HOOKS", [*aws.CLIENT_HOOKS, lambda service, _: order.append(service)])
+    monkeypatch.setattr(aws, "AFTER_PREFETCH", [lambda: (order.append("warm"), done.set())])
+    aws.Clients(_target()).prefetch(["iam", "logs"]).join(10)
+    assert done.is_set()
+    assert order == ["iam", "logs", "warm"]
+
+
+def test_the_model_loader_knows_what_botocores_knows() -> None:
+    """authdemo's loader skips botocore's census of every service folder: the same names are
+    known, and an unknown one still gets botocore's own error."""
+    ours = aws._loader_class()()
+    theirs = botocore.loaders.create_loader()
+    assert ours.list_available_services("service-2") == theirs.list_available_services("service-2")
+    assert ours.load_service_model("iam", "service-2") == theirs.load_service_model("iam", "service-2")
+    with pytest.raises(UnknownServiceError):
+        ours.load_service_model("no-such-service", "service-2")
