@@ -6,8 +6,10 @@ and every one must be allowed by the printed policy (issue 8, section 6)."""
 
 from __future__ import annotations
 
+import fcntl
 import fnmatch
 import json
+import os
 from typing import Any
 
 import pytest
@@ -73,11 +75,30 @@ _RECORDED: list[Recorder] = []
 
 
 @pytest.fixture
-def recorded(server_env: Any) -> Recorder:
-    """The whole life of a stack against the embedded AWS over HTTP, every call recorded
-    (once per session: the later tests reuse the record)."""
+def recorded(server_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Recorder:
+    """The whole life of a stack against the embedded AWS over HTTP, every call recorded once per
+    run (~5 s): the first xdist worker to need it records it into the run's shared temporary
+    folder, under a lock; the others, and the later tests, reuse the record (xdist's documented
+    way to run a session fixture once; `--dist loadgroup` is broken under pytest 9)."""
     if _RECORDED:
         return _RECORDED[0]
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # not distributed: nothing to share
+        _RECORDED.append(_record(server_env))
+        return _RECORDED[0]
+    shared = tmp_path_factory.getbasetemp().parent / "policy-record.json"  # this run's, all workers'
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if shared.exists():
+            recorder = Recorder()
+            recorder.calls = [(a, b, c, d) for a, b, c, d in json.loads(shared.read_text())]
+        else:
+            recorder = _record(server_env)
+            shared.write_text(json.dumps(recorder.calls))
+    _RECORDED.append(recorder)
+    return recorder
+
+
+def _record(server_env: Any) -> Recorder:
     recorder = Recorder()
     aws.CLIENT_HOOKS.append(recorder.hook)
     from authdemo.local.issuer import LocalIssuer
@@ -118,7 +139,7 @@ def recorded(server_env: Any) -> Recorder:
             continue
         result = run(*args)
         assert result.exit_code == 0, (args, result.output)
-    _RECORDED.append(recorder)
+    aws.CLIENT_HOOKS.remove(recorder.hook)
     return recorder
 
 
