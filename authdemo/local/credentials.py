@@ -9,16 +9,14 @@ Cheap to import: the CLI reads the file without loading moto or werkzeug.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import secrets
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from authdemo import paths
+from authdemo.local import published
 from authdemo.local.names import CREDENTIALS_NAME
-from authdemo.state import atomic_write_json
 
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
@@ -45,28 +43,18 @@ def credentials_file() -> Path:
 
 def save(credentials: Credentials, port: int, pid: int) -> None:
     """Atomically, 0600, so no reader sees half a key and no other user any."""
-    record = {
-        "port": port,
-        "pid": pid,
-        "access_key": credentials.access_key,
-        "secret_key": credentials.secret_key,
-    }
-    atomic_write_json(credentials_file(), record)
+    fields = {"access_key": credentials.access_key, "secret_key": credentials.secret_key}
+    published.write(credentials_file(), port, pid, fields)
 
 
 def load(port: int) -> Credentials | None:
     """The key of the server on `port`, or None (no file, unreadable, or another server's)."""
-    try:
-        data = json.loads(credentials_file().read_text())
-        if int(data["port"]) != port:
-            return None
-        return Credentials(str(data["access_key"]), str(data["secret_key"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    data = published.read(credentials_file(), port)
+    if data is None or "access_key" not in data or "secret_key" not in data:
         return None
+    return Credentials(str(data["access_key"]), str(data["secret_key"]))
 
 
 def remove(pid: int) -> None:
     """Remove the file if it is this server's (a newer server may have replaced it)."""
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        if int(json.loads(credentials_file().read_text())["pid"]) == pid:
-            credentials_file().unlink()
+    published.remove(credentials_file(), pid)

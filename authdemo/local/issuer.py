@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from authdemo import paths
-from authdemo.state import atomic_write_json
+from authdemo.local import published
 
 PATH = "/_authdemo/issuer/"
 FILE_NAME = "local-issuer.json"
@@ -73,24 +73,18 @@ def issuer_file() -> Path:
 
 def save(keys: IssuerKeys, port: int, pid: int) -> None:
     """Atomically, 0600 (in the 0700 home), like the server's access key."""
-    record = {"port": port, "pid": pid, "url": issuer_url(port), "kid": keys.kid}
-    record.update(client_id=keys.client_id, client_secret=keys.client_secret, private_key=keys.private_pem)
-    atomic_write_json(issuer_file(), record)
+    fields = {"url": issuer_url(port), "kid": keys.kid, "client_id": keys.client_id}
+    fields.update(client_secret=keys.client_secret, private_key=keys.private_pem)
+    published.write(issuer_file(), port, pid, fields)
 
 
 def load(port: int) -> dict[str, Any] | None:
     """The published record of the server on `port`, or None."""
-    try:
-        data = json.loads(issuer_file().read_text())
-        return data if isinstance(data, dict) and int(data["port"]) == port else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    return published.read(issuer_file(), port)
 
 
 def remove(pid: int) -> None:
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        if int(json.loads(issuer_file().read_text())["pid"]) == pid:
-            issuer_file().unlink()
+    published.remove(issuer_file(), pid)
 
 
 class LocalIssuer:
