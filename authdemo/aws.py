@@ -146,11 +146,7 @@ class Clients:
                 if event is None:
                     event = self._building[service] = threading.Event()
             if not mine:
-                event.wait()
-                if service not in self._clients:  # the builder failed: build (and fail) here
-                    with self._claim:
-                        if self._building.get(service) is event:
-                            del self._building[service]
+                event.wait()  # built, or failed: then the loop builds (and fails) here
                 continue
             try:
                 with self._lock:
@@ -161,6 +157,9 @@ class Clients:
                     self._clients[service] = client = AwsClient(raw, service)
                 return client
             finally:
+                if service not in self._clients:  # failed: the next caller claims it anew
+                    with self._claim:
+                        del self._building[service]
                 event.set()
 
     def _depends_on(self) -> tuple[Any, ...]:

@@ -179,7 +179,7 @@ def open_stack(
         recorded_account = store.get("account_id") if store else None
         # A `down` with nothing recorded needs no credentials; anything else fails here, before
         # any call, when there are none. The session resolves them once, before any client is built.
-        if recorded_account or store is not None or command != "down":
+        if store is not None or command != "down":
             stack.clients.check_credentials()
         if write:
             # Build the clients `up`/`down` will use while the first call is in flight, the one the
