@@ -606,6 +606,29 @@ def test_get_authorizers_is_served(stack: Stack) -> None:
     assert [a["Name"] for a in items] == ["cognito"]
 
 
+@pytest.mark.parametrize("service", ["apigatewayv2", "cognitoidp", "awslambda", "iam", "logs", "sts"])
+def test_quick_dispatch_finds_exactly_the_methods_moto_lists(service: str) -> None:
+    """moto_patches.FunctionNames answers `name in ...` as moto's own list does, for every
+    attribute of each response class authdemo calls, plus names that are not methods."""
+    import importlib
+    import inspect
+
+    from moto.core.responses import BaseResponse
+    from moto.core.utils import method_names_from_class
+
+    from authdemo.local.moto_patches import FunctionNames
+
+    module = importlib.import_module(f"moto.{service}.responses")
+    classes = [c for _, c in inspect.getmembers(module, inspect.isclass) if issubclass(c, BaseResponse)]
+    assert classes
+    for cls in classes:
+        listed = set(method_names_from_class(cls))
+        names = FunctionNames(cls)
+        assert {n for n in dir(cls) if n in names} == listed
+        assert "no_such_action" not in names and "" not in names and None not in names
+        assert "dispatch" not in names  # a classmethod: not a plain function, as moto's list says
+
+
 def test_named_stage_serves_under_its_prefix(stack: Stack) -> None:
     """A named AutoDeploy stage answers at /<stage>/..., and the event names that stage."""
     gw = stack.client("apigatewayv2")
