@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .errors import AuthdemoError, CredentialsError, NotFound, UnreachableError, UsageError
 
@@ -411,13 +411,18 @@ def partition(region: str) -> tuple[str, str]:
 
 
 def default_region(profile: str | None) -> str | None:
-    """The region of the user's AWS config (profile, env), or None."""
+    """The region of the user's AWS config (profile, env), or None; read once per process for
+    the same profile, environment and config files (a botocore session costs ~20 ms)."""
     import botocore.session
 
-    try:
-        return botocore.session.Session(profile=profile).get_config_variable("region") or None
-    except Exception:
-        return None
+    key = ("region", *_built_key(Target(region="", profile=profile)))
+    with _BUILD_LOCK:
+        if key not in _BUILT:
+            try:
+                _BUILT[key] = botocore.session.Session(profile=profile).get_config_variable("region") or None
+            except Exception:
+                _BUILT[key] = None
+        return cast("str | None", _BUILT[key])
 
 
 def known_region(region: str) -> bool:

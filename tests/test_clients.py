@@ -86,3 +86,20 @@ def test_the_model_loader_knows_what_botocores_knows() -> None:
     assert ours.load_service_model("iam", "service-2") == theirs.load_service_model("iam", "service-2")
     with pytest.raises(UnknownServiceError):
         ours.load_service_model("no-such-service", "service-2")
+
+
+def test_the_default_region_follows_the_config_file_and_the_environment(tmp_path, monkeypatch) -> None:
+    """The region read once per process is read again when what it comes from changes: the
+    config file's content, the profile, an AWS_* variable."""
+    config = tmp_path / "config"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    assert aws.default_region(None) is None
+    config.write_text("[default]\nregion = eu-west-1\n[profile other]\nregion = ap-south-1\n")
+    assert aws.default_region(None) == "eu-west-1"
+    assert aws.default_region("other") == "ap-south-1"
+    config.write_text("[default]\nregion = eu-central-1\n")
+    assert aws.default_region(None) == "eu-central-1"
+    assert aws.default_region("other") is None  # a missing profile: no region, not an error
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "sa-east-1")
+    assert aws.default_region(None) == "sa-east-1"
