@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -125,54 +126,75 @@ def client(service: str) -> Any:
     return plain_client(service)
 
 
-def stack_census() -> dict[str, int]:
-    """How many of each resource with the stack's names exist (read straight from moto)."""
+@dataclass
+class Census:
+    """One read of everything with the stack's names (straight from moto): `counts` of each
+    kind, and what `assert_recorded_match_aws` compares with the state file."""
+
+    counts: dict[str, int]
+    pool_ids: list[str]
+    api_ids: list[str]
+    client_ids: list[str] = field(default_factory=list)
+    domain: str | None = None
+    authorizer_ids: list[str] = field(default_factory=list)
+    routes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def stack_census() -> Census:
     cognito = client("cognito-idp")
     gateway = client("apigatewayv2")
     lam = client("lambda")
-    pools = [p for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == NAMES.user_pool]
-    apis = [a for a in gateway.get_apis()["Items"] if a["Name"] == NAMES.api]
+    all_pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
+    all_apis = gateway.get_apis()["Items"]
+    pools = [p for p in all_pools if p["Name"] == NAMES.user_pool]
+    apis = [a for a in all_apis if a["Name"] == NAMES.api]
     fn_names = (NAMES.function, NAMES.authorizer_function)
     functions = [f for f in lam.list_functions()["Functions"] if f["FunctionName"] in fn_names]
-    census = {
-        "pools": len(pools),
-        "apis": len(apis),
-        "functions": len(functions),
-        "roles": sum(
-            r["RoleName"] in (NAMES.role, NAMES.authorizer_role) for r in client("iam").list_roles()["Roles"]
-        ),
-        "log_groups": sum(
-            g["logGroupName"] in (NAMES.log_group, NAMES.authorizer_log_group)
-            for g in client("logs").describe_log_groups()["logGroups"]
-        ),
-    }
+    roles = client("iam").list_roles()["Roles"]
+    census = Census(
+        counts={
+            "pools": len(pools),
+            "apis": len(apis),
+            "functions": len(functions),
+            "roles": sum(r["RoleName"] in (NAMES.role, NAMES.authorizer_role) for r in roles),
+            "log_groups": sum(
+                g["logGroupName"] in (NAMES.log_group, NAMES.authorizer_log_group)
+                for g in client("logs").describe_log_groups()["logGroups"]
+            ),
+        },
+        pool_ids=[p["Id"] for p in all_pools],
+        api_ids=[a["ApiId"] for a in all_apis],
+    )
+    counts = census.counts
     if len(pools) == 1:
         pool_id = pools[0]["Id"]
-        census["clients"] = len(cognito.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"])
-        census["domains"] = int(
-            bool(cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"].get("Domain"))
-        )
-        census["resource_servers"] = len(
+        clients = cognito.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"]
+        census.client_ids = [c["ClientId"] for c in clients]
+        counts["clients"] = len(clients)
+        census.domain = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"].get("Domain")
+        counts["domains"] = int(bool(census.domain))
+        counts["resource_servers"] = len(
             cognito.list_resource_servers(UserPoolId=pool_id, MaxResults=50)["ResourceServers"]
         )
-        census["users"] = len(cognito.list_users(UserPoolId=pool_id)["Users"])
-        census["groups"] = len(cognito.list_groups(UserPoolId=pool_id)["Groups"])
-        census["members"] = len(
+        counts["users"] = len(cognito.list_users(UserPoolId=pool_id)["Users"])
+        counts["groups"] = len(cognito.list_groups(UserPoolId=pool_id)["Groups"])
+        counts["members"] = len(
             cognito.list_users_in_group(UserPoolId=pool_id, GroupName=NAMES.group)["Users"]
-            if census["groups"]
+            if counts["groups"]
             else []
         )
     if len(apis) == 1:
         api_id = apis[0]["ApiId"]
-        census["authorizers"] = len(gateway.get_authorizers(ApiId=api_id)["Items"])
-        census["integrations"] = len(gateway.get_integrations(ApiId=api_id)["Items"])
-        routes = gateway.get_routes(ApiId=api_id)["Items"]
-        census["routes"] = sum(r["RouteKey"] in {cls.route_key for cls in ROUTES} for r in routes)
-        census["stages"] = len(gateway.get_stages(ApiId=api_id)["Items"])
+        census.authorizer_ids = [a["AuthorizerId"] for a in gateway.get_authorizers(ApiId=api_id)["Items"]]
+        counts["authorizers"] = len(census.authorizer_ids)
+        counts["integrations"] = len(gateway.get_integrations(ApiId=api_id)["Items"])
+        census.routes = gateway.get_routes(ApiId=api_id)["Items"]
+        counts["routes"] = sum(r["RouteKey"] in {cls.route_key for cls in ROUTES} for r in census.routes)
+        counts["stages"] = len(gateway.get_stages(ApiId=api_id)["Items"])
     if len(functions) == 2:
         for name in fn_names:
             policy = json.loads(lam.get_policy(FunctionName=name)["Policy"])
-            census["permissions"] = census.get("permissions", 0) + len(policy["Statement"])
+            counts["permissions"] = counts.get("permissions", 0) + len(policy["Statement"])
     return census
 
 
@@ -203,29 +225,22 @@ def assert_no_domain_left() -> None:
     assert client("cognito-idp").describe_user_pool_domain(Domain=prefix)["DomainDescription"] == {}
 
 
-def assert_recorded_match_aws() -> None:
-    """The state file names exactly the resources that exist."""
+def assert_recorded_match_aws(census: Census) -> None:
+    """The state file names exactly the resources that exist (as `census` read them)."""
     res = json.loads(state_file().read_text())["resources"]
-    cognito = client("cognito-idp")
-    gateway = client("apigatewayv2")
-    assert [p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"]] == [res["user_pool"]["id"]]
-    assert [a["ApiId"] for a in gateway.get_apis()["Items"]] == [res["api"]["id"]]
-    api_id = res["api"]["id"]
-    assert sorted(a["AuthorizerId"] for a in gateway.get_authorizers(ApiId=api_id)["Items"]) == sorted(
+    assert census.pool_ids == [res["user_pool"]["id"]]
+    assert census.api_ids == [res["api"]["id"]]
+    assert sorted(census.authorizer_ids) == sorted(
         [res["authorizer"]["id"], res["lambda_authorizer"]["id"], res["m2m_authorizer"]["id"]]
     )
-    routes = {r["RouteKey"]: r for r in gateway.get_routes(ApiId=api_id)["Items"]}
+    routes = {r["RouteKey"]: r for r in census.routes}
     for cls in ROUTES:
         route = routes[cls.route_key]
         assert route["RouteId"] == res[cls.key]["id"]
         assert route.get("AuthorizerId") == (res[cls.authorizer_key]["id"] if cls.authorizer_key else None)
         assert route["Target"] == f"integrations/{res['integration']['id']}"
-    clients = cognito.list_user_pool_clients(UserPoolId=res["user_pool"]["id"])["UserPoolClients"]
-    assert sorted(c["ClientId"] for c in clients) == sorted(
-        [res["app_client"]["id"], res["m2m_client"]["id"]]
-    )
-    domain = cognito.describe_user_pool(UserPoolId=res["user_pool"]["id"])["UserPool"]["Domain"]
-    assert domain == res["domain"]["id"]
+    assert sorted(census.client_ids) == sorted([res["app_client"]["id"], res["m2m_client"]["id"]])
+    assert census.domain == res["domain"]["id"]
     assert "ClientSecret" not in json.dumps(res) and "secret" not in json.dumps(res["m2m_client"])
 
 
@@ -294,8 +309,8 @@ def test_up_killed_after_each_call_is_completed_by_a_rerun_without_duplicates(n:
                 assert json.loads(state_before)["schema_version"] == state.SCHEMA_VERSION
             up()
             census = stack_census()
-            assert census == ONE_OF_EACH, census
-            assert_recorded_match_aws()
+            assert census.counts == ONE_OF_EACH, census.counts
+            assert_recorded_match_aws(census)
             down()
             assert leftovers() == {}
             assert_no_domain_left()
@@ -312,8 +327,9 @@ def test_up_killed_right_after_each_change_is_completed_without_duplicates(op: s
         assert switch.run(up)
         assert op in switch.calls
         up()
-        assert stack_census() == ONE_OF_EACH
-        assert_recorded_match_aws()
+        census = stack_census()
+        assert census.counts == ONE_OF_EACH
+        assert_recorded_match_aws(census)
         down()
         assert leftovers() == {}
 
@@ -344,7 +360,7 @@ def test_up_killed_twice_in_a_row_still_converges() -> None:
         assert KillSwitch(new_faults(), 12).run(up)
         assert KillSwitch(new_faults(), 5).run(up)
         up()
-        assert stack_census() == ONE_OF_EACH
+        assert stack_census().counts == ONE_OF_EACH
         down()
         assert leftovers() == {}
 
@@ -382,7 +398,7 @@ def test_kill_during_a_state_write_in_up_keeps_the_previous_file(moto: None, mon
     assert json.loads(killer.before)["schema_version"] == state.SCHEMA_VERSION
     assert not [p.name for p in state_file().parent.iterdir() if p.name.endswith(".tmp")]
     up()
-    assert stack_census() == ONE_OF_EACH
+    assert stack_census().counts == ONE_OF_EACH
     down()
     assert leftovers() == {}
 
@@ -420,7 +436,7 @@ def test_ctrl_c_in_a_worker_is_one_line_exit_130_and_up_resumes(moto: None, faul
     assert len(errors) == 1 and f"rerun `authdemo up --stack {STACK}`" in " ".join(result.stderr.split())
     again = run("up", "--stack", STACK)
     assert again.exit_code == 0, again.output
-    assert stack_census() == ONE_OF_EACH
+    assert stack_census().counts == ONE_OF_EACH
     assert run("down", "--stack", STACK).exit_code == 0
     assert leftovers() == {}
 
@@ -449,6 +465,6 @@ def test_real_ctrl_c_lets_running_calls_land_and_up_resumes(moto: None, faults: 
     assert recorded["role"]["name"] == NAMES.role
     again = run("up", "--stack", STACK)
     assert again.exit_code == 0, again.output
-    assert stack_census() == ONE_OF_EACH
+    assert stack_census().counts == ONE_OF_EACH
     assert run("down", "--stack", STACK).exit_code == 0
     assert leftovers() == {}
