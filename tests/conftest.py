@@ -25,6 +25,11 @@ from moto import mock_aws
 from authdemo import app, aws
 from authdemo.cli import cli
 
+# hypothesis runs its installed plugins when first imported; the one here is trio's (selenium
+# needs trio; no test uses it), whose setup makes that import run a full garbage collection and
+# a walk of every object: 0.2-0.3 s in each worker, and at the end of the run in the controller.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
+
 #: Name prefixes of the AWS calls that change something (the rest only read).
 CHANGING = ("Create", "Put", "Add", "Admin", "Delete", "Update", "Remove", "Tag", "Untag")
 
@@ -64,11 +69,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session", autouse=True)
 def _parse_once() -> Iterator[None]:
-    """Work that gives the same result every time, done once per session and undone at its end:
+    """Work that gives the same result every time, done once per session and undone at its end
+    (all but the freeze, see pytest_unconfigure):
 
     - moto builds each Cognito user pool's signing key from the same JWK file, recovering the
       RSA primes every time (~0.2 s per pool, the largest cost of an `up` on moto): the key
       is imported once and shared (every pool of moto has this very key anyway);
+    - moto finds each call's method by listing its response class's (moto_patches.quick_dispatch,
+      as the embedded AWS does): it is looked up instead;
     - every new boto3 session (tests' own `boto3.client(...)`) shares one botocore loader, so
       service models are parsed once (authdemo's own clients already share one);
     - everything imported so far (moto, botocore, authdemo: hundreds of thousands of objects
@@ -80,6 +88,9 @@ def _parse_once() -> Iterator[None]:
     import botocore.loaders
     import botocore.session
     from moto.cognitoidp import models as cognito_models
+    from moto.core import responses as moto_responses
+
+    from authdemo.local import moto_patches
 
     real_rsa = cognito_models.jwk.RSAKey
 
@@ -104,10 +115,20 @@ def _parse_once() -> Iterator[None]:
     gc.set_threshold(100_000, 50, 100)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cognito_models, "jwk", shim)
+        patch.setattr(moto_responses, "method_names_from_class", moto_patches.FunctionNames)
         patch.setattr(botocore.session, "create_loader", lambda *_: loader)
         yield
-    gc.set_threshold(*thresholds)
-    gc.unfreeze()
+    gc.set_threshold(*thresholds)  # what was frozen stays frozen: it lives until the exit
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The session is over: one full collection (a finalizer's unraisable exception is still
+    reported), then the whole heap is frozen. pytest's own check then runs its ten collections
+    over nothing, and the interpreter's teardown walks nothing: together 1-2 s per worker,
+    which the controller waited for at the very end of every run."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
