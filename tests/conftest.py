@@ -74,9 +74,9 @@ def _parse_once() -> Iterator[None]:
 
     - moto builds each Cognito user pool's signing key from the same JWK file, recovering the
       RSA primes every time (~0.2 s per pool, the largest cost of an `up` on moto): the key
-      is imported once and shared (every pool of moto has this very key anyway);
-    - moto finds each call's method by listing its response class's (moto_patches.quick_dispatch,
-      as the embedded AWS does): it is looked up instead;
+      is imported once and shared (every pool of moto has this very key anyway), and
+    - moto finds each call's method by listing its response class's: it is looked up instead
+      (both as the embedded AWS does, see moto_patches);
     - every new boto3 session (tests' own `boto3.client(...)`) shares one botocore loader, so
       service models are parsed once (authdemo's own clients already share one);
     - everything imported so far (moto, botocore, authdemo: hundreds of thousands of objects
@@ -92,20 +92,6 @@ def _parse_once() -> Iterator[None]:
 
     from authdemo.local import moto_patches
 
-    real_rsa = cognito_models.jwk.RSAKey
-
-    @functools.lru_cache(maxsize=8)
-    def import_once(text: str) -> Any:
-        return real_rsa.import_key(json.loads(text))
-
-    class CachedRSAKey:
-        @staticmethod
-        def import_key(value: Any, *args: Any, **kwargs: Any) -> Any:
-            if args or kwargs or not isinstance(value, dict):
-                return real_rsa.import_key(value, *args, **kwargs)
-            return import_once(json.dumps(value, sort_keys=True))
-
-    shim = type("jwk", (), {"RSAKey": CachedRSAKey})
     loader = botocore.loaders.create_loader()
     import authdemo.cli  # noqa: F401  (imported now, so that it is frozen with the rest)
 
@@ -114,7 +100,7 @@ def _parse_once() -> Iterator[None]:
     thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cognito_models, "jwk", shim)
+        patch.setattr(cognito_models, "jwk", moto_patches.shared_cognito_key())
         patch.setattr(moto_responses, "method_names_from_class", moto_patches.FunctionNames)
         patch.setattr(botocore.session, "create_loader", lambda *_: loader)
         yield
