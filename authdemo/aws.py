@@ -150,10 +150,11 @@ class Clients:
                 continue
             try:
                 with self._lock:
-                    key = (service, tuple(CLIENT_HOOKS), *self._depends_on())
+                    hooks = tuple(CLIENT_HOOKS)  # read once: built with the very hooks its key names
+                    key = (service, hooks, *self._depends_on())
                     raw = _BUILT.get(key)
                     if raw is None:
-                        raw = _BUILT[key] = self._build(service)
+                        raw = _BUILT[key] = self._build(service, hooks)
                     self._clients[service] = client = AwsClient(raw, service)
                 return client
             finally:
@@ -198,7 +199,7 @@ class Clients:
                 ) from exc
         return self._session
 
-    def _build(self, service: str) -> Any:
+    def _build(self, service: str, hooks: tuple[Callable[[str, Any], None], ...]) -> Any:
         from botocore.config import Config
 
         from . import __version__
@@ -217,7 +218,7 @@ class Clients:
             endpoint_url=self.target.endpoint_url or None,
             config=config,
         )
-        for hook in CLIENT_HOOKS:
+        for hook in hooks:
             hook(service, client)
         return client
 

@@ -103,3 +103,25 @@ def test_the_default_region_follows_the_config_file_and_the_environment(tmp_path
     assert aws.default_region("other") is None  # a missing profile: no region, not an error
     monkeypatch.setenv("AWS_DEFAULT_REGION", "sa-east-1")
     assert aws.default_region(None) == "sa-east-1"
+
+
+def test_a_client_is_built_with_the_hooks_its_cache_key_names(monkeypatch) -> None:
+    """CLIENT_HOOKS changing while a client is built (a background build of one test running on
+    while the next one's fixtures swap the hooks) cannot cache a client without the hooks its
+    key names, which every later command would then use (blind to the suite's fault hooks)."""
+    seen: list[str] = []
+
+    def first(service: str, _: Any) -> None:
+        aws.CLIENT_HOOKS.clear()  # the swap, in the middle of the build
+
+    def second(service: str, _: Any) -> None:
+        seen.append(service)
+
+    hooks = [first, second]
+    monkeypatch.setattr(aws, "CLIENT_HOOKS", hooks)
+    target = _target()
+    aws.Clients(target)("sts")
+    assert seen == ["sts"]
+    monkeypatch.setattr(aws, "CLIENT_HOOKS", [first, second])
+    aws.Clients(target)("sts")  # the cached client, which was built with both hooks
+    assert seen == ["sts"]
