@@ -328,13 +328,17 @@ def faults() -> Faults:
 
 
 def _moto_domains(region: str) -> dict[str, str]:
-    """Every user pool domain moto holds in `region` (any account): prefix -> pool ID."""
+    """Every user pool domain moto holds in `region` (any account): prefix -> pool ID.
+
+    Read from copies: a call in another thread (the engine's, an embedded server's) may add an
+    account's backend or a domain meanwhile, and iterating moto's own dicts would then fail."""
     from moto.cognitoidp.models import cognitoidp_backends
 
     found: dict[str, str] = {}
-    for _, regions in cognitoidp_backends.items():
+    for regions in list(cognitoidp_backends.values()):
         if region in regions:
-            found.update({d: v.user_pool_id for d, v in regions[region].user_pool_domains.items()})
+            domains = list(regions[region].user_pool_domains.items())
+            found.update({prefix: domain.user_pool_id for prefix, domain in domains})
     return found
 
 
