@@ -74,25 +74,27 @@ def _parse_once() -> Iterator[None]:
 
     - moto builds each Cognito user pool's signing key from the same JWK file, recovering the
       RSA primes every time (~0.2 s per pool, the largest cost of an `up` on moto): the key
-      is imported once and shared (every pool of moto has this very key anyway), and
-    - moto finds each call's method by listing its response class's: it is looked up instead
-      (both as the embedded AWS does, see moto_patches);
-    - every new boto3 session (tests' own `boto3.client(...)`) shares one botocore loader, so
-      service models are parsed once (authdemo's own clients already share one);
+      is imported once and shared (every pool of moto has this very key anyway),
+    - moto finds each call's method by listing its response class's: it is looked up instead,
+    - moto makes a new model loader (which lists ~440 folders) per model: one is shared
+      (all three as the embedded AWS does, see moto_patches);
+    - every new botocore session (tests' own `boto3.client(...)`, moto's) shares authdemo's
+      loader, so service models are parsed once, and botocore's census of its ~440 service
+      folders (0.04 s, once per kind of model and loader) is one listing;
     - everything imported so far (moto, botocore, authdemo: hundreds of thousands of objects
       that live as long as the process) is moved out of the garbage collector's sight with
       `gc.freeze()`, so its full collections no longer walk them: they took 0.1-0.4 s each,
       several times per `up` (what `authdemo`'s own exit does too, see cli.main), and the
       collector runs once per 100 000 new objects instead of 700 (a sixth of the crash tests' CPU);
     No behaviour of moto, botocore or authdemo changes."""
-    import botocore.loaders
     import botocore.session
     from moto.cognitoidp import models as cognito_models
     from moto.core import responses as moto_responses
+    from moto.core import utils as moto_utils
 
     from authdemo.local import moto_patches
 
-    loader = botocore.loaders.create_loader()
+    loader = aws._shared_loader()
     import authdemo.cli  # noqa: F401  (imported now, so that it is frozen with the rest)
 
     gc.collect()
@@ -102,6 +104,7 @@ def _parse_once() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cognito_models, "jwk", moto_patches.shared_cognito_key())
         patch.setattr(moto_responses, "method_names_from_class", moto_patches.FunctionNames)
+        patch.setattr(moto_utils, "create_loader", moto_patches.shared_moto_loader)
         patch.setattr(botocore.session, "create_loader", lambda *_: loader)
         yield
     gc.set_threshold(*thresholds)  # what was frozen stays frozen: it lives until the exit
