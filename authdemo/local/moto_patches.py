@@ -2,9 +2,10 @@
 
 moto 5 implements GetAuthorizer but not GetAuthorizers (list); `up` uses the list to find
 an authorizer that a killed run created but never recorded. Applied once, in the embedded
-server's process only, with three that give the same answers sooner (`quick_dispatch`,
-`shared_cognito_key`, `shared_moto_loader`). Unsigned Cognito calls are given their pool's region, and refused
-when their access token lacks a scope Cognito requires (`present_unsigned_cognito`).
+server's process only, with three changes that give the same answers sooner
+(`quick_dispatch`, `shared_cognito_key`, `shared_moto_loader`). Unsigned Cognito calls are
+given their pool's region, and refused when their access token lacks a scope Cognito requires
+(`present_unsigned_cognito`).
 """
 
 from __future__ import annotations
