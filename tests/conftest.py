@@ -88,9 +88,6 @@ def _parse_once() -> Iterator[None]:
       collector runs once per 100 000 new objects instead of 700 (a sixth of the crash tests' CPU);
     No behaviour of moto, botocore or authdemo changes."""
     import botocore.session
-    from moto.cognitoidp import models as cognito_models
-    from moto.core import responses as moto_responses
-    from moto.core import utils as moto_utils
 
     from authdemo.local import moto_patches
 
@@ -102,9 +99,8 @@ def _parse_once() -> Iterator[None]:
     thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cognito_models, "jwk", moto_patches.shared_cognito_key())
-        patch.setattr(moto_responses, "method_names_from_class", moto_patches.FunctionNames)
-        patch.setattr(moto_utils, "create_loader", moto_patches.shared_moto_loader)
+        for target, name, value in moto_patches.speedups():
+            patch.setattr(target, name, value)
         patch.setattr(botocore.session, "create_loader", lambda *_: loader)
         yield
     gc.set_threshold(*thresholds)  # what was frozen stays frozen: it lives until the exit

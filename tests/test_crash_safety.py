@@ -50,20 +50,17 @@ def state_file() -> Path:
 @pytest.fixture(scope="module", autouse=True)
 def _get_authorizers() -> Iterator[None]:
     """AWS has GetAuthorizers and moto lacks it: add it as the embedded AWS does, for this
-    module only (a killed run's unrecorded authorizer is found through it), then take it away
-    again, with moto_patches' own flag as it was."""
+    module only (a killed run's unrecorded authorizer is found through it), unless an embedded
+    AWS in this process added it already."""
     from moto.apigatewayv2.responses import ApiGatewayV2Response
 
     from authdemo.local import moto_patches
 
-    had = "get_authorizers" in vars(ApiGatewayV2Response)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(moto_patches, "_applied", False)
-        moto_patches.apply()
-        if not had:
-            added = vars(ApiGatewayV2Response)["get_authorizers"]
-            delattr(ApiGatewayV2Response, "get_authorizers")
-            patch.setattr(ApiGatewayV2Response, "get_authorizers", added, raising=False)
+        if not hasattr(ApiGatewayV2Response, "get_authorizers"):
+            patch.setattr(
+                ApiGatewayV2Response, "get_authorizers", moto_patches.get_authorizers, raising=False
+            )
         yield
 
 
