@@ -119,6 +119,38 @@ def test_steps_read_well_and_ctrl_c_leaves_no_spinner(capsys) -> None:
     assert err.count("in all") == 1
 
 
+@pytest.mark.parametrize(
+    "status", [*console._MARKS.values(), console.INTERRUPTED, "[red]✗ failed[/]", "[red]✗ stopped[/]"]
+)
+def test_plain_rows_are_what_rich_prints_without_a_terminal(status: str) -> None:
+    """Rows skip rich when it would not colour them; the text is the same to the character."""
+    line = f"  {'route GET /protected':<28} {status}  0.12s"
+    plain_rich = Console(file=io.StringIO(), highlight=False, force_terminal=False)
+    plain_rich.print(line)
+    assert console.plain(line) + "\n" == plain_rich.file.getvalue()
+    assert "[" not in console.plain(line)
+
+
+def test_rows_keep_rich_colours_when_forced(monkeypatch, capsys) -> None:
+    """FORCE_COLOR (or TTY_COMPATIBLE=1) makes rich colour a pipe: rows still go through rich."""
+    for env, want in ((("FORCE_COLOR", "1"),), True), ((("TTY_COMPATIBLE", "1"),), True), ((), False):
+        monkeypatch.delenv("FORCE_COLOR", raising=False)
+        monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+        for name, value in env:
+            monkeypatch.setenv(name, value)
+        console.err.cache_clear()
+        try:
+            with console.StepDisplay("authdemo up: stack s") as display:
+                display.started("role", "IAM role")
+                display.finished("role", "created", 0.1)
+        finally:
+            console.err.cache_clear()
+        err = capsys.readouterr().err
+        assert display.plain is not want
+        assert ("\x1b[" in err) is want, (env, err)
+        assert "IAM role" in err and "✓ created" in err
+
+
 def test_interrupted_hint_carries_the_flags(monkeypatch) -> None:
     """The Ctrl-C message names `up` and `down` with the flags of this stack."""
 
