@@ -30,6 +30,23 @@ from authdemo.cli import cli
 # a walk of every object: 0.2-0.3 s in each worker, and at the end of the run in the controller.
 os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
 
+
+def _ram_disk(path: str = "/dev/shm", room: int = 256 * 2**20) -> str | None:
+    """A writable RAM disk with room to spare (a container's may be only 64 MB), or None."""
+    try:
+        stats = os.statvfs(path)
+    except OSError:
+        return None
+    writable = os.access(path, os.W_OK | os.X_OK)
+    return path if writable and stats.f_bavail * stats.f_frsize >= room else None
+
+
+# tmp_path (every test's AUTHDEMO_HOME, so every state file) goes on a RAM disk when there is one:
+# each state write ends in fsync, as it must (state.atomic_write_json), and on this VM's disk a
+# fsync waits 1-3 ms; a run makes ~10 000 of them. PYTEST_DEBUG_TEMPROOT is pytest's setting.
+if (_ram := _ram_disk()) is not None:
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", _ram)
+
 #: Name prefixes of the AWS calls that change something (the rest only read).
 CHANGING = ("Create", "Put", "Add", "Admin", "Delete", "Update", "Remove", "Tag", "Untag")
 
@@ -78,6 +95,12 @@ def _parse_once() -> Iterator[None]:
     - moto finds each call's method by listing its response class's: it is looked up instead,
     - moto makes a new model loader (which lists ~440 folders) per model: one is shared
       (all three as the embedded AWS does, see moto_patches);
+    - moto routes each in-process call by trying its URL against every service's patterns,
+      then a fresh table of the service's URL regexes: each URL is resolved once instead
+      (quick_stubber);
+    - AWS has GetAuthorizers and moto lacks it: it is added as the embedded AWS adds it, so
+      every moto of the suite answers it whatever ran first (test_doors covers authdemo's way
+      round a moto without it);
     - every new botocore session (tests' own `boto3.client(...)`, moto's) shares authdemo's
       loader, so service models are parsed once, and botocore's census of its ~440 service
       folders (0.04 s, once per kind of model and loader) is one listing;
@@ -86,8 +109,11 @@ def _parse_once() -> Iterator[None]:
       `gc.freeze()`, so its full collections no longer walk them: they took 0.1-0.4 s each,
       several times per `up` (what `authdemo`'s own exit does too, see cli.main), and the
       collector runs once per 100 000 new objects instead of 700 (a sixth of the crash tests' CPU);
-    No behaviour of moto, botocore or authdemo changes."""
+    No behaviour of botocore or authdemo changes, nor of moto but for GetAuthorizers."""
     import botocore.session
+    import quick_stubber
+    from moto.apigatewayv2.responses import ApiGatewayV2Response
+    from moto.core.botocore_stubber import BotocoreStubber
 
     from authdemo.local import moto_patches
 
@@ -102,6 +128,9 @@ def _parse_once() -> Iterator[None]:
         for target, name, value in moto_patches.speedups():
             patch.setattr(target, name, value)
         patch.setattr(botocore.session, "create_loader", lambda *_: loader)
+        patch.setattr(BotocoreStubber, "process_request", quick_stubber.process_request)
+        get_authorizers = getattr(ApiGatewayV2Response, "get_authorizers", moto_patches.get_authorizers)
+        patch.setattr(ApiGatewayV2Response, "get_authorizers", get_authorizers, raising=False)
         yield
     gc.set_threshold(*thresholds)  # what was frozen stays frozen: it lives until the exit
 

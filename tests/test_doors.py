@@ -174,6 +174,28 @@ def test_up_again_changes_nothing(stack: dict[str, Any], faults: Faults) -> None
     assert [c for c in faults.calls if c.startswith(changing)] == []
 
 
+def test_a_moto_without_get_authorizers_is_read_through_the_routes(
+    moto: None, faults: Faults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto lacks GetAuthorizers (the suite adds it, as the embedded AWS does): against a plain
+    moto, up, a second up and down still find the three authorizers through the routes."""
+    from moto.apigatewayv2.responses import ApiGatewayV2Response
+
+    monkeypatch.delattr(ApiGatewayV2Response, "get_authorizers")
+    assert run("up").exit_code == 0
+    first = resources()
+    start = len(faults.calls)
+    again = run_json("up")
+    calls = faults.calls[start:]
+    assert "GetAuthorizers" in calls and "GetAuthorizer" in calls  # refused, then one by one
+    assert not [c for c in calls if c.startswith(("Create", "Update", "Delete"))]
+    keys = ("authorizer", "m2m_authorizer", "lambda_authorizer")
+    assert {k: again["steps"][k] for k in keys} == dict.fromkeys(keys, "exists")
+    assert resources() == first
+    assert run("down").exit_code == 0
+    assert leftovers() == {}
+
+
 def test_a_recreated_pool_is_followed_by_the_authorizer_function(stack: dict[str, Any]) -> None:
     """Pool deleted by hand: up makes a new one, and the kept authorizer function names it."""
     boto3.client("cognito-idp", region_name=REGION).delete_user_pool(UserPoolId=stack["user_pool"]["id"])
