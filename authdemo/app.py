@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import engine, external_issuer, m2m, paths, planner
-from .errors import StateError
+from .errors import CredentialsError, StateError
 from .stack import (
     DEFAULT_USERNAME,
     DOORS,
@@ -66,8 +66,16 @@ def up(
             store.set(account_id=stack.account_id)
         if opts.local:
             store.set(server_pid=stack.server.pid)
+        had_file = store.path.exists()
         with observer_factory() as observer:
-            result = engine.up(stack.context(), store, observer)
+            try:
+                result = engine.up(stack.context(), store, observer)
+            except CredentialsError:
+                # AWS refused the credentials, so no call did anything: the file written before
+                # the first create (StateStore.before_create) would only be clutter.
+                if not had_file and not store.resources():
+                    store.remove_file()
+                raise
         return summary(stack), result, stack.notes
 
 

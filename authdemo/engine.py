@@ -186,6 +186,7 @@ class Executor:
         return outcome
 
     def _create(self, unit: Unit) -> Rec:
+        self.store.before_create()
         rec = unit.create(self.ctx)
         self.record(unit.key, rec)
         self.ctx.fresh.add(unit.key)

@@ -104,6 +104,7 @@ class StateStore:
         self.path = path
         self._data = data
         self._lock = threading.RLock()
+        self._written = False  # by this object (the file may also exist from an earlier run)
 
     @classmethod
     def load(cls, path: Path) -> StateStore | None:
@@ -135,8 +136,8 @@ class StateStore:
 
     # -- writing (each call is one atomic replace of the file) -----------------------------
     def set(self, **fields: Any) -> None:
-        """Update settings; written only once the file exists (a new stack's file appears with
-        its first resource, so a command that fails before creating anything leaves no file)."""
+        """Update settings; written only once the file exists (a new stack's file appears just
+        before its first create, so a command that fails before that leaves no file)."""
         with self._lock:
             self._data.update(fields)
             if self._data["resources"] or self.path.exists():
@@ -148,6 +149,15 @@ class StateStore:
             self._data["resources"].setdefault(key, {}).update(ids)
             self._save()
 
+    def before_create(self) -> None:
+        """Write the file if it is not there yet: called right before every create, so that a
+        run killed between AWS's answer and the record still leaves a file, which makes a later
+        `down` look for the stack's resources by name and tag (without it, `down` has no stack)."""
+        with self._lock:
+            if not self._written and not self.path.exists():
+                self._save()
+            self._written = True
+
     def forget(self, *keys: str) -> None:
         with self._lock:
             changed = False
@@ -158,11 +168,13 @@ class StateStore:
 
     def remove_file(self) -> None:
         with self._lock, contextlib.suppress(FileNotFoundError):
+            self._written = False
             self.path.unlink()
 
     def _save(self) -> None:
         self._data["updated"] = _now()
         atomic_write_json(self.path, self._data)
+        self._written = True
 
 
 def quarantine(path: Path, kind: str = "corrupt") -> Path:

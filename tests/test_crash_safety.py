@@ -47,23 +47,6 @@ def state_file() -> Path:
     return app.state_path(opts())
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _get_authorizers() -> Iterator[None]:
-    """AWS has GetAuthorizers and moto lacks it: add it as the embedded AWS does, for this
-    module only (a killed run's unrecorded authorizer is found through it), unless an embedded
-    AWS in this process added it already."""
-    from moto.apigatewayv2.responses import ApiGatewayV2Response
-
-    from authdemo.local import moto_patches
-
-    with pytest.MonkeyPatch.context() as patch:
-        if not hasattr(ApiGatewayV2Response, "get_authorizers"):
-            patch.setattr(
-                ApiGatewayV2Response, "get_authorizers", moto_patches.get_authorizers, raising=False
-            )
-        yield
-
-
 def new_faults() -> Faults:
     """Fault hooks for one scenario of a loop (the previous scenario's hooks are dropped)."""
     FAULTS.clear()
@@ -294,9 +277,30 @@ DOWN_CHANGES = (
 )
 
 
+def killed_down_is_finished_by_a_rerun(n: int = 0, op: str | None = None) -> None:
+    """down killed after its n-th answer (or its first answer to `op`): the state file stays
+    whole until everything is deleted; down again deletes the rest; a third down finds nothing."""
+    switch = KillSwitch(new_faults(), n, op)
+    try:
+        assert switch.run(down), "the kill of down never happened"
+        assert state_file().exists(), "the state file went before everything was deleted"
+        json.loads(state_file().read_text())
+        down()
+        assert leftovers() == {}
+        assert_no_domain_left()
+        assert not state_file().exists()
+        again = down()
+        assert again[0] == [] and again[1] is None
+    except AssertionError as exc:
+        raise AssertionError(f"down killed after {switch.calls}: {exc}") from exc
+
+
 @pytest.mark.parametrize("n", range(1, UP_CALLS + 1))
 def test_up_killed_after_each_call_is_completed_by_a_rerun_without_duplicates(n: int) -> None:
-    """For every N, up killed after the N-th AWS answer, then up: one of each; then down: nothing."""
+    """For every N, up killed after the N-th AWS answer, then up: one of each, all recorded.
+    Then this stack's down is killed after its M-th answer (M = N mod 14, so every M is met
+    three times) and finished by a rerun: nothing left."""
+    m = (n - 1) % DOWN_CALLS + 1
     switch = KillSwitch(new_faults(), n)
     with fresh_aws():
         try:
@@ -308,17 +312,20 @@ def test_up_killed_after_each_call_is_completed_by_a_rerun_without_duplicates(n:
             census = stack_census()
             assert census.counts == ONE_OF_EACH, census.counts
             assert_recorded_match_aws(census)
-            down()
-            assert leftovers() == {}
-            assert_no_domain_left()
-            assert not state_file().exists()
         except AssertionError as exc:
             raise AssertionError(f"N={n} after {switch.calls}: {exc}") from exc
+        killed_down_is_finished_by_a_rerun(m)
 
 
-@pytest.mark.parametrize("op", UP_CHANGES)
-def test_up_killed_right_after_each_change_is_completed_without_duplicates(op: str) -> None:
-    """up killed the moment `op` answered (whatever ran beside it), then up: one of each; down: none."""
+#: Each kill of up right after one of its changes is followed by a kill of down right after one
+#: of its own, in turn (so each of down's changes is met at least twice).
+AFTER_EACH_CHANGE = [(op, DOWN_CHANGES[i % len(DOWN_CHANGES)]) for i, op in enumerate(UP_CHANGES)]
+
+
+@pytest.mark.parametrize(("op", "down_op"), AFTER_EACH_CHANGE, ids=[f"{a}-{b}" for a, b in AFTER_EACH_CHANGE])
+def test_up_killed_right_after_each_change_is_completed_without_duplicates(op: str, down_op: str) -> None:
+    """up killed the moment `op` answered (whatever ran beside it), then up: one of each; then
+    down killed the moment `down_op` answered, then down: nothing left."""
     switch = KillSwitch(new_faults(), op=op)
     with fresh_aws():
         assert switch.run(up)
@@ -327,28 +334,21 @@ def test_up_killed_right_after_each_change_is_completed_without_duplicates(op: s
         census = stack_census()
         assert census.counts == ONE_OF_EACH
         assert_recorded_match_aws(census)
-        down()
-        assert leftovers() == {}
+        killed_down_is_finished_by_a_rerun(op=down_op)
 
 
-@pytest.mark.parametrize("n", range(1, DOWN_CALLS + 1))
-def test_down_killed_after_each_call_is_finished_by_a_rerun(n: int) -> None:
-    """For every N, down killed after the N-th AWS answer, then down: nothing left, no state file."""
+@pytest.mark.parametrize("op", UP_CHANGES)
+def test_up_killed_right_after_each_change_then_down_leaves_nothing(op: str) -> None:
+    """up killed the moment `op` answered, then down straight away (no second up): down finds
+    everything the killed run made, by state or by name and tag, and deletes it."""
+    switch = KillSwitch(new_faults(), op=op)
     with fresh_aws():
-        up()
-        switch = KillSwitch(new_faults(), n)
-        try:
-            assert switch.run(down), "the kill never happened"
-            assert state_file().exists(), "the state file went before everything was deleted"
-            json.loads(state_file().read_text())
-            down()
-            assert leftovers() == {}
-            assert_no_domain_left()
-            assert not state_file().exists()
-            again = down()
-            assert again[0] == [] and again[1] is None
-        except AssertionError as exc:
-            raise AssertionError(f"N={n} after {switch.calls}: {exc}") from exc
+        assert switch.run(up)
+        new_faults()
+        down()
+        assert leftovers() == {}, f"after {switch.calls}"
+        assert_no_domain_left()
+        assert not state_file().exists()
 
 
 def test_up_killed_twice_in_a_row_still_converges() -> None:
