@@ -94,6 +94,20 @@ def test_status_shows_login_url_and_the_secret_only_when_asked(moto: None) -> No
     assert run("status", "--field", "login_url").stdout.strip() == info["login_url"]
 
 
+def test_status_field_reads_the_state_and_only_resources_asks_aws(moto: None, faults: Faults) -> None:
+    """`$(authdemo status --field password)` answers from the state file: one call (the check
+    that the state is this account's), not ~30; plain status still asks AWS about every
+    recorded resource."""
+    assert run("up").exit_code == 0
+    start = len(faults.calls)
+    assert run("status", "--field", "password").stdout.strip() == recorded()["password"]
+    assert run("status", "--field", "login_url").exit_code == 0
+    assert faults.calls[start:] == ["GetCallerIdentity"] * 2
+    everything = run_json("status")["resources"]
+    assert len(everything) == len(recorded()["resources"]) and all(r["exists"] for r in everything.values())
+    assert len(faults.calls[start:]) >= len(everything)
+
+
 def test_configure_brings_a_kept_client_to_the_oauth_settings_and_keeps_its_other_fields(
     faults: Faults, moto: None
 ) -> None:

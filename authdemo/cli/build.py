@@ -216,7 +216,7 @@ def status(field: str | None, **kwargs: Any) -> None:
     opts = _opts(kwargs)
     if field == "password":
         opts.show_password = True  # asking for the field is asking to see it
-    info = app.status(opts, secret=field == "m2m_client_secret")
+    info = app.status(opts, secret=field == "m2m_client_secret", check=field is None)
     if field:
         value = info.get(field)
         if opts.output == "json":
