@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .aws import LOCAL_ACCOUNT_ID, Clients, Target, check_region, default_region, partition, probe_endpoint
+from .aws import LOCAL_ACCOUNT_ID, Clients, Target, default_region
 from .errors import NotDeployedError, StateError, UsageError
+from .regions import check_region, partition, probe_endpoint
 from .state import CorruptStateError, StackLock, StateStore, quarantine
 from .units import DEFAULT_CALLBACK_PORT, Context, Names, Records
 from .validate import check_stack, check_username

@@ -9,7 +9,8 @@ import json
 import pytest
 from conftest import Faults, run
 
-from authdemo.aws import Clients, Target, partition
+from authdemo.aws import Clients, Target
+from authdemo.regions import partition
 from authdemo.units import Context, MemoryRecords, Names, base
 from authdemo.units.apigateway import Authorizer
 from authdemo.units.awslambda import Permission

@@ -366,7 +366,7 @@ def policy(stack: str | None, region: str | None, account: str | None) -> None:
 
         check_stack(stack)
     if region is not None:
-        from ..aws import check_region, partition
+        from ..regions import check_region, partition
 
         check_region(region, None)
         arn_partition = partition(region)[0]
