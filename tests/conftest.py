@@ -98,9 +98,10 @@ def _parse_once() -> Iterator[None]:
     - moto routes each in-process call by trying its URL against every service's patterns,
       then a fresh table of the service's URL regexes: each URL is resolved once instead
       (quick_stubber);
-    - AWS has GetAuthorizers and moto lacks it: it is added as the embedded AWS adds it, so
-      every moto of the suite answers it whatever ran first (test_doors covers authdemo's way
-      round a moto without it);
+    - where moto answers otherwise than AWS, it is mended as in the embedded AWS
+      (moto_patches.fixes: GetAuthorizers, which moto lacks; a user pool read while its domain
+      is deleted), so every moto of the suite answers alike whatever ran first (test_doors
+      covers authdemo's way round a moto without GetAuthorizers);
     - every new botocore session (tests' own `boto3.client(...)`, moto's) shares authdemo's
       loader, so service models are parsed once, and botocore's census of its ~440 service
       folders (0.04 s, once per kind of model and loader) is one listing;
@@ -109,10 +110,9 @@ def _parse_once() -> Iterator[None]:
       `gc.freeze()`, so its full collections no longer walk them: they took 0.1-0.4 s each,
       several times per `up` (what `authdemo`'s own exit does too, see cli.main), and the
       collector runs once per 100 000 new objects instead of 700 (a sixth of the crash tests' CPU);
-    No behaviour of botocore or authdemo changes, nor of moto but for GetAuthorizers."""
+    No behaviour of botocore or authdemo changes, nor of moto but for its fixes."""
     import botocore.session
     import quick_stubber
-    from moto.apigatewayv2.responses import ApiGatewayV2Response
     from moto.core.botocore_stubber import BotocoreStubber
 
     from authdemo.local import moto_patches
@@ -129,8 +129,8 @@ def _parse_once() -> Iterator[None]:
             patch.setattr(target, name, value)
         patch.setattr(botocore.session, "create_loader", lambda *_: loader)
         patch.setattr(BotocoreStubber, "process_request", quick_stubber.process_request)
-        get_authorizers = getattr(ApiGatewayV2Response, "get_authorizers", moto_patches.get_authorizers)
-        patch.setattr(ApiGatewayV2Response, "get_authorizers", get_authorizers, raising=False)
+        for target, name, value in moto_patches.fixes():
+            patch.setattr(target, name, value, raising=False)
         yield
     gc.set_threshold(*thresholds)  # what was frozen stays frozen: it lives until the exit
 

@@ -1,7 +1,8 @@
 """Small additions to moto for the embedded AWS, where AWS has an API or behaviour moto lacks.
 
 moto 5 implements GetAuthorizer but not GetAuthorizers (list); `up` uses the list to find
-an authorizer that a killed run created but never recorded. Applied once, in the embedded
+an authorizer that a killed run created but never recorded; and moto's user pool can fail to
+describe itself while its domain is being deleted (`fixes`). Applied once, in the embedded
 server's process only, with three changes that give the same answers sooner (`speedups`:
 `FunctionNames`, `shared_cognito_key`, `shared_moto_loader`). Unsigned Cognito calls are
 given their pool's region, and refused when their access token lacks a scope Cognito requires
@@ -27,13 +28,41 @@ def apply() -> None:
     global _applied
     if _applied:
         return
-    from moto.apigatewayv2.responses import ApiGatewayV2Response
-
-    for target, name, value in speedups():
+    for target, name, value in [*fixes(), *speedups()]:
         setattr(target, name, value)
-    if not hasattr(ApiGatewayV2Response, "get_authorizers"):
-        ApiGatewayV2Response.get_authorizers = get_authorizers  # type: ignore[attr-defined]
     _applied = True
+
+
+def fixes() -> list[tuple[Any, str, Any]]:
+    """(class, attribute, value): where moto answers otherwise than AWS (the test suite sets the
+    same ones, for its in-process moto)."""
+    from moto.apigatewayv2.responses import ApiGatewayV2Response
+    from moto.cognitoidp.models import CognitoIdpUserPool
+
+    return [
+        (ApiGatewayV2Response, "get_authorizers", get_authorizers),
+        (CognitoIdpUserPool, "to_json", _pool_to_json(CognitoIdpUserPool.to_json)),
+    ]
+
+
+def _pool_to_json(to_json: Any) -> Any:
+    """moto's user pool `to_json` reads `self.domain` twice (`if self.domain: ...domain.domain`):
+    a DeleteUserPoolDomain between the two (`down` deletes the domain while it looks for copies
+    of the pool, side by side) made ListUserPools answer a 500. Read again once it is gone."""
+    if getattr(to_json, "domain_safe", False):
+        return to_json
+
+    def safe(self: Any, extended: bool = False) -> dict[str, Any]:
+        try:
+            return dict(to_json(self, extended))
+        except AttributeError:
+            if self.domain is not None:
+                raise
+            return dict(to_json(self, extended))
+
+    safe.domain_safe = True  # type: ignore[attr-defined]
+    safe.__wrapped__ = to_json  # type: ignore[attr-defined]
+    return safe
 
 
 def get_authorizers(self: Any) -> tuple[int, dict[str, str], str]:
