@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -83,6 +84,16 @@ def _loader_class() -> Any:
 #: files' content, and (a client) its service and the CLIENT_HOOKS it was built with.
 _BUILT: dict[tuple[Any, ...], Any] = {}
 _BUILD_LOCK = threading.RLock()  # sessions are not thread-safe: building goes one at a time
+_BACKGROUND: list[threading.Thread] = []  # prefetch threads (daemons: Ctrl-C never waits on them)
+
+
+def settle(timeout: float = 2.0) -> None:
+    """Let background builds finish before the interpreter does: a daemon thread still parsing
+    a model or importing rich while Python finalizes can crash it (a pasted `down --sweep`
+    that found nothing exited 139 once, under load). Called by the CLI on its way out."""
+    deadline = time.monotonic() + timeout
+    while _BACKGROUND:
+        _BACKGROUND.pop().join(max(0.0, deadline - time.monotonic()))
 
 
 def _built_key(target: Target) -> tuple[Any, ...]:
@@ -239,6 +250,7 @@ class Clients:
 
         thread = threading.Thread(target=build, name="authdemo-clients", daemon=True)
         thread.start()
+        _BACKGROUND.append(thread)
         return thread
 
     def check_credentials(self) -> None:

@@ -125,3 +125,21 @@ def test_a_client_is_built_with_the_hooks_its_cache_key_names(monkeypatch) -> No
     monkeypatch.setattr(aws, "CLIENT_HOOKS", [first, second])
     aws.Clients(target)("sts")  # the cached client, which was built with both hooks
     assert seen == ["sts"]
+
+
+def test_the_cli_waits_for_background_builds_before_it_exits(monkeypatch, moto: None) -> None:
+    """A command that ends while `prefetch` still builds (or imports rich) lets it finish before
+    Python finalizes: a daemon thread cut off mid-import can crash the interpreter."""
+    from authdemo import cli
+
+    finished = threading.Event()
+
+    def slow_warm() -> None:
+        time.sleep(0.3)
+        finished.set()
+
+    monkeypatch.setattr(aws, "AFTER_PREFETCH", [slow_warm])
+    with pytest.raises(SystemExit):
+        cli.main(["down", "--stack", "settles"])  # nothing recorded: ends at once
+    assert finished.is_set()
+    assert aws._BACKGROUND == []

@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="authdemo")
     finally:
+        aws.settle()  # no daemon thread left mid-build while Python finalizes
         # Exit without the interpreter's last full garbage collection of boto3's objects:
         # ~0.2 s at the end of every command, after everything is written and printed.
         gc.freeze()
