@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import threading
 import time
-from functools import cache
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 
@@ -23,23 +22,6 @@ def _maybe_terminal() -> bool:
         return True
     isatty = getattr(sys.stderr, "isatty", None)
     return bool(isatty and isatty())
-
-
-def _colours_without_a_terminal() -> bool:
-    """True when rich would colour stderr although it is not a terminal (FORCE_COLOR, or
-    TTY_COMPATIBLE=1), answered the way rich answers it, without importing rich."""
-    if os.environ.get("TTY_COMPATIBLE") == "0":
-        return False
-    return os.environ.get("TTY_COMPATIBLE") == "1" or bool(os.environ.get("FORCE_COLOR"))
-
-
-#: A rich style tag (`[green]`, `[bold red]`, `[/]`): what rich drops when it prints plain text.
-_STYLE_TAG = re.compile(r"\[/?[a-z]*(?: [a-z]+)*\]")
-
-
-def plain(markup: str) -> str:
-    """The text rich prints for `markup` where it does not colour (our own tags only)."""
-    return _STYLE_TAG.sub("", markup)
 
 
 def warm() -> None:
@@ -102,9 +84,6 @@ class StepDisplay:
         self._done = False
         self._title_due = False
         self.interactive = _maybe_terminal() and err().is_terminal
-        # Rows go straight to stderr when rich would print them plain anyway: rich takes ~150 µs
-        # a row, on the thread that schedules the steps, ~30 times in an `up`.
-        self.plain = not self.interactive and not _colours_without_a_terminal()
 
     # -- context manager drives rich.live ------------------------------------------------------
     def __enter__(self) -> StepDisplay:
@@ -187,6 +166,13 @@ class StepDisplay:
     def failed(self, key: str, error: BaseException, seconds: float) -> None:
         self._end(key, "[red]✗ failed[/]")
 
+    @cached_property
+    def plain(self) -> bool:
+        """Rows go straight to stderr when rich would print them without colour anyway (asked at
+        the first row, when rich is imported for the title): rich takes ~150 µs a row, on the
+        thread that schedules the steps, ~30 times in an `up`."""
+        return not self.interactive and not err().is_terminal
+
     def _end(self, key: str, status: str) -> None:
         with self._lock:
             row = self.rows[key]
@@ -194,12 +180,12 @@ class StepDisplay:
             row["status"] = status
         if not self.interactive:
             self._title()
-            line = f"  {row['label']:<28} {status}  {row['end'] - row['begin']:.2f}s"
+            seconds = f"{row['end'] - row['begin']:.2f}s"
             if self.plain:
-                sys.stderr.write(plain(line) + "\n")
+                sys.stderr.write(f"  {row['label']:<28} {_plain_status(status)}  {seconds}\n")
                 sys.stderr.flush()
             else:
-                err().print(line)
+                err().print(f"  {row['label']:<28} {status}  {seconds}")
 
 
 class Waiting:
@@ -287,6 +273,12 @@ def _plain(markup: str) -> str:
     from rich.text import Text
 
     return Text.from_markup(markup).plain
+
+
+@lru_cache(maxsize=32)
+def _plain_status(markup: str) -> str:
+    """A step's status (a handful of marks) as rich prints it without colour, parsed once."""
+    return _plain(markup)
 
 
 def show(renderable: Any, to_stdout: bool = True) -> None:
