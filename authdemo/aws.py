@@ -51,7 +51,9 @@ _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 _LOADER: Any = None  # botocore's JSON model loader, shared so models are parsed once per process
 
 
-def _shared_loader() -> Any:
+def shared_loader() -> Any:
+    """botocore's model loader for this process: every session authdemo builds, and
+    regions.py's partition data, read models through it (each parsed once)."""
     global _LOADER
     if _LOADER is None:
         _LOADER = _loader_class()()
@@ -194,7 +196,7 @@ class Clients:
         if self._session is None:
             try:
                 session = botocore.session.Session(profile=None if self.target.local else self.target.profile)
-                session.register_component("data_loader", _shared_loader())
+                session.register_component("data_loader", shared_loader())
                 if self.target.local:
                     session.set_credentials(
                         self.target.access_key or "authdemo-local", self.target.secret_key or "authdemo-local"
@@ -250,6 +252,7 @@ class Clients:
 
         thread = threading.Thread(target=build, name="authdemo-clients", daemon=True)
         thread.start()
+        _BACKGROUND[:] = [t for t in _BACKGROUND if t.is_alive()]  # a long process runs many
         _BACKGROUND.append(thread)
         return thread
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .aws import _shared_loader
+from .aws import shared_loader
 from .errors import UnreachableError, UsageError
 
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
@@ -14,7 +14,7 @@ _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 def partition(region: str) -> tuple[str, str]:
     """(ARN partition, DNS suffix) of a region, from botocore's partition data:
     `aws`/`amazonaws.com`, `aws-cn`/`amazonaws.com.cn`, `aws-us-gov`/`amazonaws.com`..."""
-    for part in _shared_loader().load_data("partitions")["partitions"]:
+    for part in shared_loader().load_data("partitions")["partitions"]:
         if region in part.get("regions", {}) or re.match(part.get("regionRegex", "^$"), region):
             outputs = part.get("outputs", {})
             return str(outputs.get("name", part.get("id", "aws"))), str(
@@ -26,7 +26,7 @@ def partition(region: str) -> tuple[str, str]:
 def known_region(region: str) -> bool:
     """Whether botocore's partition data lists `region` (every region of every partition)."""
     # partitions.json is small (unlike endpoints.json, ~0.25 s to parse) and lists every region.
-    partitions = _shared_loader().load_data("partitions")["partitions"]
+    partitions = shared_loader().load_data("partitions")["partitions"]
     return any(region in p.get("regions", {}) for p in partitions)
 
 

@@ -104,7 +104,7 @@ class StateStore:
         self.path = path
         self._data = data
         self._lock = threading.RLock()
-        self._written = False  # by this object (the file may also exist from an earlier run)
+        self._on_disk = False  # known to exist (this object wrote it, or found it there)
 
     @classmethod
     def load(cls, path: Path) -> StateStore | None:
@@ -154,9 +154,9 @@ class StateStore:
         run killed between AWS's answer and the record still leaves a file, which makes a later
         `down` look for the stack's resources by name and tag (without it, `down` has no stack)."""
         with self._lock:
-            if not self._written and not self.path.exists():
+            if not self._on_disk and not self.path.exists():
                 self._save()
-            self._written = True
+            self._on_disk = True
 
     def forget(self, *keys: str) -> None:
         with self._lock:
@@ -168,13 +168,13 @@ class StateStore:
 
     def remove_file(self) -> None:
         with self._lock, contextlib.suppress(FileNotFoundError):
-            self._written = False
+            self._on_disk = False
             self.path.unlink()
 
     def _save(self) -> None:
         self._data["updated"] = _now()
         atomic_write_json(self.path, self._data)
-        self._written = True
+        self._on_disk = True
 
 
 def quarantine(path: Path, kind: str = "corrupt") -> Path:

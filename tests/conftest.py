@@ -117,7 +117,7 @@ def _parse_once() -> Iterator[None]:
 
     from authdemo.local import moto_patches
 
-    loader = aws._shared_loader()
+    loader = aws.shared_loader()
     import authdemo.cli  # noqa: F401  (imported now, so that it is frozen with the rest)
 
     gc.collect()
