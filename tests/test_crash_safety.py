@@ -199,8 +199,11 @@ ONE_OF_EACH = {  # one of each kind of resource: two functions (demo + authorize
 }
 
 
-def assert_no_domain_left() -> None:
-    """The stack's pool domain is gone too (moto keeps a domain whose pool was deleted)."""
+def assert_nothing_left() -> None:
+    """Nothing of the stack exists, its pool domain included (moto keeps a domain whose pool
+    was deleted), and no state file is left."""
+    assert leftovers() == {}
+    assert not state_file().exists()
     prefix = domain_prefix(STACK, "123456789012", "us-west-2")
     assert client("cognito-idp").describe_user_pool_domain(Domain=prefix)["DomainDescription"] == {}
 
@@ -286,9 +289,7 @@ def killed_down_is_finished_by_a_rerun(n: int = 0, op: str | None = None) -> Non
         assert state_file().exists(), "the state file went before everything was deleted"
         json.loads(state_file().read_text())
         down()
-        assert leftovers() == {}
-        assert_no_domain_left()
-        assert not state_file().exists()
+        assert_nothing_left()
         again = down()
         assert again[0] == [] and again[1] is None
     except AssertionError as exc:
@@ -346,9 +347,10 @@ def test_up_killed_right_after_each_change_then_down_leaves_nothing(op: str) -> 
         assert switch.run(up)
         new_faults()
         down()
-        assert leftovers() == {}, f"after {switch.calls}"
-        assert_no_domain_left()
-        assert not state_file().exists()
+        try:
+            assert_nothing_left()
+        except AssertionError as exc:
+            raise AssertionError(f"after {switch.calls}: {exc}") from exc
 
 
 def test_up_killed_twice_in_a_row_still_converges() -> None:
