@@ -1,5 +1,6 @@
 """moto_patches.fixes: where moto answers otherwise than AWS, mended in the embedded AWS and in
-the suite's in-process moto alike."""
+the suite's in-process moto alike; and a speedup of moto's error answers, which must read as
+moto's own (the other speedups are tested beside the gateway, test_local_gateway)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,28 @@ def test_fixes_are_set_once_whatever_wraps_them_again() -> None:
     [(target, name, value)] = [f for f in moto_patches.fixes() if f[1] == "to_json"]
     assert getattr(target, name).domain_safe and moto_patches._pool_to_json(value) is value
     assert moto_patches.fixes()[0][1] == "get_authorizers"
+
+
+def test_error_answers_share_one_lookup_factory_and_read_as_moto_s_own() -> None:
+    """moto_patches.SharedErrorLookups (a speedup): every error moto answers is looked up in one
+    factory, whose tables are moto's own; set twice, it still wraps moto's class."""
+    from botocore.exceptions import ClientError
+    from moto.core import errors
+
+    shared = errors.ErrorLookupFactory  # the session sets moto_patches.speedups()
+    assert isinstance(shared, moto_patches.SharedErrorLookups)
+    assert shared() is shared()
+    again = moto_patches.SharedErrorLookups(shared)
+    assert again.factory is shared.factory and isinstance(again(), shared.factory)
+    missing = [
+        ("cognito-idp", "describe_user_pool", {"UserPoolId": "us-west-2_none"}, "ResourceNotFoundException"),
+        ("lambda", "get_function", {"FunctionName": "none"}, "ResourceNotFoundException"),
+        ("iam", "get_role", {"RoleName": "none"}, "NoSuchEntity"),
+    ]
+    with mock_aws():
+        for service, operation, params, code in missing:
+            client = boto3.client(service, region_name="us-west-2")
+            for _ in range(2):  # the second answer comes from the shared table
+                with pytest.raises(ClientError) as caught:
+                    getattr(client, operation)(**params)
+                assert caught.value.response["Error"]["Code"] == code
