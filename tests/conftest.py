@@ -147,7 +147,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch) -> Iterator[None]:
-    """No test sees the developer's AWS config, credentials, state or endpoint."""
+    """No test sees the developer's AWS config, credentials, state or endpoint, nor what another
+    test left running in the background."""
     home = tmp_path / "authdemo-home"
     monkeypatch.setenv("AUTHDEMO_HOME", str(home))
     for name in (
@@ -168,6 +169,10 @@ def isolated(tmp_path, monkeypatch) -> Iterator[None]:
     monkeypatch.setattr(aws, "CLIENT_HOOKS", [_forward])
     FAULTS.clear()
     yield
+    # A command's background client builds (aws.Clients.prefetch) end within its test: one still
+    # running would build with the next test's CLIENT_HOOKS and environment (as the CLI's own exit
+    # does, see cli.main; CliRunner does not run it).
+    aws.settle()
     FAULTS.clear()
 
 
