@@ -4,7 +4,7 @@ moto 5 implements GetAuthorizer but not GetAuthorizers (list); `up` uses the lis
 an authorizer that a killed run created but never recorded; and moto's user pool can fail to
 describe itself while its domain is being deleted (`fixes`). Applied once, in the embedded
 server's process only, with four changes that give the same answers sooner (`speedups`:
-`FunctionNames`, `shared_cognito_key`, `shared_moto_loader`, `SharedErrorLookups`). Unsigned
+`FunctionNames`, `shared_cognito_key`, `shared_moto_loader`, `shared_error_lookups`). Unsigned
 Cognito calls are given their pool's region, and refused when their access token lacks a scope
 Cognito requires (`present_unsigned_cognito`).
 """
@@ -83,28 +83,17 @@ def speedups() -> list[tuple[Any, str, Any]]:
         (responses, "method_names_from_class", FunctionNames),
         (cognito_models, "jwk", shared_cognito_key()),
         (utils, "create_loader", shared_moto_loader),
-        (errors, "ErrorLookupFactory", SharedErrorLookups(errors.ErrorLookupFactory)),
+        (errors, "ErrorLookupFactory", shared_error_lookups(errors.ErrorLookupFactory)),
     ]
 
 
-class SharedErrorLookups:
-    """Stands in for moto's `ErrorLookupFactory`: calling it gives the same factory every time.
-    moto makes a new one for each error it answers, so the table of a service's errors that the
-    factory keeps is made again each time (0.03-0.14 ms of every "not found" authdemo's
-    discovery meets). Same class, same tables."""
-
-    def __init__(self, factory: Any) -> None:
-        self._factory = getattr(factory, "factory", factory)  # applied twice: still moto's class
-        self._shared: Any = None
-
-    @property
-    def factory(self) -> Any:
-        return self._factory
-
-    def __call__(self) -> Any:
-        if self._shared is None:
-            self._shared = self._factory()
-        return self._shared
+def shared_error_lookups(make: Any) -> Any:
+    """What moto's `ErrorLookupFactory()` should give: one factory, every time. moto makes a new
+    one for each error it answers, so the table of a service's errors that the factory keeps is
+    made again each time (0.03-0.14 ms of every "not found" authdemo's discovery meets). Same
+    class, same tables. Set twice, `make` is the first one's result: the same factory again."""
+    factory = make()
+    return lambda: factory
 
 
 class FunctionNames:
