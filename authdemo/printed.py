@@ -146,3 +146,30 @@ def token_test_commands(info: dict[str, Any]) -> list[tuple[str, str]]:
     else:
         lines.append(("WITH your token (in TOKEN) - expect 200", with_token))
     return lines
+
+
+def shell_setup() -> list[tuple[str, str]]:
+    """The line that puts `authdemo` and `aws` on a pasting shell's PATH, when only this run has them.
+
+    `uv run authdemo ...` (the README's Quick start) puts the project's environment on the PATH of
+    this process alone: the presenter's shell has neither `authdemo` nor the test group's `aws`,
+    so the printed lines would fail with "command not found" unless an earlier line activates it.
+    """
+    import os
+    import sysconfig
+
+    if not os.environ.get("UV_RUN_RECURSION_DEPTH"):
+        return []  # not started by `uv run`: the shell that started us has our PATH
+    scripts = sysconfig.get_path("scripts")
+    entries = os.environ.get("PATH", "").split(os.pathsep)
+    if scripts in entries:
+        entries.remove(scripts)  # the one uv prepended; the shell's own PATH is the rest
+    if scripts in entries:
+        return []
+    activate = os.path.join(scripts, "activate")
+    return [
+        (
+            "Put authdemo and aws on this shell's PATH (uv run did it for its own run only)",
+            f". {shlex.quote(activate)}",
+        )
+    ]

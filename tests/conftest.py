@@ -159,6 +159,7 @@ def isolated(tmp_path, monkeypatch) -> Iterator[None]:
         "AUTHDEMO_STACK",
         "AWS_REGION",
         "AUTHDEMO_DEBUG",
+        "UV_RUN_RECURSION_DEPTH",  # `uv run pytest`: the printed lines would start with an activate line
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -849,7 +850,7 @@ def start_chromium() -> Any:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        pytest.fail("selenium is missing: pip install -e '.[test]'", pytrace=False)
+        pytest.fail("selenium is missing: uv sync (or pip install -e '.[test]')", pytrace=False)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in CHROMIUM_FLAGS:

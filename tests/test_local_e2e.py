@@ -31,7 +31,7 @@ def _initiate_auth(info: dict, password: str) -> str:
     InitiateAuth is a call AWS accepts unsigned, so `--no-sign-request` needs no credentials."""
     aws = shutil.which("aws")
     if aws is None:
-        pytest.fail("the aws CLI is missing: `pip install -e '.[test]'` installs it")
+        pytest.fail("the aws CLI is missing: `uv sync` (or `pip install -e '.[test]'`) installs it")
     proc = subprocess.run(
         [
             aws,

@@ -266,10 +266,10 @@ def _print_commands(commands: list[tuple[str, str]]) -> None:
     """Commands to paste, each under its comment; never wrapped, never cut."""
     from rich.markup import escape
 
-    from .. import console
+    from .. import console, printed
 
     lines = []
-    for comment, command in commands:
+    for comment, command in [*printed.shell_setup(), *commands] if commands else []:
         if comment:
             lines.append(f"[dim]# {escape(comment)}[/]")
         lines.append(escape(command))
