@@ -57,14 +57,53 @@ PRINTED_CELLS = (
     ("signed-out", "protected"),
     ("signed-out", "lambda"),
 )
-TOKEN_LINES = {  # credential: (shell variable, `authdemo token` options)
-    "id": ("ID_TOKEN", "--id"),
-    "access": ("ACCESS_TOKEN", "--access"),
-    "tampered": ("TAMPERED_TOKEN", "--tampered"),
-    "student": ("STUDENT_TOKEN", "--user student --access"),
-    "signed-out": ("SIGNED_OUT_TOKEN", "--sign-out"),
-    "m2m": ("M2M_TOKEN", "--m2m"),
+
+
+def token_line(kind: str = "id", user: str = "demo", action: str = "") -> tuple[str, str]:
+    """(shell variable, `authdemo token` options) that print again a token like the one asked
+    for: the same user, kind and action, in a variable named for what it holds. A signed-out
+    token is only ever an access token (`--sign-out` signs out a new session each time)."""
+    student = user == "student"
+    if kind == "m2m":
+        return "M2M_TOKEN", "--m2m"
+    if action == "sign-out":
+        name, options = "SIGNED_OUT_TOKEN", ["--sign-out"]
+    elif kind == "tampered":
+        name, options = "TAMPERED_TOKEN", ["--tampered"]
+    else:
+        name = "STUDENT_TOKEN" if student and kind == "access" else f"{kind.upper()}_TOKEN"
+        options = [f"--{kind}"]
+        if action == "refresh":
+            name, options = f"REFRESHED_{name}", [*options, "--refresh"]
+    if student:
+        name = name if name.startswith("STUDENT_") else f"STUDENT_{name}"
+        options = ["--user", "student", *options]
+    return name, " ".join(options)
+
+
+#: credential of the matrix: (shell variable, `authdemo token` options) that print its token.
+TOKEN_LINES = {
+    "id": token_line("id"),
+    "access": token_line("access"),
+    "tampered": token_line("tampered"),
+    "student": token_line("access", "student"),
+    "signed-out": token_line("access", action="sign-out"),
+    "m2m": token_line("m2m"),
 }
+
+
+def token_hint(kind: str, user: str, action: str, flags: str) -> str:
+    """What `token` says under a token it shortened on a terminal: how to get that token whole.
+    A signed-out token cannot be printed again (a second `--sign-out` signs out a new session),
+    so its hint says so instead of pretending to reproduce it."""
+    name, options = token_line(kind, user, action)
+    line = f"{name}=$(authdemo token {options}{flags})"
+    if action == "sign-out":
+        return (
+            "(shortened on screen, and this signed-out token cannot be printed again: add --show-token "
+            f"next time; `{line}` signs out a new session and keeps its token)"
+        )
+    return f"(shortened on screen; add --show-token, or pipe it: {line})"
 
 
 def test_commands(info: dict[str, Any], cells: list[Any]) -> list[tuple[str, str]]:
