@@ -14,6 +14,7 @@ import pytest
 from conftest import TtySys, run
 
 from authdemo.cli import lesson
+from authdemo.state import read_state
 
 HINT = re.compile(r"([A-Z0-9_]+)=\$\(authdemo (token[^)]*)\)")
 
@@ -130,3 +131,18 @@ def test_test_takes_the_username_it_signs_in_as(deployed: Path) -> None:
     """`test --username <the stack's user>` is the user `test` signs in as: not refused."""
     result = run("test", "--wait", "0", "--route", "iam", "--username", "demo@example.com")
     assert result.exit_code != 2, result.output
+
+
+# ------------------------------------------------------------------ whom to sign in as
+def test_status_shows_the_students_password_when_asked(deployed: Path) -> None:
+    """`status --field student_password` and `status --show-password` show the second user's too."""
+    state = read_state(deployed)
+    assert state is not None
+    field = run("status", "--field", "student_password")
+    assert field.exit_code == 0, field.output
+    assert field.stdout == state["student_password"] + "\n"
+    shown = run("status", "--show-password")
+    assert shown.exit_code == 0, shown.output
+    assert f"student_password: {state['student_password']}" in shown.stdout
+    hidden = run("status")
+    assert state["student_password"] not in hidden.output and state["password"] not in hidden.output
