@@ -5,6 +5,7 @@ Each one is complete: whatever it needs is in the line, or set by an earlier pri
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any
 
@@ -26,11 +27,16 @@ def guide_commands(info: dict[str, Any]) -> list[tuple[str, str]]:
             f"DEMO_PASSWORD=$(authdemo status --field password{flags})",
         ),
         (
+            "The guide's --auth-parameters as JSON (its USERNAME=...,PASSWORD=... form splits a "
+            "password at its commas); sed escapes the password's \\ and \" for JSON",
+            auth_parameters_line(info["username"]),
+        ),
+        (
             "Get an ID token: the guide's command (InitiateAuth needs no AWS credentials)",
             f"ID_TOKEN=$(aws cognito-idp initiate-auth{endpoint} --region {q(info['region'])} "
             "--no-sign-request "
             f"--auth-flow USER_PASSWORD_AUTH --client-id {q(info['client_id'])} "
-            f'--auth-parameters USERNAME={q(info["username"])},PASSWORD="$DEMO_PASSWORD" '
+            '--auth-parameters "$AUTH_PARAMETERS" '
             "--query AuthenticationResult.IdToken --output text)",
         ),
         ("... or simply", f"ID_TOKEN=$(authdemo token --id{flags})"),
@@ -39,6 +45,20 @@ def guide_commands(info: dict[str, Any]) -> list[tuple[str, str]]:
         ("The ID token beside the access token", f"authdemo token --compare{flags}"),
         ("Clean up", f"authdemo down{flags}"),
     ]
+
+
+def auth_parameters_line(username: str) -> str:
+    """`AUTH_PARAMETERS=...`: InitiateAuth's AuthParameters as JSON, the password read from
+    `$DEMO_PASSWORD` (set by the line before) and never printed.
+
+    The aws CLI's shorthand `USERNAME=u,PASSWORD=p` splits at every comma, and a Cognito password
+    may hold any of ^ $ * . [ ] { } ( ) ? " ! @ # % & / \\ , > < ' : ; | _ ~ ` = + - and inner
+    spaces (docs/aws-notes.md): in JSON only `"` and `\\` need escaping, which sed does (POSIX,
+    the same in bash and zsh); `printf '%s'` passes the rest through untouched, and the username
+    is a JSON string shell-quoted."""
+    escaped = "$(printf '%s' \"$DEMO_PASSWORD\" | sed 's/[\\\\\"]/\\\\&/g')"
+    username = shlex.quote(json.dumps(username))
+    return f"""AUTH_PARAMETERS=$(printf '{{"USERNAME":%s,"PASSWORD":"%s"}}' {username} "{escaped}")"""
 
 
 #: The cells whose curl lines `test` prints, in order (the signed-out ones last: signing out
