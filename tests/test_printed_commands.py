@@ -40,6 +40,7 @@ PREFIXES = (
     "M2M_TOKEN=",
     "DEMO_PASSWORD=",
     "AUTH_PARAMETERS=",
+    "CLIENT_SECRET=",
 )
 UNAUTHORIZED = '{"message":"Unauthorized"}\n'
 
@@ -240,3 +241,46 @@ def test_the_guides_initiate_auth_line_signs_in_with_every_awkward_password(shel
         assert token.count(".") == 2, f"no token for {password!r}: {token!r}"
         claims = jwt.decode(token, options={"verify_signature": False})
         assert (claims["token_use"], claims["cognito:username"]) == ("id", "demo@example.com")
+
+
+def readme_block(marker: str) -> list[str]:
+    """The command lines of the README's code block right after `<!-- pasted: MARKER -->`."""
+    text = (ROOT / "README.md").read_text()
+    found = re.search(rf"<!-- pasted: {re.escape(marker)} -->\n```bash\n(.*?)```", text, re.S)
+    assert found, f"README.md has no block marked <!-- pasted: {marker} -->"
+    return [line for line in found.group(1).splitlines() if line.strip() and not line.startswith("#")]
+
+
+def on_port(command: str, port: int) -> str:
+    """A README line for the embedded AWS on `port` (the README's use the default one, 4599)."""
+    return command.replace("--local", f"--local --port {port}").replace(
+        "authdemo local issuer", f"authdemo local issuer --port {port}"
+    )
+
+
+def test_the_readmes_any_oidc_issuer_lines_work_in_order_after_the_lesson(shell: Any) -> None:
+    """README "Any OIDC issuer", offline: its lines, run in order where the lesson's stack already
+    exists, build an issuer stack beside it, pass `test` and delete only that stack; then the lines
+    `authdemo local issuer` prints do the same."""
+    port = _free_port()
+    flags = f"--local --port {port}"
+    lines = [on_port(line, port) for line in readme_block("any-oidc-issuer")]
+    assert any("--issuer" in line for line in lines) and lines[-1].startswith("authdemo down")
+    answers = run_in_order(shell, [f"authdemo up {flags} >/dev/null 2>&1", *(f"{c} 2>&1" for c in lines)])
+    for command, code, out in answers:  # `test` exits 0 only when every check passed
+        assert code == 0, f"{command!r} exited {code}: {out}"
+    assert "FAIL" not in answers[2][2] and answers[2][2].count("PASS") == 3
+
+    printed = shell(f"authdemo local issuer --port {port}")
+    assert printed.returncode == 0, printed.stderr
+    commands = printed_commands(printed.stdout)
+    assert commands[0].startswith("authdemo up --local")
+    answers = run_in_order(shell, [*commands, f"authdemo status {flags} --field api_url"])
+    for command, code, out in answers:
+        assert code == 0, f"{command!r} exited {code}: {out}"
+    assert '"access_token"' in answers[-2][2]  # the token by hand, with the secret of the line before
+    assert answers[-1][2].startswith(f"http://127.0.0.1:{port}/")  # the lesson's stack is still there
+    stacks = re.findall(r"--stack (\S+)", commands[0])
+    down = run_in_order(shell, [f"authdemo down {flags} --stack {stacks[0]}", f"authdemo down {flags}"])
+    assert [code for _, code, _ in down] == [0, 0]
+    assert "running" not in shell(f"authdemo local status --port {port}").stdout
