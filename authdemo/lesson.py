@@ -142,11 +142,16 @@ def check_test_user(stack: Stack) -> None:
     that user's (the student has a row of its own), so another name would be ignored."""
     username = stack.opts.username
     demo = stack.store.get("username") if stack.store else None
-    if username is not None and username != demo:
-        who = f"as {demo} (and as {stack.names.student} for the student's row)" if demo else "no one in"
+    if username is None or username == demo:
+        return
+    if not demo:
         raise UsageError(
-            f"`authdemo test` signs {who}, and each door's expected answer is theirs: drop --username."
+            f"Stack {stack.opts.stack!r} has no users, so `authdemo test` signs no one in: drop --username."
         )
+    raise UsageError(
+        f"`authdemo test` signs in as {demo} (and as {stack.names.student} for the student's row), and "
+        "each door's expected answer is theirs: drop --username."
+    )
 
 
 def token(opts: Options, kind: str, notes: list[str] | None = None) -> str:
