@@ -146,10 +146,10 @@ def check_test_user(stack: Stack) -> None:
         return
     if not demo:
         raise UsageError(
-            f"Stack {stack.opts.stack!r} has no users, so `authdemo test` signs no one in: drop --username."
+            f"Stack {stack.opts.stack!r} has no users, so `test` signs no one in: drop --username."
         )
     raise UsageError(
-        f"`authdemo test` signs in as {demo} (and as {stack.names.student} for the student's row), and "
+        f"`test` signs in as {demo} (and as {stack.names.student} for the student's row), and "
         "each door's expected answer is theirs: drop --username."
     )
 
