@@ -148,6 +148,7 @@ def summary(stack: Stack) -> dict[str, Any]:
         "issuer": res.get("authorizer", {}).get("issuer") or (store.get("issuer") if store else None),
         "audience": (store.get("audience") if store else None) or None,
         "username": store.get("username") if store else None,
+        "student_username": names.student if "student" in res else None,
         "function_name": res.get("function", {}).get("name") or names.function,
         "role_name": res.get("role", {}).get("name") or names.role,
         "log_group": names.log_group,

@@ -11,10 +11,11 @@ from . import external_issuer, m2m
 
 # ---------------------------------------------------------------------------------- commands
 from .app import summary
-from .errors import AuthdemoError, UnreachableError
+from .errors import AuthdemoError, UnreachableError, UsageError
 from .stack import (
     DOORS,
     Options,
+    Stack,
     open_stack,
     require,
     require_server,
@@ -37,6 +38,7 @@ def test(
     token = external_issuer.token_from(opts) if (opts.token, opts.token_command) != (None, None) else None
     with open_stack(opts, "test", write=False, start_server=False, require_state=True) as stack:
         require_server(stack)
+        check_test_user(stack)
         if token is not None or (stack.store and stack.store.get("issuer")):
             return external_issuer.test(stack, token, on_wait)
         skipped = None
@@ -108,6 +110,48 @@ def test(
         info["port"] = stack.server.port if stack.server else None
         info["profile"] = None if opts.local else opts.profile
         return info, cells, waited
+
+
+def user_named(opts: Options, user: str | None) -> str:
+    """Which of the stack's two users `token` signs in as: "demo" or "student". `--username`
+    names one of them (honoured, since the state keeps both passwords); a user the stack did
+    not make, or `--user` naming the other one, is refused in one sentence."""
+    if opts.username is None:
+        return user or "demo"
+    with open_stack(opts, "token", write=False, start_server=False, require_state=True) as stack:
+        require_server(stack)
+        store = require(stack, "user")
+        users = {"demo": str(store.get("username")), "student": stack.names.student}
+        if not store.resource("student"):
+            del users["student"]
+    named = next((key for key, name in users.items() if name == opts.username), None)
+    if named is None:
+        raise UsageError(
+            f"Stack {opts.stack!r} has no user {opts.username}: its users are "
+            f"{' and '.join(users.values())}; pass one of them to --username, or drop it."
+        )
+    if user is not None and user != named:
+        raise UsageError(
+            f"--user {user} and --username {opts.username} name different users: give one of them."
+        )
+    return named
+
+
+def check_test_user(stack: Stack) -> None:
+    """`test --username` must be the user `test` signs in as: every door's expected answer is
+    that user's (the student has a row of its own), so another name would be ignored."""
+    username = stack.opts.username
+    demo = stack.store.get("username") if stack.store else None
+    if username is None or username == demo:
+        return
+    if not demo:
+        raise UsageError(
+            f"Stack {stack.opts.stack!r} has no users, so `test` signs no one in: drop --username."
+        )
+    raise UsageError(
+        f"`test` signs in as {demo} (and as {stack.names.student} for the student's row), and "
+        "each door's expected answer is theirs: drop --username."
+    )
 
 
 def token(opts: Options, kind: str, notes: list[str] | None = None) -> str:

@@ -5,6 +5,7 @@ Each one is complete: whatever it needs is in the line, or set by an earlier pri
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any
 
@@ -26,11 +27,16 @@ def guide_commands(info: dict[str, Any]) -> list[tuple[str, str]]:
             f"DEMO_PASSWORD=$(authdemo status --field password{flags})",
         ),
         (
+            "The guide's --auth-parameters as JSON (its USERNAME=...,PASSWORD=... form splits a "
+            "password at its commas); sed escapes the password's \\ and \" for JSON",
+            auth_parameters_line(info["username"]),
+        ),
+        (
             "Get an ID token: the guide's command (InitiateAuth needs no AWS credentials)",
             f"ID_TOKEN=$(aws cognito-idp initiate-auth{endpoint} --region {q(info['region'])} "
             "--no-sign-request "
             f"--auth-flow USER_PASSWORD_AUTH --client-id {q(info['client_id'])} "
-            f'--auth-parameters USERNAME={q(info["username"])},PASSWORD="$DEMO_PASSWORD" '
+            '--auth-parameters "$AUTH_PARAMETERS" '
             "--query AuthenticationResult.IdToken --output text)",
         ),
         ("... or simply", f"ID_TOKEN=$(authdemo token --id{flags})"),
@@ -39,6 +45,20 @@ def guide_commands(info: dict[str, Any]) -> list[tuple[str, str]]:
         ("The ID token beside the access token", f"authdemo token --compare{flags}"),
         ("Clean up", f"authdemo down{flags}"),
     ]
+
+
+def auth_parameters_line(username: str) -> str:
+    """`AUTH_PARAMETERS=...`: InitiateAuth's AuthParameters as JSON, the password read from
+    `$DEMO_PASSWORD` (set by the line before) and never printed.
+
+    The aws CLI's shorthand `USERNAME=u,PASSWORD=p` splits at every comma, and a Cognito password
+    may hold any of ^ $ * . [ ] { } ( ) ? " ! @ # % & / \\ , > < ' : ; | _ ~ ` = + - and inner
+    spaces (docs/aws-notes.md): in JSON only `"` and `\\` need escaping, which sed does (POSIX,
+    the same in bash and zsh); `printf '%s'` passes the rest through untouched, and the username
+    is a JSON string shell-quoted."""
+    escaped = "$(printf '%s' \"$DEMO_PASSWORD\" | sed 's/[\\\\\"]/\\\\&/g')"
+    username = shlex.quote(json.dumps(username))
+    return f"""AUTH_PARAMETERS=$(printf '{{"USERNAME":%s,"PASSWORD":"%s"}}' {username} "{escaped}")"""
 
 
 #: The cells whose curl lines `test` prints, in order (the signed-out ones last: signing out
@@ -57,14 +77,53 @@ PRINTED_CELLS = (
     ("signed-out", "protected"),
     ("signed-out", "lambda"),
 )
-TOKEN_LINES = {  # credential: (shell variable, `authdemo token` options)
-    "id": ("ID_TOKEN", "--id"),
-    "access": ("ACCESS_TOKEN", "--access"),
-    "tampered": ("TAMPERED_TOKEN", "--tampered"),
-    "student": ("STUDENT_TOKEN", "--user student --access"),
-    "signed-out": ("SIGNED_OUT_TOKEN", "--sign-out"),
-    "m2m": ("M2M_TOKEN", "--m2m"),
+
+
+def token_line(kind: str = "id", user: str = "demo", action: str = "") -> tuple[str, str]:
+    """(shell variable, `authdemo token` options) that print again a token like the one asked
+    for: the same user, kind and action, in a variable named for what it holds. A signed-out
+    token is only ever an access token (`--sign-out` signs out a new session each time)."""
+    student = user == "student"
+    if kind == "m2m":
+        return "M2M_TOKEN", "--m2m"
+    if action == "sign-out":
+        name, options = "SIGNED_OUT_TOKEN", ["--sign-out"]
+    elif kind == "tampered":
+        name, options = "TAMPERED_TOKEN", ["--tampered"]
+    else:
+        name = "STUDENT_TOKEN" if student and kind == "access" else f"{kind.upper()}_TOKEN"
+        options = [f"--{kind}"]
+        if action == "refresh":
+            name, options = f"REFRESHED_{name}", [*options, "--refresh"]
+    if student:
+        name = name if name.startswith("STUDENT_") else f"STUDENT_{name}"
+        options = ["--user", "student", *options]
+    return name, " ".join(options)
+
+
+#: credential of the matrix: (shell variable, `authdemo token` options) that print its token.
+TOKEN_LINES = {
+    "id": token_line("id"),
+    "access": token_line("access"),
+    "tampered": token_line("tampered"),
+    "student": token_line("access", "student"),
+    "signed-out": token_line("access", action="sign-out"),
+    "m2m": token_line("m2m"),
 }
+
+
+def token_hint(kind: str, user: str, action: str, flags: str) -> str:
+    """What `token` says under a token it shortened on a terminal: how to get that token whole.
+    A signed-out token cannot be printed again (a second `--sign-out` signs out a new session),
+    so its hint says so instead of pretending to reproduce it."""
+    name, options = token_line(kind, user, action)
+    line = f"{name}=$(authdemo token {options}{flags})"
+    if action == "sign-out":
+        return (
+            "(shortened on screen, and this signed-out token cannot be printed again: add --show-token "
+            f"next time; `{line}` signs out a new session and keeps its token)"
+        )
+    return f"(shortened on screen; add --show-token, or pipe it: {line})"
 
 
 def test_commands(info: dict[str, Any], cells: list[Any]) -> list[tuple[str, str]]:

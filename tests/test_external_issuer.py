@@ -112,6 +112,8 @@ def test_issuer_stack_test_without_a_token_says_how(local_daemon: Any) -> None:
         token = run("token", "--local", "--stack", "ext2")  # no pool to sign in to
         assert token.exit_code == 2
         assert "has no Cognito user pool" in " ".join(token.stderr.split())
+        named = run("test", "--local", "--stack", "ext2", "--username", "demo@example.com")
+        assert named.exit_code == 2 and "signs no one in: drop --username" in " ".join(named.stderr.split())
         wrong = run("test", "--local", "--stack", "ext2", "--token", "a.b.c")
         assert wrong.exit_code == 2  # not a JWT: one sentence, no traceback
         assert "not a JWT" in wrong.stderr

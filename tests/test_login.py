@@ -327,3 +327,12 @@ def test_cli_without_a_display_prints_the_url(login_stack, monkeypatch):
     result = run("login", "--timeout", "0.2")
     assert result.exit_code == ExitCode.UNREACHABLE
     assert "No browser could be opened here" in result.stderr and "/oauth2/authorize?" in result.stderr
+
+
+def test_login_says_whom_to_sign_in_as_and_where_the_password_is(login_stack):
+    """`login` names the user to sign in as and the command that prints the password, never the
+    password itself."""
+    result = run("login", "--no-browser", "--timeout", "0.3", "--stack", "authdemo")
+    said = " ".join(result.stderr.split())
+    assert "Sign in as demo@example.com; the password: `authdemo status --field password`" in said
+    assert login_stack["password"] not in result.output

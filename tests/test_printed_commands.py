@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -18,7 +19,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+
+from authdemo.validate import COGNITO_SYMBOLS
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIXES = (
@@ -35,6 +39,8 @@ PREFIXES = (
     "SIGNED_OUT_TOKEN=",
     "M2M_TOKEN=",
     "DEMO_PASSWORD=",
+    "AUTH_PARAMETERS=",
+    "CLIENT_SECRET=",
 )
 UNAUTHORIZED = '{"message":"Unauthorized"}\n'
 
@@ -185,4 +191,96 @@ def test_every_printed_command_of_the_matrix_works_when_pasted(shell: Any) -> No
     assert forbidden == [{"message": "Forbidden"}] * 4
     assert "--aws-sigv4" in curls[6][0] and users[6].startswith("arn:aws:iam::")
     assert bodies[7]["scopes"] == ["authdemo/read"]  # the M2M token, through the embedded token endpoint
+    assert "running" not in shell(f"authdemo local status --port {port}").stdout
+
+
+#: Passwords `up` accepts, each with a character a shell or the aws CLI's shorthand treats
+#: specially, and one with every symbol Cognito allows (docs/aws-notes.md) and an inner space.
+AWKWARD_PASSWORDS = (
+    "Comma,Pass-1a",
+    'Double"Quote-1a',
+    "Back\\slash-1A",
+    "Single'Quote-1a",
+    "Dollar$HOME-1a",
+    "Inner space-1A",
+    "Equals=Pass-1a",
+    "Back`tick`-1A",
+    "Per%cent%s-1A",
+    "Aa1 " + "".join(sorted(COGNITO_SYMBOLS)),
+)
+
+
+def test_the_guides_initiate_auth_line_signs_in_with_every_awkward_password(shell: Any) -> None:
+    """`up --local`'s `DEMO_PASSWORD=...`, `AUTH_PARAMETERS=...` and `aws cognito-idp initiate-auth`
+    lines, pasted into bash with the real aws CLI, sign in whatever the password holds: a comma,
+    quotes, a backslash, `$`, a backtick, `%`, `=`, a space, every symbol Cognito allows."""
+    port = _free_port()
+    flags = f"--local --port {port}"
+    first = shell(f"AUTHDEMO_PASSWORD={shlex.quote(AWKWARD_PASSWORDS[0])} authdemo up {flags}")
+    assert first.returncode == 0, first.stderr
+    guide = [
+        c
+        for c in printed_commands(first.stdout)
+        if c.startswith(("DEMO_PASSWORD=", "AUTH_PARAMETERS=", "ID_TOKEN=$(aws "))
+    ]
+    assert guide[0].startswith("DEMO_PASSWORD=") and guide[-1].startswith("ID_TOKEN=$(aws ")
+    assert not any(password in line for line in guide for password in AWKWARD_PASSWORDS)
+    commands = []
+    for password in AWKWARD_PASSWORDS:
+        commands += [
+            f"AUTHDEMO_PASSWORD={shlex.quote(password)} authdemo up {flags} >/dev/null 2>&1",
+            *guide,
+            'printf "%s\\n" "$ID_TOKEN"',
+        ]
+    answers = run_in_order(shell, [*commands, f"authdemo down {flags}"])
+    for command, code, _ in answers:
+        assert code == 0, f"{command!r} exited {code}"
+    tokens = [out.strip() for command, _, out in answers if command.startswith("printf")]
+    assert len(tokens) == len(AWKWARD_PASSWORDS)
+    for password, token in zip(AWKWARD_PASSWORDS, tokens, strict=True):
+        assert token.count(".") == 2, f"no token for {password!r}: {token!r}"
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert (claims["token_use"], claims["cognito:username"]) == ("id", "demo@example.com")
+
+
+def readme_block(marker: str) -> list[str]:
+    """The command lines of the README's code block right after `<!-- pasted: MARKER -->`."""
+    text = (ROOT / "README.md").read_text()
+    found = re.search(rf"<!-- pasted: {re.escape(marker)} -->\n```bash\n(.*?)```", text, re.S)
+    assert found, f"README.md has no block marked <!-- pasted: {marker} -->"
+    return [line for line in found.group(1).splitlines() if line.strip() and not line.startswith("#")]
+
+
+def on_port(command: str, port: int) -> str:
+    """A README line for the embedded AWS on `port` (the README's use the default one, 4599)."""
+    return command.replace("--local", f"--local --port {port}").replace(
+        "authdemo local issuer", f"authdemo local issuer --port {port}"
+    )
+
+
+def test_the_readmes_any_oidc_issuer_lines_work_in_order_after_the_lesson(shell: Any) -> None:
+    """README "Any OIDC issuer", offline: its lines, run in order where the lesson's stack already
+    exists, build an issuer stack beside it, pass `test` and delete only that stack; then the lines
+    `authdemo local issuer` prints do the same."""
+    port = _free_port()
+    flags = f"--local --port {port}"
+    lines = [on_port(line, port) for line in readme_block("any-oidc-issuer")]
+    assert any("--issuer" in line for line in lines) and lines[-1].startswith("authdemo down")
+    answers = run_in_order(shell, [f"authdemo up {flags} >/dev/null 2>&1", *(f"{c} 2>&1" for c in lines)])
+    for command, code, out in answers:  # `test` exits 0 only when every check passed
+        assert code == 0, f"{command!r} exited {code}: {out}"
+    assert "FAIL" not in answers[2][2] and answers[2][2].count("PASS") == 3
+
+    printed = shell(f"authdemo local issuer --port {port}")
+    assert printed.returncode == 0, printed.stderr
+    commands = printed_commands(printed.stdout)
+    assert commands[0].startswith("authdemo up --local")
+    answers = run_in_order(shell, [*commands, f"authdemo status {flags} --field api_url"])
+    for command, code, out in answers:
+        assert code == 0, f"{command!r} exited {code}: {out}"
+    assert '"access_token"' in answers[-2][2]  # the token by hand, with the secret of the line before
+    assert answers[-1][2].startswith(f"http://127.0.0.1:{port}/")  # the lesson's stack is still there
+    stacks = re.findall(r"--stack (\S+)", commands[0])
+    down = run_in_order(shell, [f"authdemo down {flags} --stack {stacks[0]}", f"authdemo down {flags}"])
+    assert [code for _, code, _ in down] == [0, 0]
     assert "running" not in shell(f"authdemo local status --port {port}").stdout

@@ -183,6 +183,8 @@ STATUS_FIELDS = (
     "issuer",
     "username",
     "password",
+    "student_username",
+    "student_password",
     "state_file",
     "login_url",
     "callback_port",
@@ -193,7 +195,9 @@ STATUS_FIELDS = (
 
 @cli.command()
 @common_options
-@click.option("--show-password", is_flag=True, help="Include the test user's password.")
+@click.option(
+    "--show-password", is_flag=True, help="Include the passwords of the test user and of the student."
+)
 @click.option(
     "--field",
     type=click.Choice(STATUS_FIELDS),
@@ -214,7 +218,7 @@ def status(field: str | None, **kwargs: Any) -> None:
     from .. import app, console
 
     opts = _opts(kwargs)
-    if field == "password":
+    if field in ("password", "student_password"):
         opts.show_password = True  # asking for the field is asking to see it
     info = app.status(opts, secret=field == "m2m_client_secret", check=field is None)
     if field:
@@ -235,10 +239,11 @@ def status(field: str | None, **kwargs: Any) -> None:
         console.table(f"stack {info['stack']} ({info['region']})", ["resource", "id", "exists"], rows)
     )
     shown = ("api_url", "endpoint_url", "user_pool_id", "client_id", "login_url", "callback_port")
-    for key in (*shown, "m2m_client_id", "username", "password", "state_file"):
+    users = ("username", "password", "student_username", "student_password")
+    for key in (*shown, "m2m_client_id", *users, "state_file"):
         if info.get(key):
             console.out().print(f"{key}: {info[key]}", highlight=False)
-    if not opts.show_password:
+    if not opts.show_password and info.get("username"):
         console.info(f"The password: `authdemo status --field password{info['cli_flags']}`")
 
 

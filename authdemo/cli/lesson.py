@@ -235,29 +235,40 @@ def _compact(obj: Any) -> str:
 @cli.command()
 @common_options
 @show_token_option
-@click.option("--id", "kind", flag_value="id", default=True, help="The ID token (default).")
-@click.option("--access", "kind", flag_value="access", help="The access token.")
+@click.option("--id", "kinds", flag_value="id", multiple=True, help="The ID token (default).")
+@click.option("--access", "kinds", flag_value="access", multiple=True, help="The access token.")
 @click.option(
     "--tampered",
-    "kind",
+    "kinds",
     flag_value="tampered",
+    multiple=True,
     help="The ID token with one claim edited and its signature kept (the API answers 401).",
 )
 @click.option(
     "--m2m",
-    "kind",
+    "kinds",
     flag_value="m2m",
+    multiple=True,
     help="A client-credentials access token (scope authdemo/read) of the M2M client, as a backend gets one.",
 )
 @click.option("--decode", is_flag=True, help="Print the token's header and claims (JSON when piped).")
 @click.option("--compare", is_flag=True, help="The ID and access token's claims side by side.")
 @click.option(
-    "--user", type=click.Choice(["demo", "student"]), default="demo", help="Sign in as the second user."
+    "--user",
+    type=click.Choice(["demo", "student"]),
+    default=None,
+    help="student: sign in as the second user (or name it with --username).",
 )
 @click.option("--refresh", is_flag=True, help="New tokens with REFRESH_TOKEN_AUTH (shows it is opaque).")
 @click.option("--sign-out", "sign_out", is_flag=True, help="GlobalSignOut; keeps the signed-out token.")
 def token(
-    kind: str, decode: bool, compare: bool, user: str, refresh: bool, sign_out: bool, **kwargs: Any
+    kinds: tuple[str, ...],
+    decode: bool,
+    compare: bool,
+    refresh: bool,
+    sign_out: bool,
+    user: str | None,
+    **kwargs: Any,
 ) -> None:
     """Sign in as the test user and print a token (in full when piped, or with --show-token).
 
@@ -267,24 +278,34 @@ def token(
       authdemo token --access --decode --local
       authdemo token --compare --local
       authdemo token --user student --access --local
+      authdemo token --username student@example.com --access --local   # the same user
       authdemo token --refresh --local
       authdemo token --sign-out --local
       M2M_TOKEN=$(authdemo token --m2m --local)
     """
-    from .. import app, console, lesson
+    from .. import app, console, lesson, printed
     from ..tokens import decode as decode_token
     from ..tokens import shorten
 
     opts = _opts(kwargs)
-    if kind == "m2m" and (compare or user != "demo" or refresh or sign_out):
+    kind = _one_kind(kinds)
+    if kind == "m2m" and (compare or user is not None or refresh or sign_out):
         raise AuthdemoError(
             "--m2m is the M2M client's own token: drop --compare/--user/--refresh/--sign-out.", ExitCode.USAGE
         )
+    if kind == "m2m":
+        refuse_given(("username", "password"), "--m2m is the M2M client's own token, no user signs in")
+        user = "demo"  # not used: no user signs in
+    else:
+        user = lesson.user_named(opts, user)
     if compare:
-        if decode or kind != "id":
+        if decode or kind != "id" or refresh or sign_out:
             raise AuthdemoError(
-                "--compare shows both tokens: drop --decode/--access/--tampered/--m2m.", ExitCode.USAGE
+                "--compare shows both tokens: drop --decode/--access/--tampered/--m2m/--refresh/--sign-out.",
+                ExitCode.USAGE,
             )
+        if user == "student":
+            raise AuthdemoError("--compare goes with the demo user's own sign-in only.", ExitCode.USAGE)
         notes: list[str] = []
         both = lesson.tokens(opts, notes)
         for note in notes:
@@ -296,15 +317,19 @@ def token(
             console.show(_claims_table(side_by_side))
         return
     result: dict[str, Any] = {}
-    if user != "demo" or refresh or sign_out:
+    if user == "student" or refresh or sign_out:
         if refresh and sign_out:
             raise AuthdemoError(
                 "--refresh and --sign-out cannot be combined: run one, then the other.", ExitCode.USAGE
             )
-        if kind == "tampered" or compare:
+        if kind == "tampered":
+            raise AuthdemoError("--tampered goes with the demo user's own sign-in only.", ExitCode.USAGE)
+        if sign_out and kinds and kind != "access":
             raise AuthdemoError(
-                "--tampered and --compare go with the demo user's own sign-in only.", ExitCode.USAGE
+                f"--sign-out keeps the access token GlobalSignOut took: drop --{kind}.", ExitCode.USAGE
             )
+        if user == "student":
+            refuse_given(("password",), "--password is the demo user's; the student's is kept in the state")
         action = "refresh" if refresh else "sign-out" if sign_out else ""
         result = lesson.token_action(opts, kind, user=user, action=action)
         value = result["token"]
@@ -318,7 +343,6 @@ def token(
                     "until it expires (`authdemo test` shows it in its signed-out row)"
                 )
     elif kind == "m2m":
-        refuse_given(("username", "password"), "--m2m is the M2M client's own token, no user signs in")
         value = lesson.m2m_token(opts)
     else:
         notes = []
@@ -345,8 +369,14 @@ def token(
     else:
         click.echo(shown)
         if not full:
-            flags = app.cli_flags(opts)
-            console.info(
-                "(shortened on screen; add --show-token, or pipe it: "
-                f"{'M2M' if kind == 'm2m' else 'ID'}_TOKEN=$(authdemo token --{kind}{flags}))"
-            )
+            action = "refresh" if refresh else "sign-out" if sign_out else ""
+            console.info(printed.token_hint(kind, user, action, app.cli_flags(opts)))
+
+
+def _one_kind(kinds: tuple[str, ...]) -> str:
+    """--id, --access, --tampered and --m2m each choose the token: at most one (default --id)."""
+    chosen = list(dict.fromkeys(kinds))
+    if len(chosen) > 1:
+        named = " and ".join(f"--{k}" for k in chosen)
+        raise AuthdemoError(f"{named} each choose the token: give one.", ExitCode.USAGE)
+    return chosen[0] if chosen else "id"

@@ -169,8 +169,10 @@ def local_issuer(
 
     \b
     Examples:
-      authdemo up --local --issuer "$(authdemo local issuer --field url)" --audience https://api.authdemo.test
-      authdemo test --local --token-command "authdemo local issuer --token --audience https://api.authdemo.test"
+      authdemo up --local --stack auth0 --issuer "$(authdemo local issuer --field url)" \\
+        --audience https://api.authdemo.test
+      authdemo test --local --stack auth0 \\
+        --token-command "authdemo local issuer --token --audience https://api.authdemo.test"
     """
     from .. import console
     from ..local.issuer_client import issuer_info, request_token

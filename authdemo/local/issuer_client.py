@@ -14,6 +14,9 @@ from authdemo.local import daemon
 from authdemo.local import issuer as local_issuer
 
 DEFAULT_AUDIENCE = "https://api.authdemo.test"
+#: The stack the printed commands build: one of its own, since `--issuer` on the lesson's Cognito
+#: stack (the default `authdemo`) is refused (README, "Any OIDC issuer").
+ISSUER_STACK = "auth0"
 
 
 def issuer_info(port: int | None, audience: str | None) -> dict[str, Any]:
@@ -40,6 +43,7 @@ def issuer_info(port: int | None, audience: str | None) -> dict[str, Any]:
     url = str(record["url"])
     q = shlex.quote
     port_flag = f" --port {server.port}" if server.port != daemon.DEFAULT_PORT else ""
+    stack_flags = f" --local{port_flag} --stack {ISSUER_STACK}"
     info: dict[str, Any] = {
         "url": url,
         "audience": audience,
@@ -53,11 +57,11 @@ def issuer_info(port: int | None, audience: str | None) -> dict[str, Any]:
     info["commands"] = [
         (
             "A stack that trusts this issuer",
-            f"authdemo up --local{port_flag} --issuer {q(url)} --audience {q(audience)}",
+            f"authdemo up{stack_flags} --issuer {q(url)} --audience {q(audience)}",
         ),
         (
             "No token, a token of this issuer, the token tampered",
-            f"authdemo test --local{port_flag} --token-command {token_command}",
+            f"authdemo test{stack_flags} --token-command {token_command}",
         ),
         (
             "The token by hand, as with Auth0 (client credentials)",

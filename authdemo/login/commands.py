@@ -62,6 +62,7 @@ def login(
         base, client_id, port = login_settings(stack)
         routes = _routes(stack)
         path = stack.path
+        username = stack.store.get("username") if stack.store else None
     note = (
         f", and Cognito sends the sign-in back only to http://localhost:{port}/callback (pick another "
         f"port with `authdemo up --callback-port N{cli_flags(opts)}`, then `authdemo login`)"
@@ -80,6 +81,8 @@ def login(
     started = time.monotonic()
     server.start()
     try:
+        # Whom to sign in as, and where the password is: never the password itself.
+        on_event(f"Sign in as {username}; the password: `authdemo status --field password{cli_flags(opts)}`")
         show_url(flow.url)
         try:
             flow.wait(timeout if timeout is not None else DEFAULT_SIGN_IN_WAIT)
