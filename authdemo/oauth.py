@@ -16,6 +16,11 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from .errors import AuthdemoError, ExitCode, UnreachableError
+from .managed_login import Endpoints
+
+#: A Cognito domain's base URL (its endpoints are Cognito's paths under it), or the endpoints
+#: themselves (discovered at an endpoint we did not start: managed_login.py).
+Where = str | Endpoints
 
 #: What `authdemo login` asks for: the ID token needs `openid`; `aws.cognito.signin.user.admin`
 #: lets the access token call Cognito's own API (GetUser: the /lambda door) and open /scoped.
@@ -76,6 +81,10 @@ def _not_answering(url: str, exc: Exception) -> NotAnswering:
     )
 
 
+def endpoints(where: Where) -> Endpoints:
+    return where if isinstance(where, Endpoints) else Endpoints.under(where)
+
+
 def pkce_pair() -> tuple[str, str]:
     """(verifier, S256 challenge): a 64-character verifier (RFC 7636 allows 43-128 of
     [A-Za-z0-9-._~]); Cognito supports only the S256 method."""
@@ -85,7 +94,7 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def authorize_url(
-    base: str, client_id: str, redirect_uri: str, scopes: Sequence[str], state: str, challenge: str
+    base: Where, client_id: str, redirect_uri: str, scopes: Sequence[str], state: str, challenge: str
 ) -> str:
     """The managed login page for the authorization-code flow with PKCE (no secret in it)."""
     query = urlencode(
@@ -99,11 +108,11 @@ def authorize_url(
             "code_challenge": challenge,
         }
     )
-    return f"{base.rstrip('/')}/oauth2/authorize?{query}"
+    return f"{endpoints(base).need('authorize', 'open the sign-in page')}?{query}"
 
 
 def exchange_code(
-    base: str, client_id: str, code: str, redirect_uri: str, verifier: str, timeout: float = 10.0
+    base: Where, client_id: str, code: str, redirect_uri: str, verifier: str, timeout: float = 10.0
 ) -> dict[str, Any]:
     """authorization_code grant: the code and the PKCE verifier for ID, access and refresh tokens."""
     data = {
@@ -116,14 +125,14 @@ def exchange_code(
     return _token_request(base, data, None, timeout, "exchange the sign-in code")
 
 
-def refresh(base: str, client_id: str, refresh_token: str, timeout: float = 10.0) -> dict[str, Any]:
+def refresh(base: Where, client_id: str, refresh_token: str, timeout: float = 10.0) -> dict[str, Any]:
     """refresh_token grant: new ID and access tokens (Cognito returns no new refresh token)."""
     data = {"grant_type": "refresh_token", "client_id": client_id, "refresh_token": refresh_token}
     return _token_request(base, data, None, timeout, "refresh the tokens")
 
 
 def client_credentials(
-    base_url: str, client_id: str, client_secret: str, scopes: Sequence[str], timeout: float = 10.0
+    base_url: Where, client_id: str, client_secret: str, scopes: Sequence[str], timeout: float = 10.0
 ) -> dict[str, Any]:
     """client_credentials grant (a backend service, no user): HTTP Basic with the client's id and
     secret; returns the token endpoint's JSON (an access token only)."""
@@ -133,11 +142,11 @@ def client_credentials(
     return _token_request(base_url, data, (client_id, client_secret), timeout, "get an M2M token")
 
 
-def revoke(base: str, client_id: str, refresh_token: str, timeout: float = 10.0) -> None:
+def revoke(base: Where, client_id: str, refresh_token: str, timeout: float = 10.0) -> None:
     """/oauth2/revoke: revokes the refresh token and the access tokens issued with it (a public
     client sends its client_id in the body)."""
     _post(
-        f"{base.rstrip('/')}/oauth2/revoke",
+        endpoints(base).need("revoke", "revoke the tokens"),
         {"token": refresh_token, "client_id": client_id},
         None,
         timeout,
@@ -146,12 +155,13 @@ def revoke(base: str, client_id: str, refresh_token: str, timeout: float = 10.0)
 
 
 def _token_request(
-    base: str, data: dict[str, str], auth: tuple[str, str] | None, timeout: float, what: str
+    base: Where, data: dict[str, str], auth: tuple[str, str] | None, timeout: float, what: str
 ) -> dict[str, Any]:
-    answer = _post(f"{base.rstrip('/')}/oauth2/token", data, auth, timeout, what)
+    url = endpoints(base).need("token", what)
+    answer = _post(url, data, auth, timeout, what)
     if not isinstance(answer, dict) or "access_token" not in answer:
         raise AuthdemoError(
-            f"Cognito's token endpoint at {base} answered without an access token; "
+            f"Cognito's token endpoint at {url} answered without an access token; "
             "run `authdemo status` to check the login URL."
         )
     return answer

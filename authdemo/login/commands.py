@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import oauth
 from ..errors import AuthdemoError, ExitCode, NotDeployedError
+from ..managed_login import Endpoints, of_stack
 from ..stack import Options, Stack, cli_flags, open_stack, require, require_server
 from . import store
 from .flow import DEFAULT_CALLBACK_PORT, LoginFlow
@@ -25,18 +26,17 @@ from .server import PageServer
 DEFAULT_SIGN_IN_WAIT = 300.0
 
 
-def login_settings(stack: Stack) -> tuple[str, str, int]:
-    """(managed login base URL, app client ID, callback port) from the state, or one sentence."""
+def login_settings(stack: Stack) -> tuple[Endpoints, str, int]:
+    """(managed login endpoints, app client ID, callback port) from the state, or one sentence."""
     store = require(stack, "app_client")
-    domain = store.resource("domain") or {}
-    if not domain.get("url"):
+    if not store.resource("domain"):
         raise NotDeployedError(
             f"Stack {stack.opts.stack!r} has no managed login domain (it was made before `authdemo login` "
             f"existed); run `authdemo up{cli_flags(stack.opts)}` to add it, then `authdemo login`."
         )
     port = int(store.get("callback_port") or DEFAULT_CALLBACK_PORT)
     client = store.resource("app_client") or {}
-    return str(domain["url"]), str(client["id"]), port
+    return of_stack(stack.clients, store), str(client["id"]), port
 
 
 def _routes(stack: Stack) -> dict[str, str]:
@@ -147,8 +147,8 @@ def kept_or_refreshed(stack: Stack, on_event: Callable[[str], None]) -> dict[str
         assert record is not None
         return record
     domain = (stack.store.resource("domain") if stack.store else None) or {}
-    if record and record.get("client_id") == client_id and record.get("refresh") and domain.get("url"):
-        answer = oauth.refresh(str(domain["url"]), client_id, str(record["refresh"]))
+    if record and record.get("client_id") == client_id and record.get("refresh") and domain:
+        answer = oauth.refresh(of_stack(stack.clients, stack.store), client_id, str(record["refresh"]))
         on_event("The kept tokens had expired: refreshed them at the token endpoint.")
         return store.save(stack.path, client_id, answer, refresh=str(record["refresh"]))
     raise NotDeployedError(
@@ -164,9 +164,10 @@ def logout(opts: Options) -> dict[str, Any]:
         record = store.load(stack.path)
         revoked = "nothing kept"
         domain = (stack.store.resource("domain") if stack.store else None) or {}
-        if record and record.get("refresh") and domain.get("url"):
+        if record and record.get("refresh") and domain:
             try:
-                oauth.revoke(str(domain["url"]), str(record.get("client_id")), str(record["refresh"]))
+                where = of_stack(stack.clients, stack.store)
+                oauth.revoke(where, str(record.get("client_id")), str(record["refresh"]))
                 revoked = "revoked"
             except AuthdemoError as exc:
                 revoked = f"not revoked ({exc.message})"
