@@ -192,7 +192,7 @@ def run_matrix(
     """Warm up (the token-less request until 401), then every credential against every route in
     `urls`, row by row, each row's `before` first. Returns the cells and the warm-up seconds."""
     started = prober.clock()
-    waited = prober.wait_ready(wait_bound, on_wait)
+    waited = prober.wait_ready(wait_bound, on_wait, list(urls.values()))
     cells = []
     for credential in credentials:
         if credential.before is not None and not credential.missing:
@@ -208,7 +208,7 @@ def run_matrix(
                 cell.reason = f"not sent: no {credential.label} ({credential.missing})"
             else:
                 left = wait_bound - (prober.clock() - started)  # --wait bounds the retries too
-                probe(prober, cell, min(SETTLE_CAP, left))
+                probe(prober, cell, min(SETTLE_CAP, left), left)
             cells.append(cell)
     return cells, waited
 
@@ -225,14 +225,15 @@ def obtain(key: str, make: Callable[[], Credential]) -> Credential:
         return Credential(key, missing=exc.message)
 
 
-def probe(prober: Prober, cell: Cell, retry_for: float) -> None:
-    """Send the cell's request (a 500/503 retried for `retry_for` s) and judge the answer."""
+def probe(prober: Prober, cell: Cell, retry_for: float, not_found_for: float = 0.0) -> None:
+    """Send the cell's request (a 500/503 retried for `retry_for` s, a 404 for `not_found_for` s:
+    a route not live yet) and judge the answer."""
     credential = cell.credential
     began = time.monotonic()
     detail = ""
     try:
         headers = credential.sign(cell.url) if credential.sign else None
-        response = prober.get_settled(credential.token, retry_for, cell.url, headers)
+        response = prober.get_settled(credential.token, retry_for, cell.url, headers, not_found_for)
         cell.status, cell.body = response.status_code, body_of(response)
         cell.headers = dict(response.headers)
         if cell.status in SETTLE_STATUSES:
