@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from .errors import AuthdemoError, ExitCode, UnreachableError
 from .managed_login import Endpoints
@@ -55,17 +56,68 @@ def is_cognito_domain(base: str) -> bool:
     return host.endswith(".amazoncognito.com")
 
 
-def check_answers(url: str, timeout: float = 10.0) -> None:
-    """Any HTTP answer at `url` will do (`login` asks before it sends a browser there); only no
-    answer at all is one sentence (NotAnswering)."""
+#: What Cognito's managed login (version 2) shows for an app client without a branding style
+#: (docs/aws-notes.md, issue 19); matched in the page, case-insensitively.
+NO_BRANDING_PAGE = "login pages unavailable"
+#: Cognito's `/error?error=...` page (e.g. redirect_mismatch), with what to do.
+_PAGE_FIXES = {
+    "redirect_mismatch": "the app client does not list this callback URL; run `authdemo up` to bring "
+    "its OAuth settings up to date, then `authdemo login`",
+}
+
+
+def check_sign_in_page(
+    url: str, redirect_uri: str, no_branding_fix: str, timeout: float = 10.0, hops: int = 5
+) -> None:
+    """Read what the domain answers at the sign-in URL before a browser is sent there, following
+    its redirects only on its own host (never to `redirect_uri`, where nothing listens yet): no
+    answer, an error page ("Login pages unavailable", `/error?error=...`, a 4xx/5xx) or a redirect
+    back with `?error=` is one sentence with its fix, not a browser left waiting until --timeout."""
     import requests
 
-    try:
-        requests.get(url, timeout=timeout, allow_redirects=False).close()
-    except requests.ConnectionError as exc:
-        raise _not_answering(url, exc) from exc
-    except requests.RequestException:
-        return  # an answer too slow or odd is for the browser to show
+    host = urlsplit(url).netloc
+    for _ in range(hops):
+        try:
+            response = requests.get(url, timeout=timeout, allow_redirects=False)
+        except requests.ConnectionError as exc:
+            raise _not_answering(url, exc) from exc
+        except requests.RequestException:
+            return  # an answer too slow or odd is for the browser to show
+        location = response.headers.get("location") if response.is_redirect else None
+        if location:
+            url = urljoin(url, location)
+            if url.startswith(redirect_uri):
+                error = parse_qs(urlsplit(url).query).get("error")
+                if error:
+                    raise _page_error(f"redirected back with error={error[0]}", "run `authdemo login` again")
+                return
+            if urlsplit(url).netloc != host:
+                return  # an identity provider's page: for the browser
+            continue
+        _read_page(response, url, no_branding_fix)
+        return
+
+
+def _read_page(response: Any, url: str, no_branding_fix: str) -> None:
+    """One sentence for an error page; nothing for a sign-in form."""
+    text = response.text[:20000] if response.content else ""
+    if NO_BRANDING_PAGE in text.lower():
+        raise _page_error('"Login pages unavailable": no managed login branding style', no_branding_fix)
+    error = parse_qs(urlsplit(url).query).get("error")
+    if urlsplit(url).path.rstrip("/").endswith("/error") and error:
+        fix = _PAGE_FIXES.get(error[0], "run `authdemo up` to repair the app client, then `authdemo login`")
+        raise _page_error(f"an error page ({error[0]})", fix)
+    if response.status_code >= 400:
+        title = re.search(r"<title>([^<]{1,120})</title>", text, re.IGNORECASE)
+        said = f" ({title.group(1).strip()})" if title else ""
+        raise _page_error(
+            f"HTTP {response.status_code}{said}",
+            "check the login URL with `authdemo status`, then `authdemo login` again",
+        )
+
+
+def _page_error(what: str, fix: str) -> AuthdemoError:
+    return AuthdemoError(f"The sign-in page answered {what}, so no browser was sent there; {fix}.")
 
 
 def _not_answering(url: str, exc: Exception) -> NotAnswering:

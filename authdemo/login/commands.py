@@ -39,6 +39,28 @@ def login_settings(stack: Stack) -> tuple[Endpoints, str, int]:
     return of_stack(stack.clients, store), str(client["id"]), port
 
 
+def no_branding_fix(stack: Stack, client_id: str) -> str:
+    """What to do when managed login (version 2) has no branding style for the app client: assign
+    Cognito's default style, or put the domain back on the classic hosted UI (what `up` creates)."""
+    store = stack.store
+    pool = str(((store.resource("user_pool") if store else None) or {}).get("id") or "<pool id>")
+    prefix = str(((store.resource("domain") if store else None) or {}).get("id") or "<domain>")
+    import shlex
+
+    flags = f" --region {shlex.quote(stack.region)}"
+    if stack.target.endpoint_url:
+        flags += f" --endpoint-url {shlex.quote(stack.target.endpoint_url)}"
+    if stack.opts.profile:
+        flags += f" --profile {shlex.quote(stack.opts.profile)}"
+    return (
+        f"a domain on managed login version 2 needs a branding style for each app client: run `aws "
+        f"cognito-idp create-managed-login-branding --user-pool-id {pool} --client-id {client_id} "
+        f"--use-cognito-provided-values{flags}` (or put the domain back on the classic hosted UI, as "
+        f"`authdemo up` creates it: `aws cognito-idp update-user-pool-domain --domain {prefix} "
+        f"--user-pool-id {pool} --managed-login-version 1{flags}`), then `authdemo login`"
+    )
+
+
 def _routes(stack: Stack) -> dict[str, str]:
     from ..app import summary
 
@@ -62,6 +84,7 @@ def login(
         base, client_id, port = login_settings(stack)
         routes = _routes(stack)
         path = stack.path
+        fix = no_branding_fix(stack, client_id)
     note = (
         f", and Cognito sends the sign-in back only to http://localhost:{port}/callback (pick another "
         f"port with `authdemo up --callback-port N{cli_flags(opts)}`, then `authdemo login`)"
@@ -75,7 +98,8 @@ def login(
         return f"/{server.secret}/"
 
     flow = LoginFlow(base, client_id, port, keep)
-    oauth.check_answers(flow.url)  # a domain not online yet is one sentence, not a browser's error page
+    # A domain not online yet, or an error page, is one sentence, not a browser's error page.
+    oauth.check_sign_in_page(flow.url, flow.redirect_uri, fix)
     server.on_callback = flow.handle
     started = time.monotonic()
     server.start()
