@@ -1,9 +1,10 @@
 """The client side of OAuth 2.0 against a Cognito domain (managed login): PKCE, the authorize URL,
 and the token endpoint's grants, with `requests`.
 
-Every call goes to `<base>/oauth2/token` (or `/oauth2/revoke`) as a form POST, as Cognito's
-token endpoint requires; a 400/401 `{"error": ...}` becomes one sentence with its fix
-(docs/aws-notes.md, "Issue 11: login"). Nothing here prints or stores a token.
+Every call goes to the token endpoint (`<domain>/oauth2/token` on a Cognito domain, or what an
+emulator's discovery document names: managed_login.py), or the revocation endpoint, as a form
+POST, as Cognito's token endpoint requires; a 400/401 `{"error": ...}` becomes one sentence with
+its fix (docs/aws-notes.md, "Issue 11: login"). Nothing here prints or stores a token.
 """
 
 from __future__ import annotations
