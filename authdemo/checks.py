@@ -1,22 +1,24 @@
 """`authdemo test`, the probing half: requests made patient (the expectations are in matrix.py).
 
 A just-created HTTP API can answer 404, 500 or 503, or not resolve, for a while
-(aws-facts.md, HTTP API). So we first poll the token-less request with backoff until
-it answers 401 (route and authorizer live), bounded, then run the checks; each
-request of a cell retries a 500/503 briefly.
+(aws-facts.md, HTTP API), and its routes go live one by one (docs/aws-notes.md, issue 19):
+so we first poll the token-less request of every route `test` will call with backoff until
+each answers (401/403: route and authorizer live), bounded by `--wait`, then run the checks;
+each request of a cell retries a 500/503 briefly, and a 404 within what is left of `--wait`.
 """
 
 from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import UnreachableError
 
 NOT_READY_STATUSES = frozenset({404, 500, 502, 503, 504})
 SETTLE_STATUSES = frozenset({500, 502, 503})  # an authorized call retried briefly on these
+NOT_FOUND = 404  # a route not deployed yet: retried within what is left of --wait
 SETTLE_CAP = 5.0  # seconds of retries per authorized check, at most (and never beyond --wait)
 SETTLE_FIX = (
     "the API cannot invoke the function yet (or its invoke permission is missing); wait a "
@@ -50,6 +52,13 @@ def curl_sigv4(url: str, region: str) -> str:
     )
 
 
+def _path(url: str) -> str:
+    """The route a URL calls (`/scoped`), for the progress line."""
+    from urllib.parse import urlsplit
+
+    return "/" + urlsplit(url).path.rsplit("/", 1)[-1]
+
+
 class Prober:
     """Sends the requests; one `requests.Session` keeps the TLS connection warm."""
 
@@ -76,26 +85,33 @@ class Prober:
             sent["Authorization"] = f"Bearer {token}"
         return self.session.get(url or self.url, headers=sent, timeout=self.timeout)
 
-    def wait_ready(self, bound: float, on_wait: Callable[[str], None]) -> float:
-        """Poll without a token until the API answers 401; returns the seconds waited."""
-        start = time.monotonic()
+    def wait_ready(self, bound: float, on_wait: Callable[[str], None], urls: Sequence[str] = ()) -> float:
+        """Poll every URL in `urls` (and the warm-up URL) without a token until each answers
+        something else than 404/5xx or no answer; returns the seconds waited."""
+        start = self.clock()
         delay = 0.25
+        pending = list(dict.fromkeys([self.url, *urls]))
         last = "no answer yet"
         while True:
-            try:
-                response = self.get(None)
-                if response.status_code not in NOT_READY_STATUSES:
-                    return time.monotonic() - start
-                last = f"HTTP {response.status_code}"
-            except self.requests.RequestException as exc:
-                last = type(exc).__name__
-            waited = time.monotonic() - start
+            for url in list(pending):
+                try:
+                    response = self.get(None, url)
+                    if response.status_code not in NOT_READY_STATUSES:
+                        pending.remove(url)
+                        continue
+                    last = f"HTTP {response.status_code}"
+                except self.requests.RequestException as exc:
+                    last = type(exc).__name__
+                break  # routes go live one by one: ask the next one once this one answers
+            if not pending:
+                return self.clock() - start
+            waited = self.clock() - start
             if waited + delay > bound:
                 raise UnreachableError(
-                    f"The API at {self.url} still answers {last} after {waited:.0f} s; "
+                    f"The API at {pending[0]} still answers {last} after {waited:.0f} s; "
                     "check it with `authdemo status`, or wait a minute and rerun `authdemo test`."
                 )
-            on_wait(f"API not ready ({last}), waited {waited:.1f}s")
+            on_wait(f"API not ready ({_path(pending[0])}: {last}), waited {waited:.1f}s")
             self.sleep(delay)
             delay = min(delay * 1.5, 5.0)
 
@@ -105,18 +121,27 @@ class Prober:
         retry_for: float = SETTLE_CAP,
         url: str | None = None,
         headers: dict[str, str] | None = None,
+        not_found_for: float = 0.0,
     ) -> Any:
         """A request that retries 500/502/503 (permission or deployment race) for a short while:
-        at most `retry_for` seconds (the caller passes what is left of `--wait`, capped)."""
-        deadline = self.clock() + max(retry_for, 0.0)
+        at most `retry_for` seconds (the caller passes what is left of `--wait`, capped), and a
+        404 (a route not live yet) for at most `not_found_for` seconds (what is left of `--wait`)."""
+        began = self.clock()
         delay = 0.25
         while True:
             try:
                 response = self.get(token, url, headers)
-                if response.status_code not in SETTLE_STATUSES or self.clock() + delay > deadline:
+                status = response.status_code
+                if status in SETTLE_STATUSES:
+                    bound = retry_for
+                elif status == NOT_FOUND:
+                    bound = not_found_for
+                else:
+                    return response
+                if self.clock() + delay > began + bound:
                     return response
             except self.requests.RequestException:
-                if self.clock() + delay > deadline:
+                if self.clock() + delay > began + max(retry_for, 0.0):
                     raise
             self.sleep(delay)
             delay = min(delay * 1.5, 2.0)

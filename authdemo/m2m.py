@@ -40,18 +40,20 @@ def token_when_ready(
     """The token, and the seconds spent waiting for it: a Cognito prefix domain that does not
     answer yet (new ones take up to a minute) is asked again with backoff for at most `wait`
     seconds (`test`'s --wait); an emulator's domain is not waited for."""
+    from .managed_login import of_stack
     from .oauth import NotAnswering, client_credentials, is_cognito_domain
     from .units import M2M_SCOPE
 
     client_id = _recorded(store, "m2m_client")["id"]
-    base = _recorded(store, "domain")["url"]
+    _recorded(store, "domain")
+    where = of_stack(clients, store)
     client_secret = secret(clients, store)
     start = clock()
-    deadline = start + (wait if is_cognito_domain(base) else 0.0)
+    deadline = start + (wait if is_cognito_domain(where.token) else 0.0)
     delay = 0.25
     while True:
         try:
-            answer = client_credentials(base, client_id, client_secret, [M2M_SCOPE])
+            answer = client_credentials(where, client_id, client_secret, [M2M_SCOPE])
             return str(answer["access_token"]), clock() - start
         except NotAnswering as exc:
             if clock() + delay > deadline:

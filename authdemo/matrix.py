@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .checks import HELLO, SETTLE_CAP, SETTLE_FIX, SETTLE_STATUSES, UNAUTHORIZED, Prober, body_of
+from .errors import AuthdemoError, ExitCode
 from .stack import DOORS
 from .tokens import shorten
 
@@ -126,6 +127,7 @@ class Credential:
     user: str | None = None  # whom a 200 must echo (None: an IAM caller ARN)
     sign: Callable[[str], dict[str, str]] | None = None  # SigV4: url -> headers
     before: Callable[[], None] | None = None  # run just before the row (GlobalSignOut)
+    missing: str = ""  # why it could not be had: its cells fail with this, nothing is sent
 
     @property
     def label(self) -> str:
@@ -190,33 +192,58 @@ def run_matrix(
     """Warm up (the token-less request until 401), then every credential against every route in
     `urls`, row by row, each row's `before` first. Returns the cells and the warm-up seconds."""
     started = prober.clock()
-    waited = prober.wait_ready(wait_bound, on_wait)
+    waited = prober.wait_ready(wait_bound, on_wait, list(urls.values()))
     cells = []
     for credential in credentials:
-        if credential.before is not None:
-            credential.before()
+        if credential.before is not None and not credential.missing:
+            try:
+                credential.before()
+            except AuthdemoError as exc:
+                if exc.code == ExitCode.INTERRUPTED:
+                    raise
+                credential.missing = f"could not sign the session out: {exc.message}"
         for route, url in urls.items():
             cell = Cell(credential, route, url, EXPECTED[credential.key][route][0])
-            left = wait_bound - (prober.clock() - started)  # --wait bounds the retries too
-            probe(prober, cell, min(SETTLE_CAP, left))
+            if credential.missing:
+                cell.reason = f"not sent: no {credential.label} ({credential.missing})"
+            else:
+                left = wait_bound - (prober.clock() - started)  # --wait bounds the retries too
+                probe(prober, cell, min(SETTLE_CAP, left), left)
             cells.append(cell)
     return cells, waited
 
 
-def probe(prober: Prober, cell: Cell, retry_for: float) -> None:
-    """Send the cell's request (a 500/503 retried for `retry_for` s) and judge the answer."""
+def obtain(key: str, make: Callable[[], Credential]) -> Credential:
+    """The credential `make` builds, or, when it cannot be had (a sign-in or token endpoint that
+    refuses or does not answer), one whose row fails and says why: one credential never stops
+    the matrix (Ctrl-C does)."""
+    try:
+        return make()
+    except AuthdemoError as exc:
+        if exc.code == ExitCode.INTERRUPTED:
+            raise
+        return Credential(key, missing=exc.message)
+
+
+def probe(prober: Prober, cell: Cell, retry_for: float, not_found_for: float = 0.0) -> None:
+    """Send the cell's request (a 500/503 retried for `retry_for` s, a 404 for `not_found_for` s:
+    a route not live yet) and judge the answer."""
     credential = cell.credential
     began = time.monotonic()
     detail = ""
     try:
         headers = credential.sign(cell.url) if credential.sign else None
-        response = prober.get_settled(credential.token, retry_for, cell.url, headers)
+        response = prober.get_settled(credential.token, retry_for, cell.url, headers, not_found_for)
         cell.status, cell.body = response.status_code, body_of(response)
         cell.headers = dict(response.headers)
         if cell.status in SETTLE_STATUSES:
             detail = SETTLE_FIX
     except prober.requests.RequestException as exc:
         detail = f"no answer: {type(exc).__name__}"
+    except AuthdemoError as exc:  # e.g. no AWS credentials to sign with
+        if exc.code == ExitCode.INTERRUPTED:
+            raise
+        detail = f"not sent: {exc.message}"
     cell.seconds = time.monotonic() - began
     judge(cell, detail)
 
@@ -288,7 +315,9 @@ def cell_text(cell: Cell) -> str:
     got = str(cell.status) if cell.status is not None else "-"
     if cell.passed:
         return f"{got} ✓"
-    return f"{got} ✗ (want {cell.expected_status})" if cell.status is not None else f"{got} ✗ (no answer)"
+    if cell.status is not None:
+        return f"{got} ✗ (want {cell.expected_status})"
+    return f"{got} ✗ (not sent)" if cell.reason.startswith("not sent") else f"{got} ✗ (no answer)"
 
 
 def expected_text(cell: Cell) -> str:

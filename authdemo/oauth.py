@@ -1,21 +1,28 @@
 """The client side of OAuth 2.0 against a Cognito domain (managed login): PKCE, the authorize URL,
 and the token endpoint's grants, with `requests`.
 
-Every call goes to `<base>/oauth2/token` (or `/oauth2/revoke`) as a form POST, as Cognito's
-token endpoint requires; a 400/401 `{"error": ...}` becomes one sentence with its fix
-(docs/aws-notes.md, "Issue 11: login"). Nothing here prints or stores a token.
+Every call goes to the token endpoint (`<domain>/oauth2/token` on a Cognito domain, or what an
+emulator's discovery document names: managed_login.py), or the revocation endpoint, as a form
+POST, as Cognito's token endpoint requires; a 400/401 `{"error": ...}` becomes one sentence with
+its fix (docs/aws-notes.md, "Issue 11: login"). Nothing here prints or stores a token.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from .errors import AuthdemoError, ExitCode, UnreachableError
+from .managed_login import Endpoints
+
+#: A Cognito domain's base URL (its endpoints are Cognito's paths under it), or the endpoints
+#: themselves (discovered at an endpoint we did not start: managed_login.py).
+Where = str | Endpoints
 
 #: What `authdemo login` asks for: the ID token needs `openid`; `aws.cognito.signin.user.admin`
 #: lets the access token call Cognito's own API (GetUser: the /lambda door) and open /scoped.
@@ -50,17 +57,68 @@ def is_cognito_domain(base: str) -> bool:
     return host.endswith(".amazoncognito.com")
 
 
-def check_answers(url: str, timeout: float = 10.0) -> None:
-    """Any HTTP answer at `url` will do (`login` asks before it sends a browser there); only no
-    answer at all is one sentence (NotAnswering)."""
+#: What Cognito's managed login (version 2) shows for an app client without a branding style
+#: (docs/aws-notes.md, issue 19); matched in the page, case-insensitively.
+NO_BRANDING_PAGE = "login pages unavailable"
+#: Cognito's `/error?error=...` page (e.g. redirect_mismatch), with what to do.
+_PAGE_FIXES = {
+    "redirect_mismatch": "the app client does not list this callback URL; run `authdemo up` to bring "
+    "its OAuth settings up to date, then `authdemo login`",
+}
+
+
+def check_sign_in_page(
+    url: str, redirect_uri: str, no_branding_fix: str, timeout: float = 10.0, hops: int = 5
+) -> None:
+    """Read what the domain answers at the sign-in URL before a browser is sent there, following
+    its redirects only on its own host (never to `redirect_uri`, where nothing listens yet): no
+    answer, an error page ("Login pages unavailable", `/error?error=...`, a 4xx/5xx) or a redirect
+    back with `?error=` is one sentence with its fix, not a browser left waiting until --timeout."""
     import requests
 
-    try:
-        requests.get(url, timeout=timeout, allow_redirects=False).close()
-    except requests.ConnectionError as exc:
-        raise _not_answering(url, exc) from exc
-    except requests.RequestException:
-        return  # an answer too slow or odd is for the browser to show
+    host = urlsplit(url).netloc
+    for _ in range(hops):
+        try:
+            response = requests.get(url, timeout=timeout, allow_redirects=False)
+        except requests.ConnectionError as exc:
+            raise _not_answering(url, exc) from exc
+        except requests.RequestException:
+            return  # an answer too slow or odd is for the browser to show
+        location = response.headers.get("location") if response.is_redirect else None
+        if location:
+            url = urljoin(url, location)
+            if url.startswith(redirect_uri):
+                error = parse_qs(urlsplit(url).query).get("error")
+                if error:
+                    raise _page_error(f"redirected back with error={error[0]}", "run `authdemo login` again")
+                return
+            if urlsplit(url).netloc != host:
+                return  # an identity provider's page: for the browser
+            continue
+        _read_page(response, url, no_branding_fix)
+        return
+
+
+def _read_page(response: Any, url: str, no_branding_fix: str) -> None:
+    """One sentence for an error page; nothing for a sign-in form."""
+    text = response.text[:20000] if response.content else ""
+    if NO_BRANDING_PAGE in text.lower():
+        raise _page_error('"Login pages unavailable": no managed login branding style', no_branding_fix)
+    error = parse_qs(urlsplit(url).query).get("error")
+    if urlsplit(url).path.rstrip("/").endswith("/error") and error:
+        fix = _PAGE_FIXES.get(error[0], "run `authdemo up` to repair the app client, then `authdemo login`")
+        raise _page_error(f"an error page ({error[0]})", fix)
+    if response.status_code >= 400:
+        title = re.search(r"<title>([^<]{1,120})</title>", text, re.IGNORECASE)
+        said = f" ({title.group(1).strip()})" if title else ""
+        raise _page_error(
+            f"HTTP {response.status_code}{said}",
+            "check the login URL with `authdemo status`, then `authdemo login` again",
+        )
+
+
+def _page_error(what: str, fix: str) -> AuthdemoError:
+    return AuthdemoError(f"The sign-in page answered {what}, so no browser was sent there; {fix}.")
 
 
 def _not_answering(url: str, exc: Exception) -> NotAnswering:
@@ -76,6 +134,10 @@ def _not_answering(url: str, exc: Exception) -> NotAnswering:
     )
 
 
+def endpoints(where: Where) -> Endpoints:
+    return where if isinstance(where, Endpoints) else Endpoints.under(where)
+
+
 def pkce_pair() -> tuple[str, str]:
     """(verifier, S256 challenge): a 64-character verifier (RFC 7636 allows 43-128 of
     [A-Za-z0-9-._~]); Cognito supports only the S256 method."""
@@ -85,7 +147,7 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def authorize_url(
-    base: str, client_id: str, redirect_uri: str, scopes: Sequence[str], state: str, challenge: str
+    base: Where, client_id: str, redirect_uri: str, scopes: Sequence[str], state: str, challenge: str
 ) -> str:
     """The managed login page for the authorization-code flow with PKCE (no secret in it)."""
     query = urlencode(
@@ -99,11 +161,11 @@ def authorize_url(
             "code_challenge": challenge,
         }
     )
-    return f"{base.rstrip('/')}/oauth2/authorize?{query}"
+    return f"{endpoints(base).need('authorize', 'open the sign-in page')}?{query}"
 
 
 def exchange_code(
-    base: str, client_id: str, code: str, redirect_uri: str, verifier: str, timeout: float = 10.0
+    base: Where, client_id: str, code: str, redirect_uri: str, verifier: str, timeout: float = 10.0
 ) -> dict[str, Any]:
     """authorization_code grant: the code and the PKCE verifier for ID, access and refresh tokens."""
     data = {
@@ -116,14 +178,14 @@ def exchange_code(
     return _token_request(base, data, None, timeout, "exchange the sign-in code")
 
 
-def refresh(base: str, client_id: str, refresh_token: str, timeout: float = 10.0) -> dict[str, Any]:
+def refresh(base: Where, client_id: str, refresh_token: str, timeout: float = 10.0) -> dict[str, Any]:
     """refresh_token grant: new ID and access tokens (Cognito returns no new refresh token)."""
     data = {"grant_type": "refresh_token", "client_id": client_id, "refresh_token": refresh_token}
     return _token_request(base, data, None, timeout, "refresh the tokens")
 
 
 def client_credentials(
-    base_url: str, client_id: str, client_secret: str, scopes: Sequence[str], timeout: float = 10.0
+    base_url: Where, client_id: str, client_secret: str, scopes: Sequence[str], timeout: float = 10.0
 ) -> dict[str, Any]:
     """client_credentials grant (a backend service, no user): HTTP Basic with the client's id and
     secret; returns the token endpoint's JSON (an access token only)."""
@@ -133,11 +195,11 @@ def client_credentials(
     return _token_request(base_url, data, (client_id, client_secret), timeout, "get an M2M token")
 
 
-def revoke(base: str, client_id: str, refresh_token: str, timeout: float = 10.0) -> None:
+def revoke(base: Where, client_id: str, refresh_token: str, timeout: float = 10.0) -> None:
     """/oauth2/revoke: revokes the refresh token and the access tokens issued with it (a public
     client sends its client_id in the body)."""
     _post(
-        f"{base.rstrip('/')}/oauth2/revoke",
+        endpoints(base).need("revoke", "revoke the tokens"),
         {"token": refresh_token, "client_id": client_id},
         None,
         timeout,
@@ -146,12 +208,13 @@ def revoke(base: str, client_id: str, refresh_token: str, timeout: float = 10.0)
 
 
 def _token_request(
-    base: str, data: dict[str, str], auth: tuple[str, str] | None, timeout: float, what: str
+    base: Where, data: dict[str, str], auth: tuple[str, str] | None, timeout: float, what: str
 ) -> dict[str, Any]:
-    answer = _post(f"{base.rstrip('/')}/oauth2/token", data, auth, timeout, what)
+    url = endpoints(base).need("token", what)
+    answer = _post(url, data, auth, timeout, what)
     if not isinstance(answer, dict) or "access_token" not in answer:
         raise AuthdemoError(
-            f"Cognito's token endpoint at {base} answered without an access token; "
+            f"Cognito's token endpoint at {url} answered without an access token; "
             "run `authdemo status` to check the login URL."
         )
     return answer

@@ -952,3 +952,85 @@ def local_daemon(server: Any) -> Any:
     local_credentials.save(server.credentials, server.port, pid)
     local_issuer.save(server.issuer_keys, server.port, pid)
     return server
+
+
+#: The one place ministack's version is pinned (it pins botocore exactly, so it lives in an
+#: environment of its own, never in the project's).
+MINISTACK_VERSION = "1.5.33"
+
+
+def ministack_env() -> Path:
+    """ministack's own virtualenv under ~/.cache/authdemo-tests/ministack-<version>: made once
+    (uv when there is one, else venv + pip; PyPI is the one network it needs), behind a file lock
+    so parallel xdist workers build it once, and marked ready only when complete."""
+    import fcntl
+    import shutil
+    import subprocess
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "authdemo-tests"
+    cache.mkdir(parents=True, exist_ok=True)
+    home = cache / f"ministack-{MINISTACK_VERSION}"
+    with open(cache / f"ministack-{MINISTACK_VERSION}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if (home / ".ready").exists():
+            return home
+        shutil.rmtree(home, ignore_errors=True)  # a build killed half way
+        package = f"ministack=={MINISTACK_VERSION}"
+        uv = shutil.which("uv")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_PROJECT"))}
+        if uv:
+            subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(home)], check=True, env=env)
+            install = [uv, "pip", "install", "-q", "--python", str(home / "bin" / "python"), package]
+        else:
+            subprocess.run([sys.executable, "-m", "venv", str(home)], check=True, env=env)
+            install = [str(home / "bin" / "python"), "-m", "pip", "install", "-q", package]
+        subprocess.run(install, check=True, env=env, timeout=600)
+        (home / ".ready").write_text(MINISTACK_VERSION + "\n")
+        return home
+
+
+@pytest.fixture(scope="module")
+def ministack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A ministack server (another AWS emulator, not ours) on a free 127.0.0.1 port, for the
+    module: started from its own environment with a minimal environment, waited for (its health
+    endpoint), stopped at the end. Yields its URL."""
+    import subprocess
+
+    import requests
+
+    home = ministack_env()
+    work = tmp_path_factory.mktemp("ministack")
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(work),
+        "TMPDIR": str(work),
+        "STATE_DIR": str(work / "state"),
+        "GATEWAY_PORT": str(port),
+        "BIND_HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+    url = f"http://127.0.0.1:{port}"
+    with open(work / "ministack.log", "wb") as log:
+        proc = subprocess.Popen(
+            [str(home / "bin" / "ministack")], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/_ministack/health", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ministack did not start: {(work / 'ministack.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -445,3 +445,93 @@ def test_up_takes_over_a_log_group_lambda_already_made(moto):
     assert state["resources"]["log_group"]["name"] == "/aws/lambda/authdemo-authdemo-hello"
     assert run("down").exit_code == 0
     assert "log_groups" not in leftovers()
+
+
+# ------------------------------------------- routes deploy one by one (issue 19, real HTTP)
+class _Routes(BaseHTTPRequestHandler):
+    """A new HTTP API whose routes go live one by one: per path, a script of statuses for
+    token-less requests and one for authorized ones (the last status repeats); every request is
+    logged as (path, authorized)."""
+
+    scripts: ClassVar[dict[tuple[str, bool], list[int]]] = {}
+    seen: ClassVar[list[tuple[str, bool]]] = []
+
+    def do_GET(self) -> None:
+        key = (self.path, bool(self.headers.get("Authorization")))
+        self.seen.append(key)
+        script = self.scripts.get(key, [401] if not key[1] else [200])
+        status = script.pop(0) if len(script) > 1 else script[0]
+        body = {
+            401: {"message": "Unauthorized"},
+            404: {"message": "Not Found"},
+            200: {"message": "Hello from protected API!", "user": "demo@example.com"},
+        }[status]
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def routes_api(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The stand-in API on 127.0.0.1; yields its base URL (each test writes its scripts)."""
+    monkeypatch.setattr(_Routes, "scripts", {})
+    monkeypatch.setattr(_Routes, "seen", [])
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Routes)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    thread.join(timeout=5)
+
+
+class _Clock:
+    """Time that moves only when slept (no test asserts timings)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_warm_up_waits_for_every_route_test_calls(routes_api: str) -> None:
+    """/protected is live but /scoped still answers 404: the warm-up polls /scoped too until it
+    answers, so its cell passes (before, only /protected was warmed up and /scoped failed)."""
+    from authdemo.matrix import Credential, run_matrix
+
+    _Routes.scripts[("/scoped", False)] = [404, 404, 404, 401]
+    clock = _Clock()
+    notes: list[str] = []
+    urls = {"protected": f"{routes_api}/protected", "scoped": f"{routes_api}/scoped"}
+    prober = Prober(urls["protected"], sleep=clock.sleep, clock=clock)
+    cells, _ = run_matrix(prober, [Credential("none")], urls, notes.append, 120.0)
+    assert [(c.route, c.status, c.passed) for c in cells] == [("protected", 401, True), ("scoped", 401, True)]
+    assert _Routes.seen.count(("/scoped", False)) == 5  # 4 in the warm-up, then the cell
+    assert any("/scoped: HTTP 404" in note for note in notes)
+
+
+def test_a_404_on_a_cell_is_retried_within_wait(routes_api: str) -> None:
+    """An authorized request that meets a 404 (its route not live yet) is asked again within what
+    is left of --wait and passes; with nothing left of --wait, the 404 is the cell's answer."""
+    from authdemo.matrix import Credential, run_matrix
+
+    url = f"{routes_api}/protected"
+    _Routes.scripts[("/protected", True)] = [404, 404, 200]
+    clock = _Clock()
+    prober = Prober(url, sleep=clock.sleep, clock=clock)
+    user = Credential("id", "a.b.c", "demo@example.com")
+    cells, _ = run_matrix(prober, [user], {"protected": url}, lambda _: None, 120.0)
+    assert (cells[0].status, cells[0].passed) == (200, True)
+    assert _Routes.seen.count(("/protected", True)) == 3
+    _Routes.scripts[("/protected", True)] = [404, 200]
+    cells, _ = run_matrix(prober, [user], {"protected": url}, lambda _: None, 0.0)
+    assert cells[0].status == 404 and not cells[0].passed and "got 404" in cells[0].reason

@@ -336,3 +336,113 @@ def test_login_says_whom_to_sign_in_as_and_where_the_password_is(login_stack):
     said = " ".join(result.stderr.split())
     assert "Sign in as demo@example.com; the password: `authdemo status --field password`" in said
     assert login_stack["password"] not in result.output
+
+
+# ------------------------------------- what the domain answers before a browser goes there (issue 19)
+class _Domain:
+    """A stand-in Cognito domain on 127.0.0.1: `pages` maps a path to (status, location, body);
+    every request is logged. Anything else is 404."""
+
+    def __init__(self, pages: dict[str, tuple[int, str, str]]) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from threading import Thread
+
+        domain = self
+        self.pages = pages
+        self.seen: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                domain.seen.append(self.path)
+                status, location, body = domain.pages.get(urlsplit(self.path).path, (404, "", "Not Found"))
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                if location:
+                    self.send_header("Location", location)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+UNAVAILABLE = (
+    "<!doctype html><html><head><title>Login pages unavailable</title></head><body><h1>Login pages "
+    "unavailable</h1><p>Please contact an administrator.</p></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("pages", "said"),
+    [
+        (  # managed login v2, the app client without a branding style: /login shows the page
+            {"/oauth2/authorize": (302, "/login?client_id=c", ""), "/login": (200, "", UNAVAILABLE)},
+            "create-managed-login-branding --user-pool-id",
+        ),
+        (  # Cognito's own error page for a callback URL the client does not list
+            {
+                "/oauth2/authorize": (302, "/error?error=redirect_mismatch&client_id=c", ""),
+                "/error": (200, "", "x"),
+            },
+            "(redirect_mismatch)",
+        ),
+        (  # a refusal sent back to the callback, where nothing listens yet
+            {
+                "/oauth2/authorize": (
+                    302,
+                    "http://localhost:{port}/callback?error=invalid_request&state=s",
+                    "",
+                )
+            },
+            "error=invalid_request",
+        ),
+        ({"/oauth2/authorize": (500, "", "<title>Internal error</title>")}, "HTTP 500 (Internal error)"),
+    ],
+)
+def test_login_reads_the_sign_in_page_before_sending_a_browser(
+    deployed: Path, pages: dict[str, tuple[int, str, str]], said: str
+) -> None:
+    """An error page (no branding style, /error, ?error= back to the callback, a 5xx) ends `login`
+    at once in one sentence with its fix (exit 1), no URL to open, no wait until --timeout."""
+    port = free_port()
+    pages = {path: (status, where.format(port=port), body) for path, (status, where, body) in pages.items()}
+    domain = _Domain(pages)
+    try:
+        give_domain(deployed, domain.base, port)
+        result = run("login", "--no-browser", "--timeout", "3")
+    finally:
+        domain.stop()
+    assert result.exit_code == ExitCode.ERROR, result.output
+    message = " ".join(result.stderr.split())
+    assert message.count("Error:") == 1 and "The sign-in page answered" in message and said in message
+    assert "oauth2/authorize?" not in result.output and "Traceback" not in result.output
+    assert not any(path.startswith("/callback") for path in domain.seen)
+
+
+def test_login_no_branding_fix_is_pasteable(deployed: Path) -> None:
+    """The branding fix names this stack's pool, app client, domain and region, as aws CLI lines."""
+    port = free_port()
+    domain = _Domain({"/oauth2/authorize": (200, "", UNAVAILABLE)})
+    try:
+        give_domain(deployed, domain.base, port)
+        result = run("login", "--no-browser", "--timeout", "3")
+    finally:
+        domain.stop()
+    state = read_state(deployed)
+    pool, client = state["resources"]["user_pool"]["id"], state["resources"]["app_client"]["id"]
+    message = " ".join(result.stderr.split())
+    assert (
+        f"aws cognito-idp create-managed-login-branding --user-pool-id {pool} --client-id {client} "
+        "--use-cognito-provided-values --region us-west-2`" in message
+    )
+    assert f"aws cognito-idp update-user-pool-domain --domain fake --user-pool-id {pool} " in message

@@ -18,7 +18,9 @@ import responses
 from conftest import TOKEN_URL, client_credentials_answer, run
 
 from authdemo import app, m2m
+from authdemo.aws import Target
 from authdemo.errors import ExitCode
+from authdemo.managed_login import Endpoints
 from authdemo.oauth import NotAnswering
 from authdemo.state import StateStore
 
@@ -66,10 +68,18 @@ def recorded(tmp_path: Path) -> StateStore:
     return store
 
 
-#: DescribeUserPoolClient's answer, the secret's only reader (m2m.secret).
-CLIENTS: Any = lambda _service: SimpleNamespace(  # noqa: E731
-    describe_user_pool_client=lambda **_: {"UserPoolClient": {"ClientSecret": "s3cret"}}
-)
+class StubClients:
+    """DescribeUserPoolClient's answer, the secret's only reader (m2m.secret); on AWS (no endpoint)."""
+
+    target = Target(region="us-west-2")
+
+    def __call__(self, _service: str) -> Any:
+        return SimpleNamespace(
+            describe_user_pool_client=lambda **_: {"UserPoolClient": {"ClientSecret": "s3cret"}}
+        )
+
+
+CLIENTS: Any = StubClients()
 
 
 def test_m2m_token_waits_for_a_new_domain_within_the_budget(
@@ -133,14 +143,16 @@ def test_login_says_the_domain_is_new_before_sending_a_browser(deployed: Path, t
 
 def test_test_waits_for_the_domain_within_wait(server_env: Any, token_endpoint: Any) -> None:
     """`test` on a stack whose domain is on AWS and new: the M2M token is asked again until the
-    domain answers (the row then passes); with nothing left of `--wait`, one sentence, exit 7."""
+    domain answers (the row then passes); with nothing left of `--wait`, the M2M row fails saying
+    why (one sentence), the other rows run, exit 3."""
     e = ("--endpoint-url", server_env.url, "--stack", "newdomain")
     assert run("up", *e).exit_code == 0
     try:
         path = app.state_path(app.Options(stack="newdomain"))
         data = json.loads(path.read_text())
         prefix = data["resources"]["domain"]["id"]
-        data["resources"]["domain"]["url"] = f"https://{prefix}.auth.us-west-2.amazoncognito.com"
+        base = f"https://{prefix}.auth.us-west-2.amazoncognito.com"
+        data["resources"]["domain"].update(url=base, endpoints=Endpoints.under(base).record())
         path.write_text(json.dumps(data))
         unresolved_then_answering(token_endpoint, 1)
         result = run("test", *e, "--route", "m2m", "--output", "json")
@@ -150,8 +162,11 @@ def test_test_waits_for_the_domain_within_wait(server_env: Any, token_endpoint: 
         assert m2m_cell["status"] == 200 and m2m_cell["result"] == "pass"
         assert len(token_endpoint.calls) == 2
         unresolved_then_answering(token_endpoint, None)
-        gone = run("test", *e, "--route", "m2m", "--wait", "0")
-        assert gone.exit_code == ExitCode.UNREACHABLE, gone.output
-        assert "retry in a minute" in one_sentence(gone.stderr)
+        gone = run("test", *e, "--route", "m2m", "--wait", "0", "--output", "json")
+        assert gone.exit_code == ExitCode.CHECK_FAILED, gone.output
+        checks = json.loads(gone.stdout)["checks"]
+        failed = {c["credential"] for c in checks if c["result"] == "fail"}
+        assert failed == {"m2m"} and "Traceback" not in gone.stderr
+        assert all("retry in a minute" in c["reason"] for c in checks if c["credential"] == "m2m")
     finally:
         assert run("down", *e).exit_code == 0

@@ -102,7 +102,8 @@ def _test(opts: Any, routes: tuple[str, ...] = ("protected",)) -> tuple[bool, di
         _guide_table(info, cells)
     else:
         _matrix_tables(info, cells, routes)
-    console.show(_claims_table(info["claims"]))
+    if info["claims"]:
+        console.show(_claims_table(info["claims"]))
     _show_tokens(opts, cells)
     _print_commands(printed.test_commands(info, cells))
     return passed, doc
@@ -193,7 +194,7 @@ def _claims_table(claims: dict[str, dict[str, Any]]) -> Any:
 
     rows = []
     for key in CLAIMS_COMPARED:
-        cells = [_claim(key, claims[kind].get(key)) for kind in ("id", "access")]
+        cells = [_claim(key, claims.get(kind, {}).get(key)) for kind in ("id", "access")]
         if any(cell != "-" for cell in cells):
             rows.append([key, *cells])
     return console.table(

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import oauth
 from ..errors import AuthdemoError, ExitCode, NotDeployedError
+from ..managed_login import Endpoints, of_stack
 from ..stack import Options, Stack, cli_flags, open_stack, require, require_server
 from . import store
 from .flow import DEFAULT_CALLBACK_PORT, LoginFlow
@@ -25,18 +26,39 @@ from .server import PageServer
 DEFAULT_SIGN_IN_WAIT = 300.0
 
 
-def login_settings(stack: Stack) -> tuple[str, str, int]:
-    """(managed login base URL, app client ID, callback port) from the state, or one sentence."""
+def login_settings(stack: Stack) -> tuple[Endpoints, str, int]:
+    """(managed login endpoints, app client ID, callback port) from the state, or one sentence."""
     store = require(stack, "app_client")
-    domain = store.resource("domain") or {}
-    if not domain.get("url"):
+    if not store.resource("domain"):
         raise NotDeployedError(
             f"Stack {stack.opts.stack!r} has no managed login domain (it was made before `authdemo login` "
             f"existed); run `authdemo up{cli_flags(stack.opts)}` to add it, then `authdemo login`."
         )
     port = int(store.get("callback_port") or DEFAULT_CALLBACK_PORT)
     client = store.resource("app_client") or {}
-    return str(domain["url"]), str(client["id"]), port
+    return of_stack(stack.clients, store), str(client["id"]), port
+
+
+def no_branding_fix(stack: Stack, client_id: str) -> str:
+    """What to do when managed login (version 2) has no branding style for the app client: assign
+    Cognito's default style, or put the domain back on the classic hosted UI (what `up` creates)."""
+    store = stack.store
+    pool = str(((store.resource("user_pool") if store else None) or {}).get("id") or "<pool id>")
+    prefix = str(((store.resource("domain") if store else None) or {}).get("id") or "<domain>")
+    import shlex
+
+    flags = f" --region {shlex.quote(stack.region)}"
+    if stack.target.endpoint_url:
+        flags += f" --endpoint-url {shlex.quote(stack.target.endpoint_url)}"
+    if stack.opts.profile:
+        flags += f" --profile {shlex.quote(stack.opts.profile)}"
+    return (
+        f"a domain on managed login version 2 needs a branding style for each app client: run `aws "
+        f"cognito-idp create-managed-login-branding --user-pool-id {pool} --client-id {client_id} "
+        f"--use-cognito-provided-values{flags}` (or put the domain back on the classic hosted UI, as "
+        f"`authdemo up` creates it: `aws cognito-idp update-user-pool-domain --domain {prefix} "
+        f"--user-pool-id {pool} --managed-login-version 1{flags}`), then `authdemo login`"
+    )
 
 
 def _routes(stack: Stack) -> dict[str, str]:
@@ -63,6 +85,7 @@ def login(
         routes = _routes(stack)
         path = stack.path
         username = stack.store.get("username") if stack.store else None
+        fix = no_branding_fix(stack, client_id)
     note = (
         f", and Cognito sends the sign-in back only to http://localhost:{port}/callback (pick another "
         f"port with `authdemo up --callback-port N{cli_flags(opts)}`, then `authdemo login`)"
@@ -76,7 +99,8 @@ def login(
         return f"/{server.secret}/"
 
     flow = LoginFlow(base, client_id, port, keep)
-    oauth.check_answers(flow.url)  # a domain not online yet is one sentence, not a browser's error page
+    # A domain not online yet, or an error page, is one sentence, not a browser's error page.
+    oauth.check_sign_in_page(flow.url, flow.redirect_uri, fix)
     server.on_callback = flow.handle
     started = time.monotonic()
     server.start()
@@ -150,8 +174,8 @@ def kept_or_refreshed(stack: Stack, on_event: Callable[[str], None]) -> dict[str
         assert record is not None
         return record
     domain = (stack.store.resource("domain") if stack.store else None) or {}
-    if record and record.get("client_id") == client_id and record.get("refresh") and domain.get("url"):
-        answer = oauth.refresh(str(domain["url"]), client_id, str(record["refresh"]))
+    if record and record.get("client_id") == client_id and record.get("refresh") and domain:
+        answer = oauth.refresh(of_stack(stack.clients, stack.store), client_id, str(record["refresh"]))
         on_event("The kept tokens had expired: refreshed them at the token endpoint.")
         return store.save(stack.path, client_id, answer, refresh=str(record["refresh"]))
     raise NotDeployedError(
@@ -167,9 +191,10 @@ def logout(opts: Options) -> dict[str, Any]:
         record = store.load(stack.path)
         revoked = "nothing kept"
         domain = (stack.store.resource("domain") if stack.store else None) or {}
-        if record and record.get("refresh") and domain.get("url"):
+        if record and record.get("refresh") and domain:
             try:
-                oauth.revoke(str(domain["url"]), str(record.get("client_id")), str(record["refresh"]))
+                where = of_stack(stack.clients, stack.store)
+                oauth.revoke(where, str(record.get("client_id")), str(record["refresh"]))
                 revoked = "revoked"
             except AuthdemoError as exc:
                 revoked = f"not revoked ({exc.message})"

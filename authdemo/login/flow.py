@@ -38,7 +38,7 @@ class LoginFlow:
 
     def __init__(
         self,
-        base: str,
+        base: oauth.Where,
         client_id: str,
         port: int,
         on_tokens: Callable[[dict[str, Any]], str],

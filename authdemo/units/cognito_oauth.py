@@ -43,11 +43,27 @@ def domain_prefix(stack: str, account: str, region: str) -> str:
 
 def domain_url(ctx: Context, prefix: str) -> str:
     """The managed-login base URL: on AWS `https://<prefix>.auth.<region>.amazoncognito.com`;
-    behind an endpoint (the embedded AWS), `<endpoint>/_aws/cognito/<prefix>`."""
+    on our own embedded AWS (`--local`), `<endpoint>/_aws/cognito/<prefix>`."""
     endpoint = ctx.clients.target.endpoint_url
     if endpoint:
         return f"{endpoint.rstrip('/')}/_aws/cognito/{prefix}"
     return f"https://{prefix}.auth.{ctx.region}.amazoncognito.com"
+
+
+def domain_rec(ctx: Context, prefix: str, pool_id: str) -> Rec:
+    """What the state records of the domain. Behind an `--endpoint-url` we did not start, its
+    URL is not assumed: the pool's discovery document says where the endpoints are (recorded),
+    or why there are none (`login`: one sentence; `test` and `login` discover again)."""
+    target = ctx.clients.target
+    if not target.endpoint_url or target.local:
+        return {"id": prefix, "url": domain_url(ctx, prefix)}
+    from ..managed_login import NoManagedLogin, discover
+
+    try:
+        found = discover(target.endpoint_url, pool_id)
+    except NoManagedLogin as exc:
+        return {"id": prefix, "url": None, "login": exc.message}
+    return {"id": prefix, "url": found.base, "endpoints": found.record()}
 
 
 def oauth_settings(ctx: Context) -> dict[str, Any]:
@@ -87,7 +103,7 @@ class Domain(Unit):
         prefix = self.prefix(ctx)
         if self._owner(ctx, prefix) != pool["id"]:
             return []
-        return [{"id": prefix, "url": domain_url(ctx, prefix)}]
+        return [domain_rec(ctx, prefix, pool["id"])]
 
     def create(self, ctx: Context) -> Rec:
         prefix = self.prefix(ctx)
@@ -98,7 +114,7 @@ class Domain(Unit):
             )
         except AuthdemoError as exc:
             raise self._refused(ctx, exc, prefix, pool_id) from exc
-        return {"id": prefix, "url": domain_url(ctx, prefix)}
+        return domain_rec(ctx, prefix, pool_id)
 
     def _refused(self, ctx: Context, exc: AuthdemoError, prefix: str, pool_id: str) -> AuthdemoError:
         """Cognito's two refusals, each as one sentence with its fix."""
