@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,6 @@ from conftest import TOKEN_URL, Faults, plain_client, run, run_json
 from authdemo import app
 from authdemo.errors import AuthdemoError, UnreachableError
 from authdemo.oauth import client_credentials
-from authdemo.units.cognito import CLIENT_UPDATE_FIELDS
 from authdemo.units.cognito_oauth import domain_prefix
 
 ACCOUNT, REGION = "123456789012", "us-west-2"
@@ -144,13 +144,54 @@ def test_configure_brings_a_kept_client_to_the_oauth_settings_and_keeps_its_othe
     assert run_json("status")["callback_port"] == 8401
 
 
-def test_client_update_fields_are_every_updatable_field() -> None:
-    """CLIENT_UPDATE_FIELDS is botocore's UpdateUserPoolClient input, minus the two IDs."""
-    import botocore.session
+def _cognito_model_with(tmp_path: Path, field: str) -> Path:
+    """A botocore data path (AWS_DATA_PATH) whose Cognito model has one more app client field,
+    in UpdateUserPoolClient's input and DescribeUserPoolClient's answer: as when AWS adds one."""
+    from botocore.loaders import Loader
 
-    model = botocore.session.get_session().get_service_model("cognito-idp")
-    members = list(model.operation_model("UpdateUserPoolClient").input_shape.members)
-    assert list(CLIENT_UPDATE_FIELDS) == [m for m in members if m not in ("UserPoolId", "ClientId")]
+    model = Loader().load_service_model("cognito-idp", "service-2")
+    update = model["operations"]["UpdateUserPoolClient"]["input"]["shape"]
+    described = model["shapes"]["DescribeUserPoolClientResponse"]["members"]["UserPoolClient"]["shape"]
+    for shape in (update, described):
+        model["shapes"][shape]["members"][field] = {"shape": "StringType"}
+    folder = tmp_path / "models" / "cognito-idp" / model["metadata"]["apiVersion"]
+    folder.mkdir(parents=True)
+    (folder / "service-2.json").write_text(json.dumps(model))
+    return tmp_path / "models"
+
+
+def test_an_app_client_field_aws_adds_later_is_carried_by_the_update(
+    faults: Faults, moto: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fields UpdateUserPoolClient carries are read from botocore's model: with a model that
+    has a new field (through AWS_DATA_PATH), `up --callback-port` sends its current value back."""
+    monkeypatch.setenv("AWS_DATA_PATH", str(_cognito_model_with(tmp_path, "FutureSetting")))
+    assert run("up").exit_code == 0
+
+    def answer_with_the_new_field(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["UserPoolClient"]["FutureSetting"] = "set by hand"
+
+    faults.on("cognito-idp", "after-call.cognito-idp.DescribeUserPoolClient", answer_with_the_new_field)
+    sent: list[dict[str, Any]] = []
+    faults.on(
+        "cognito-idp",
+        "provide-client-params.cognito-idp.UpdateUserPoolClient",
+        lambda params, **_: sent.append(dict(params)),
+    )
+    assert run("up", "--callback-port", "8401").exit_code == 0
+    assert len(sent) == 1 and sent[0]["FutureSetting"] == "set by hand"
+    assert sent[0]["CallbackURLs"] == ["http://localhost:8401/callback"]
+
+
+def test_an_update_carries_only_what_describe_returns(faults: Faults, moto: None) -> None:
+    """PublishSecretsInAWSSecretsManager (botocore 1.44) is an input DescribeUserPoolClient never
+    returns ("omitted: unchanged"): not sent; ClientName, RefreshTokenRotation... are."""
+    from authdemo.aws import Clients, Target
+    from authdemo.units.cognito import client_update_fields
+
+    fields = client_update_fields(Clients(Target(region="us-west-2"))("cognito-idp"))
+    assert "ClientName" in fields and "ExplicitAuthFlows" in fields
+    assert not {"UserPoolId", "ClientId", "ClientSecret", "PublishSecretsInAWSSecretsManager"} & set(fields)
 
 
 def test_a_prefix_taken_by_another_pool_is_one_sentence_and_up_resumes(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..aws import get
+from ..aws import AwsClient, get
 from ..errors import AuthdemoError
 from ..validate import PASSWORD_POLICY, email_like
 from .base import TAG_KEY, Context, Rec, Unit
@@ -111,38 +111,26 @@ class AppClient(PoolClient):
         want = self.wanted(ctx)
         if all(_same(current.get(k), v) for k, v in want.items()):
             return None
-        kept = {k: current[k] for k in CLIENT_UPDATE_FIELDS if current.get(k) is not None}
-        ctx.clients("cognito-idp").update_user_pool_client(
+        cognito = ctx.clients("cognito-idp")
+        kept = {k: current[k] for k in client_update_fields(cognito) if current.get(k) is not None}
+        cognito.update_user_pool_client(
             UserPoolId=ctx.rec("user_pool")["id"], ClientId=rec["id"], **{**kept, **want}
         )
         return None
 
 
-#: UpdateUserPoolClient's parameters besides the pool and client IDs (tests/test_oauth_stack.py
-#: checks this list against botocore's model): each one omitted is reset to its default.
-CLIENT_UPDATE_FIELDS = (
-    "ClientName",
-    "RefreshTokenValidity",
-    "AccessTokenValidity",
-    "IdTokenValidity",
-    "TokenValidityUnits",
-    "ReadAttributes",
-    "WriteAttributes",
-    "ExplicitAuthFlows",
-    "SupportedIdentityProviders",
-    "CallbackURLs",
-    "LogoutURLs",
-    "DefaultRedirectURI",
-    "AllowedOAuthFlows",
-    "AllowedOAuthScopes",
-    "AllowedOAuthFlowsUserPoolClient",
-    "AnalyticsConfiguration",
-    "PreventUserExistenceErrors",
-    "EnableTokenRevocation",
-    "EnablePropagateAdditionalUserContextData",
-    "AuthSessionValidity",
-    "RefreshTokenRotation",
-)
+#: The call's own arguments: which client of which pool (never carried over from the answer).
+CLIENT_IDS = ("UserPoolId", "ClientId")
+
+
+def client_update_fields(cognito: AwsClient) -> tuple[str, ...]:
+    """UpdateUserPoolClient resets each field it is not given: the fields to carry are the
+    members of its input that DescribeUserPoolClient returns, read from botocore's model at run
+    time (a field AWS adds later is carried, never reset). One it does not return (e.g.
+    PublishSecretsInAWSSecretsManager: "omitted, unchanged") cannot be carried, and needs not be."""
+    described = cognito.shape("DescribeUserPoolClient", "UserPoolClient", output=True).members
+    updatable = cognito.shape("UpdateUserPoolClient").members
+    return tuple(m for m in updatable if m in described and m not in CLIENT_IDS)
 
 
 def _same(now: Any, want: Any) -> bool:
