@@ -445,3 +445,30 @@ def test_up_takes_over_a_log_group_lambda_already_made(moto):
     assert state["resources"]["log_group"]["name"] == "/aws/lambda/authdemo-authdemo-hello"
     assert run("down").exit_code == 0
     assert "log_groups" not in leftovers()
+
+
+ARM64_REFUSED = (
+    'Architecture "arm64" is not supported in us-west-2. Please select "x86_64" or remove the '
+    "Architectures value from your request and try again"
+)
+
+
+def test_a_region_without_arm64_gets_x86_64_functions_and_the_row_says_so(moto, faults):
+    """Lambda refuses arm64 where Graviton is not offered (InvalidParameterValueException): both
+    functions are created with x86_64 at once, and each function's row says why."""
+
+    def refuse_arm64(params: dict[str, Any], **_: Any) -> Any:
+        if json.loads(params["body"]).get("Architectures") == ["arm64"]:
+            return aws_error("InvalidParameterValueException", ARM64_REFUSED)
+        return None
+
+    faults.on("lambda", "before-call.lambda.CreateFunction", refuse_arm64)
+    result = run("up")
+    assert result.exit_code == 0, result.output
+    assert faults.count("CreateFunction") == 4  # one refusal each, then created
+    lam = boto3.client("lambda", region_name="us-west-2")
+    for name in ("authdemo-authdemo-hello", "authdemo-authdemo-authorizer"):
+        assert lam.get_function_configuration(FunctionName=name)["Architectures"] == ["x86_64"]
+    said = "x86_64: arm64 is not offered in us-west-2"
+    rows = [line for line in result.stderr.splitlines() if said in line]
+    assert len(rows) == 2 and all("created" in row for row in rows), result.stderr
