@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN_URL, Faults, plain_client, run, run_json
+from botocore.awsrequest import AWSResponse
+from conftest import TOKEN_URL, Faults, aws_error, plain_client, run, run_json
 
 from authdemo import app
 from authdemo.errors import AuthdemoError, UnreachableError
 from authdemo.oauth import client_credentials
+from authdemo.units import base, cognito_oauth
 from authdemo.units.cognito_oauth import domain_prefix
 
 ACCOUNT, REGION = "123456789012", "us-west-2"
@@ -320,3 +322,82 @@ def test_test_leaves_the_m2m_row_out_on_a_stack_without_a_domain(server_env: Any
         assert "No M2M row" in result.stderr
     finally:
         assert run("down", *e).exit_code == 0
+
+
+class DomainBeingDeleted:
+    """Cognito after DeleteUserPoolDomain (moto deletes at once): the prefix stays DELETING for
+    `polls` more DescribeUserPoolDomain answers; meanwhile the pool cannot be deleted and the
+    prefix cannot be taken again. Simulated through botocore (conftest's `faults`)."""
+
+    def __init__(self, faults: Faults, polls: int) -> None:
+        self.polls, self.left, self.pool = polls, 0, ""
+        faults.on("cognito-idp", "provide-client-params.cognito-idp.DeleteUserPoolDomain", self._deleted)
+        faults.on("cognito-idp", "before-call.cognito-idp.DescribeUserPoolDomain", self._describe)
+        faults.on("cognito-idp", "before-call.cognito-idp.DeleteUserPool", self._delete_pool)
+        faults.on("cognito-idp", "before-call.cognito-idp.CreateUserPoolDomain", self._create)
+
+    def _deleted(self, params: dict[str, Any], **_: Any) -> None:
+        if params.get("Domain") == PREFIX:
+            self.left, self.pool = self.polls, params["UserPoolId"]
+
+    def _describe(self, params: dict[str, Any], **_: Any) -> Any:
+        if self.left <= 0 or json.loads(params["body"]).get("Domain") != PREFIX:
+            return None
+        self.left -= 1
+        described = {"Domain": PREFIX, "UserPoolId": self.pool, "Status": "DELETING"}
+        return AWSResponse("https://aws.invalid", 200, {}, None), {"DomainDescription": described}
+
+    def _delete_pool(self, **_: Any) -> Any:
+        message = "User pool cannot be deleted. It has a domain configured that should be deleted first."
+        return aws_error("InvalidParameterException", message) if self.left > 0 else None
+
+    def _create(self, params: dict[str, Any], **_: Any) -> Any:
+        if self.left > 0 and json.loads(params["body"]).get("Domain") == PREFIX:
+            return aws_error("InvalidParameterException", "Domain already associated with another user pool.")
+        return None
+
+
+def test_down_waits_for_the_domain_to_be_deleted_before_the_pool(
+    faults: Faults, moto: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DeleteUserPool is refused while the domain is DELETING: down polls DescribeUserPoolDomain
+    (short injectable sleeps, no fixed wait) and deletes the pool once, when the domain is gone."""
+    slept: list[float] = []
+    monkeypatch.setattr(base, "sleep", slept.append)
+    assert run("up").exit_code == 0
+    cognito_aws = DomainBeingDeleted(faults, polls=3)
+    result = run("down")
+    assert result.exit_code == 0, result.output
+    assert cognito_aws.left == 0 and len(slept) == 3 and faults.count("DeleteUserPool") == 1
+    assert cognito().list_user_pools(MaxResults=60)["UserPools"] == []
+
+
+def test_a_domain_deleting_for_too_long_stops_down_with_one_sentence(
+    faults: Faults, moto: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait is bounded: past it, exit 7 and one sentence saying what it waited for."""
+    monkeypatch.setattr(base, "sleep", lambda s: None)
+    monkeypatch.setattr(cognito_oauth, "DOMAIN_WAIT_SECONDS", 0.0)
+    assert run("up").exit_code == 0
+    DomainBeingDeleted(faults, polls=10**6)
+    result = run("down")
+    assert result.exit_code == 7 and "Traceback" not in result.output
+    assert f"The user pool domain {PREFIX!r} is still DELETING" in " ".join(result.stderr.split())
+    assert faults.count("DeleteUserPool") == 0
+
+
+def test_up_right_after_down_waits_for_its_old_domain_instead_of_calling_it_taken(
+    faults: Faults, moto: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prefix is still DELETING (the last `down`'s domain): up waits, then takes it; no
+    "taken by another user pool"."""
+    monkeypatch.setattr(base, "sleep", lambda s: None)
+    assert run("up").exit_code == 0
+    assert run("down").exit_code == 0
+    cognito_aws = DomainBeingDeleted(faults, polls=2)
+    cognito_aws.left, cognito_aws.pool = 2, "us-west-2_gone"
+    start = len(faults.calls)
+    result = run("up")
+    assert result.exit_code == 0, result.output
+    assert "taken" not in result.stderr and recorded()["resources"]["domain"]["id"] == PREFIX
+    assert faults.calls[start:].count("CreateUserPoolDomain") == 2 and cognito_aws.left == 0

@@ -10,7 +10,7 @@ from ..aws import AwsClient, get
 from ..errors import AuthdemoError
 from ..validate import PASSWORD_POLICY, email_like
 from .base import TAG_KEY, Context, Rec, Unit
-from .cognito_oauth import PoolClient, oauth_settings
+from .cognito_oauth import PoolClient, oauth_settings, settled
 
 
 class UserPool(Unit):
@@ -57,6 +57,7 @@ class UserPool(Unit):
         domain = ctx.records.resource("domain") if rec.get("id") == self._recorded_id(ctx) else None
         if domain and domain.get("id"):
             get(cognito.delete_user_pool_domain, Domain=domain["id"], UserPoolId=rec["id"])
+            settled(ctx, self.key, domain["id"], rec["id"])  # DELETING: the pool is not deletable yet
         try:
             cognito.delete_user_pool(UserPoolId=rec["id"])
             return
@@ -67,6 +68,7 @@ class UserPool(Unit):
         for domain_key in ("Domain", "CustomDomain"):
             if pool.get(domain_key):
                 get(cognito.delete_user_pool_domain, Domain=pool[domain_key], UserPoolId=rec["id"])
+                settled(ctx, self.key, pool[domain_key], rec["id"])
         if pool.get("DeletionProtection") == "ACTIVE":
             cognito.update_user_pool(UserPoolId=rec["id"], DeletionProtection="INACTIVE")
         cognito.delete_user_pool(UserPoolId=rec["id"])
