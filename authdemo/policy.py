@@ -18,7 +18,10 @@ Implied actions (a call that needs a second permission):
 - `lambda:GetFunction` returns the function's tags only with `lambda:ListTags` (discovery
   matches the stack's tag, so without it `down` never finds a function);
 - creating with tags needs `iam:TagRole`, `logs:TagResource`, `lambda:TagResource`,
-  `cognito-idp:TagResource`, and for API Gateway `apigateway:TagResource`/`POST` on `/tags/*`.
+  `cognito-idp:TagResource`, and for API Gateway `apigateway:TagResource`/`POST` on `/tags/*`;
+- the first `CreateApi` of an account makes API Gateway create its service-linked role
+  (AWSServiceRoleForAPIGateway, trusted by `ops.apigateway.amazonaws.com`) with the caller's
+  `iam:CreateServiceLinkedRole`: allowed for that role and that service only.
 `cognito-idp:InitiateAuth` (sign-in), `cognito-idp:GlobalSignOut` (`test`'s signed-out row,
 `token --sign-out`) and `cognito-idp:GetUser` (`token --sign-out` shows Cognito refusing the
 token): authorized by the user's access token, not by IAM, so they are not listed.
@@ -49,6 +52,10 @@ LOGS_ACTIONS = (
     "logs:TagResource",
     "logs:ListTagsForResource",
 )
+#: API Gateway's service-linked role (developer guide, "Using service-linked roles for API
+#: Gateway"): its service principal, and its name under IAM's path for service-linked roles.
+APIGATEWAY_SERVICE = "ops.apigateway.amazonaws.com"
+APIGATEWAY_LINKED_ROLE = f"aws-service-role/{APIGATEWAY_SERVICE}/AWSServiceRoleForAPIGateway"
 #: DescribeUserPoolDomain names a domain, not a pool: it takes no resource either.
 COGNITO_UNSCOPED_ACTIONS = (
     "cognito-idp:CreateUserPool",
@@ -127,6 +134,13 @@ def policy(
                 "Action": ["iam:PassRole"],
                 "Resource": role,
                 "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+            },
+            {
+                "Sid": "ApiGatewayServiceLinkedRole",  # made by the account's first CreateApi
+                "Effect": "Allow",
+                "Action": ["iam:CreateServiceLinkedRole"],
+                "Resource": f"arn:{partition}:iam::{account}:role/{APIGATEWAY_LINKED_ROLE}",
+                "Condition": {"StringEquals": {"iam:AWSServiceName": APIGATEWAY_SERVICE}},
             },
             {
                 "Sid": "FunctionLogGroup",

@@ -30,7 +30,9 @@ IMPLIED = {
     "iam:CreateRole": ["iam:TagRole"],
     "logs:CreateLogGroup": ["logs:TagResource"],
     "cognito-idp:CreateUserPool": ["cognito-idp:TagResource"],
-    "apigateway:POST": ["apigateway:TagResource"],  # CreateApi / CreateStage with Tags
+    # CreateApi / CreateStage with Tags; an account's first CreateApi creates API Gateway's
+    # service-linked role with the caller's permission (moto never asks for it).
+    "apigateway:POST": ["apigateway:TagResource", "iam:CreateServiceLinkedRole"],
 }
 
 
@@ -202,3 +204,15 @@ def test_policy_command_refuses_bad_input() -> None:
     assert run("policy", "--region", "us-wst-2").exit_code == 2
     assert run("policy", "--account", "12").exit_code == 2
     assert run("policy", "--stack", "bad name").exit_code == 2
+
+
+def test_the_service_linked_role_is_allowed_for_api_gateway_only() -> None:
+    """iam:CreateServiceLinkedRole: API Gateway's own role, on IAM's service-role path, and only
+    when the service is ops.apigateway.amazonaws.com (the role a fresh account's first CreateApi makes)."""
+    document = policy("class-42", "aws", "us-west-2", "123456789012")
+    linked = [s for s in document["Statement"] if "iam:CreateServiceLinkedRole" in s["Action"]]
+    assert len(linked) == 1 and linked[0]["Action"] == ["iam:CreateServiceLinkedRole"]
+    assert linked[0]["Resource"] == (
+        "arn:aws:iam::123456789012:role/aws-service-role/ops.apigateway.amazonaws.com/AWSServiceRoleForAPIGateway"
+    )
+    assert linked[0]["Condition"] == {"StringEquals": {"iam:AWSServiceName": "ops.apigateway.amazonaws.com"}}
