@@ -48,7 +48,7 @@ _BAD_CREDENTIALS = {
     "InvalidAccessKeyId",
     "AuthFailure",
 }
-_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 _LOADERS: dict[str, Any] = {}  # botocore's JSON model loader per AWS_DATA_PATH: models parsed once
 
 
@@ -357,7 +357,7 @@ def translate(exc: BaseException, operation: str = "the AWS call") -> AuthdemoEr
                 f"AWS rejected your credentials ({code}); check the access key, the profile, "
                 "or that the region is enabled for your account."
             )
-        elif code in _DENIED:
+        elif code in DENIED:
             error = CredentialsError(
                 f"Access denied for {op}: your identity is not allowed to call it; add the "
                 "permission `authdemo policy` prints, or use another profile."

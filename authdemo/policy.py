@@ -45,6 +45,16 @@ IAM_ROLE_ACTIONS = (
     "iam:ListAttachedRolePolicies",
     "iam:DetachRolePolicy",
 )
+#: The reads that ask whether a role exists. IAM matches a request against the role's ARN, which
+#: holds its path (`role/authdemo/<stack>/<name>`); a role that does not exist has no path, so its
+#: ARN is `role/<name>` and only a statement on that ARN lets IAM answer NoSuchEntity rather than
+#: AccessDenied (docs/aws-notes.md, issue 19). Reads only: nothing is changed through that ARN.
+IAM_ROLE_LOOKUPS = (
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListRolePolicies",
+    "iam:ListAttachedRolePolicies",
+)
 LOGS_ACTIONS = (
     "logs:CreateLogGroup",
     "logs:PutRetentionPolicy",
@@ -108,15 +118,15 @@ def policy(
     stack: str | None = None, partition: str = "aws", region: str = "*", account: str = "*"
 ) -> dict[str, Any]:
     """The identity policy authdemo needs; `stack` narrows the role, function and log group."""
+    roles = f"arn:{partition}:iam::{account}:role"
     if stack is None:
-        role: str | list[str] = f"arn:{partition}:iam::{account}:role/authdemo/*"
+        role: str | list[str] = f"{roles}/authdemo/*"
+        role_names = ["authdemo-*-fn-role", "authdemo-*-authz-role"]
         function_names = ["authdemo-*-hello", "authdemo-*-authorizer"]
     else:
         names = Names(stack)
-        role = [  # both functions' roles
-            f"arn:{partition}:iam::{account}:role{names.role_path}{name}"
-            for name in (names.role, names.authorizer_role)
-        ]
+        role_names = [names.role, names.authorizer_role]  # both functions' roles
+        role = [f"{roles}{names.role_path}{name}" for name in role_names]
         function_names = [names.function, names.authorizer_function]
     log_groups = [
         f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{n}" for n in function_names
@@ -128,6 +138,12 @@ def policy(
         "Statement": [
             {"Sid": "WhoAmI", "Effect": "Allow", "Action": ["sts:GetCallerIdentity"], "Resource": "*"},
             {"Sid": "FunctionRole", "Effect": "Allow", "Action": list(IAM_ROLE_ACTIONS), "Resource": role},
+            {
+                "Sid": "AskWhetherFunctionRoleExists",  # by its path-less ARN: see IAM_ROLE_LOOKUPS
+                "Effect": "Allow",
+                "Action": list(IAM_ROLE_LOOKUPS),
+                "Resource": [f"{roles}/{name}" for name in role_names],
+            },
             {
                 "Sid": "PassFunctionRoleToLambdaOnly",
                 "Effect": "Allow",

@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 import pytest
-from conftest import run
+from conftest import Faults, aws_error, leftovers, plain_client, run
 
 from authdemo import app, aws
 from authdemo.policy import policy
@@ -216,3 +216,78 @@ def test_the_service_linked_role_is_allowed_for_api_gateway_only() -> None:
         "arn:aws:iam::123456789012:role/aws-service-role/ops.apigateway.amazonaws.com/AWSServiceRoleForAPIGateway"
     )
     assert linked[0]["Condition"] == {"StringEquals": {"iam:AWSServiceName": "ops.apigateway.amazonaws.com"}}
+
+
+ACCOUNT = "123456789012"  # moto's
+#: IAM calls that name a role: IAM authorizes them against the role's ARN.
+ROLE_CALLS = frozenset(
+    {"CreateRole", "GetRole", "TagRole", "DeleteRole", "PutRolePolicy", "GetRolePolicy", "DeleteRolePolicy"}
+    | {"ListRolePolicies", "ListAttachedRolePolicies", "DetachRolePolicy"}
+)
+
+
+def allows(document: dict[str, Any], action: str, resource: str) -> bool:
+    """Whether an Allow statement names the action and the resource (conditions aside)."""
+    for statement in document["Statement"]:
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        if allowed({"Statement": [statement]}, action) and any(
+            fnmatch.fnmatchcase(resource, r) for r in resources
+        ):
+            return True
+    return False
+
+
+class PrintedPolicyIam:
+    """IAM deciding each call naming a role as AWS does under exactly `document`: the request's
+    resource is the role's ARN, path included when the role exists, `role/<name>` when it does
+    not (the path is the role's, and a missing role has none); CreateRole's is the path it asks
+    for. A call no statement allows is AccessDenied (403), before moto sees it."""
+
+    def __init__(self, faults: Faults, document: dict[str, Any]) -> None:
+        self.document, self.denied = document, []
+        faults.on("iam", "before-call.iam", self._decide)
+
+    def _decide(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
+        if model.name not in ROLE_CALLS:
+            return None
+        name = params["body"]["RoleName"]
+        path = params["body"].get("Path", "/") if model.name == "CreateRole" else self._path(name)
+        arn = f"arn:aws:iam::{ACCOUNT}:role{path}{name}"
+        if allows(self.document, f"iam:{model.name}", arn):
+            return None
+        self.denied.append(f"iam:{model.name} on {arn}")
+        said = f"User: arn:aws:iam::{ACCOUNT}:user/presenter is not authorized to perform: iam:{model.name}"
+        return aws_error("AccessDenied", f"{said} on resource: {arn}", 403)
+
+    @staticmethod
+    def _path(name: str) -> str:
+        try:
+            return str(plain_client("iam").get_role(RoleName=name)["Role"]["Path"])
+        except plain_client("iam").exceptions.NoSuchEntityException:
+            return "/"  # no role, no path: IAM sees arn:...:role/<name>
+
+
+@pytest.mark.parametrize("stack_policy", [False, True], ids=["policy", "policy --stack"])
+def test_a_clean_account_works_with_exactly_the_printed_policy(
+    faults: Faults, moto: None, stack_policy: bool
+) -> None:
+    """Asking about a role that does not exist is not denied (IAM answers NoSuchEntity), and
+    deleting one is denied but then seen gone: up --dry-run and down --sweep on a clean account,
+    up, and down after the roles were deleted by hand all finish under the printed policy."""
+    document = policy("authdemo", "aws", "us-west-2", ACCOUNT) if stack_policy else policy()
+    iam = PrintedPolicyIam(faults, document)
+    for args in (("up", "--dry-run"), ("down", "--sweep", "--yes"), ("up",)):
+        result = run(*args)
+        assert result.exit_code == 0, (args, result.output)
+    for role in ("authdemo-authdemo-fn-role", "authdemo-authdemo-authz-role"):  # gone by hand
+        plain_client("iam").delete_role_policy(RoleName=role, PolicyName="write-own-logs")
+        plain_client("iam").delete_role(RoleName=role)
+    result = run("down")
+    assert result.exit_code == 0, result.output
+    assert leftovers() == {}
+    gone = [f"arn:aws:iam::{ACCOUNT}:role/authdemo-authdemo-{r}" for r in ("fn-role", "authz-role")]
+    assert sorted(iam.denied) == sorted(
+        f"iam:{a} on {arn}" for a in ("DeleteRole", "DeleteRolePolicy") for arn in gone
+    )
