@@ -401,3 +401,17 @@ def test_up_right_after_down_waits_for_its_old_domain_instead_of_calling_it_take
     assert result.exit_code == 0, result.output
     assert "taken" not in result.stderr and recorded()["resources"]["domain"]["id"] == PREFIX
     assert faults.calls[start:].count("CreateUserPoolDomain") == 2 and cognito_aws.left == 0
+
+
+def test_the_pool_is_created_on_the_lite_plan(faults: Faults, moto: None) -> None:
+    """CreateUserPool asks for UserPoolTier LITE (AWS's default is ESSENTIALS): the cheapest plan,
+    which has the classic hosted UI (ManagedLoginVersion 1) the domain is created with."""
+    sent: list[dict[str, Any]] = []
+    faults.on(
+        "cognito-idp",
+        "provide-client-params.cognito-idp.CreateUserPool",
+        lambda params, **_: sent.append(params),
+    )
+    assert run("up").exit_code == 0
+    assert [p.get("UserPoolTier") for p in sent] == ["LITE"]
+    assert cognito_oauth.MANAGED_LOGIN_VERSION == 1  # v2 (managed login) would need ESSENTIALS

@@ -12,6 +12,11 @@ from ..validate import PASSWORD_POLICY, email_like
 from .base import TAG_KEY, Context, Rec, Unit
 from .cognito_oauth import PoolClient, oauth_settings, settled
 
+#: Our choice of feature plan: Lite, the cheapest, has all authdemo uses (password sign-in, the
+#: classic hosted UI of ManagedLoginVersion 1, resource servers, client credentials); a pool
+#: created without it is on Essentials, the default since November 2024 (README, "What it costs").
+POOL_TIER = "LITE"
+
 
 class UserPool(Unit):
     cognito = True
@@ -37,6 +42,7 @@ class UserPool(Unit):
     def create(self, ctx: Context) -> Rec:
         pool = ctx.clients("cognito-idp").create_user_pool(
             PoolName=ctx.names.user_pool,
+            UserPoolTier=POOL_TIER,  # came with ManagedLoginVersion (pyproject: boto3>=1.36)
             Policies={"PasswordPolicy": PASSWORD_POLICY},
             AutoVerifiedAttributes=[],
             AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
