@@ -31,7 +31,10 @@ AFTER_PREFETCH: list[Callable[[], None]] = []
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 
-# Error codes meaning "it is already gone", per service (see aws-facts.md, Teardown).
+# Error codes meaning "it is already gone", per service (see aws-facts.md, Teardown). Not read
+# from the models: they list every error an operation may raise, never which one means "gone"
+# (a choice of ours, made per service); tests/test_aws_right.py checks each is a modelled error.
+# The credential codes below are common errors no service model lists (AWS's "Common Errors").
 NOT_FOUND_CODES = frozenset(
     {"ResourceNotFoundException", "NoSuchEntity", "NotFoundException", "UserNotFoundException"}
 )

@@ -33,6 +33,10 @@ from typing import Any
 
 from .units.base import Names
 
+# The action lists below are a choice of ours, not a copy of AWS's: the IAM actions of the calls
+# authdemo makes (the recording test in tests/test_policy.py derives those from each call's
+# model and fails if one is missing); IAM's action names are not in botocore's models.
+
 IAM_ROLE_ACTIONS = (
     "iam:CreateRole",
     "iam:GetRole",

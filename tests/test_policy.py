@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import fnmatch
+import functools
 import json
 import os
 from typing import Any
@@ -17,11 +18,6 @@ from conftest import Faults, aws_error, leftovers, plain_client, run
 
 from authdemo import app, aws
 from authdemo.policy import policy
-
-#: Calls IAM does not authorize (the Cognito API reference: InitiateAuth takes no AWS credentials;
-#: GlobalSignOut, like GetUser, is authorized by the user's access token: "Amazon Cognito doesn't
-#: evaluate IAM policies in requests for this API operation").
-NOT_IAM_AUTHORIZED = {"cognito-idp:InitiateAuth", "cognito-idp:GlobalSignOut", "cognito-idp:GetUser"}
 
 #: A call that needs a second permission (see authdemo/policy.py's docstring and docs/aws-notes.md).
 IMPLIED = {
@@ -46,6 +42,11 @@ class Recorder:
         client.meta.events.register("provide-client-params", self._record)
 
     def _record(self, model: Any, **_: Any) -> None:
+        """A call the model says is sent unsigned (auth: smithy.api#noAuth: InitiateAuth, GetUser,
+        GlobalSignOut...) is authorized by its token, not by IAM ("Amazon Cognito doesn't evaluate
+        IAM policies in requests for this API operation"): it needs no permission, and is skipped."""
+        if model.auth_type == "none":
+            return
         prefix = model.service_model.endpoint_prefix  # apigatewayv2 -> apigateway
         self.calls.append(
             (prefix, model.name, model.http.get("method", ""), model.http.get("requestUri", ""))
@@ -56,8 +57,6 @@ class Recorder:
         needed: set[str] = set()
         for prefix, name, method, _ in self.calls:
             action = f"apigateway:{method}" if prefix == "apigateway" else f"{prefix}:{name}"
-            if action in NOT_IAM_AUTHORIZED:
-                continue
             needed.add(action)
             needed.update(IMPLIED.get(action, []))
         return needed
@@ -219,11 +218,15 @@ def test_the_service_linked_role_is_allowed_for_api_gateway_only() -> None:
 
 
 ACCOUNT = "123456789012"  # moto's
-#: IAM calls that name a role: IAM authorizes them against the role's ARN.
-ROLE_CALLS = frozenset(
-    {"CreateRole", "GetRole", "TagRole", "DeleteRole", "PutRolePolicy", "GetRolePolicy", "DeleteRolePolicy"}
-    | {"ListRolePolicies", "ListAttachedRolePolicies", "DetachRolePolicy"}
-)
+
+
+@functools.cache
+def role_calls() -> frozenset[str]:
+    """IAM's operations that name a role (a RoleName in their input), from botocore's model:
+    IAM authorizes each against that role's ARN."""
+    model = plain_client("iam").meta.service_model
+    inputs = {o: model.operation_model(o).input_shape for o in model.operation_names}
+    return frozenset(o for o, shape in inputs.items() if shape is not None and "RoleName" in shape.members)
 
 
 def allows(document: dict[str, Any], action: str, resource: str) -> bool:
@@ -250,7 +253,7 @@ class PrintedPolicyIam:
         faults.on("iam", "before-call.iam", self._decide)
 
     def _decide(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
-        if model.name not in ROLE_CALLS:
+        if model.name not in role_calls():
             return None
         name = params["body"]["RoleName"]
         path = params["body"].get("Path", "/") if model.name == "CreateRole" else self._path(name)

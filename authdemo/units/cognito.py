@@ -96,6 +96,7 @@ class AppClient(PoolClient):
         """Password sign-in for `token`/`test`, and the OAuth code flow for `login` (issue 11)."""
         return {
             "ClientName": ctx.names.client,
+            # Our choice among the model's ExplicitAuthFlowsType (test_aws_right checks each value).
             "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
             "PreventUserExistenceErrors": "ENABLED",
             **oauth_settings(ctx),

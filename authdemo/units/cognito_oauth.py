@@ -22,9 +22,11 @@ from .base import Context, Rec, Unit
 
 #: The custom scope the `/m2m` route wants and the machine client is allowed.
 M2M_SCOPE = "authdemo/read"
-#: What the user app client may ask for at /oauth2/authorize (the access token's own scope too).
+#: What the user app client may ask for at /oauth2/authorize (the access token's own scope too):
+#: our choice among Cognito's reserved scopes, which are in its docs, not in botocore's model.
 USER_SCOPES = ("openid", "email", "profile", "aws.cognito.signin.user.admin")
-#: A prefix domain may not contain these words (Cognito refuses it).
+#: A prefix domain may not contain these words (Cognito refuses it; a rule of the service, stated
+#: in its errors and docs, that botocore's model does not carry).
 RESERVED = ("aws", "amazon", "cognito")
 #: Version 1: the classic hosted UI, which works at once; version 2 ("managed login") shows an
 #: error page until a branding style exists for each app client (docs/aws-notes.md, issue 11).
