@@ -10,6 +10,7 @@ throttling with HTTP 400 `TooManyRequestsException`, which the legacy mode does 
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -30,7 +31,10 @@ AFTER_PREFETCH: list[Callable[[], None]] = []
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 
-# Error codes meaning "it is already gone", per service (see aws-facts.md, Teardown).
+# Error codes meaning "it is already gone", per service (see aws-facts.md, Teardown). Not read
+# from the models: they list every error an operation may raise, never which one means "gone"
+# (a choice of ours, made per service); tests/test_aws_right.py checks each is a modelled error.
+# The credential codes below are common errors no service model lists (AWS's "Common Errors").
 NOT_FOUND_CODES = frozenset(
     {"ResourceNotFoundException", "NoSuchEntity", "NotFoundException", "UserNotFoundException"}
 )
@@ -47,17 +51,21 @@ _BAD_CREDENTIALS = {
     "InvalidAccessKeyId",
     "AuthFailure",
 }
-_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
-_LOADER: Any = None  # botocore's JSON model loader, shared so models are parsed once per process
+DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+_LOADERS: dict[str, Any] = {}  # botocore's JSON model loader per AWS_DATA_PATH: models parsed once
 
 
 def shared_loader() -> Any:
     """botocore's model loader for this process: every session authdemo builds, and
-    regions.py's partition data, read models through it (each parsed once)."""
-    global _LOADER
-    if _LOADER is None:
-        _LOADER = _loader_class()()
-    return _LOADER
+    regions.py's partition data, read models through it (each parsed once). It searches
+    AWS_DATA_PATH first, as botocore's own sessions (and the aws CLI) do: models added or
+    amended there are the ones authdemo's clients send with."""
+    data_path = os.environ.get("AWS_DATA_PATH", "")
+    loader = _LOADERS.get(data_path)
+    if loader is None:
+        extra = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep) if p]
+        loader = _LOADERS[data_path] = _loader_class()(extra_search_paths=extra)
+    return loader
 
 
 def _loader_class() -> Any:
@@ -352,7 +360,7 @@ def translate(exc: BaseException, operation: str = "the AWS call") -> AuthdemoEr
                 f"AWS rejected your credentials ({code}); check the access key, the profile, "
                 "or that the region is enabled for your account."
             )
-        elif code in _DENIED:
+        elif code in DENIED:
             error = CredentialsError(
                 f"Access denied for {op}: your identity is not allowed to call it; add the "
                 "permission `authdemo policy` prints, or use another profile."
@@ -394,6 +402,12 @@ class AwsClient:
 
         return invoke
 
+    def shape(self, operation: str, *path: str, output: bool = False) -> Any:
+        """The botocore shape at `path` (member names) of `operation`'s input (or output), in the
+        model this very client validates and sends with: what AWS's API has, read at run time
+        (a field AWS adds later is there, never missing from a copy of ours). Cached per model."""
+        return _shape(self.raw.meta.service_model, operation, path, output)
+
     def pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every page of a paginated call, errors translated as for a single call."""
         try:
@@ -403,6 +417,15 @@ class AwsClient:
             if translated is None:
                 raise
             raise translated from exc
+
+
+@functools.lru_cache(maxsize=256)
+def _shape(model: Any, operation: str, path: tuple[str, ...], output: bool) -> Any:
+    op = model.operation_model(operation)
+    shape = op.output_shape if output else op.input_shape
+    for name in path:
+        shape = shape.members[name]
+    return shape
 
 
 def get(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any] | None:

@@ -160,8 +160,16 @@ class StepDisplay:
             if key in self.rows:
                 self.rows[key]["note"] = message
 
+    def remark(self, key: str, message: str) -> None:
+        """A note the row keeps once finished (what the step did otherwise than planned)."""
+        with self._lock:
+            if key in self.rows:
+                self.rows[key]["note"] = self.rows[key]["remark"] = message
+
     def finished(self, key: str, outcome: str, seconds: float) -> None:
-        self._end(key, _MARKS.get(outcome, outcome))
+        status = _MARKS.get(outcome, outcome)
+        remark = self.rows.get(key, {}).get("remark")
+        self._end(key, f"{status} ({remark})" if remark else status)
 
     def failed(self, key: str, error: BaseException, seconds: float) -> None:
         self._end(key, "[red]✗ failed[/]")

@@ -277,6 +277,7 @@ def down_steps(executor: Executor, forget_only: frozenset[str] = frozenset()) ->
 
 def up(ctx: Context, store: StateStore, observer: Observer, max_workers: int = MAX_WORKERS) -> RunResult:
     ctx.notify = observer.note
+    ctx.remark = getattr(observer, "remark", observer.note)  # e.g. the architecture Lambda took
     return run_graph(up_steps(Executor(ctx, store)), observer, max_workers)
 
 

@@ -18,7 +18,10 @@ Implied actions (a call that needs a second permission):
 - `lambda:GetFunction` returns the function's tags only with `lambda:ListTags` (discovery
   matches the stack's tag, so without it `down` never finds a function);
 - creating with tags needs `iam:TagRole`, `logs:TagResource`, `lambda:TagResource`,
-  `cognito-idp:TagResource`, and for API Gateway `apigateway:TagResource`/`POST` on `/tags/*`.
+  `cognito-idp:TagResource`, and for API Gateway `apigateway:TagResource`/`POST` on `/tags/*`;
+- the first `CreateApi` of an account makes API Gateway create its service-linked role
+  (AWSServiceRoleForAPIGateway, trusted by `ops.apigateway.amazonaws.com`) with the caller's
+  `iam:CreateServiceLinkedRole`: allowed for that role and that service only.
 `cognito-idp:InitiateAuth` (sign-in), `cognito-idp:GlobalSignOut` (`test`'s signed-out row,
 `token --sign-out`) and `cognito-idp:GetUser` (`token --sign-out` shows Cognito refusing the
 token): authorized by the user's access token, not by IAM, so they are not listed.
@@ -29,6 +32,10 @@ from __future__ import annotations
 from typing import Any
 
 from .units.base import Names
+
+# The action lists below are a choice of ours, not a copy of AWS's: the IAM actions of the calls
+# authdemo makes (the recording test in tests/test_policy.py derives those from each call's
+# model and fails if one is missing); IAM's action names are not in botocore's models.
 
 IAM_ROLE_ACTIONS = (
     "iam:CreateRole",
@@ -42,6 +49,16 @@ IAM_ROLE_ACTIONS = (
     "iam:ListAttachedRolePolicies",
     "iam:DetachRolePolicy",
 )
+#: The reads that ask whether a role exists. IAM matches a request against the role's ARN, which
+#: holds its path (`role/authdemo/<stack>/<name>`); a role that does not exist has no path, so its
+#: ARN is `role/<name>` and only a statement on that ARN lets IAM answer NoSuchEntity rather than
+#: AccessDenied (docs/aws-notes.md, issue 19). Reads only: nothing is changed through that ARN.
+IAM_ROLE_LOOKUPS = (
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListRolePolicies",
+    "iam:ListAttachedRolePolicies",
+)
 LOGS_ACTIONS = (
     "logs:CreateLogGroup",
     "logs:PutRetentionPolicy",
@@ -49,6 +66,10 @@ LOGS_ACTIONS = (
     "logs:TagResource",
     "logs:ListTagsForResource",
 )
+#: API Gateway's service-linked role (developer guide, "Using service-linked roles for API
+#: Gateway"): its service principal, and its name under IAM's path for service-linked roles.
+APIGATEWAY_SERVICE = "ops.apigateway.amazonaws.com"
+APIGATEWAY_LINKED_ROLE = f"aws-service-role/{APIGATEWAY_SERVICE}/AWSServiceRoleForAPIGateway"
 #: DescribeUserPoolDomain names a domain, not a pool: it takes no resource either.
 COGNITO_UNSCOPED_ACTIONS = (
     "cognito-idp:CreateUserPool",
@@ -101,15 +122,15 @@ def policy(
     stack: str | None = None, partition: str = "aws", region: str = "*", account: str = "*"
 ) -> dict[str, Any]:
     """The identity policy authdemo needs; `stack` narrows the role, function and log group."""
+    roles = f"arn:{partition}:iam::{account}:role"
     if stack is None:
-        role: str | list[str] = f"arn:{partition}:iam::{account}:role/authdemo/*"
+        role: str | list[str] = f"{roles}/authdemo/*"
+        role_names = ["authdemo-*-fn-role", "authdemo-*-authz-role"]
         function_names = ["authdemo-*-hello", "authdemo-*-authorizer"]
     else:
         names = Names(stack)
-        role = [  # both functions' roles
-            f"arn:{partition}:iam::{account}:role{names.role_path}{name}"
-            for name in (names.role, names.authorizer_role)
-        ]
+        role_names = [names.role, names.authorizer_role]  # both functions' roles
+        role = [f"{roles}{names.role_path}{name}" for name in role_names]
         function_names = [names.function, names.authorizer_function]
     log_groups = [
         f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{n}" for n in function_names
@@ -122,11 +143,24 @@ def policy(
             {"Sid": "WhoAmI", "Effect": "Allow", "Action": ["sts:GetCallerIdentity"], "Resource": "*"},
             {"Sid": "FunctionRole", "Effect": "Allow", "Action": list(IAM_ROLE_ACTIONS), "Resource": role},
             {
+                "Sid": "AskWhetherFunctionRoleExists",  # by its path-less ARN: see IAM_ROLE_LOOKUPS
+                "Effect": "Allow",
+                "Action": list(IAM_ROLE_LOOKUPS),
+                "Resource": [f"{roles}/{name}" for name in role_names],
+            },
+            {
                 "Sid": "PassFunctionRoleToLambdaOnly",
                 "Effect": "Allow",
                 "Action": ["iam:PassRole"],
                 "Resource": role,
                 "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+            },
+            {
+                "Sid": "ApiGatewayServiceLinkedRole",  # made by the account's first CreateApi
+                "Effect": "Allow",
+                "Action": ["iam:CreateServiceLinkedRole"],
+                "Resource": f"arn:{partition}:iam::{account}:role/{APIGATEWAY_LINKED_ROLE}",
+                "Condition": {"StringEquals": {"iam:AWSServiceName": APIGATEWAY_SERVICE}},
             },
             {
                 "Sid": "FunctionLogGroup",

@@ -15,6 +15,7 @@ import unicodedata
 
 from .errors import UsageError
 
+#: Our values for the model's PasswordPolicyType (its fields are AWS's; the values are a choice).
 PASSWORD_POLICY = {
     "MinimumLength": 8,
     "RequireUppercase": True,

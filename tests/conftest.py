@@ -47,7 +47,8 @@ def _ram_disk(path: str = "/dev/shm", room: int = 256 * 2**20) -> str | None:
 if (_ram := _ram_disk()) is not None:
     os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", _ram)
 
-#: Name prefixes of the AWS calls that change something (the rest only read).
+#: Name prefixes of the AWS calls that change something (the rest only read): botocore's models
+#: do not mark an operation read-only, so this is a naming rule of ours, not a copy of a model.
 CHANGING = ("Create", "Put", "Add", "Admin", "Delete", "Update", "Remove", "Tag", "Untag")
 
 

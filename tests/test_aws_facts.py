@@ -535,3 +535,30 @@ def test_a_404_on_a_cell_is_retried_within_wait(routes_api: str) -> None:
     _Routes.scripts[("/protected", True)] = [404, 200]
     cells, _ = run_matrix(prober, [user], {"protected": url}, lambda _: None, 0.0)
     assert cells[0].status == 404 and not cells[0].passed and "got 404" in cells[0].reason
+
+
+ARM64_REFUSED = (
+    'Architecture "arm64" is not supported in us-west-2. Please select "x86_64" or remove the '
+    "Architectures value from your request and try again"
+)
+
+
+def test_a_region_without_arm64_gets_x86_64_functions_and_the_row_says_so(moto, faults):
+    """Lambda refuses arm64 where Graviton is not offered (InvalidParameterValueException): both
+    functions are created with x86_64 at once, and each function's row says why."""
+
+    def refuse_arm64(params: dict[str, Any], **_: Any) -> Any:
+        if json.loads(params["body"]).get("Architectures") == ["arm64"]:
+            return aws_error("InvalidParameterValueException", ARM64_REFUSED)
+        return None
+
+    faults.on("lambda", "before-call.lambda.CreateFunction", refuse_arm64)
+    result = run("up")
+    assert result.exit_code == 0, result.output
+    assert faults.count("CreateFunction") == 4  # one refusal each, then created
+    lam = boto3.client("lambda", region_name="us-west-2")
+    for name in ("authdemo-authdemo-hello", "authdemo-authdemo-authorizer"):
+        assert lam.get_function_configuration(FunctionName=name)["Architectures"] == ["x86_64"]
+    said = "x86_64: arm64 is not offered in us-west-2"
+    rows = [line for line in result.stderr.splitlines() if said in line]
+    assert len(rows) == 2 and all("created" in row for row in rows), result.stderr

@@ -5,6 +5,8 @@ reporting an error (not "missing") when AWS answers something other than "not fo
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from conftest import Faults, run
@@ -101,3 +103,53 @@ def test_status_reports_throttling_as_an_error_not_missing(moto: None, faults: F
     error = " ".join(result.stderr.split())
     assert error.count("Error:") == 1 and "DescribeUserPool failed: ThrottlingException" in error
     assert "Traceback" not in result.output
+
+
+def _enum_values(shape: Any, value: Any, path: str) -> Iterator[tuple[str, Any, list[str]]]:
+    """(where, value, the model's enum) for every enum-typed value in `value` of `shape`."""
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for name, item in value.items():
+            if name in shape.members:
+                yield from _enum_values(shape.members[name], item, f"{path}.{name}")
+    elif shape.type_name == "list" and isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _enum_values(shape.member, item, f"{path}[{i}]")
+    elif shape.type_name == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            yield from _enum_values(shape.value, item, f"{path}[{key}]")
+    elif getattr(shape, "enum", None):
+        yield path, value, list(shape.enum)
+
+
+def test_every_enum_value_authdemo_sends_is_one_the_model_lists(faults: Faults, moto: None) -> None:
+    """botocore does not check enums before sending; its model lists them. Every enum-typed value
+    up, token and down send (auth and OAuth flows, runtime, architecture, feature plan, protocol,
+    authorizer and integration types...) is one of AWS's, read from the model of the client."""
+    sent: list[tuple[Any, dict[str, Any]]] = []
+    faults.on("*", "provide-client-params", lambda model, params, **_: sent.append((model, dict(params))))
+    for args in (("up",), ("token",), ("down",)):
+        assert run(*args).exit_code == 0, args
+    checked = [
+        (f"{model.name}{where}", value, enum)
+        for model, params in sent
+        if model.input_shape is not None
+        for where, value, enum in _enum_values(model.input_shape, params, "")
+    ]
+    assert {"CreateUserPool.UserPoolTier", "CreateFunction.Architectures[0]", "InitiateAuth.AuthFlow"} <= {
+        c[0] for c in checked
+    }
+    assert [(where, value) for where, value, enum in checked if value not in enum] == []
+
+
+def test_every_gone_code_is_an_error_a_service_of_authdemo_models() -> None:
+    """NOT_FOUND_CODES is our choice of which error means "already gone"; each is an error code
+    botocore's model of a service authdemo calls has (a typo would never match an answer)."""
+    from conftest import plain_client
+
+    from authdemo.aws import NOT_FOUND_CODES
+
+    codes = set()
+    for service in ("iam", "lambda", "logs", "cognito-idp", "apigatewayv2"):
+        for shape in plain_client(service).meta.service_model.error_shapes:
+            codes.add(shape.metadata.get("error", {}).get("code", shape.name))
+    assert sorted(NOT_FOUND_CODES - codes) == []

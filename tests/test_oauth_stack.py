@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN_URL, Faults, plain_client, run, run_json
+from botocore.awsrequest import AWSResponse
+from conftest import TOKEN_URL, Faults, aws_error, plain_client, run, run_json
 
 from authdemo import app
 from authdemo.errors import AuthdemoError, UnreachableError
 from authdemo.oauth import client_credentials
-from authdemo.units.cognito import CLIENT_UPDATE_FIELDS
+from authdemo.units import base, cognito_oauth
 from authdemo.units.cognito_oauth import domain_prefix
 
 ACCOUNT, REGION = "123456789012", "us-west-2"
@@ -144,13 +146,54 @@ def test_configure_brings_a_kept_client_to_the_oauth_settings_and_keeps_its_othe
     assert run_json("status")["callback_port"] == 8401
 
 
-def test_client_update_fields_are_every_updatable_field() -> None:
-    """CLIENT_UPDATE_FIELDS is botocore's UpdateUserPoolClient input, minus the two IDs."""
-    import botocore.session
+def _cognito_model_with(tmp_path: Path, field: str) -> Path:
+    """A botocore data path (AWS_DATA_PATH) whose Cognito model has one more app client field,
+    in UpdateUserPoolClient's input and DescribeUserPoolClient's answer: as when AWS adds one."""
+    from botocore.loaders import Loader
 
-    model = botocore.session.get_session().get_service_model("cognito-idp")
-    members = list(model.operation_model("UpdateUserPoolClient").input_shape.members)
-    assert list(CLIENT_UPDATE_FIELDS) == [m for m in members if m not in ("UserPoolId", "ClientId")]
+    model = Loader().load_service_model("cognito-idp", "service-2")
+    update = model["operations"]["UpdateUserPoolClient"]["input"]["shape"]
+    described = model["shapes"]["DescribeUserPoolClientResponse"]["members"]["UserPoolClient"]["shape"]
+    for shape in (update, described):
+        model["shapes"][shape]["members"][field] = {"shape": "StringType"}
+    folder = tmp_path / "models" / "cognito-idp" / model["metadata"]["apiVersion"]
+    folder.mkdir(parents=True)
+    (folder / "service-2.json").write_text(json.dumps(model))
+    return tmp_path / "models"
+
+
+def test_an_app_client_field_aws_adds_later_is_carried_by_the_update(
+    faults: Faults, moto: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fields UpdateUserPoolClient carries are read from botocore's model: with a model that
+    has a new field (through AWS_DATA_PATH), `up --callback-port` sends its current value back."""
+    monkeypatch.setenv("AWS_DATA_PATH", str(_cognito_model_with(tmp_path, "FutureSetting")))
+    assert run("up").exit_code == 0
+
+    def answer_with_the_new_field(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["UserPoolClient"]["FutureSetting"] = "set by hand"
+
+    faults.on("cognito-idp", "after-call.cognito-idp.DescribeUserPoolClient", answer_with_the_new_field)
+    sent: list[dict[str, Any]] = []
+    faults.on(
+        "cognito-idp",
+        "provide-client-params.cognito-idp.UpdateUserPoolClient",
+        lambda params, **_: sent.append(dict(params)),
+    )
+    assert run("up", "--callback-port", "8401").exit_code == 0
+    assert len(sent) == 1 and sent[0]["FutureSetting"] == "set by hand"
+    assert sent[0]["CallbackURLs"] == ["http://localhost:8401/callback"]
+
+
+def test_an_update_carries_only_what_describe_returns(faults: Faults, moto: None) -> None:
+    """PublishSecretsInAWSSecretsManager (botocore 1.44) is an input DescribeUserPoolClient never
+    returns ("omitted: unchanged"): not sent; ClientName, RefreshTokenRotation... are."""
+    from authdemo.aws import Clients, Target
+    from authdemo.units.cognito import client_update_fields
+
+    fields = client_update_fields(Clients(Target(region="us-west-2"))("cognito-idp"))
+    assert "ClientName" in fields and "ExplicitAuthFlows" in fields
+    assert not {"UserPoolId", "ClientId", "ClientSecret", "PublishSecretsInAWSSecretsManager"} & set(fields)
 
 
 def test_a_prefix_taken_by_another_pool_is_one_sentence_and_up_resumes(
@@ -279,3 +322,96 @@ def test_test_leaves_the_m2m_row_out_on_a_stack_without_a_domain(server_env: Any
         assert "No M2M row" in result.stderr
     finally:
         assert run("down", *e).exit_code == 0
+
+
+class DomainBeingDeleted:
+    """Cognito after DeleteUserPoolDomain (moto deletes at once): the prefix stays DELETING for
+    `polls` more DescribeUserPoolDomain answers; meanwhile the pool cannot be deleted and the
+    prefix cannot be taken again. Simulated through botocore (conftest's `faults`)."""
+
+    def __init__(self, faults: Faults, polls: int) -> None:
+        self.polls, self.left, self.pool = polls, 0, ""
+        faults.on("cognito-idp", "provide-client-params.cognito-idp.DeleteUserPoolDomain", self._deleted)
+        faults.on("cognito-idp", "before-call.cognito-idp.DescribeUserPoolDomain", self._describe)
+        faults.on("cognito-idp", "before-call.cognito-idp.DeleteUserPool", self._delete_pool)
+        faults.on("cognito-idp", "before-call.cognito-idp.CreateUserPoolDomain", self._create)
+
+    def _deleted(self, params: dict[str, Any], **_: Any) -> None:
+        if params.get("Domain") == PREFIX:
+            self.left, self.pool = self.polls, params["UserPoolId"]
+
+    def _describe(self, params: dict[str, Any], **_: Any) -> Any:
+        if self.left <= 0 or json.loads(params["body"]).get("Domain") != PREFIX:
+            return None
+        self.left -= 1
+        described = {"Domain": PREFIX, "UserPoolId": self.pool, "Status": "DELETING"}
+        return AWSResponse("https://aws.invalid", 200, {}, None), {"DomainDescription": described}
+
+    def _delete_pool(self, **_: Any) -> Any:
+        message = "User pool cannot be deleted. It has a domain configured that should be deleted first."
+        return aws_error("InvalidParameterException", message) if self.left > 0 else None
+
+    def _create(self, params: dict[str, Any], **_: Any) -> Any:
+        if self.left > 0 and json.loads(params["body"]).get("Domain") == PREFIX:
+            return aws_error("InvalidParameterException", "Domain already associated with another user pool.")
+        return None
+
+
+def test_down_waits_for_the_domain_to_be_deleted_before_the_pool(
+    faults: Faults, moto: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DeleteUserPool is refused while the domain is DELETING: down polls DescribeUserPoolDomain
+    (short injectable sleeps, no fixed wait) and deletes the pool once, when the domain is gone."""
+    slept: list[float] = []
+    monkeypatch.setattr(base, "sleep", slept.append)
+    assert run("up").exit_code == 0
+    cognito_aws = DomainBeingDeleted(faults, polls=3)
+    result = run("down")
+    assert result.exit_code == 0, result.output
+    assert cognito_aws.left == 0 and len(slept) == 3 and faults.count("DeleteUserPool") == 1
+    assert cognito().list_user_pools(MaxResults=60)["UserPools"] == []
+
+
+def test_a_domain_deleting_for_too_long_stops_down_with_one_sentence(
+    faults: Faults, moto: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait is bounded: past it, exit 7 and one sentence saying what it waited for."""
+    monkeypatch.setattr(base, "sleep", lambda s: None)
+    monkeypatch.setattr(cognito_oauth, "DOMAIN_WAIT_SECONDS", 0.0)
+    assert run("up").exit_code == 0
+    DomainBeingDeleted(faults, polls=10**6)
+    result = run("down")
+    assert result.exit_code == 7 and "Traceback" not in result.output
+    assert f"The user pool domain {PREFIX!r} is still DELETING" in " ".join(result.stderr.split())
+    assert faults.count("DeleteUserPool") == 0
+
+
+def test_up_right_after_down_waits_for_its_old_domain_instead_of_calling_it_taken(
+    faults: Faults, moto: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prefix is still DELETING (the last `down`'s domain): up waits, then takes it; no
+    "taken by another user pool"."""
+    monkeypatch.setattr(base, "sleep", lambda s: None)
+    assert run("up").exit_code == 0
+    assert run("down").exit_code == 0
+    cognito_aws = DomainBeingDeleted(faults, polls=2)
+    cognito_aws.left, cognito_aws.pool = 2, "us-west-2_gone"
+    start = len(faults.calls)
+    result = run("up")
+    assert result.exit_code == 0, result.output
+    assert "taken" not in result.stderr and recorded()["resources"]["domain"]["id"] == PREFIX
+    assert faults.calls[start:].count("CreateUserPoolDomain") == 2 and cognito_aws.left == 0
+
+
+def test_the_pool_is_created_on_the_lite_plan(faults: Faults, moto: None) -> None:
+    """CreateUserPool asks for UserPoolTier LITE (AWS's default is ESSENTIALS): the cheapest plan,
+    which has the classic hosted UI (ManagedLoginVersion 1) the domain is created with."""
+    sent: list[dict[str, Any]] = []
+    faults.on(
+        "cognito-idp",
+        "provide-client-params.cognito-idp.CreateUserPool",
+        lambda params, **_: sent.append(params),
+    )
+    assert run("up").exit_code == 0
+    assert [p.get("UserPoolTier") for p in sent] == ["LITE"]
+    assert cognito_oauth.MANAGED_LOGIN_VERSION == 1  # v2 (managed login) would need ESSENTIALS

@@ -9,6 +9,7 @@ from conftest import Faults, leftovers, run, run_json
 from authdemo import paths
 from authdemo.units import UNITS
 
+# Name prefixes of reads: botocore's models do not mark an operation read-only (a rule of ours).
 READS = ("Get", "List", "Describe", "AdminGet", "AdminList")
 
 

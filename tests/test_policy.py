@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import fcntl
 import fnmatch
+import functools
 import json
 import os
 from typing import Any
 
 import pytest
-from conftest import run
+from conftest import Faults, aws_error, leftovers, plain_client, run
 
 from authdemo import app, aws
 from authdemo.policy import policy
-
-#: Calls IAM does not authorize (the Cognito API reference: InitiateAuth takes no AWS credentials;
-#: GlobalSignOut, like GetUser, is authorized by the user's access token: "Amazon Cognito doesn't
-#: evaluate IAM policies in requests for this API operation").
-NOT_IAM_AUTHORIZED = {"cognito-idp:InitiateAuth", "cognito-idp:GlobalSignOut", "cognito-idp:GetUser"}
 
 #: A call that needs a second permission (see authdemo/policy.py's docstring and docs/aws-notes.md).
 IMPLIED = {
@@ -30,7 +26,9 @@ IMPLIED = {
     "iam:CreateRole": ["iam:TagRole"],
     "logs:CreateLogGroup": ["logs:TagResource"],
     "cognito-idp:CreateUserPool": ["cognito-idp:TagResource"],
-    "apigateway:POST": ["apigateway:TagResource"],  # CreateApi / CreateStage with Tags
+    # CreateApi / CreateStage with Tags; an account's first CreateApi creates API Gateway's
+    # service-linked role with the caller's permission (moto never asks for it).
+    "apigateway:POST": ["apigateway:TagResource", "iam:CreateServiceLinkedRole"],
 }
 
 
@@ -44,6 +42,11 @@ class Recorder:
         client.meta.events.register("provide-client-params", self._record)
 
     def _record(self, model: Any, **_: Any) -> None:
+        """A call the model says is sent unsigned (auth: smithy.api#noAuth: InitiateAuth, GetUser,
+        GlobalSignOut...) is authorized by its token, not by IAM ("Amazon Cognito doesn't evaluate
+        IAM policies in requests for this API operation"): it needs no permission, and is skipped."""
+        if model.auth_type == "none":
+            return
         prefix = model.service_model.endpoint_prefix  # apigatewayv2 -> apigateway
         self.calls.append(
             (prefix, model.name, model.http.get("method", ""), model.http.get("requestUri", ""))
@@ -54,8 +57,6 @@ class Recorder:
         needed: set[str] = set()
         for prefix, name, method, _ in self.calls:
             action = f"apigateway:{method}" if prefix == "apigateway" else f"{prefix}:{name}"
-            if action in NOT_IAM_AUTHORIZED:
-                continue
             needed.add(action)
             needed.update(IMPLIED.get(action, []))
         return needed
@@ -202,3 +203,94 @@ def test_policy_command_refuses_bad_input() -> None:
     assert run("policy", "--region", "us-wst-2").exit_code == 2
     assert run("policy", "--account", "12").exit_code == 2
     assert run("policy", "--stack", "bad name").exit_code == 2
+
+
+def test_the_service_linked_role_is_allowed_for_api_gateway_only() -> None:
+    """iam:CreateServiceLinkedRole: API Gateway's own role, on IAM's service-role path, and only
+    when the service is ops.apigateway.amazonaws.com (the role a fresh account's first CreateApi makes)."""
+    document = policy("class-42", "aws", "us-west-2", "123456789012")
+    linked = [s for s in document["Statement"] if "iam:CreateServiceLinkedRole" in s["Action"]]
+    assert len(linked) == 1 and linked[0]["Action"] == ["iam:CreateServiceLinkedRole"]
+    assert linked[0]["Resource"] == (
+        "arn:aws:iam::123456789012:role/aws-service-role/ops.apigateway.amazonaws.com/AWSServiceRoleForAPIGateway"
+    )
+    assert linked[0]["Condition"] == {"StringEquals": {"iam:AWSServiceName": "ops.apigateway.amazonaws.com"}}
+
+
+ACCOUNT = "123456789012"  # moto's
+
+
+@functools.cache
+def role_calls() -> frozenset[str]:
+    """IAM's operations that name a role (a RoleName in their input), from botocore's model:
+    IAM authorizes each against that role's ARN."""
+    model = plain_client("iam").meta.service_model
+    inputs = {o: model.operation_model(o).input_shape for o in model.operation_names}
+    return frozenset(o for o, shape in inputs.items() if shape is not None and "RoleName" in shape.members)
+
+
+def allows(document: dict[str, Any], action: str, resource: str) -> bool:
+    """Whether an Allow statement names the action and the resource (conditions aside)."""
+    for statement in document["Statement"]:
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        if allowed({"Statement": [statement]}, action) and any(
+            fnmatch.fnmatchcase(resource, r) for r in resources
+        ):
+            return True
+    return False
+
+
+class PrintedPolicyIam:
+    """IAM deciding each call naming a role as AWS does under exactly `document`: the request's
+    resource is the role's ARN, path included when the role exists, `role/<name>` when it does
+    not (the path is the role's, and a missing role has none); CreateRole's is the path it asks
+    for. A call no statement allows is AccessDenied (403), before moto sees it."""
+
+    def __init__(self, faults: Faults, document: dict[str, Any]) -> None:
+        self.document, self.denied = document, []
+        faults.on("iam", "before-call.iam", self._decide)
+
+    def _decide(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
+        if model.name not in role_calls():
+            return None
+        name = params["body"]["RoleName"]
+        path = params["body"].get("Path", "/") if model.name == "CreateRole" else self._path(name)
+        arn = f"arn:aws:iam::{ACCOUNT}:role{path}{name}"
+        if allows(self.document, f"iam:{model.name}", arn):
+            return None
+        self.denied.append(f"iam:{model.name} on {arn}")
+        said = f"User: arn:aws:iam::{ACCOUNT}:user/presenter is not authorized to perform: iam:{model.name}"
+        return aws_error("AccessDenied", f"{said} on resource: {arn}", 403)
+
+    @staticmethod
+    def _path(name: str) -> str:
+        try:
+            return str(plain_client("iam").get_role(RoleName=name)["Role"]["Path"])
+        except plain_client("iam").exceptions.NoSuchEntityException:
+            return "/"  # no role, no path: IAM sees arn:...:role/<name>
+
+
+@pytest.mark.parametrize("stack_policy", [False, True], ids=["policy", "policy --stack"])
+def test_a_clean_account_works_with_exactly_the_printed_policy(
+    faults: Faults, moto: None, stack_policy: bool
+) -> None:
+    """Asking about a role that does not exist is not denied (IAM answers NoSuchEntity), and
+    deleting one is denied but then seen gone: up --dry-run and down --sweep on a clean account,
+    up, and down after the roles were deleted by hand all finish under the printed policy."""
+    document = policy("authdemo", "aws", "us-west-2", ACCOUNT) if stack_policy else policy()
+    iam = PrintedPolicyIam(faults, document)
+    for args in (("up", "--dry-run"), ("down", "--sweep", "--yes"), ("up",)):
+        result = run(*args)
+        assert result.exit_code == 0, (args, result.output)
+    for role in ("authdemo-authdemo-fn-role", "authdemo-authdemo-authz-role"):  # gone by hand
+        plain_client("iam").delete_role_policy(RoleName=role, PolicyName="write-own-logs")
+        plain_client("iam").delete_role(RoleName=role)
+    result = run("down")
+    assert result.exit_code == 0, result.output
+    assert leftovers() == {}
+    gone = [f"arn:aws:iam::{ACCOUNT}:role/authdemo-authdemo-{r}" for r in ("fn-role", "authz-role")]
+    assert sorted(iam.denied) == sorted(
+        f"iam:{a} on {arn}" for a in ("DeleteRole", "DeleteRolePolicy") for arn in gone
+    )

@@ -17,7 +17,13 @@ from ..errors import AuthdemoError, UnreachableError
 from . import base
 from .base import TAG_KEY, Context, Rec, Unit
 
+#: Our choice, not AWS's list: the newest Python Lambda runs (the model's Runtime enum has retired ones).
 RUNTIME = "python3.13"
+#: Our choice: Graviton (arm64) costs less per GB-second. Not every region offers it: CreateFunction
+#: then answers InvalidParameterValueException 'Architecture "arm64" is not supported in <region>.
+#: Please select "x86_64" ...' and the function is created with FALLBACK_ARCHITECTURE (docs/aws-notes.md).
+ARCHITECTURE = "arm64"
+FALLBACK_ARCHITECTURE = "x86_64"
 #: The backend may be invoked by this API's GET routes (/protected, /scoped, /lambda, /iam) only.
 ROUTE_SOURCE = "*/GET/*"
 SOURCES = ("handler.py", "authorizer.py")  # one zip for both functions; each has its Handler
@@ -79,6 +85,7 @@ class Function(Unit):
         env = self.environment(ctx)
         deadline = time.monotonic() + ROLE_WAIT_SECONDS
         attempt = 0
+        architecture = ARCHITECTURE
         while True:
             attempt += 1
             began = time.monotonic()
@@ -92,17 +99,19 @@ class Function(Unit):
                     Description=f"authdemo stack {ctx.names.stack}: {self.purpose}",
                     Timeout=self.timeout,
                     MemorySize=128,
-                    Architectures=["arm64"],
+                    Architectures=[architecture],
                     Tags=ctx.tags,
                     **({"Environment": {"Variables": env}} if env else {}),
                 )
                 return {"name": fn["FunctionName"], "arn": fn["FunctionArn"]}
             except AuthdemoError as exc:
                 message = exc.aws_message.lower()
-                not_ready = exc.aws_code == "InvalidParameterValueException" and any(
-                    m in message for m in ROLE_NOT_READY
-                )
-                if not not_ready:
+                invalid = exc.aws_code == "InvalidParameterValueException"
+                if invalid and architecture != FALLBACK_ARCHITECTURE and _architecture_refused(message):
+                    architecture = FALLBACK_ARCHITECTURE
+                    ctx.remark(self.key, f"{architecture}: {ARCHITECTURE} is not offered in {ctx.region}")
+                    continue
+                if not (invalid and any(m in message for m in ROLE_NOT_READY)):
                     raise
                 delay = ROLE_RETRY_SECONDS - (time.monotonic() - began)  # the attempt's round trip counts
                 if time.monotonic() + max(delay, 0.0) > deadline:
@@ -283,6 +292,11 @@ class AuthorizerPermission(Permission):
     def source_arn(self, ctx: Context) -> str:
         api_id = ctx.rec("api")["id"]
         return ctx.arn("execute-api", f"{api_id}/authorizers/{ctx.rec('lambda_authorizer')['id']}")
+
+
+def _architecture_refused(message: str) -> bool:
+    """Lambda's refusal of an architecture the region does not offer (its message, lowercased)."""
+    return f'architecture "{ARCHITECTURE}"' in message and "not supported" in message
 
 
 def _source_arn(statement: dict[str, Any]) -> str | None:

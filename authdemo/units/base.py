@@ -159,6 +159,7 @@ class Context:
     student_password: str = ""
     callback_port: int = DEFAULT_CALLBACK_PORT  # the app client's loopback callback (`up --callback-port`)
     notify: Callable[[str, str], None] = lambda key, message: None  # progress notes (retries)
+    remark: Callable[[str, str], None] = lambda key, message: None  # a note its finished row keeps
     fresh: set[str] = field(default_factory=set)  # keys created in this run
     #: The stack's profile: an external OIDC issuer (`up --issuer`) and the audiences its JWT
     #: authorizer accepts; "" for the Cognito stack. Units with `cognito = True` do not apply.

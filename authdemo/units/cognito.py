@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..aws import get
+from ..aws import AwsClient, get
 from ..errors import AuthdemoError
 from ..validate import PASSWORD_POLICY, email_like
 from .base import TAG_KEY, Context, Rec, Unit
-from .cognito_oauth import PoolClient, oauth_settings
+from .cognito_oauth import PoolClient, oauth_settings, settled
+
+#: Our choice of feature plan: Lite, the cheapest, has all authdemo uses (password sign-in, the
+#: classic hosted UI of ManagedLoginVersion 1, resource servers, client credentials); a pool
+#: created without it is on Essentials, the default since November 2024 (README, "What it costs").
+POOL_TIER = "LITE"
 
 
 class UserPool(Unit):
@@ -37,6 +42,7 @@ class UserPool(Unit):
     def create(self, ctx: Context) -> Rec:
         pool = ctx.clients("cognito-idp").create_user_pool(
             PoolName=ctx.names.user_pool,
+            UserPoolTier=POOL_TIER,  # came with ManagedLoginVersion (pyproject: boto3>=1.36)
             Policies={"PasswordPolicy": PASSWORD_POLICY},
             AutoVerifiedAttributes=[],
             AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
@@ -57,6 +63,7 @@ class UserPool(Unit):
         domain = ctx.records.resource("domain") if rec.get("id") == self._recorded_id(ctx) else None
         if domain and domain.get("id"):
             get(cognito.delete_user_pool_domain, Domain=domain["id"], UserPoolId=rec["id"])
+            settled(ctx, self.key, domain["id"], rec["id"])  # DELETING: the pool is not deletable yet
         try:
             cognito.delete_user_pool(UserPoolId=rec["id"])
             return
@@ -67,6 +74,7 @@ class UserPool(Unit):
         for domain_key in ("Domain", "CustomDomain"):
             if pool.get(domain_key):
                 get(cognito.delete_user_pool_domain, Domain=pool[domain_key], UserPoolId=rec["id"])
+                settled(ctx, self.key, pool[domain_key], rec["id"])
         if pool.get("DeletionProtection") == "ACTIVE":
             cognito.update_user_pool(UserPoolId=rec["id"], DeletionProtection="INACTIVE")
         cognito.delete_user_pool(UserPoolId=rec["id"])
@@ -88,6 +96,7 @@ class AppClient(PoolClient):
         """Password sign-in for `token`/`test`, and the OAuth code flow for `login` (issue 11)."""
         return {
             "ClientName": ctx.names.client,
+            # Our choice among the model's ExplicitAuthFlowsType (test_aws_right checks each value).
             "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
             "PreventUserExistenceErrors": "ENABLED",
             **oauth_settings(ctx),
@@ -111,38 +120,26 @@ class AppClient(PoolClient):
         want = self.wanted(ctx)
         if all(_same(current.get(k), v) for k, v in want.items()):
             return None
-        kept = {k: current[k] for k in CLIENT_UPDATE_FIELDS if current.get(k) is not None}
-        ctx.clients("cognito-idp").update_user_pool_client(
+        cognito = ctx.clients("cognito-idp")
+        kept = {k: current[k] for k in client_update_fields(cognito) if current.get(k) is not None}
+        cognito.update_user_pool_client(
             UserPoolId=ctx.rec("user_pool")["id"], ClientId=rec["id"], **{**kept, **want}
         )
         return None
 
 
-#: UpdateUserPoolClient's parameters besides the pool and client IDs (tests/test_oauth_stack.py
-#: checks this list against botocore's model): each one omitted is reset to its default.
-CLIENT_UPDATE_FIELDS = (
-    "ClientName",
-    "RefreshTokenValidity",
-    "AccessTokenValidity",
-    "IdTokenValidity",
-    "TokenValidityUnits",
-    "ReadAttributes",
-    "WriteAttributes",
-    "ExplicitAuthFlows",
-    "SupportedIdentityProviders",
-    "CallbackURLs",
-    "LogoutURLs",
-    "DefaultRedirectURI",
-    "AllowedOAuthFlows",
-    "AllowedOAuthScopes",
-    "AllowedOAuthFlowsUserPoolClient",
-    "AnalyticsConfiguration",
-    "PreventUserExistenceErrors",
-    "EnableTokenRevocation",
-    "EnablePropagateAdditionalUserContextData",
-    "AuthSessionValidity",
-    "RefreshTokenRotation",
-)
+#: The call's own arguments: which client of which pool (never carried over from the answer).
+CLIENT_IDS = ("UserPoolId", "ClientId")
+
+
+def client_update_fields(cognito: AwsClient) -> tuple[str, ...]:
+    """UpdateUserPoolClient resets each field it is not given: the fields to carry are the
+    members of its input that DescribeUserPoolClient returns, read from botocore's model at run
+    time (a field AWS adds later is carried, never reset). One it does not return (e.g.
+    PublishSecretsInAWSSecretsManager: "omitted, unchanged") cannot be carried, and needs not be."""
+    described = cognito.shape("DescribeUserPoolClient", "UserPoolClient", output=True).members
+    updatable = cognito.shape("UpdateUserPoolClient").members
+    return tuple(m for m in updatable if m in described and m not in CLIENT_IDS)
 
 
 def _same(now: Any, want: Any) -> bool:

@@ -12,21 +12,28 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from typing import Any
 
-from ..aws import get
-from ..errors import AuthdemoError, NotFound
+from ..aws import AwsClient, get
+from ..errors import AuthdemoError, NotFound, UnreachableError
+from . import base
 from .base import Context, Rec, Unit
 
 #: The custom scope the `/m2m` route wants and the machine client is allowed.
 M2M_SCOPE = "authdemo/read"
-#: What the user app client may ask for at /oauth2/authorize (the access token's own scope too).
+#: What the user app client may ask for at /oauth2/authorize (the access token's own scope too):
+#: our choice among Cognito's reserved scopes, which are in its docs, not in botocore's model.
 USER_SCOPES = ("openid", "email", "profile", "aws.cognito.signin.user.admin")
-#: A prefix domain may not contain these words (Cognito refuses it).
+#: A prefix domain may not contain these words (Cognito refuses it; a rule of the service, stated
+#: in its errors and docs, that botocore's model does not carry).
 RESERVED = ("aws", "amazon", "cognito")
 #: Version 1: the classic hosted UI, which works at once; version 2 ("managed login") shows an
 #: error page until a branding style exists for each app client (docs/aws-notes.md, issue 11).
 MANAGED_LOGIN_VERSION = 1
+#: A domain being deleted keeps its prefix (DescribeUserPoolDomain: Status DELETING) and its pool
+#: undeletable for a while: `down` and `up` wait for it, this long at most (docs/aws-notes.md).
+DOMAIN_WAIT_SECONDS = 120.0
 
 
 def domain_prefix(stack: str, account: str, region: str) -> str:
@@ -79,6 +86,34 @@ def oauth_settings(ctx: Context) -> dict[str, Any]:
     }
 
 
+def changing(cognito: AwsClient) -> frozenset[str]:
+    """The domain statuses of a change under way: DomainStatusType's -ING values in botocore's
+    model (CREATING, DELETING, UPDATING today), read at run time, never a copy of ours."""
+    enum = cognito.shape("DescribeUserPoolDomain", "DomainDescription", "Status", output=True).enum
+    return frozenset(value for value in enum if value.endswith("ING"))
+
+
+def settled(ctx: Context, key: str, prefix: str, pool_id: str | None = None) -> bool:
+    """Wait while a change of the prefix's domain is under way (`pool_id`: while it is that
+    pool's), polling with a short backoff for DOMAIN_WAIT_SECONDS at most. Whether it waited."""
+    cognito = ctx.clients("cognito-idp")
+    deadline = time.monotonic() + DOMAIN_WAIT_SECONDS
+    delay, waited = 0.5, False
+    while True:
+        found = cognito.describe_user_pool_domain(Domain=prefix).get("DomainDescription") or {}
+        status = found.get("Status")
+        if status not in changing(cognito) or (pool_id and found.get("UserPoolId") != pool_id):
+            return waited
+        if time.monotonic() + delay > deadline:
+            raise UnreachableError(
+                f"The user pool domain {prefix!r} is still {status} after {DOMAIN_WAIT_SECONDS:.0f} s; "
+                "Cognito is slow today: run the same command again in a minute."
+            )
+        ctx.notify(key, f"waiting for the domain {prefix} to finish {status}")
+        base.sleep(delay)
+        delay, waited = min(delay * 1.5, 5.0), True
+
+
 class Domain(Unit):
     """The pool's prefix domain; its ID is the prefix, its `url` the managed-login base URL."""
 
@@ -106,14 +141,20 @@ class Domain(Unit):
         return [domain_rec(ctx, prefix, pool["id"])]
 
     def create(self, ctx: Context) -> Rec:
+        """A prefix refused as taken may be one whose domain is being deleted (an `up` right
+        after `down`): wait until that is over, then ask once more."""
         prefix = self.prefix(ctx)
         pool_id = ctx.rec("user_pool")["id"]
-        try:
-            ctx.clients("cognito-idp").create_user_pool_domain(
-                Domain=prefix, UserPoolId=pool_id, ManagedLoginVersion=MANAGED_LOGIN_VERSION
-            )
-        except AuthdemoError as exc:
-            raise self._refused(ctx, exc, prefix, pool_id) from exc
+        for last in (False, True):
+            try:
+                ctx.clients("cognito-idp").create_user_pool_domain(
+                    Domain=prefix, UserPoolId=pool_id, ManagedLoginVersion=MANAGED_LOGIN_VERSION
+                )
+                break
+            except AuthdemoError as exc:
+                refused = self._refused(ctx, exc, prefix, pool_id)
+                if last or not _taken(exc) or not settled(ctx, self.key, prefix):
+                    raise refused from exc
         return domain_rec(ctx, prefix, pool_id)
 
     def _refused(self, ctx: Context, exc: AuthdemoError, prefix: str, pool_id: str) -> AuthdemoError:
@@ -121,7 +162,7 @@ class Domain(Unit):
         said = exc.aws_message.lower()
         if exc.aws_code != "InvalidParameterException":
             return exc
-        if "another user pool" in said or "already exists" in said:
+        if _taken(exc):
             error = AuthdemoError(
                 f"The domain prefix {prefix!r} is taken by another user pool (prefixes are unique "
                 "in a region across all accounts); choose another --stack, or delete that pool's domain."
@@ -141,6 +182,13 @@ class Domain(Unit):
     def exists(self, ctx: Context, rec: Rec) -> bool:
         pool = ctx.records.resource("user_pool")
         return pool is not None and self._owner(ctx, rec["id"]) == pool["id"]
+
+
+def _taken(exc: AuthdemoError) -> bool:
+    """Cognito's "that prefix is another pool's" (or a domain of ours it is still deleting)."""
+    said = exc.aws_message.lower()
+    taken = "another user pool" in said or "already exists" in said
+    return exc.aws_code == "InvalidParameterException" and taken
 
 
 class ResourceServer(Unit):
