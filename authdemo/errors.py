@@ -22,7 +22,7 @@ class ExitCode(enum.IntEnum):
     BUSY = 6  # another authdemo process holds the stack's lock
     UNREACHABLE = 7  # an endpoint does not answer, a port is taken, the API never became ready
     NOT_FOUND = 8  # nothing deployed for this stack (e.g. `test` before `up`)
-    INTERRUPTED = 130  # Ctrl-C; the state file stays consistent and `up`/`down` can be rerun
+    INTERRUPTED = 130  # Ctrl-C; the state file stays consistent; the message says what to rerun
 
 
 class AuthdemoError(Exception):

@@ -26,8 +26,64 @@ Examples:
 """
 
 
+#: What Ctrl-C leaves behind, per command (its words after `authdemo`), and how to carry on:
+#: only `up`, `demo` and `down` change a stack, so only they speak of finishing or deleting.
+INTERRUPTED = {
+    "up": "Interrupted. Every ID created so far is in the state file: rerun `authdemo up` to "
+    "finish, or `authdemo down` to delete.",
+    "demo": "Interrupted. Every ID created so far is in the state file: rerun `authdemo demo` to "
+    "finish and test, or `authdemo down` to delete.",
+    "down": "Interrupted. What is not deleted yet is still in the state file: rerun "
+    "`authdemo down` to finish.",
+    "test": "Interrupted; `authdemo test` changes nothing in the stack: rerun `authdemo test` to "
+    "run the checks again.",
+    "token": "Interrupted; the stack is unchanged and no token was printed: rerun `authdemo token`.",
+    "status": "Interrupted; `authdemo status` only reads: rerun `authdemo status`.",
+    "login": "Interrupted before the sign-in came back; nothing was kept: rerun `authdemo login`.",
+    "open": "Interrupted; the kept tokens are unchanged: rerun `authdemo open` to serve the token page.",
+    "logout": "Interrupted: rerun `authdemo logout` to revoke and forget the kept tokens.",
+    "forget": "Interrupted; the state file is in place or set aside whole, never half: rerun "
+    "`authdemo forget`.",
+    "policy": "Interrupted; `authdemo policy` only prints: rerun `authdemo policy`.",
+    "local start": "Interrupted while starting the embedded AWS: `authdemo local status` says "
+    "whether it runs; rerun `authdemo local start`, or `authdemo local stop` to stop it.",
+    "local status": "Interrupted; `authdemo local status` only reads: rerun `authdemo local status`.",
+    "local stop": "Interrupted while stopping the embedded AWS: rerun `authdemo local stop`.",
+    "local env": "Interrupted; nothing was printed: rerun `authdemo local env`.",
+    "local issuer": "Interrupted; rerun `authdemo local issuer` (`authdemo local status` says "
+    "whether the embedded AWS it may have started runs).",
+}
+
+
+def _command_path(ctx: click.Context) -> str:
+    """The command's words after the program's name: `up`, `local start`."""
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+class Command(click.Command):
+    """Ctrl-C becomes the sentence of INTERRUPTED that fits this command (exit 130)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            path = _command_path(ctx)
+            message = INTERRUPTED.get(path, f"Interrupted: rerun `authdemo {path}`.")
+            port = ctx.params.get("port") if path.startswith("local ") else None
+            if port is not None:  # the hints reach the same embedded AWS
+                message = re.sub(r"`(authdemo local [a-z]+)`", rf"`\1 --port {port}`", message)
+            raise AuthdemoError(message, ExitCode.INTERRUPTED) from None
+
+
 class Group(click.Group):
     """Turns every failure into one sentence and a documented exit code."""
+
+    command_class = Command
+    group_class = type  # `local`'s commands too
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -36,13 +92,8 @@ class Group(click.Group):
             raise
         except AuthdemoError as exc:
             _fail(_with_flags(exc.message, ctx), exc.code)
-        except KeyboardInterrupt:
-            _fail(
-                "Interrupted. Every ID created so far is in the state file: rerun `authdemo up` "
-                "to finish, or `authdemo down` to delete.",
-                ExitCode.INTERRUPTED,
-                ctx,
-            )
+        except KeyboardInterrupt:  # before any command ran (Command.invoke speaks for each one)
+            _fail("Interrupted before the command began; nothing was changed.", ExitCode.INTERRUPTED)
         except Exception as exc:
             from ..aws import translate
 
@@ -66,7 +117,7 @@ def _fail(message: str, code: int, ctx: click.Context | None = None) -> None:
 
 
 # A command to run; "in use by `authdemo up`" names another process's command, not a hint.
-_HINT = re.compile(r"(?<!by )`authdemo (up|down|test|status|token|login|open|logout)((?: --[a-z-]+)*)`")
+_HINT = re.compile(r"(?<!by )`authdemo (up|down|test|status|token|login|open|logout|demo)((?: --[a-z-]+)*)`")
 
 
 def _with_flags(message: str, ctx: click.Context) -> str:

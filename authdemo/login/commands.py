@@ -85,7 +85,8 @@ def login(
             flow.wait(timeout if timeout is not None else DEFAULT_SIGN_IN_WAIT)
         except KeyboardInterrupt as exc:
             raise AuthdemoError(
-                "Interrupted before the sign-in came back; nothing was kept.", ExitCode.INTERRUPTED
+                "Interrupted before the sign-in came back; nothing was kept: rerun `authdemo login`.",
+                ExitCode.INTERRUPTED,
             ) from exc
         on_event(
             f"Signed in as {kept['username']}; the tokens are kept (mode 0600) for `authdemo test` and "
