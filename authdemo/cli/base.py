@@ -18,9 +18,9 @@ from ..errors import AuthdemoError, ExitCode
 EXAMPLES = """
 \b
 Examples:
-  authdemo up --local           # everything on an embedded AWS, no account needed
-  authdemo test --local         # the guide's curl checks, 401 and 200
-  authdemo down --local         # delete it all
+  authdemo up --local       # everything on an embedded AWS, no account needed
+  authdemo test --local     # every credential at every door: the matrix
+  authdemo down --local     # delete it all
   authdemo up --region eu-west-1 --profile training
   authdemo status --output json | jq -r .api_url
 """
@@ -136,8 +136,14 @@ def _with_flags(message: str, ctx: click.Context) -> str:
     )
 
 
-def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every stack command takes (README, "Commands"): where the stack is, and output."""
+def common_options(fn: Callable[..., Any] | None = None, *, generates_password: bool = False) -> Any:
+    """The options every stack command takes (README, "Commands"): where the stack is, and output.
+
+    `generates_password`: the command (`up`, `demo`) makes a password when none is given; the
+    others use the one `up` kept, and their help says so."""
+    if fn is None:
+        return functools.partial(common_options, generates_password=generates_password)
+    default = "generated" if generates_password else "the one `up` kept in the state file"
     options = [
         click.option(
             "--stack",
@@ -163,7 +169,7 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--password",
             default=None,
             envvar="AUTHDEMO_PASSWORD",
-            help="Test user's password (default: generated). Prefer AUTHDEMO_PASSWORD or `--password -` "
+            help=f"Test user's password (default: {default}). Prefer AUTHDEMO_PASSWORD or `--password -` "
             "(asks without echo): a password on the command line lands in `ps` and shell history.",
         ),
         click.option(
@@ -282,9 +288,11 @@ def _observer(title: str) -> Callable[[], Any]:
 def cli() -> None:
     """Show JWT authorization on an API Gateway HTTP API, end to end, one command per step.
 
-    `up` creates a Cognito user pool, app client and test user, a Lambda function and an
-    HTTP API whose GET /protected is guarded by a JWT authorizer; `test` proves that a
-    request without a token gets 401 and one with a token gets 200; `down` deletes it all.
+    `up` creates a Cognito user pool, app client and users, a Lambda function and an HTTP API
+    with five doors (routes: /protected and /scoped behind JWT authorizers, /lambda behind a
+    Lambda authorizer, /iam behind IAM, /m2m for machine-to-machine tokens); `test` sends eight
+    credentials (no token, ID, access, tampered, another user's, M2M, signed-out, SigV4) to
+    every door and checks each answer: one matrix of 401, 403 and 200; `down` deletes it all.
     """
 
 

@@ -42,7 +42,7 @@ def _print_plan(opts: Any, plan: dict[str, Any]) -> None:
 
 
 @cli.command()
-@common_options
+@common_options(generates_password=True)
 @dry_run_option
 @click.option(
     "--issuer",
@@ -73,7 +73,8 @@ def up(dry_run: bool, **kwargs: Any) -> None:
       authdemo up --local
       authdemo up --dry-run            # what would be created, adopted or kept
       authdemo up --region us-west-2 --password 'Demo-Pass-123!'
-      authdemo up --issuer https://example.auth0.com/ --audience https://api.example.com
+      authdemo up --issuer https://example.auth0.com/ \\
+        --audience https://api.example.com
       authdemo up --callback-port 8401 # `authdemo login` listens there
     """
     opts = _opts(kwargs)
@@ -198,8 +199,10 @@ STATUS_FIELDS = (
     "--field",
     type=click.Choice(STATUS_FIELDS),
     default=None,
-    help="Print only this value, e.g. DEMO_PASSWORD=$(authdemo status --field password); "
-    "m2m_client_secret is read from Cognito and shown only this way.",
+    metavar="NAME",
+    help=f"Print only this value ({', '.join(STATUS_FIELDS)}), e.g. "
+    "DEMO_PASSWORD=$(authdemo status --field password); m2m_client_secret is read from Cognito "
+    "and shown only this way.",
 )
 def status(field: str | None, **kwargs: Any) -> None:
     """List the stack's recorded resources and whether each still exists.
@@ -243,16 +246,19 @@ def status(field: str | None, **kwargs: Any) -> None:
 
 
 @cli.command()
-@common_options
+@common_options(generates_password=True)
 @show_token_option
 @wait_option
 def demo(**kwargs: Any) -> None:
-    """`up` then `test`: what `python jwt_authorizer_demo.py` runs.
+    """`up`, then the guide's four checks at /protected: what `python jwt_authorizer_demo.py` runs.
+
+    With --output json: one document, {"up": ..., "test": ...}; exit 3 if a check fails.
+    `authdemo test` then sends every credential to every door.
 
     \b
-    With --output json: one document, {"up": ..., "test": ...}; exit 3 if a check fails.
-    Example:
+    Examples:
       python jwt_authorizer_demo.py --local
+      authdemo demo --local --output json | jq .test.passed
     """
     from .. import app, console
 

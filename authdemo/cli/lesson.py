@@ -39,15 +39,16 @@ from .base import _opts, _print_commands, cli, common_options, refuse_given, sho
 def test(routes: tuple[str, ...], **kwargs: Any) -> None:
     """Sign in and send every credential to every door: one matrix of expected and actual statuses.
 
-    \b
     Rows: no credential, ID token, access token, tampered ID token, the student's access token,
     an M2M (client-credentials) token, a signed-out access token (signed out last), a
-    SigV4-signed request. Columns: the routes.
-    Exit status 0 when every check passes, 3 when one fails.
+    SigV4-signed request. Columns: the routes. Exit status 0 when every check passes, 3 when
+    one fails.
+
+    \b
     Examples:
       authdemo test --local
-      authdemo test --route protected --local     # the guide's 401 / 200
-      authdemo test --token "$TOKEN"              # a token of any issuer, at /protected
+      authdemo test --route protected --local   # the guide's 401 / 200
+      authdemo test --token "$TOKEN"            # any issuer's token: /protected
     """
     from .. import console
     from ..matrix import parse_routes
