@@ -25,6 +25,15 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130  # Ctrl-C; the state file stays consistent; the message says what to rerun
 
 
+def quoted(value: str, limit: int = 60) -> str:
+    """A value the user gave, quoted for an error sentence: a long one (a stack name pasted 300
+    characters long) is cut in the middle and its length said, so the sentence stays readable."""
+    if len(value) <= limit:
+        return repr(value)
+    keep = limit - 12
+    return f"{value[:keep] + '…' + value[-8:]!r} ({len(value)} characters)"
+
+
 class AuthdemoError(Exception):
     """A failure explained in one sentence, with the exit status to use."""
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..errors import AuthdemoError, ExitCode
+from ..errors import AuthdemoError, ExitCode, quoted
 from .base import (
     _observer,
     _opts,
@@ -377,6 +377,6 @@ def policy(stack: str | None, region: str | None, account: str | None) -> None:
         check_region(region, None)
         arn_partition = partition(region)[0]
     if account is not None and not (account.isdigit() and len(account) == 12):
-        raise AuthdemoError(f"--account {account!r} is not a 12-digit AWS account ID.", ExitCode.USAGE)
+        raise AuthdemoError(f"--account {quoted(account)} is not a 12-digit AWS account ID.", ExitCode.USAGE)
     document = build(stack, arn_partition, region or "*", account or "*")
     click.echo(json.dumps(document, indent=2))
