@@ -5,16 +5,21 @@ error sentences stay short and plain."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import Faults, run
+from conftest import Faults, TtySys, mint, run
 
+from authdemo import app
 from authdemo.cli import cli
+from authdemo.state import StateStore
+from authdemo.tokens import decode, shorten, tamper
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,3 +160,126 @@ def test_guide_scripts_promise_only_the_options_they_forward(script: str) -> Non
     assert promises - takes == set()
     usage = re.search(r"^Usage: .*$", source, re.M)
     assert usage and set(re.findall(r"\[(--[a-z-]+)", usage.group(0))) <= takes
+
+
+# ------------------------------------------------------------------------------ item 11: words
+@pytest.fixture
+def gateway_stack(server_env: Any) -> Iterator[tuple[str, ...]]:
+    """A deployed stack on the shared embedded server (its gateway answers), deleted afterwards."""
+    e = ("--endpoint-url", server_env.url, "--stack", "newcomer")
+    assert run("up", *e).exit_code == 0
+    yield e
+    assert run("down", *e).exit_code == 0
+
+
+def test_token_refresh_says_in_words_whether_a_new_refresh_token_came(deployed: Path) -> None:
+    """`token --refresh` never prints a Python `False`/`True`: it says what came back."""
+    result = run("token", "--refresh")
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.stderr.splitlines() if line.startswith("new refresh token:"))
+    assert not re.search(r"\b(False|True)\b", result.stderr)
+    assert "REFRESH_TOKEN_AUTH" in line or "rotated" in line
+
+
+def test_a_shortened_tampered_token_shows_where_it_differs() -> None:
+    """The ID token and the same token tampered share header and signature: shortened side by side,
+    each keeps the characters from where they first differ, so they never look alike."""
+    token = mint("https://issuer.example", "client", email="demo@example.com")
+    tampered = tamper(token)
+    assert shorten(tampered, token) != shorten(token, tampered)
+    at = next(i for i, (a, b) in enumerate(zip(token, tampered, strict=False)) if a != b)
+    assert tampered[at : at + 8] in shorten(tampered, token)
+    for short in (shorten(tampered, token), shorten(token, tampered)):  # still not usable
+        assert len(short) <= 12 + 8 + 6 + 2 and token.split(".")[1] not in short
+
+
+def test_test_shows_bodies_as_sent_and_tampered_tokens_unlike(gateway_stack: tuple[str, ...]) -> None:
+    """`test --route protected`: the 401 body exactly as the API sent it (not parsed and written
+    again), the tampered token's shortened form unlike the ID token's, and in JSON a shortened
+    token only under `token_shortened`."""
+    result = run("test", *gateway_stack, "--route", "protected")
+    assert result.exit_code == 0, result.output
+    assert '401 {"message":"Unauthorized"}' in result.stdout
+    assert '{"message": "Unauthorized"}' not in result.stdout
+    shown = dict(line.split(": ", 1) for line in result.stdout.splitlines() if "token: eyJ" in line)
+    assert shown["tampered ID token"] != shown["ID token"]
+    doc = json.loads(run("test", *gateway_stack, "--route", "protected", "--output", "json").stdout)
+    by_row = {c["credential"]: c for c in doc["checks"]}
+    assert "token" not in by_row["id"] and "token" not in by_row["tampered"]
+    assert by_row["id"]["token_shortened"] != by_row["tampered"]["token_shortened"]
+    assert by_row["none"]["token"] is None
+
+
+def test_token_json_holds_the_token_or_says_it_is_shortened(
+    deployed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`token --output json`: piped, `token` is the whole JWT; on a terminal without --show-token
+    the value is under `token_shortened`, and `token` is not there at all."""
+    from authdemo.cli import lesson as cli_lesson
+
+    piped = json.loads(run("token", "--output", "json").stdout)
+    assert decode(piped["token"])[1]["token_use"] == "id" and "token_shortened" not in piped
+    monkeypatch.setattr(cli_lesson, "sys", TtySys(stdout=True))
+    for extra in ((), ("--decode",)):
+        on_tty = json.loads(run("token", *extra, "--output", "json").stdout)
+        assert "token" not in on_tty and "…" in on_tty["token_shortened"]
+    full = json.loads(run("token", "--show-token", "--output", "json").stdout)
+    assert decode(full["token"])[1]["token_use"] == "id"
+
+
+def test_no_message_has_a_broken_possessive_quote(tmp_path: Path) -> None:
+    """No sentence reads `'authdemo''s`: the source has no `!r}'s` (a repr followed by 's), and the
+    stopped-server sentence, which had one, reads plainly."""
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in (ROOT / "authdemo").rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"!r\}'s\b", line)
+    ]
+    assert found == []
+    path = app.state_path(app.Options(local=True))
+    state = StateStore.new(path, stack="authdemo", region="us-west-2", endpoint_url=None, local=True)
+    state.set(server_pid=4242)
+    state.record("api", id="api1")
+    result = run("status", "--local")
+    assert result.exit_code == 8
+    message = one_error(result)
+    assert "''s" not in message and "of stack 'authdemo' are gone" in message
+
+
+@pytest.mark.parametrize(
+    "option",
+    [["--stack"], ["--region"], ["--username"], ["policy", "--account"], ["up", "--endpoint-url"]],
+    ids=lambda o: o[-1],
+)
+def test_long_values_are_shortened_in_error_sentences(option: list[str]) -> None:
+    """A 300-character value is not quoted whole: the sentence keeps its start, its end, and says
+    how long it was (exit 2, before any AWS call)."""
+    # a username is refused unquoted beyond 128 characters: 100, with the space Cognito refuses
+    value = "bad name " + "x" * 91 if option[-1] == "--username" else "a" + "b-" * 149 + "z"
+    result = run(*(option[:-1] or ["up"]), option[-1], value)
+    assert result.exit_code == 2, result.output
+    message = one_error(result)
+    assert value not in message and f"({len(value)} characters)" in message
+    assert value[:20] in message and value[-8:] in message and len(message) < 250
+
+
+@pytest.mark.parametrize("given", [True, False], ids=["AUTHDEMO_HOME", "default home"])
+def test_authdemo_home_that_is_a_file_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: bool
+) -> None:
+    """AUTHDEMO_HOME (or ~/.authdemo) is a file: exit 2, one sentence that it is not a directory
+    and what to do, never the OS's bare "File exists"."""
+    blocker = tmp_path / ("home-file" if given else ".authdemo")
+    blocker.write_text("")
+    if given:
+        monkeypatch.setenv("AUTHDEMO_HOME", str(blocker))
+    else:
+        monkeypatch.delenv("AUTHDEMO_HOME")
+        monkeypatch.setenv("HOME", str(tmp_path))
+    result = run("status")
+    assert result.exit_code == 2, result.output
+    message = one_error(result)
+    assert "File exists" not in message and "is a file, not a directory" in message
+    assert str(blocker) in message and "set AUTHDEMO_HOME to a directory" in message
+    assert ("AUTHDEMO_HOME (" in message) is given
