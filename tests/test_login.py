@@ -327,3 +327,19 @@ def test_cli_without_a_display_prints_the_url(login_stack, monkeypatch):
     result = run("login", "--timeout", "0.2")
     assert result.exit_code == ExitCode.UNREACHABLE
     assert "No browser could be opened here" in result.stderr and "/oauth2/authorize?" in result.stderr
+
+
+@pytest.mark.parametrize("forgotten", [False, True], ids=["tokens kept", "tokens forgotten meanwhile"])
+def test_login_ends_naming_what_can_serve_the_page_again(login_stack, forgotten):
+    """When `login` stops serving the page it names `authdemo open` only while the tokens are still
+    kept; once forgotten meanwhile (what `test` does after its signed-out row), `authdemo login`."""
+    flow = LoginRun(Options())
+    back = sign_in_by_hand(flow.url(), login_stack["username"], login_stack["password"])
+    assert back.status_code == 303 and store.load(login_stack["state_file"]) is not None
+    if forgotten:
+        store.remove(login_stack["state_file"])
+    flow.finish()
+    last = flow.events[-1]
+    assert last.startswith("Stopped serving the token page")
+    assert ("`authdemo open`" in last) is not forgotten
+    assert ("`authdemo login`" in last) is forgotten
