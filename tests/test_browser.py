@@ -52,8 +52,8 @@ return Array.from(document.querySelectorAll("table")).map((table) => {
   const width = Math.max(0, ...Array.from(table.rows).map((row) => row.cells.length));
   const empty = [];
   for (let i = 0; i < width; i++) {
-    const used = rows.some((row) => row.cells[i] && (row.cells[i].textContent.trim() || row.cells[i].querySelector("button")));
-    if (!used) empty.push(i);
+    const cells = rows.map((row) => row.cells[i]).filter(Boolean);
+    if (!cells.some((cell) => cell.textContent.trim() || cell.querySelector("button"))) empty.push(i);
   }
   return [table.id, empty];
 }).filter(([, empty]) => empty.length);
