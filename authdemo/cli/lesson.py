@@ -227,10 +227,11 @@ def _claim(key: str, value: Any) -> str:
 
 
 def _said(key: str, value: Any) -> str:
-    """A value of `token --refresh`/`--sign-out` in words (never a Python `True`/`False`)."""
+    """A value of `token --refresh`/`--sign-out` in words (never a Python `True`/`False`); on AWS,
+    REFRESH_TOKEN_AUTH returns no new refresh token (docs/aws-notes.md, "Three doors, three keys", g)."""
     if key == "new_refresh_token":
         return (
-            "yes, Cognito rotated it"
+            "yes: this endpoint's answer carried one (AWS's REFRESH_TOKEN_AUTH does not)"
             if value
             else "none: REFRESH_TOKEN_AUTH gives new ID and access tokens only, the refresh token stays"
         )
