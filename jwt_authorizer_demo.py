@@ -1,6 +1,7 @@
-"""Creates everything + runs tests (the course guide's script): `authdemo up` then `authdemo test`.
+"""Creates everything + runs tests (the course guide's script): `authdemo demo`, that is `authdemo up`
+then the guide's four checks (`authdemo test --route protected`).
 
-Usage: python jwt_authorizer_demo.py [--local] [any option of `authdemo up`]
+Usage: python jwt_authorizer_demo.py [--local] [any option of `authdemo demo`]
 """
 
 import sys

@@ -22,7 +22,16 @@ class ExitCode(enum.IntEnum):
     BUSY = 6  # another authdemo process holds the stack's lock
     UNREACHABLE = 7  # an endpoint does not answer, a port is taken, the API never became ready
     NOT_FOUND = 8  # nothing deployed for this stack (e.g. `test` before `up`)
-    INTERRUPTED = 130  # Ctrl-C; the state file stays consistent and `up`/`down` can be rerun
+    INTERRUPTED = 130  # Ctrl-C; the state file stays consistent; the message says what to rerun
+
+
+def quoted(value: str, limit: int = 60) -> str:
+    """A value the user gave, quoted for an error sentence: a long one (a stack name pasted 300
+    characters long) is cut in the middle and its length said, so the sentence stays readable."""
+    if len(value) <= limit:
+        return repr(value)
+    keep = limit - 12
+    return f"{value[:keep] + '…' + value[-8:]!r} ({len(value)} characters)"
 
 
 class AuthdemoError(Exception):

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import oidc
-from .errors import UsageError
+from .errors import UsageError, quoted
 from .stack import Options, Stack, cli_flags
 from .state import StateStore
 from .units import all_units
@@ -124,19 +124,21 @@ def token_from(opts: Options) -> str:
         )
     except subprocess.TimeoutExpired as exc:
         raise UsageError(
-            f"--token-command {command!r} did not finish within {TOKEN_COMMAND_TIMEOUT:g} s; run it "
+            f"--token-command {quoted(command)} did not finish within {TOKEN_COMMAND_TIMEOUT:g} s; run it "
             "alone to see why."
         ) from exc
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or [""])[-1][:200]
         said = f": {last}" if last else ""
         raise UsageError(
-            f"--token-command {command!r} failed with exit status {done.returncode}{said}; run it "
+            f"--token-command {quoted(command)} failed with exit status {done.returncode}{said}; run it "
             "alone to see why."
         )
     token = done.stdout.strip()
     if not token:
-        raise UsageError(f"--token-command {command!r} printed nothing; it must print the token on stdout.")
+        raise UsageError(
+            f"--token-command {quoted(command)} printed nothing; it must print the token on stdout."
+        )
     return token
 
 

@@ -165,14 +165,6 @@ def check_test_user(stack: Stack) -> None:
     )
 
 
-def token(opts: Options, kind: str, notes: list[str] | None = None) -> str:
-    """A fresh token of `kind`: "id", "access", or "tampered" (the ID token, one claim edited)."""
-    from .tokens import tamper
-
-    both = tokens(opts, notes)
-    return tamper(both["id"]) if kind == "tampered" else both[kind]
-
-
 def tokens(opts: Options, notes: list[str] | None = None) -> dict[str, str]:
     """The ID and access tokens of the demo user (`token`, `token --compare`): `authdemo login`'s
     while they are kept and valid (a line in `notes` says so), else of a sign-in with the password."""

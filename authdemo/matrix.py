@@ -43,6 +43,9 @@ LABELS = {
     "given-tampered": "your token, tampered",
     "m2m": "M2M token",  # client credentials: no user, the client itself
 }
+Tokens = dict[str, "str | None"]  # every row's token, by row key
+#: Rows whose tokens look alike once shortened (a tampered token keeps its header and signature).
+LOOKALIKE = {"tampered": "id", "id": "tampered", "given-tampered": "given", "given": "given-tampered"}
 GROUP = "presenters"
 SCOPE = "aws.cognito.signin.user.admin"
 NOT_SIGNED = "not SigV4-signed: the IAM door wants a signature, not a bearer token"
@@ -142,6 +145,7 @@ class Cell:
     expected_status: int
     status: int | None = None
     body: Any = None
+    text: str = ""  # the body as the API sent it
     headers: dict[str, str] = field(default_factory=dict)
     passed: bool = False
     reason: str = ""
@@ -152,8 +156,8 @@ class Cell:
         """Worth a line in the "why" list: every failure, and the cells the lesson is about."""
         return not self.passed or EXPECTED[self.credential.key][self.route][2]
 
-    def as_dict(self, show_token: bool = False) -> dict[str, Any]:
-        token = self.credential.token
+    def as_dict(self, show_token: bool = False, tokens: Tokens | None = None) -> dict[str, Any]:
+        """The cell for JSON; `tokens` (every row's, by key) shows where look-alike ones differ."""
         return {
             "credential": self.credential.key,
             "route": self.route,
@@ -162,8 +166,22 @@ class Cell:
             "body": self.body,
             "result": "pass" if self.passed else "fail",
             "reason": self.reason,
-            "token": token if show_token or token is None else shorten(token),
+            **token_fields(self.credential, show_token, tokens or {}),
         }
+
+
+def token_fields(credential: Credential, show: bool, tokens: Tokens) -> dict[str, str | None]:
+    """A row's token for JSON: in full under `token` (with --show-token; None without one), else
+    under `token_shortened`, so that a key named `token` never holds anything but the token."""
+    token = credential.token
+    if token is None or show:
+        return {"token": token}
+    return {"token_shortened": shown_token(credential, tokens)}
+
+
+def shown_token(credential: Credential, tokens: Tokens) -> str:
+    """The row's token shortened, beside its look-alike (LOOKALIKE) so that both show where they differ."""
+    return shorten(credential.token or "", tokens.get(LOOKALIKE.get(credential.key, "")))
 
 
 def rows_for(routes: Sequence[str]) -> tuple[str, ...]:
@@ -234,7 +252,7 @@ def probe(prober: Prober, cell: Cell, retry_for: float, not_found_for: float = 0
     try:
         headers = credential.sign(cell.url) if credential.sign else None
         response = prober.get_settled(credential.token, retry_for, cell.url, headers, not_found_for)
-        cell.status, cell.body = response.status_code, body_of(response)
+        cell.status, cell.body, cell.text = response.status_code, body_of(response), response.text
         cell.headers = dict(response.headers)
         if cell.status in SETTLE_STATUSES:
             detail = SETTLE_FIX
@@ -260,7 +278,7 @@ def judge(cell: Cell, detail: str = "") -> None:
         return
     problem = body_problem(cell)
     if problem:
-        cell.reason = f"{problem}; got {_short(cell.body)}"
+        cell.reason = f"{problem}; got {as_sent(cell)}"
         return
     cell.passed = True
     answered = answered_why(cell)
@@ -303,11 +321,9 @@ def answered_why(cell: Cell) -> str:
     return ""
 
 
-def _short(body: Any) -> str:
-    import json
-
-    text = body if isinstance(body, str) else json.dumps(body)
-    return text if len(text) <= 80 else text[:77] + "..."
+def as_sent(cell: Cell, limit: int = 80) -> str:
+    """The body as the API sent it (never parsed and written again), cut at `limit` with "…"."""
+    return cell.text if len(cell.text) <= limit else cell.text[: limit - 1] + "…"
 
 
 def cell_text(cell: Cell) -> str:

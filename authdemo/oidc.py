@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import UsageError
+from .errors import UsageError, quoted
 
 #: API Gateway's timeouts for the discovery and JWKS endpoints (HTTP API quotas).
 TIMEOUT_SECONDS = 1.5
@@ -68,7 +68,7 @@ def check_url(url: str, what: str, allow_http_loopback: bool) -> None:
         parts, host = None, None
     if parts is None or parts.scheme not in ("https", "http") or not host:
         raise IssuerError(
-            f"{what} {url!r} is not a URL; give the issuer's https:// URL, e.g. --issuer https://example.auth0.com/."
+            f"{what} {quoted(url)} is not a URL; give the issuer's https:// URL, e.g. --issuer https://example.auth0.com/."
         )
     if parts.scheme == "http" and not (allow_http_loopback and host in LOOPBACK_HOSTS):
         where = (

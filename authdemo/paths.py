@@ -15,7 +15,14 @@ from .errors import UsageError
 def home() -> Path:
     """The private authdemo directory, created 0700 on first use; a UsageError (one sentence,
     exit 2) when it cannot be created or written."""
-    path = Path(os.environ.get("AUTHDEMO_HOME") or Path.home() / ".authdemo").expanduser()
+    given = os.environ.get("AUTHDEMO_HOME")
+    path = Path(given or Path.home() / ".authdemo").expanduser()
+    if path.exists() and not path.is_dir():  # mkdir would say only "File exists"
+        what, example = (f"AUTHDEMO_HOME ({path})", "$HOME/.authdemo") if given else (path, "$HOME/authdemo")
+        raise UsageError(
+            f"{what} is a file, not a directory; set AUTHDEMO_HOME to a directory you can write "
+            f"(e.g. AUTHDEMO_HOME={example}), or move that file away."
+        )
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from .aws import shared_loader
-from .errors import UnreachableError, UsageError
+from .errors import UnreachableError, UsageError, quoted
 
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
@@ -38,11 +38,11 @@ def check_region(region: str, endpoint_url: str | None) -> None:
     region; pass None for real AWS *and* for the embedded AWS, whose moto serves only real
     AWS region names."""
     if not _REGION_RE.match(region or ""):
-        raise UsageError(f"{region!r} is not an AWS region name; use one like us-west-2 (--region).")
+        raise UsageError(f"{quoted(region)} is not an AWS region name; use one like us-west-2 (--region).")
     if endpoint_url:
         return
     if not known_region(region):
-        raise UsageError(f"Unknown AWS region {region!r}; use one like us-west-2 (--region).")
+        raise UsageError(f"Unknown AWS region {quoted(region)}; use one like us-west-2 (--region).")
 
 
 def probe_endpoint(url: str, timeout: float = 2.0) -> None:
@@ -52,7 +52,9 @@ def probe_endpoint(url: str, timeout: float = 2.0) -> None:
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--endpoint-url {url!r} is not an http(s) URL; use e.g. http://127.0.0.1:4566.")
+        raise UsageError(
+            f"--endpoint-url {quoted(url)} is not an http(s) URL; use e.g. http://127.0.0.1:4566."
+        )
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         with socket.create_connection((parts.hostname, port), timeout=timeout):

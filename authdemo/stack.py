@@ -280,8 +280,8 @@ def require_server(stack: Stack) -> None:
         return
     flags = cli_flags(stack.opts, stack.opts.port)
     raise NotDeployedError(
-        f"The embedded AWS was {what} since `authdemo up --local`, so stack {stack.opts.stack!r}'s "
-        f"resources are gone; recreate them with `authdemo up{flags}`."
+        f"The embedded AWS was {what} since `authdemo up --local`, so the resources of stack "
+        f"{stack.opts.stack!r} are gone; recreate them with `authdemo up{flags}`."
     )
 
 

@@ -111,6 +111,19 @@ def tamper(token: str, claim: str = "cognito:username", value: str = "admin") ->
     return f"{header_b64}.{body.decode().rstrip('=')}.{signature}"
 
 
-def shorten(token: str) -> str:
-    """Enough of a token to recognise it on screen, not enough to use it."""
-    return token if len(token) <= 24 else f"{token[:12]}…{token[-6:]}"
+def shorten(token: str, other: str | None = None) -> str:
+    """Enough of a token to recognise it on screen, not enough to use it.
+
+    `other`: a token shown beside it that may look alike (the ID token and the same token
+    tampered share their header and signature): the few characters from where they first differ
+    are kept too, so the two shortened forms differ on screen where the tokens do."""
+    if len(token) <= 24:
+        return token
+    head, tail = token[:12], token[-6:]
+    if other is None or other == token:
+        return f"{head}…{tail}"
+    pairs = enumerate(zip(token, other, strict=False))
+    at = next((i for i, (a, b) in pairs if a != b), min(len(token), len(other)))
+    if at < len(head) or at >= len(token) - len(tail) - 1:
+        return f"{head}…{tail}"  # the difference is in what is shown anyway (or at the very end)
+    return f"{head}…{token[at : min(at + 8, len(token) - len(tail))]}…{tail}"

@@ -13,7 +13,7 @@ import secrets
 import string
 import unicodedata
 
-from .errors import UsageError
+from .errors import UsageError, quoted
 
 #: Our values for the model's PasswordPolicyType (its fields are AWS's; the values are a choice).
 PASSWORD_POLICY = {
@@ -76,7 +76,7 @@ def check_username(username: str) -> None:
     for char in username:
         if char.isspace() or unicodedata.category(char).startswith("C"):
             raise UsageError(
-                f"The username {username!r} contains whitespace or a control character, "
+                f"The username {quoted(username)} contains whitespace or a control character, "
                 "which Cognito rejects; use e.g. demo@example.com."
             )
 
@@ -85,7 +85,7 @@ def check_stack(stack: str) -> None:
     """Stack names end up in IAM, Lambda and Cognito names: keep them to what all accept."""
     if not STACK_RE.match(stack or ""):
         raise UsageError(
-            f"The stack name {stack!r} is not valid: use 1-32 letters, digits and hyphens, "
+            f"The stack name {quoted(stack)} is not valid: use 1-32 letters, digits and hyphens, "
             "starting with a letter (e.g. --stack class-42)."
         )
 

@@ -263,6 +263,13 @@ def run(*args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
+def one_error(result: Any) -> str:
+    """The one `Error:` sentence of a failed command, line wrapping undone; no traceback."""
+    assert "Traceback" not in result.output
+    assert result.stderr.count("Error:") == 1, result.stderr
+    return " ".join(result.stderr[result.stderr.index("Error:") :].split())
+
+
 def run_json(*args: str) -> dict[str, Any]:
     result = run(*args, "--output", "json")
     assert result.exit_code == 0, result.output
@@ -856,7 +863,13 @@ def start_chromium() -> Any:
     options.binary_location = CHROMIUM
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console_errors() reads them
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def console_errors(driver: Any) -> list[str]:
+    """The browser console's errors (a failed request included) since the last call."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
 @pytest.fixture(scope="session")

@@ -403,7 +403,8 @@ def test_token_is_shortened_on_a_terminal(deployed: Path, monkeypatch) -> None:
     assert piped.split(".")[1] not in result.output and piped.split(".")[2] not in result.output
     assert "shortened on screen; add --show-token" in flat(result.stderr)
     as_json = json.loads(run("token", "--output", "json").stdout)
-    assert "…" in as_json["token"] and len(as_json["token"]) == 19
+    assert "…" in as_json["token_shortened"] and len(as_json["token_shortened"]) == 19
+    assert "token" not in as_json  # a key named `token` holds the token itself or nothing
     full = run("token", "--access", "--show-token").stdout.strip()
     assert jwt.decode(full, options={"verify_signature": False})["token_use"] == "access"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import LoginRun, free_port, run
+from conftest import LoginRun, console_errors, free_port, run
 
 from authdemo import paths
 from authdemo.login import store
@@ -45,6 +45,21 @@ def sign_in_in_browser(browser: Any, url: str, username: str, password: str) -> 
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
 
+#: Per table of the page, the columns in which no cell (header row aside) has text or a button.
+EMPTY_COLUMNS_JS = """
+return Array.from(document.querySelectorAll("table")).map((table) => {
+  const rows = Array.from(table.tBodies).flatMap((body) => Array.from(body.rows));
+  const width = Math.max(0, ...Array.from(table.rows).map((row) => row.cells.length));
+  const empty = [];
+  for (let i = 0; i < width; i++) {
+    const cells = rows.map((row) => row.cells[i]).filter(Boolean);
+    if (!cells.some((cell) => cell.textContent.trim() || cell.querySelector("button"))) empty.push(i);
+  }
+  return [table.id, empty];
+}).filter(([, empty]) => empty.length);
+"""
+
+
 def click_and_read(browser: Any, route: str, token: str) -> str:
     """Click one button and wait for its status."""
     from selenium.webdriver.common.by import By
@@ -74,6 +89,7 @@ def test_sign_in_token_page_and_buttons(browser, browser_stack):
     from selenium.webdriver.support.ui import WebDriverWait
 
     state = json.loads(browser_stack["state_file"].read_text())
+    console_errors(browser)  # what earlier pages left
     flow = LoginRun(browser_stack["opts"])
     sign_in_in_browser(browser, flow.url(), state["username"], state["password"])
     WebDriverWait(browser, 15, poll_frequency=0.05).until(lambda b: b.find_elements(By.ID, "claims"))
@@ -90,6 +106,7 @@ def test_sign_in_token_page_and_buttons(browser, browser_stack):
     token_use = browser.find_element(By.CSS_SELECTOR, '#claims tr[data-claim="token_use"]')
     assert [c.text for c in token_use.find_elements(By.CSS_SELECTOR, "td.id, td.access")] == ["id", "access"]
     assert browser.find_element(By.CSS_SELECTOR, "#headers td.id").text  # the header is decoded too
+    assert browser.execute_script(EMPTY_COLUMNS_JS) == []  # no column without content
 
     seen = {cell: click_and_read(browser, *cell) for cell in EXPECTED}
     assert seen == EXPECTED
@@ -98,6 +115,7 @@ def test_sign_in_token_page_and_buttons(browser, browser_stack):
     assert (
         received["token_use"] == "access" and received["client_id"] == state["resources"]["app_client"]["id"]
     )
+    assert console_errors(browser) == []  # sign-in form and token page: no favicon request, nothing refused
 
     page_url = browser.current_url
     port = state["callback_port"]

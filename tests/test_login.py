@@ -446,3 +446,19 @@ def test_login_no_branding_fix_is_pasteable(deployed: Path) -> None:
         "--use-cognito-provided-values --region us-west-2`" in message
     )
     assert f"aws cognito-idp update-user-pool-domain --domain fake --user-pool-id {pool} " in message
+
+
+@pytest.mark.parametrize("forgotten", [False, True], ids=["tokens kept", "tokens forgotten meanwhile"])
+def test_login_ends_naming_what_can_serve_the_page_again(login_stack, forgotten):
+    """When `login` stops serving the page it names `authdemo open` only while the tokens are still
+    kept; once forgotten meanwhile (what `test` does after its signed-out row), `authdemo login`."""
+    flow = LoginRun(Options())
+    back = sign_in_by_hand(flow.url(), login_stack["username"], login_stack["password"])
+    assert back.status_code == 303 and store.load(login_stack["state_file"]) is not None
+    if forgotten:
+        store.remove(login_stack["state_file"])
+    flow.finish()
+    last = flow.events[-1]
+    assert last.startswith("Stopped serving the token page")
+    assert ("`authdemo open`" in last) is not forgotten
+    assert ("`authdemo login`" in last) is forgotten

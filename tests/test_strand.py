@@ -11,18 +11,11 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import Faults, leftovers, run
+from conftest import Faults, leftovers, one_error, run
 
 from authdemo import app, paths
 from authdemo.local import daemon
 from authdemo.state import StateStore
-
-
-def one_error(result: Any) -> str:
-    """The one `Error:` sentence of a failed command, line wrapping undone; no traceback."""
-    assert "Traceback" not in result.output
-    assert result.stderr.count("Error:") == 1, result.stderr
-    return " ".join(result.stderr[result.stderr.index("Error:") :].split())
 
 
 def state_file(stack: str = "authdemo", local: bool = False) -> Path:

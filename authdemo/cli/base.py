@@ -18,16 +18,72 @@ from ..errors import AuthdemoError, ExitCode
 EXAMPLES = """
 \b
 Examples:
-  authdemo up --local           # everything on an embedded AWS, no account needed
-  authdemo test --local         # the guide's curl checks, 401 and 200
-  authdemo down --local         # delete it all
+  authdemo up --local       # everything on an embedded AWS, no account needed
+  authdemo test --local     # every credential at every door: the matrix
+  authdemo down --local     # delete it all
   authdemo up --region eu-west-1 --profile training
   authdemo status --output json | jq -r .api_url
 """
 
 
+#: What Ctrl-C leaves behind, per command (its words after `authdemo`), and how to carry on:
+#: only `up`, `demo` and `down` change a stack, so only they speak of finishing or deleting.
+INTERRUPTED = {
+    "up": "Interrupted. Every ID created so far is in the state file: rerun `authdemo up` to "
+    "finish, or `authdemo down` to delete.",
+    "demo": "Interrupted. Every ID created so far is in the state file: rerun `authdemo demo` to "
+    "finish and test, or `authdemo down` to delete.",
+    "down": "Interrupted. What is not deleted yet is still in the state file: rerun "
+    "`authdemo down` to finish.",
+    "test": "Interrupted; `authdemo test` changes nothing in the stack: rerun `authdemo test` to "
+    "run the checks again.",
+    "token": "Interrupted; the stack is unchanged and no token was printed: rerun `authdemo token`.",
+    "status": "Interrupted; `authdemo status` only reads: rerun `authdemo status`.",
+    "login": "Interrupted before the sign-in came back; nothing was kept: rerun `authdemo login`.",
+    "open": "Interrupted; the kept tokens are unchanged: rerun `authdemo open` to serve the token page.",
+    "logout": "Interrupted: rerun `authdemo logout` to revoke and forget the kept tokens.",
+    "forget": "Interrupted; the state file is in place or set aside whole, never half: rerun "
+    "`authdemo forget`.",
+    "policy": "Interrupted; `authdemo policy` only prints: rerun `authdemo policy`.",
+    "local start": "Interrupted while starting the embedded AWS: `authdemo local status` says "
+    "whether it runs; rerun `authdemo local start`, or `authdemo local stop` to stop it.",
+    "local status": "Interrupted; `authdemo local status` only reads: rerun `authdemo local status`.",
+    "local stop": "Interrupted while stopping the embedded AWS: rerun `authdemo local stop`.",
+    "local env": "Interrupted; nothing was printed: rerun `authdemo local env`.",
+    "local issuer": "Interrupted; rerun `authdemo local issuer` (`authdemo local status` says "
+    "whether the embedded AWS it may have started runs).",
+}
+
+
+def _command_path(ctx: click.Context) -> str:
+    """The command's words after the program's name: `up`, `local start`."""
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+class Command(click.Command):
+    """Ctrl-C becomes the sentence of INTERRUPTED that fits this command (exit 130)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            path = _command_path(ctx)
+            message = INTERRUPTED.get(path, f"Interrupted: rerun `authdemo {path}`.")
+            port = ctx.params.get("port") if path.startswith("local ") else None
+            if port is not None:  # the hints reach the same embedded AWS
+                message = re.sub(r"`(authdemo local [a-z]+)`", rf"`\1 --port {port}`", message)
+            raise AuthdemoError(message, ExitCode.INTERRUPTED) from None
+
+
 class Group(click.Group):
     """Turns every failure into one sentence and a documented exit code."""
+
+    command_class = Command
+    group_class = type  # `local`'s commands too
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -36,13 +92,8 @@ class Group(click.Group):
             raise
         except AuthdemoError as exc:
             _fail(_with_flags(exc.message, ctx), exc.code)
-        except KeyboardInterrupt:
-            _fail(
-                "Interrupted. Every ID created so far is in the state file: rerun `authdemo up` "
-                "to finish, or `authdemo down` to delete.",
-                ExitCode.INTERRUPTED,
-                ctx,
-            )
+        except KeyboardInterrupt:  # before any command ran (Command.invoke speaks for each one)
+            _fail("Interrupted before the command began; nothing was changed.", ExitCode.INTERRUPTED)
         except Exception as exc:
             from ..aws import translate
 
@@ -66,7 +117,7 @@ def _fail(message: str, code: int, ctx: click.Context | None = None) -> None:
 
 
 # A command to run; "in use by `authdemo up`" names another process's command, not a hint.
-_HINT = re.compile(r"(?<!by )`authdemo (up|down|test|status|token|login|open|logout)((?: --[a-z-]+)*)`")
+_HINT = re.compile(r"(?<!by )`authdemo (up|down|test|status|token|login|open|logout|demo)((?: --[a-z-]+)*)`")
 
 
 def _with_flags(message: str, ctx: click.Context) -> str:
@@ -85,8 +136,14 @@ def _with_flags(message: str, ctx: click.Context) -> str:
     )
 
 
-def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every stack command takes (README, "Commands"): where the stack is, and output."""
+def common_options(fn: Callable[..., Any] | None = None, *, generates_password: bool = False) -> Any:
+    """The options every stack command takes (README, "Commands"): where the stack is, and output.
+
+    `generates_password`: the command (`up`, `demo`) makes a password when none is given; the
+    others use the one `up` kept, and their help says so."""
+    if fn is None:
+        return functools.partial(common_options, generates_password=generates_password)
+    default = "generated" if generates_password else "the one `up` kept in the state file"
     options = [
         click.option(
             "--stack",
@@ -112,7 +169,7 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--password",
             default=None,
             envvar="AUTHDEMO_PASSWORD",
-            help="Test user's password (default: generated). Prefer AUTHDEMO_PASSWORD or `--password -` "
+            help=f"Test user's password (default: {default}). Prefer AUTHDEMO_PASSWORD or `--password -` "
             "(asks without echo): a password on the command line lands in `ps` and shell history.",
         ),
         click.option(
@@ -231,9 +288,11 @@ def _observer(title: str) -> Callable[[], Any]:
 def cli() -> None:
     """Show JWT authorization on an API Gateway HTTP API, end to end, one command per step.
 
-    `up` creates a Cognito user pool, app client and test user, a Lambda function and an
-    HTTP API whose GET /protected is guarded by a JWT authorizer; `test` proves that a
-    request without a token gets 401 and one with a token gets 200; `down` deletes it all.
+    `up` creates a Cognito user pool, app client and users, a Lambda function and an HTTP API
+    with five doors (routes: /protected and /scoped behind JWT authorizers, /lambda behind a
+    Lambda authorizer, /iam behind IAM, /m2m for machine-to-machine tokens); `test` sends eight
+    credentials (no token, ID, access, tampered, another user's, M2M, signed-out, SigV4) to
+    every door and checks each answer: one matrix of 401, 403 and 200; `down` deletes it all.
     """
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..errors import AuthdemoError, ExitCode
+from ..errors import AuthdemoError, ExitCode, quoted
 from .base import (
     _observer,
     _opts,
@@ -42,7 +42,7 @@ def _print_plan(opts: Any, plan: dict[str, Any]) -> None:
 
 
 @cli.command()
-@common_options
+@common_options(generates_password=True)
 @dry_run_option
 @click.option(
     "--issuer",
@@ -73,7 +73,8 @@ def up(dry_run: bool, **kwargs: Any) -> None:
       authdemo up --local
       authdemo up --dry-run            # what would be created, adopted or kept
       authdemo up --region us-west-2 --password 'Demo-Pass-123!'
-      authdemo up --issuer https://example.auth0.com/ --audience https://api.example.com
+      authdemo up --issuer https://example.auth0.com/ \\
+        --audience https://api.example.com
       authdemo up --callback-port 8401 # `authdemo login` listens there
     """
     opts = _opts(kwargs)
@@ -202,8 +203,10 @@ STATUS_FIELDS = (
     "--field",
     type=click.Choice(STATUS_FIELDS),
     default=None,
-    help="Print only this value, e.g. DEMO_PASSWORD=$(authdemo status --field password); "
-    "m2m_client_secret is read from Cognito and shown only this way.",
+    metavar="NAME",
+    help=f"Print only this value ({', '.join(STATUS_FIELDS)}), e.g. "
+    "DEMO_PASSWORD=$(authdemo status --field password); m2m_client_secret is read from Cognito "
+    "and shown only this way.",
 )
 def status(field: str | None, **kwargs: Any) -> None:
     """List the stack's recorded resources and whether each still exists.
@@ -248,16 +251,19 @@ def status(field: str | None, **kwargs: Any) -> None:
 
 
 @cli.command()
-@common_options
+@common_options(generates_password=True)
 @show_token_option
 @wait_option
 def demo(**kwargs: Any) -> None:
-    """`up` then `test`: what `python jwt_authorizer_demo.py` runs.
+    """`up`, then the guide's four checks at /protected: what `python jwt_authorizer_demo.py` runs.
+
+    With --output json: one document, {"up": ..., "test": ...}; exit 3 if a check fails.
+    `authdemo test` then sends every credential to every door.
 
     \b
-    With --output json: one document, {"up": ..., "test": ...}; exit 3 if a check fails.
-    Example:
+    Examples:
       python jwt_authorizer_demo.py --local
+      authdemo demo --local --output json | jq .test.passed
     """
     from .. import app, console
 
@@ -376,6 +382,6 @@ def policy(stack: str | None, region: str | None, account: str | None) -> None:
         check_region(region, None)
         arn_partition = partition(region)[0]
     if account is not None and not (account.isdigit() and len(account) == 12):
-        raise AuthdemoError(f"--account {account!r} is not a 12-digit AWS account ID.", ExitCode.USAGE)
+        raise AuthdemoError(f"--account {quoted(account)} is not a 12-digit AWS account ID.", ExitCode.USAGE)
     document = build(stack, arn_partition, region or "*", account or "*")
     click.echo(json.dumps(document, indent=2))

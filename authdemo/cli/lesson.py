@@ -39,15 +39,16 @@ from .base import _opts, _print_commands, cli, common_options, refuse_given, sho
 def test(routes: tuple[str, ...], **kwargs: Any) -> None:
     """Sign in and send every credential to every door: one matrix of expected and actual statuses.
 
-    \b
     Rows: no credential, ID token, access token, tampered ID token, the student's access token,
     an M2M (client-credentials) token, a signed-out access token (signed out last), a
-    SigV4-signed request. Columns: the routes.
-    Exit status 0 when every check passes, 3 when one fails.
+    SigV4-signed request. Columns: the routes. Exit status 0 when every check passes, 3 when
+    one fails.
+
+    \b
     Examples:
       authdemo test --local
-      authdemo test --route protected --local     # the guide's 401 / 200
-      authdemo test --token "$TOKEN"              # a token of any issuer, at /protected
+      authdemo test --route protected --local   # the guide's 401 / 200
+      authdemo test --token "$TOKEN"            # any issuer's token: /protected
     """
     from .. import console
     from ..matrix import parse_routes
@@ -80,7 +81,7 @@ def _test(opts: Any, routes: tuple[str, ...] = ("protected",)) -> tuple[bool, di
         "passed": passed,
         "api_url": info["api_url"],
         "waited": round(waited, 2),
-        "checks": [c.as_dict(opts.show_token) for c in cells],
+        "checks": [c.as_dict(opts.show_token, _tokens(cells)) for c in cells],
         "claims": info["claims"],
     }
     if "token_check" in info:  # `--token` (or a stack that trusts another issuer)
@@ -135,11 +136,12 @@ def _token_table(rows: list[dict[str, Any]]) -> Any:
 def _guide_table(info: dict[str, Any], cells: list[Any]) -> None:
     """The guide's four checks on /protected: what came back, why, PASS/FAIL."""
     from .. import console
+    from ..matrix import as_sent
 
     rows = []
     for c in cells:
         mark = "[green]PASS[/]" if c.passed else f"[red]FAIL[/] {c.reason}"
-        got = f"{c.status} {_compact(c.body)}" if c.status is not None else "no answer"
+        got = f"{c.status} {as_sent(c, 100)}" if c.status is not None else "no answer"
         rows.append([c.credential.label, got, c.reason if c.passed else "", mark])
     console.show(
         console.table(f"authdemo test: {info['protected_url']}", ["check", "got", "why", "result"], rows)
@@ -170,16 +172,23 @@ def _matrix_tables(info: dict[str, Any], cells: list[Any], routes: tuple[str, ..
     console.show(console.table("why", ["cell", "reason"], why))
 
 
+def _tokens(cells: list[Any]) -> dict[str, str | None]:
+    """Every row's token, by row key."""
+    return {c.credential.key: c.credential.token for c in cells}
+
+
 def _show_tokens(opts: Any, cells: list[Any]) -> None:
+    """Each row's token, shortened unless --show-token (a tampered one showing where it differs)."""
     from .. import console
-    from ..tokens import shorten
+    from ..matrix import shown_token
 
     seen: set[str] = set()
+    tokens = _tokens(cells)
     for c in cells:
         token = c.credential.token
         if token and c.credential.key not in seen:
             seen.add(c.credential.key)
-            shown = token if opts.show_token else shorten(token)
+            shown = token if opts.show_token else shown_token(c.credential, tokens)
             console.out().print(f"{c.credential.label}: {shown}", highlight=False, soft_wrap=True)
     if not opts.show_token:
         console.info("(tokens shortened; add --show-token to see them in full)")
@@ -218,19 +227,22 @@ def _claim(key: str, value: Any) -> str:
     )
 
 
+def _said(key: str, value: Any) -> str:
+    """A value of `token --refresh`/`--sign-out` in words (never a Python `True`/`False`); on AWS,
+    REFRESH_TOKEN_AUTH returns no new refresh token (docs/aws-notes.md, "Three doors, three keys", g)."""
+    if key == "new_refresh_token":
+        return (
+            "yes: this endpoint's answer carried one (AWS's REFRESH_TOKEN_AUTH does not)"
+            if value
+            else "none: REFRESH_TOKEN_AUTH gives new ID and access tokens only, the refresh token stays"
+        )
+    return str(value)
+
+
 def _utc(seconds: int) -> str:
     import datetime as dt
 
     return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _compact(obj: Any) -> str:
-    """The part of a response body worth a table cell: message, user, token_use."""
-    import json
-
-    if isinstance(obj, dict) and "claims" in obj:
-        obj = {k: v for k, v in obj.items() if k in ("message", "user", "token_use")}
-    return obj if isinstance(obj, str) else json.dumps(obj)
 
 
 @cli.command()
@@ -286,9 +298,10 @@ def token(
     """
     from .. import app, console, lesson, printed
     from ..tokens import decode as decode_token
-    from ..tokens import shorten
+    from ..tokens import shorten, tamper
 
     opts = _opts(kwargs)
+    original: str | None = None
     kind = _one_kind(kinds)
     if kind == "m2m" and (compare or user is not None or refresh or sign_out):
         raise AuthdemoError(
@@ -337,7 +350,7 @@ def token(
         if opts.output != "json":
             for key in ("refresh_token", "new_refresh_token", "get_user"):
                 if key in result:
-                    console.info(f"{key.replace('_', ' ')}: {result[key]}")
+                    console.info(f"{key.replace('_', ' ')}: {_said(key, result[key])}")
             if sign_out:
                 console.info(
                     "signed out: Cognito refuses this access token now, the JWT doors still take it "
@@ -347,16 +360,20 @@ def token(
         value = lesson.m2m_token(opts)
     else:
         notes = []
-        value = lesson.token(opts, kind, notes)
+        both = lesson.tokens(opts, notes)
+        value = tamper(both["id"]) if kind == "tampered" else both[kind]
+        original = both["id"] if kind == "tampered" else None  # shortened, they must not look alike
         for note in notes:
             console.info(note)
     piped = not sys.stdout.isatty()
     full = opts.show_token or piped
-    shown = value if full else shorten(value)
+    shown = value if full else shorten(value, original)
+    # JSON is data: a key named `token` holds the whole token, a shortened one is said to be so.
+    token_field = {"token": value} if full else {"token_shortened": shown}
     if decode:
         header, claims = decode_token(value)
         if opts.output == "json":
-            console.data_json({"token": shown, "header": header, "claims": claims})
+            console.data_json({**token_field, "header": header, "claims": claims})
         elif piped:
             console.data_json({"header": header, "claims": claims})
         else:
@@ -366,7 +383,8 @@ def token(
                     console.info(f"{key}: {_utc(claims[key])}")
         return
     if opts.output == "json":
-        console.data_json({**result, "token": shown, "kind": result.get("kind", kind)})
+        result.pop("token", None)
+        console.data_json({**result, **token_field, "kind": result.get("kind", kind)})
     else:
         click.echo(shown)
         if not full:

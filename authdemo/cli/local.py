@@ -13,7 +13,13 @@ from .base import cli, output_option, port_option
 
 @cli.group()
 def local() -> None:
-    """The embedded AWS on 127.0.0.1 that --local uses (moto + a JWT-enforcing gateway)."""
+    """The embedded AWS on 127.0.0.1 that --local uses (moto + a JWT-enforcing gateway).
+
+    \b
+    Examples:
+      authdemo local start        # runs until `authdemo local stop`
+      eval "$(authdemo local env)"
+    """
 
 
 def _server_doc(info: Any) -> dict[str, Any]:
@@ -30,7 +36,13 @@ def _server_doc(info: Any) -> dict[str, Any]:
 @port_option
 @output_option
 def local_start(port: int | None, output: str) -> None:
-    """Start the embedded AWS in the background; it runs until `authdemo local stop`."""
+    """Start the embedded AWS in the background; it runs until `authdemo local stop`.
+
+    \b
+    Examples:
+      authdemo local start
+      authdemo local start --port 4600 --output json
+    """
     from .. import console
     from ..local import daemon
 
@@ -46,7 +58,15 @@ def local_start(port: int | None, output: str) -> None:
 @port_option
 @output_option
 def local_status(port: int | None, output: str) -> None:
-    """Say whether the embedded AWS runs, and where (with --port: whether it runs on that port)."""
+    """Say whether the embedded AWS runs, and where (with --port: whether it runs on that port).
+
+    Exit status 0 when it runs, 8 when it does not.
+
+    \b
+    Examples:
+      authdemo local status
+      authdemo local status --output json | jq -r .url
+    """
     from .. import console
     from ..local import daemon
 
@@ -70,7 +90,13 @@ def local_status(port: int | None, output: str) -> None:
 @port_option
 @output_option
 def local_stop(port: int | None, output: str) -> None:
-    """Stop the embedded AWS (everything in it is forgotten); with --port, only the one on that port."""
+    """Stop the embedded AWS (everything in it is forgotten); with --port, only the one on that port.
+
+    \b
+    Examples:
+      authdemo local stop
+      authdemo local stop --port 4600
+    """
     from .. import app, console
     from ..local import daemon
 
@@ -101,7 +127,7 @@ def local_env(port: int | None, output: str) -> None:
     """Print the environment that points the `aws` CLI at the running embedded AWS.
 
     \b
-    Example:
+    Examples:
       eval "$(authdemo local env)"
       aws cognito-idp list-user-pools --max-results 10
     """
@@ -171,8 +197,8 @@ def local_issuer(
     Examples:
       authdemo up --local --stack auth0 --issuer "$(authdemo local issuer --field url)" \\
         --audience https://api.authdemo.test
-      authdemo test --local --stack auth0 \\
-        --token-command "authdemo local issuer --token --audience https://api.authdemo.test"
+      authdemo test --local --stack auth0 --token-command \\
+        "authdemo local issuer --token --audience https://api.authdemo.test"
     """
     from .. import console
     from ..local.issuer_client import issuer_info, request_token

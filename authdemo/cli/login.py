@@ -9,13 +9,18 @@ import click
 
 from .base import _opts, cli, common_options
 
-timeout_option = click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Stop after S seconds (default: wait 300 s for the sign-in, then serve the page until Ctrl-C).",
-    metavar="S",
-)
+
+def timeout_option(what: str) -> Any:
+    """`--timeout S`, its help saying what the command waits for."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        help=f"Stop after S seconds (default: {what}).",
+        metavar="S",
+    )
+
+
 no_browser_option = click.option(
     "--no-browser", is_flag=True, help="Print the URL on stderr instead of opening a browser."
 )
@@ -53,20 +58,21 @@ def _graphical() -> bool:
 @cli.command()
 @common_options
 @no_browser_option
-@timeout_option
+@timeout_option("wait 300 s for the sign-in, then serve the page until Ctrl-C")
 @click.option("--forget", is_flag=True, help="Revoke and forget the kept tokens (same as `authdemo logout`).")
 def login(no_browser: bool, timeout: float | None, forget: bool, **kwargs: Any) -> None:
     """Sign in as a user does: managed login in the browser, then the token page.
 
+    The browser comes back to http://localhost:<callback port>/callback (the port `up`
+    registered, default 8400), the code is exchanged with PKCE, and that page IS the token page:
+    both tokens decoded side by side and a button per route. The tokens are kept (mode 0600,
+    beside the state file) for `authdemo test` and `authdemo token`, never printed.
+
     \b
-    The browser comes back to http://localhost:<callback port>/callback (the port `up` registered,
-    default 8400), the code is exchanged with PKCE, and that page IS the token page: both tokens
-    decoded side by side and a button per route. The tokens are kept (mode 0600, beside the state
-    file) for `authdemo test` and `authdemo token`, never printed.
     Examples:
       authdemo login --local
-      authdemo login --no-browser --local      # prints the sign-in URL to open by hand
-      authdemo login --forget --local          # same as `authdemo logout`
+      authdemo login --no-browser --local   # prints the URL to open by hand
+      authdemo login --forget --local       # same as `authdemo logout`
     """
     from .. import console
     from ..login import commands
@@ -83,7 +89,7 @@ def login(no_browser: bool, timeout: float | None, forget: bool, **kwargs: Any) 
 @cli.command(name="open")
 @common_options
 @no_browser_option
-@timeout_option
+@timeout_option("serve the page until Ctrl-C")
 def open_(no_browser: bool, timeout: float | None, **kwargs: Any) -> None:
     """Serve the token page again from `authdemo login`'s kept tokens, until Ctrl-C.
 

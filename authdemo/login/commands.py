@@ -12,6 +12,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .. import oauth
@@ -112,14 +113,15 @@ def login(
             flow.wait(timeout if timeout is not None else DEFAULT_SIGN_IN_WAIT)
         except KeyboardInterrupt as exc:
             raise AuthdemoError(
-                "Interrupted before the sign-in came back; nothing was kept.", ExitCode.INTERRUPTED
+                "Interrupted before the sign-in came back; nothing was kept: rerun `authdemo login`.",
+                ExitCode.INTERRUPTED,
             ) from exc
         on_event(
             f"Signed in as {kept['username']}; the tokens are kept (mode 0600) for `authdemo test` and "
             f"`authdemo token` until {store.until(kept)}."
         )
         remaining = None if timeout is None else max(timeout - (time.monotonic() - started), 0.0)
-        _serve(server, on_event, remaining, stop)
+        _serve(server, on_event, remaining, stop, path, opts)
     finally:
         server.stop()
     return {
@@ -141,27 +143,42 @@ def open_page(
         require_server(stack)
         record = kept_or_refreshed(stack, on_event)
         routes = _routes(stack)
+        path = stack.path
     server = PageServer(0, routes, f"authdemo open: stack {opts.stack}")
     server.set_tokens(record)
     server.start()
     try:
         show_url(server.url)
-        _serve(server, on_event, timeout, stop)
+        _serve(server, on_event, timeout, stop, path, opts)
     finally:
         server.stop()
     return {"user": record.get("username"), "url": server.url}
 
 
 def _serve(
-    server: PageServer, on_event: Callable[[str], None], timeout: float | None, stop: threading.Event | None
+    server: PageServer,
+    on_event: Callable[[str], None],
+    timeout: float | None,
+    stop: threading.Event | None,
+    state_file: Path,
+    opts: Options,
 ) -> None:
-    """Keep the page up until Ctrl-C, `timeout` or `stop`; says so on stderr."""
+    """Keep the page up until Ctrl-C, `timeout` or `stop`; says so on stderr, and at the end what
+    serves it again: `open` while the tokens are still kept, else only a new `login` (`test`'s
+    signed-out row, `logout` or `down` forgot them meanwhile)."""
     until = "Ctrl-C" if timeout is None else f"Ctrl-C or {timeout:.0f} s"
     on_event(f"The token page is served at {server.url} until {until}.")
     stop = stop or threading.Event()
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait(timeout)
-    on_event("Stopped serving the token page; `authdemo open` serves it again.")
+    if store.load(state_file) is not None:
+        on_event(f"Stopped serving the token page; `authdemo open{cli_flags(opts)}` serves it again.")
+    else:
+        on_event(
+            "Stopped serving the token page; its tokens were forgotten meanwhile (`authdemo test` signs "
+            "the user out everywhere, `authdemo logout` forgets them), so only a new "
+            f"`authdemo login{cli_flags(opts)}` serves it again."
+        )
 
 
 def kept_or_refreshed(stack: Stack, on_event: Callable[[str], None]) -> dict[str, Any]:

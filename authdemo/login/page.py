@@ -3,8 +3,9 @@
 Both tokens are decoded side by side (header and claims); a claim whose value differs between
 them (or that only one carries) is marked, with why it matters to the authorizer. Below, a button
 per route and token (ID, access, none) asks the page's own server to call the route, so no
-token ever reaches the browser or a URL. The HTML loads nothing but its own `page.js` and
-`page.css` (Content-Security-Policy in server.py), so it works with no network.
+token ever reaches the browser or a URL. The HTML loads nothing but its own `page.js`,
+`page.css` and `favicon.svg` (Content-Security-Policy in server.py), so it works with no network;
+naming its icon, it keeps the browser from asking for `/favicon.ico`, a 404 in the console.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ KINDS = (("id", "ID token"), ("access", "access token"), ("none", "no token"))
 
 
 def static(name: str) -> bytes:
-    """A file of static/ (page.js, page.css)."""
+    """A file of static/ (page.js, page.css, favicon.svg)."""
     return resources.files("authdemo.login").joinpath("static").joinpath(name).read_bytes()
 
 
@@ -84,7 +85,7 @@ def _header_table(id_header: dict[str, Any], access_header: dict[str, Any]) -> s
         cls = ' class="differs"' if a != b else ""
         rows.append(
             f'<tr{cls}><th scope="row">{escape(key)}</th><td class="id">{escape(_value(key, a))}</td>'
-            f'<td class="access">{escape(_value(key, b))}</td><td class="note"></td></tr>'
+            f'<td class="access">{escape(_value(key, b))}</td></tr>'
         )
     return "\n".join(rows)
 
@@ -118,6 +119,7 @@ def render(tokens: dict[str, str], routes: dict[str, str], title: str) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>authdemo: tokens of {escape(str(user))}</title>
+<link rel="icon" href="favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="page.css">
 <script src="page.js" defer></script>
 </head>
@@ -132,7 +134,7 @@ decoded (not verified: the authorizer verifies the signature). <mark>Marked</mar
 <h2>ID token vs access token</h2>
 <table id="headers">
 <caption>header</caption>
-<thead><tr><th>field</th><th>ID token</th><th>access token</th><th></th></tr></thead>
+<thead><tr><th>field</th><th>ID token</th><th>access token</th></tr></thead>
 <tbody>
 {_header_table(id_header, access_header)}
 </tbody>

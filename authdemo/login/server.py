@@ -32,7 +32,11 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
-STATIC = {"page.js": "text/javascript; charset=utf-8", "page.css": "text/css; charset=utf-8"}
+STATIC = {
+    "page.js": "text/javascript; charset=utf-8",
+    "page.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
 MAX_BODY = 4096
 
 #: What `/callback` answers: status, a Location to redirect to (or None), an HTML message.

@@ -251,7 +251,7 @@ class Unit:
     def taken(self, ctx: Context) -> AuthdemoError:
         """The error when `create_conflict` says the name is taken and discovery finds no copy of ours."""
         return AuthdemoError(
-            f"A {self.label} with stack {ctx.names.stack!r}'s name exists but is not authdemo's; "
+            f"A {self.label} named for stack {ctx.names.stack!r} exists but is not authdemo's; "
             "choose another --stack."
         )
 
