@@ -291,7 +291,7 @@ def token(
       authdemo token --access --decode --local
       authdemo token --compare --local
       authdemo token --user student --access --local
-      authdemo token --username student@example.com --access --local   # the same user
+      authdemo token --username student@example.com --access --local
       authdemo token --refresh --local
       authdemo token --sign-out --local
       M2M_TOKEN=$(authdemo token --m2m --local)

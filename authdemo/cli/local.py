@@ -195,7 +195,8 @@ def local_issuer(
 
     \b
     Examples:
-      authdemo up --local --stack auth0 --issuer "$(authdemo local issuer --field url)" \\
+      authdemo up --local --stack auth0 \\
+        --issuer "$(authdemo local issuer --field url)" \\
         --audience https://api.authdemo.test
       authdemo test --local --stack auth0 --token-command \\
         "authdemo local issuer --token --audience https://api.authdemo.test"
