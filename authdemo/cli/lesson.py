@@ -74,8 +74,9 @@ def _test(opts: Any, routes: tuple[str, ...] = ("protected",)) -> tuple[bool, di
     with console.Waiting("Waiting for the API to answer 401 without a token…") as waiting:
         info, cells, waited = lesson.test(opts, waiting.update, routes)
     passed = all(c.passed for c in cells)
-    for note in info.get("notes", []):
-        console.info(note)
+    for note in [info.get("api_url_note"), *info.get("notes", [])]:
+        if note:
+            console.info(note)
     doc = {
         "passed": passed,
         "api_url": info["api_url"],
