@@ -245,6 +245,18 @@ def test_a_reported_endpoint_not_usable_from_here_falls_back_to_the_path_form(
         assert run("down", *e).exit_code == 0
 
 
+def test_demo_says_once_why_the_api_url_is_the_path_form(server_env: Any) -> None:
+    """`demo` at an endpoint whose ApiEndpoint cannot be used (moto's AWS form) says why once, not
+    once for `up` and again for `test`."""
+    e = ("--endpoint-url", server_env.url, "--stack", "demonote")
+    try:
+        demo = run("demo", *e)
+        assert demo.exit_code == 0, demo.output
+        assert demo.stderr.count("The API's reported endpoint cannot be used from here") == 1
+    finally:
+        assert run("down", *e).exit_code == 0
+
+
 def test_on_aws_the_api_url_is_the_recorded_api_endpoint(deployed: Path) -> None:
     """On AWS the API URL is the recorded ApiEndpoint (`https://<id>.execute-api.<region>.amazonaws.com`),
     source "reported", no note."""

@@ -266,7 +266,7 @@ def demo(**kwargs: Any) -> None:
 
     opts = _opts(kwargs)
     up_doc = _up(opts, cleanup=False)
-    passed, test_doc = _test(opts)
+    passed, test_doc = _test(opts, api_note=False)  # `up` said it
     if opts.output == "json":
         console.data_json({"up": up_doc, "test": test_doc})
     else:
