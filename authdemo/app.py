@@ -11,8 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import engine, external_issuer, m2m, paths, planner
+from . import engine, external_issuer, invoke_url, m2m, paths, planner
 from .errors import CredentialsError, StateError
+from .regions import partition
 from .stack import (
     DEFAULT_USERNAME,
     DOORS,
@@ -77,7 +78,10 @@ def up(
                 if not had_file and not store.resources():
                     store.remove_file()
                 raise
-        return summary(stack), result, stack.notes
+        info = summary(stack)
+        if info["api_url_note"]:
+            stack.notes.append(info["api_url_note"])
+        return info, result, stack.notes
 
 
 def plan(opts: Options, command: str) -> dict[str, Any]:
@@ -122,12 +126,12 @@ def summary(stack: Stack) -> dict[str, Any]:
     res = store.resources() if store else {}
     api = res.get("api", {})
     endpoint = stack.target.endpoint_url
-    api_url = None
+    invoke = None
     if api.get("id"):
-        if endpoint:
-            api_url = f"{endpoint.rstrip('/')}/_aws/execute-api/{api['id']}"
-        else:
-            api_url = api.get("endpoint") or f"https://{api['id']}.execute-api.{stack.region}.amazonaws.com"
+        dns_suffix = partition(stack.region)[1]
+        invoke = invoke_url.of_api(api, endpoint, stack.target.local, stack.region, dns_suffix)
+    api_url = invoke.url if invoke else None
+    domain = res.get("domain", {})
     names = stack.names
     out: dict[str, Any] = {
         "stack": stack.opts.stack,
@@ -136,13 +140,17 @@ def summary(stack: Stack) -> dict[str, Any]:
         "local": stack.opts.local,
         "endpoint_url": endpoint,
         "api_url": api_url,
+        "api_url_source": invoke.source if invoke else None,
+        "api_url_note": invoke.note if invoke else None,
         "protected_url": f"{api_url}/protected" if api_url else None,
         "routes": {d: f"{api_url}/{d}" for d in DOORS if d != "m2m" or "route_m2m" in res}
         if api_url
         else None,
         "user_pool_id": res.get("user_pool", {}).get("id"),
         "client_id": res.get("app_client", {}).get("id"),
-        "login_url": res.get("domain", {}).get("url"),
+        "login_url": domain.get("url"),
+        # Why there is none (recorded by `up`: managed_login.discover's sentence).
+        "login_url_note": None if domain.get("url") else domain.get("login"),
         "callback_port": store.get("callback_port") if store else None,
         "m2m_client_id": res.get("m2m_client", {}).get("id"),
         "issuer": res.get("authorizer", {}).get("issuer") or (store.get("issuer") if store else None),

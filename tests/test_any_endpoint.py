@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import responses
-from conftest import run
+from conftest import run, run_json
 
 from authdemo import app
 from authdemo.errors import ExitCode
@@ -65,6 +68,17 @@ def test_ministack_up_test_token_status_down_sweep(ministack: str) -> None:
     assert status.exit_code == 0, status.output
     info = json.loads(status.stdout)
     assert info["login_url"] == domain["url"] and info["user_pool_id"] == pool_id
+    # The API URL is what ministack reported (`http://<id>.execute-api.localhost:<port>`) where that
+    # host resolves, else LocalStack's path form, which ministack serves too, with the reason.
+    api = state["resources"]["api"]
+    assert api["endpoint"] and "execute-api" in api["endpoint"]
+    assert report["api_url"] == info["api_url"]
+    if info["api_url_source"] == "reported":
+        assert info["api_url"] == api["endpoint"].rstrip("/") and info["api_url_note"] is None
+    else:
+        path_form = f"{ministack}/_aws/execute-api/{api['id']}"
+        assert (info["api_url_source"], info["api_url"]) == ("path", path_form)
+        assert "does not resolve" in info["api_url_note"]
     assert all(r["exists"] for r in info["resources"].values())
 
     down = run("down", *e)
@@ -140,4 +154,144 @@ def test_a_credential_that_cannot_be_had_fails_its_row_only(server_env: Any, fau
         assert all("could not sign the session out" in r for r in signed_out)
     finally:
         faults.clear()
+        assert run("down", *e).exit_code == 0
+
+
+def _report_api_endpoint(faults: Any, endpoint: Callable[[str], str]) -> None:
+    """The endpoint's CreateApi and GetApis answer `endpoint(apiId)` as the API's ApiEndpoint (what
+    another emulator reports; moto reports AWS's form)."""
+
+    def answer(parsed: dict[str, Any], **_: Any) -> None:
+        for api in [parsed, *parsed.get("Items", [])]:
+            if api.get("ApiId"):
+                api["ApiEndpoint"] = endpoint(api["ApiId"])
+
+    faults.on("apigatewayv2", "after-call.apigatewayv2.CreateApi", answer)
+    faults.on("apigatewayv2", "after-call.apigatewayv2.GetApis", answer)
+
+
+def test_a_reported_endpoint_usable_from_here_is_the_api_url(server_env: Any, faults: Any) -> None:
+    """At an endpoint authdemo did not start, the ApiEndpoint it reports (a loopback URL that
+    resolves) is recorded and is the API URL of `up`, `status` and `test`, with no note."""
+    reported = f"http://localhost:{server_env.port}/_aws/execute-api/"
+    _report_api_endpoint(faults, lambda api_id: reported + api_id)
+    e = ("--endpoint-url", server_env.url, "--stack", "reported")
+    up = run("up", *e)
+    assert up.exit_code == 0, up.output
+    try:
+        api = json.loads(app.state_path(app.Options(stack="reported")).read_text())["resources"]["api"]
+        assert api["endpoint"] == reported + api["id"]
+        status = run("status", *e, "--output", "json")
+        info = json.loads(status.stdout)
+        assert (info["api_url"], info["api_url_source"], info["api_url_note"]) == (
+            reported + api["id"],
+            "reported",
+            None,
+        )
+        assert info["protected_url"] == reported + api["id"] + "/protected"
+        assert f"API: {reported}{api['id']}" in up.stderr
+        assert "cannot be used" not in up.stderr + status.stderr
+        test = run("test", *e, "--output", "json")
+        assert test.exit_code == 0, test.output
+        assert json.loads(test.stdout)["api_url"] == reported + api["id"]  # and every door answered there
+    finally:
+        assert run("down", *e).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("shape", "why"),
+    [
+        # moto's own answer: AWS's form, which AWS does not serve for an API it does not have
+        ("aws", "is in AWS's domain, not this endpoint's"),
+        # ministack's form, with a host no resolver answers (a 64-letter label is refused before
+        # any DNS query, so nothing leaves loopback)
+        ("unresolvable", "does not resolve"),
+        # LocalStack's: a host and port without a scheme
+        ("no scheme", "is not an http(s) URL"),
+    ],
+)
+def test_a_reported_endpoint_not_usable_from_here_falls_back_to_the_path_form(
+    server_env: Any, faults: Any, shape: str, why: str
+) -> None:
+    """At an endpoint authdemo did not start whose ApiEndpoint cannot be used from here, the API URL
+    is LocalStack's documented path form `<endpoint>/_aws/execute-api/<apiId>`, `up` and `status`
+    say why in one line on stderr, and `status --output json` has `api_url_source` "path" and the note."""
+    shapes = {
+        "unresolvable": lambda api_id: f"http://{api_id}.execute-api.{'n' * 64}.localhost:{server_env.port}",
+        "no scheme": lambda api_id: f"{api_id}.execute-api.localhost.localstack.cloud:4566",
+    }
+    if shape in shapes:
+        _report_api_endpoint(faults, shapes[shape])
+    e = ("--endpoint-url", server_env.url, "--stack", "pathform")
+    up = run("up", *e)
+    assert up.exit_code == 0, up.output
+    try:
+        state = json.loads(app.state_path(app.Options(stack="pathform")).read_text())
+        api_id = state["resources"]["api"]["id"]
+        path_form = f"{server_env.url}/_aws/execute-api/{api_id}"
+        status = run("status", *e, "--output", "json")
+        info = json.loads(status.stdout)
+        assert (info["api_url"], info["api_url_source"]) == (path_form, "path")
+        assert why in info["api_url_note"] and info["api_url_note"].endswith(f"using {path_form}.")
+        assert not status.stderr  # JSON: the field says it
+        for said in (up.stderr, run("status", *e).stderr):
+            assert said.count("cannot be used from here") == 1 and why in said
+        if shape == "unresolvable":
+            test = run("test", *e, "--route", "protected", "--output", "json")
+            assert test.exit_code == 0, test.output
+            assert json.loads(test.stdout)["api_url"] == path_form
+            assert "cannot be used from here" in test.stderr
+    finally:
+        assert run("down", *e).exit_code == 0
+
+
+def test_demo_says_once_why_the_api_url_is_the_path_form(server_env: Any) -> None:
+    """`demo` at an endpoint whose ApiEndpoint cannot be used (moto's AWS form) says why once, not
+    once for `up` and again for `test`."""
+    e = ("--endpoint-url", server_env.url, "--stack", "demonote")
+    try:
+        demo = run("demo", *e)
+        assert demo.exit_code == 0, demo.output
+        assert demo.stderr.count("The API's reported endpoint cannot be used from here") == 1
+    finally:
+        assert run("down", *e).exit_code == 0
+
+
+def test_on_aws_the_api_url_is_the_recorded_api_endpoint(deployed: Path) -> None:
+    """On AWS the API URL is the recorded ApiEndpoint (`https://<id>.execute-api.<region>.amazonaws.com`),
+    source "reported", no note."""
+    api = json.loads(deployed.read_text())["resources"]["api"]
+    info = run_json("status")
+    assert api["endpoint"] == f"https://{api['id']}.execute-api.us-west-2.amazonaws.com"
+    assert (info["api_url"], info["api_url_source"]) == (api["endpoint"], "reported")
+    assert info["api_url_note"] is None
+
+
+def test_with_local_the_api_url_is_the_embedded_path(local_daemon: Any) -> None:
+    """With --local (our own embedded AWS) the API URL stays our path form, source "embedded"."""
+    assert run("up", "--local", "--port", str(local_daemon.port)).exit_code == 0
+    try:
+        info = run_json("status", "--local", "--port", str(local_daemon.port))
+        api_id = info["resources"]["api"]["id"]
+        assert info["api_url"] == f"{local_daemon.url}/_aws/execute-api/{api_id}"
+        assert (info["api_url_source"], info["api_url_note"]) == ("embedded", None)
+    finally:
+        assert run("down", "--local", "--port", str(local_daemon.port)).exit_code == 0
+
+
+def test_status_says_why_an_endpoint_has_no_managed_login(server_env: Any, token_endpoint: Any) -> None:
+    """No managed login behind --endpoint-url: `status --output json` gives the recorded reason as
+    `login_url_note` (login_url null), and text `status` says it on stderr."""
+    _no_discovery(token_endpoint)
+    e = ("--endpoint-url", server_env.url, "--stack", "whynologin")
+    assert run("up", *e).exit_code == 0
+    try:
+        info = run_json("status", *e)
+        assert info["login_url"] is None
+        assert info["login_url_note"].startswith("This endpoint has no managed login: ")
+        assert "/.well-known/openid-configuration answered HTTP 404" in info["login_url_note"]
+        text = run("status", *e)
+        assert text.exit_code == 0 and info["login_url_note"] in text.stderr
+        assert "login_url" not in text.stdout  # no value to print: the reason is the message
+    finally:
         assert run("down", *e).exit_code == 0

@@ -246,6 +246,9 @@ def status(field: str | None, **kwargs: Any) -> None:
     for key in (*shown, "m2m_client_id", *users, "state_file"):
         if info.get(key):
             console.out().print(f"{key}: {info[key]}", highlight=False)
+    for note in (info.get("api_url_note"), info.get("login_url_note")):
+        if note:
+            console.info(note)
     if not opts.show_password and info.get("username"):
         console.info(f"The password: `authdemo status --field password{info['cli_flags']}`")
 
@@ -269,7 +272,7 @@ def demo(**kwargs: Any) -> None:
 
     opts = _opts(kwargs)
     up_doc = _up(opts, cleanup=False)
-    passed, test_doc = _test(opts)
+    passed, test_doc = _test(opts, api_note=False)  # `up` said it
     if opts.output == "json":
         console.data_json({"up": up_doc, "test": test_doc})
     else:

@@ -68,15 +68,19 @@ def test(routes: tuple[str, ...], **kwargs: Any) -> None:
         sys.exit(int(ExitCode.CHECK_FAILED))
 
 
-def _test(opts: Any, routes: tuple[str, ...] = ("protected",)) -> tuple[bool, dict[str, Any]]:
-    """Run `test`; prints the (text) result, returns whether all passed and the JSON document."""
+def _test(
+    opts: Any, routes: tuple[str, ...] = ("protected",), api_note: bool = True
+) -> tuple[bool, dict[str, Any]]:
+    """Run `test`; prints the (text) result, returns whether all passed and the JSON document.
+    `api_note`: say why the API URL is not the reported one (`demo`'s `up` already said it)."""
     from .. import console, lesson, printed
 
     with console.Waiting("Waiting for the API to answer 401 without a token…") as waiting:
         info, cells, waited = lesson.test(opts, waiting.update, routes)
     passed = all(c.passed for c in cells)
-    for note in info.get("notes", []):
-        console.info(note)
+    for note in [info.get("api_url_note") if api_note else None, *info.get("notes", [])]:
+        if note:
+            console.info(note)
     doc = {
         "passed": passed,
         "api_url": info["api_url"],
