@@ -1,5 +1,5 @@
-"""The one module that talks to boto3 and botocore: a client factory and error translation
-(regions.py reads botocore's partition data through its shared loader).
+"""The one module that builds boto3 clients and translates botocore's errors (botodata.py
+reads botocore's data files: models and partitions, for these clients and regions.py).
 
 Clients are built on first use (never at import time, so moto's mocks and a fast
 `--help` both work), one per service, shared by the worker threads of a run
@@ -10,7 +10,6 @@ throttling with HTTP 400 `TooManyRequestsException`, which the legacy mode does 
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 import time
@@ -18,6 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from . import botodata
+from .botodata import shared_loader
 from .errors import AuthdemoError, CredentialsError, NotFound, UnreachableError, UsageError
 
 #: Called with (service_name, client) for every client the factory builds. Tests use it
@@ -52,40 +53,6 @@ _BAD_CREDENTIALS = {
     "AuthFailure",
 }
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
-_LOADERS: dict[str, Any] = {}  # botocore's JSON model loader per AWS_DATA_PATH: models parsed once
-
-
-def shared_loader() -> Any:
-    """botocore's model loader for this process: every session authdemo builds, and
-    regions.py's partition data, read models through it (each parsed once). It searches
-    AWS_DATA_PATH first, as botocore's own sessions (and the aws CLI) do: models added or
-    amended there are the ones authdemo's clients send with."""
-    data_path = os.environ.get("AWS_DATA_PATH", "")
-    loader = _LOADERS.get(data_path)
-    if loader is None:
-        extra = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep) if p]
-        loader = _LOADERS[data_path] = _loader_class()(extra_search_paths=extra)
-    return loader
-
-
-def _loader_class() -> Any:
-    import botocore.loaders
-
-    class Loader(botocore.loaders.Loader):
-        """botocore's model loader, minus its census of every service's folder before the first
-        model of each kind (one listdir per service, ~420 of them: 40-60 ms of a command's start,
-        on the way to its first AWS call). A name is known when a folder has it; one with no
-        folder still gets botocore's UnknownServiceError."""
-
-        @botocore.loaders.instance_cache
-        def list_available_services(self, type_name: str) -> list[str]:
-            services: set[str] = set()
-            for location in self._potential_locations():
-                with os.scandir(location) as entries:
-                    services.update(entry.name for entry in entries if entry.is_dir())
-            return sorted(services)
-
-    return Loader
 
 
 #: botocore sessions and raw clients already built in this process, reused by its later commands
@@ -406,7 +373,7 @@ class AwsClient:
         """The botocore shape at `path` (member names) of `operation`'s input (or output), in the
         model this very client validates and sends with: what AWS's API has, read at run time
         (a field AWS adds later is there, never missing from a copy of ours). Cached per model."""
-        return _shape(self.raw.meta.service_model, operation, path, output)
+        return botodata.shape(self.raw.meta.service_model, operation, path, output)
 
     def pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every page of a paginated call, errors translated as for a single call."""
@@ -417,15 +384,6 @@ class AwsClient:
             if translated is None:
                 raise
             raise translated from exc
-
-
-@functools.lru_cache(maxsize=256)
-def _shape(model: Any, operation: str, path: tuple[str, ...], output: bool) -> Any:
-    op = model.operation_model(operation)
-    shape = op.output_shape if output else op.input_shape
-    for name in path:
-        shape = shape.members[name]
-    return shape
 
 
 def get(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any] | None:

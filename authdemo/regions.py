@@ -1,11 +1,11 @@
-"""Where calls go: the regions AWS has (from botocore's partition data, read through aws.py's
+"""Where calls go: the regions AWS has (from botocore's partition data, read through botodata.py's
 shared loader), a region name checked before any call, and an --endpoint-url probed."""
 
 from __future__ import annotations
 
 import re
 
-from .aws import shared_loader
+from .botodata import shared_loader
 from .errors import UnreachableError, UsageError, quoted
 
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")

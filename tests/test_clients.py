@@ -15,7 +15,7 @@ import botocore.loaders
 import pytest
 from botocore.exceptions import UnknownServiceError
 
-from authdemo import aws
+from authdemo import aws, botodata
 
 
 def _target(region: str = "eu-north-1") -> aws.Target:
@@ -80,7 +80,7 @@ def test_after_prefetch_runs_once_the_clients_are_built(monkeypatch) -> None:
 def test_the_model_loader_knows_what_botocores_knows() -> None:
     """authdemo's loader skips botocore's census of every service folder: the same names are
     known, and an unknown one still gets botocore's own error."""
-    ours = aws._loader_class()()
+    ours = botodata._loader_class()()
     theirs = botocore.loaders.create_loader()
     assert ours.list_available_services("service-2") == theirs.list_available_services("service-2")
     assert ours.load_service_model("iam", "service-2") == theirs.load_service_model("iam", "service-2")
