@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 import responses
-from conftest import run, run_json
+from conftest import free_port, run, run_json
 
 from authdemo import app
 from authdemo.errors import ExitCode
@@ -101,7 +101,7 @@ def test_an_endpoint_without_managed_login_fails_the_m2m_row_only(
     runs and passes, exit 3; `token --m2m` and `login` say it in one sentence (exit 8)."""
     _no_discovery(token_endpoint)
     e = ("--endpoint-url", server_env.url, "--stack", "nologin")
-    assert run("up", *e).exit_code == 0
+    assert run("up", *e, "--callback-port", str(free_port())).exit_code == 0  # login may bind it
     try:
         domain = json.loads(app.state_path(app.Options(stack="nologin")).read_text())["resources"]["domain"]
         assert domain["url"] is None and "no managed login" in domain["login"]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 import responses
-from conftest import TOKEN_URL, client_credentials_answer, run
+from conftest import TOKEN_URL, client_credentials_answer, free_port, run
 
 from authdemo import app, m2m
 from authdemo.aws import Target
@@ -136,6 +136,9 @@ def test_login_says_the_domain_is_new_before_sending_a_browser(deployed: Path, t
     token_endpoint.add(
         responses.GET, re.compile(r"^https://.*\.amazoncognito\.com/oauth2/authorize"), body=NOT_RESOLVED
     )
+    store = StateStore.load(deployed)
+    assert store is not None
+    store.set(callback_port=free_port())  # not 8400: another test's login may hold it
     result = run("login", "--no-browser", "--timeout", "1")
     assert result.exit_code == ExitCode.UNREACHABLE, result.output
     assert "does not answer yet" in one_sentence(result.stderr) and "oauth2/authorize?" not in result.output
