@@ -258,7 +258,9 @@ def _maybe_stop_server(stack: Stack) -> list[str]:
 
 
 def sweep_find(stack: Stack, store: StateStore) -> list[tuple[Unit, Rec]]:
-    """Every top-level resource of the stack found in AWS by name and tag or path."""
+    """Every top-level resource of the stack that exists in AWS: found by name and tag or path,
+    or recorded and still there (a record alone proves nothing: a restarted embedded AWS, or a
+    deletion by hand, leaves records of what is gone)."""
     ctx = stack.context(store)
     units = planner.units_by_key()
     skip = planner.regional_keys() if stack.bad_region else frozenset()
@@ -266,8 +268,18 @@ def sweep_find(stack: Stack, store: StateStore) -> list[tuple[Unit, Rec]]:
         (units[key], rec)
         for key in planner.down_order(units)
         if key not in skip
-        for rec in units[key].teardown_targets(ctx)
+        for rec in _in_aws(units[key], ctx)
     ]
+
+
+def _in_aws(unit: Unit, ctx: Context) -> list[Rec]:
+    """The unit's copies in AWS: the discovered ones, and the recorded one if AWS still has it."""
+    found = unit.discover(ctx)
+    rec = ctx.records.resource(unit.key)
+    if rec is None:
+        return found
+    others = [f for f in found if unit.describe(f) != unit.describe(rec)]
+    return [rec, *others] if len(others) < len(found) or unit.exists(ctx, rec) else found
 
 
 def sweep(
@@ -284,6 +296,14 @@ def sweep(
             return [], True
         store = stack.store or StateStore.new(stack.path, stack=opts.stack)  # never saved: no IDs
         found = sweep_find(stack, store)
+        # What AWS no longer has is forgotten, not "deleted" (nor kept to be found again).
+        units = planner.units_by_key()
+        kept = {unit.key for unit, _ in found}
+        gone = [key for key in planner.down_order(units) if key not in kept]
+        store.forget(*gone, *(child for key in gone for child in planner.children(units, key)))
+        if not found and stack.store and not store.resources():
+            store.remove_file()  # the stack is gone: nothing left to record
+            _forget_login(stack)
         if not found or not confirm(found):
             return found, False
         skip = planner.regional_keys() if stack.bad_region else frozenset()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import free_port
+from conftest import free_port, run
 
 from authdemo import paths
 from authdemo.errors import BusyError, PortInUseError, UsageError
@@ -207,3 +207,18 @@ def test_embedded_server_binds_loopback_only() -> None:
             assert probe.connect_ex(("127.0.0.1", port)) == 0
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # stop() closed the socket
+
+
+# ------------------------------------------------------------------ sweep after a restart
+def test_sweep_after_a_restart_reports_only_what_the_new_server_has(home: Path) -> None:
+    """After the embedded AWS restarted, `down --sweep --local` finds (and "deletes") none of the
+    old server's resources: they went with it; the state file that recorded them goes too."""
+    port = free_port()
+    assert run("up", "--local", "--port", str(port)).exit_code == 0
+    assert daemon.stop() is True
+    daemon.start(port, "start")
+    gone = run("down", "--sweep", "--yes", "--local", "--port", str(port), "--output", "json")
+    assert gone.exit_code == 0, gone.output
+    assert json.loads(gone.stdout) == {"found": [], "deleted": False}
+    assert "deleted" not in gone.stderr
+    assert not (home / "authdemo.local.json").exists()  # it recorded only what is gone

@@ -127,6 +127,44 @@ def test_sweep_asks_on_a_terminal(moto: None, monkeypatch, answer: str, deleted:
         assert leftovers() == before
 
 
+def test_sweep_reports_only_what_still_exists(moto: None) -> None:
+    """Recorded resources deleted outside authdemo are neither found nor "deleted" by sweep; the
+    rest is, and the state file goes."""
+    info = up("swg")
+    api_id = json.loads(state_file("swg").read_text())["resources"]["api"]["id"]
+    boto3.client("lambda", region_name=REGION).delete_function(FunctionName=info["function_name"])
+    boto3.client("apigatewayv2", region_name=REGION).delete_api(ApiId=api_id)
+    result = run("down", "--sweep", "--yes", "--stack", "swg", "--output", "json")
+    assert result.exit_code == 0, result.output
+    found = {f["type"]: f["id"] for f in json.loads(result.stdout)["found"]}
+    assert "function" not in found and "api" not in found
+    assert set(found) == {
+        "role",
+        "authorizer_role",
+        "log_group",
+        "authorizer_log_group",
+        "user_pool",
+        "authorizer_function",
+    }
+    assert api_id not in result.stderr and "HTTP API" not in result.stderr.split("authdemo down:")[0]
+    assert leftovers() == {}
+    assert not state_file("swg").exists()
+
+
+def test_sweep_that_finds_nothing_forgets_records_of_what_is_gone(moto: None) -> None:
+    """Every recorded resource already gone: sweep finds nothing, deletes nothing, and drops the
+    state file that only recorded what no longer exists."""
+    up("swz")
+    assert run("down", "--stack", "swz").exit_code == 0
+    # A state file of a stack whose resources went meanwhile (a restarted embedded AWS does that).
+    gone = {"schema_version": 1, "stack": "swz", "region": REGION, "resources": {"api": {"id": "gone1"}}}
+    state_file("swz").write_text(json.dumps(gone))
+    result = run("down", "--sweep", "--yes", "--stack", "swz", "--output", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"found": [], "deleted": False}
+    assert not state_file("swz").exists()
+
+
 def make_look_alikes(stack: str, *, same_names: bool) -> dict[str, str]:
     """Resources that look like the stack's but are not: no tag, another tag value, or another
     IAM path. With same_names, also those whose names AWS keeps unique (function, role, log group)."""
