@@ -9,7 +9,6 @@ stack again, for every command authdemo prints.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import shlex
 from collections.abc import Iterator
@@ -239,20 +238,12 @@ def _check_region(
 
 
 def lock_stack(path: Path, command: str) -> StackLock:
-    lock = StackLock(path, command)
     try:
-        return lock.acquire()
+        return StackLock(path, command).acquire()
     except (PermissionError, FileNotFoundError, NotADirectoryError) as exc:
         raise UsageError(
             f"Cannot write authdemo's state in {path.parent} ({exc.strerror}); make it writable, "
             "or point AUTHDEMO_HOME (or --state-file) at a directory you can write."
-        ) from exc
-    except OSError as exc:
-        if exc.errno != errno.ELOOP:
-            raise
-        raise UsageError(
-            f"The stack's lock file {lock.path} is a symbolic link, which authdemo never follows; "
-            f"remove it (`rm {shlex.quote(str(lock.path))}`) and retry."
         ) from exc
 
 

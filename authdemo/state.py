@@ -18,6 +18,7 @@ import copy
 import datetime as dt
 import json
 import os
+import shlex
 import socket
 import sys
 import tempfile
@@ -25,7 +26,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .errors import BusyError, StateError
+from .errors import BusyError, StateError, UsageError
 
 SCHEMA_VERSION = 1
 
@@ -243,11 +244,18 @@ class LockFile:
         self.took_over_from: dict[str, Any] | None = None
 
     def try_acquire(self) -> bool:
-        """Take the lock if it is free; False (and `holder` says who has it) if not.
-        OSError(ELOOP) when `path` is a symlink."""
+        """Take the lock if it is free; False (and `holder` says who has it) if not."""
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+            except OSError as exc:
+                if not self.path.is_symlink():
+                    raise
+                raise UsageError(
+                    f"The lock file {self.path} is a symbolic link, which authdemo never follows; "
+                    f"remove it (`rm {shlex.quote(str(self.path))}`) and retry."
+                ) from exc
             try:
                 locked = _try_lock(fd)
                 current = _same_file(fd, self.path)

@@ -30,11 +30,13 @@ def _server_doc(info: Any) -> dict[str, Any]:
 @port_option
 @output_option
 def local_start(port: int | None, output: str) -> None:
-    """Start the embedded AWS in the background; it runs until `authdemo local stop`."""
+    """Start the embedded AWS in the background; it runs until `authdemo local stop`.
+
+    Already running: without --port, that one is shown; on another --port, exit 2."""
     from .. import console
     from ..local import daemon
 
-    info = daemon.start(port or daemon.DEFAULT_PORT, started_by="start")
+    info = daemon.ensure(daemon.DEFAULT_PORT, "start") if port is None else daemon.start(port, "start")
     if output == "json":
         console.data_json(_server_doc(info))
         return
