@@ -211,6 +211,8 @@ def down(
             return [], None, notes
         if opts.local and stack.store.get("server_pid") not in (None, stack.server.pid):
             notes.append("The embedded AWS was restarted since `up`; its old resources are gone.")
+            # Their IDs name nothing in this server: look by name and tag only, delete what is found.
+            stack.store.forget(*stack.store.resources())
         forget_only = _unreachable(stack, notes)
         with observer_factory() as observer:
             result = engine.down(stack.context(), stack.store, observer, forget_only=forget_only)

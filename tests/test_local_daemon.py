@@ -402,17 +402,23 @@ def test_local_start_on_another_port_is_a_usage_error(home: Path) -> None:
 
 
 # ------------------------------------------------------------------ sweep after a restart
-def test_sweep_after_a_restart_reports_only_what_the_new_server_has(home: Path) -> None:
-    """After the embedded AWS restarted, `down --sweep --local` finds (and "deletes") none of the
-    old server's resources: they went with it; the state file that recorded them goes too."""
+@pytest.mark.parametrize("sweep", [False, True])
+def test_down_after_a_restart_deletes_nothing_that_is_gone(home: Path, sweep: bool) -> None:
+    """After the embedded AWS restarted, `down --local` and `down --sweep --local` find (and
+    "delete") none of the old server's resources: they went with it; the state file goes too."""
     port = free_port()
     assert run("up", "--local", "--port", str(port)).exit_code == 0
     assert daemon.stop() is True
     daemon.start(port, "start")
-    gone = run("down", "--sweep", "--yes", "--local", "--port", str(port), "--output", "json")
-    assert gone.exit_code == 0, gone.output
-    assert json.loads(gone.stdout) == {"found": [], "deleted": False}
-    assert "deleted" not in gone.stderr
+    args = ("--sweep", "--yes") if sweep else ()
+    result = run("down", *args, "--local", "--port", str(port), "--output", "json")
+    assert result.exit_code == 0, result.output
+    if sweep:
+        assert json.loads(result.stdout) == {"found": [], "deleted": False}
+    else:
+        assert json.loads(result.stdout)["deleted"] == []
+        assert "already gone" in result.stderr
+    assert "✓ deleted" not in result.stderr
     assert not (home / "authdemo.local.json").exists()  # it recorded only what is gone
 
 
