@@ -252,33 +252,37 @@ def found_or_gone(port: int) -> str:
 
 # Runs daemon.start in a process of its own and ends that process (SIGINT, as Ctrl-C does, or
 # SIGKILL) at one point of the start: right after the spawn, once the server answered but before
-# the record is written, or after the record but before the server is told.
+# the record is written, or right after the record is written (before the server is told so).
 INTERRUPTED_START = textwrap.dedent(
     """
     import os, signal, sys
     from authdemo.local import daemon
     port, point, how = int(sys.argv[1]), sys.argv[2], getattr(signal, sys.argv[3])
-    real_spawn, real_write = daemon._spawn, daemon._write
+    real_spawn, real_answer, real_write = daemon._spawn, daemon._await_answer, daemon._write
 
-    def end():
-        os.kill(os.getpid(), how)  # SIGINT: KeyboardInterrupt right here, as Ctrl-C raises it
+    def end(here):
+        if here == point:
+            os.kill(os.getpid(), how)  # SIGINT: KeyboardInterrupt as soon as Python looks
 
     def spawn(port):
         spawned = real_spawn(port)
         child = spawned[0] if isinstance(spawned, tuple) else spawned
         print(child.pid, flush=True)
-        if point == "spawned":
-            end()
+        end("spawned")
         return spawned
 
-    def write(info):
-        if point == "answered":
-            end()
-        real_write(info)
-        if point == "recorded":
-            end()
+    def await_answer(*args):
+        answer = real_answer(*args)
+        end("answered")
+        return answer
 
-    daemon._spawn, daemon._write = spawn, write
+    def write(info):
+        if not hasattr(daemon, "_await_answer"):  # before the fix: answered and recorded here
+            end("answered")
+        real_write(info)
+        end("recorded")
+
+    daemon._spawn, daemon._await_answer, daemon._write = spawn, await_answer, write
     daemon.start(port, "up")
     print("not interrupted", flush=True)
     """
@@ -286,12 +290,21 @@ INTERRUPTED_START = textwrap.dedent(
 
 
 @pytest.mark.parametrize(
-    ("point", "how"),
-    [("spawned", "SIGINT"), ("answered", "SIGINT"), ("recorded", "SIGINT"), ("spawned", "SIGKILL")],
+    ("point", "how", "outcome"),
+    [
+        ("spawned", "SIGINT", "gone"),
+        ("answered", "SIGINT", "gone"),
+        ("recorded", "SIGINT", "found"),  # recorded: Ctrl-C waits until it is told so
+        ("spawned", "SIGKILL", "gone"),
+        ("recorded", "SIGKILL", "gone"),  # recorded, never told: a stale record
+    ],
 )
-def test_a_start_ended_before_the_record_leaves_no_server(home: Path, point: str, how: str) -> None:
-    """Ctrl-C or kill -9 between the spawn and the handover: the server stops itself, so
-    `local status` finds none and nothing is left listening."""
+def test_a_start_ended_before_the_handover_leaves_no_unseen_server(
+    home: Path, point: str, how: str, outcome: str
+) -> None:
+    """Ctrl-C or kill -9 between the spawn and the handover: a server not told it is recorded
+    stops itself, so `local status` finds none and nothing is left listening; one recorded
+    under a Ctrl-C is kept, and `local status`/`local stop` find it."""
     port = free_port()
     proc = subprocess.run(
         [sys.executable, "-c", INTERRUPTED_START, str(port), point, how],
@@ -302,9 +315,11 @@ def test_a_start_ended_before_the_record_leaves_no_server(home: Path, point: str
     assert "not interrupted" not in proc.stdout
     assert proc.returncode != 0
     pid = int(proc.stdout.split()[0])
-    assert gone(pid, timeout=15)  # it stopped itself: nobody signalled it
-    assert found_or_gone(port) == "gone"
-    assert "ended before recording me; stopping" in (home / "local-server.log").read_text()
+    if outcome == "gone":
+        assert gone(pid, timeout=15)  # it stopped itself: nobody signalled it
+        assert "ended before recording me; stopping" in (home / "local-server.log").read_text()
+    assert found_or_gone(port) == outcome
+    assert gone(pid)
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> None:

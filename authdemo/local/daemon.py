@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -182,9 +183,8 @@ def _server_lock(command: str) -> Iterator[None]:
         if time.monotonic() >= deadline:
             who = lock.holder or {}
             raise UnreachableError(
-                f"`authdemo {who.get('command', '?')}` (pid {who.get('pid', '?')}) has been starting or "
-                f"stopping the embedded AWS for {LOCK_TIMEOUT:.0f} s; see {log_file()}, "
-                "or stop that command and retry."
+                f"`authdemo {who.get('command', '?')}` (pid {who.get('pid', '?')}) is still starting or "
+                f"stopping the embedded AWS; see {log_file()}, or stop that command and retry."
             )
         time.sleep(0.05)
     try:
@@ -196,10 +196,8 @@ def _server_lock(command: str) -> Iterator[None]:
 def start(port: int = DEFAULT_PORT, started_by: str = "start") -> ServerInfo:
     """Start a background server on `port` and return once it answers its health check.
 
-    Already running on this port: that one is returned (also when a sibling authdemo started
-    it meanwhile). Running on another port: UsageError. Port taken by another program:
-    PortInUseError.
-    """
+    Already running there (a sibling's too): that one. On another port: UsageError. Port taken
+    by another program: PortInUseError."""
     with _server_lock(started_by):
         return _start(port, started_by)
 
@@ -226,32 +224,42 @@ def _start(port: int, started_by: str) -> ServerInfo:
     child, handover = _spawn(port)
     try:
         info = _await_answer(child, port, started_by)
-        _write(info)  # recorded first: a server told it is recorded always is
-        _hand_over(handover)
+        with _ctrl_c_after():  # recorded, then told so, as one step
+            _write(info)
+            _hand_over(handover)
     finally:
         # Interrupted or failed before that: the pipe closes unsaid and the server stops itself.
         os.close(handover)
     return info
 
 
+@contextlib.contextmanager
+def _ctrl_c_after() -> Iterator[None]:
+    """A Ctrl-C in the block is raised at its end (main thread only: where Python handles it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _settled_health(port: int) -> dict[str, Any] | None:
-    """The health of the authdemo server on `port`, once it is not one whose starter died before
-    recording it (such a server says `awaiting_handover` and stops itself: wait for it to go);
-    None when the port is free again or held by another program."""
-    url = server_url(port)
+    """The health answer on `port` once no server whose starter died before recording it is
+    there (it says `awaiting_handover` and stops itself: wait for it to go)."""
     deadline = time.monotonic() + STOP_TIMEOUT
-    while True:
-        answer = health(url)
-        if answer is None or not answer.get("awaiting_handover"):
-            return answer
+    while (answer := health(server_url(port))) and answer.get("awaiting_handover"):
         if time.monotonic() >= deadline:
             raise UnreachableError(
-                f"An embedded AWS on port {port} whose start was interrupted did not stop within "
-                f"{STOP_TIMEOUT:.0f} s; stop pid {answer.get('pid')} (`kill {answer.get('pid')}`) and retry."
+                f"An unrecorded embedded AWS holds port {port}: `kill {answer.get('pid')}` it."
             )
         time.sleep(0.1)
-        if port_is_free(port):
-            return None
+    return answer
 
 
 def _await_answer(child: subprocess.Popen[bytes], port: int, started_by: str) -> ServerInfo:
