@@ -258,7 +258,8 @@ INTERRUPTED_START = textwrap.dedent(
     import os, signal, sys
     from authdemo.local import daemon
     port, point, how = int(sys.argv[1]), sys.argv[2], getattr(signal, sys.argv[3])
-    real_spawn, real_answer, real_write = daemon._spawn, daemon._await_answer, daemon._write
+    real_spawn, real_write = daemon._spawn, daemon._write
+    real_answer = getattr(daemon, "_await_answer", None)  # (None before the fix, to show it fail)
 
     def end(here):
         if here == point:
@@ -277,12 +278,14 @@ INTERRUPTED_START = textwrap.dedent(
         return answer
 
     def write(info):
-        if not hasattr(daemon, "_await_answer"):  # before the fix: answered and recorded here
+        if real_answer is None:  # before the fix: answered and recorded here
             end("answered")
         real_write(info)
         end("recorded")
 
-    daemon._spawn, daemon._await_answer, daemon._write = spawn, await_answer, write
+    daemon._spawn, daemon._write = spawn, write
+    if real_answer is not None:
+        daemon._await_answer = await_answer
     daemon.start(port, "up")
     print("not interrupted", flush=True)
     """
