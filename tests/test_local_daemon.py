@@ -399,6 +399,7 @@ def test_a_server_whose_starter_died_is_not_adopted(home: Path) -> None:
     info = daemon.start(port, "up")
     assert info.pid != orphan.pid
     assert gone(orphan.pid)
+    wait_for(lambda: "awaiting_handover" not in daemon.health(info.url))  # read the word: kept
     assert "awaiting_handover" not in daemon.health(info.url)
 
 
