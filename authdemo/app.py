@@ -84,6 +84,8 @@ def plan(opts: Options, command: str) -> dict[str, Any]:
     """What `up` or `down` would do, read from the state and AWS; nothing is changed or written."""
     with open_stack(opts, f"{command} --dry-run", write=False, start_server=False) as stack:
         records: Records = stack.store or MemoryRecords({}, {"username": opts.username})
+        if stack.store and _restarted(stack):  # recorded IDs name nothing in this server
+            records = MemoryRecords({}, {k: v for k, v in stack.store.snapshot().items() if k != "resources"})
         units = planner.units_by_key()
         if opts.local and stack.server is None:
             # No embedded AWS running: nothing exists in it; `up` would create everything.
@@ -209,7 +211,7 @@ def down(
             _forget_login(stack)
             notes.append("The embedded AWS is not running, so its resources are already gone.")
             return [], None, notes
-        if opts.local and stack.store.get("server_pid") not in (None, stack.server.pid):
+        if _restarted(stack):
             notes.append("The embedded AWS was restarted since `up`; its old resources are gone.")
             # Their IDs name nothing in this server: look by name and tag only, delete what is found.
             stack.store.forget(*stack.store.resources())
@@ -223,6 +225,12 @@ def down(
         if opts.local:
             notes.extend(_maybe_stop_server(stack))
         return deleted, result, notes
+
+
+def _restarted(stack: Stack) -> bool:
+    """A --local stack whose embedded AWS restarted since `up`: its resources went with the old one."""
+    server, store = stack.server, stack.store
+    return bool(stack.opts.local and server and store and store.get("server_pid") not in (None, server.pid))
 
 
 def _forget_login(stack: Stack) -> None:

@@ -422,13 +422,16 @@ def test_local_start_on_another_port_is_a_usage_error(home: Path) -> None:
 
 # ------------------------------------------------------------------ sweep after a restart
 def test_down_after_a_restart_deletes_nothing_that_is_gone(home: Path) -> None:
-    """After the embedded AWS restarted, `down --local` and `down --sweep --local` find (and
-    "delete") none of the old server's resources: they went with it; the state file goes too."""
+    """After the embedded AWS restarted, `down --local`, `down --sweep --local` and `down
+    --dry-run --local` find (or plan to delete) none of the old server's resources: they went
+    with it; the state file goes too."""
     port = free_port()
     assert run("up", "--local", "--port", str(port)).exit_code == 0
     recorded = (home / "authdemo.local.json").read_bytes()
     assert daemon.stop() is True
     daemon.start(port, "start")
+    plan = json.loads(run("down", "--dry-run", "--local", "--port", str(port), "--output", "json").stdout)
+    assert {step["action"] for step in plan["plan"]} == {"gone"}
     for args in [(), ("--sweep", "--yes")]:
         (home / "authdemo.local.json").write_bytes(recorded)
         result = run("down", *args, "--local", "--port", str(port), "--output", "json")
