@@ -88,6 +88,8 @@ def plan(opts: Options, command: str) -> dict[str, Any]:
     """What `up` or `down` would do, read from the state and AWS; nothing is changed or written."""
     with open_stack(opts, f"{command} --dry-run", write=False, start_server=False) as stack:
         records: Records = stack.store or MemoryRecords({}, {"username": opts.username})
+        if stack.store and _restarted(stack):  # recorded IDs name nothing in this server
+            records = MemoryRecords({}, {k: v for k, v in stack.store.snapshot().items() if k != "resources"})
         units = planner.units_by_key()
         if opts.local and stack.server is None:
             # No embedded AWS running: nothing exists in it; `up` would create everything.
@@ -218,8 +220,10 @@ def down(
             _forget_login(stack)
             notes.append("The embedded AWS is not running, so its resources are already gone.")
             return [], None, notes
-        if opts.local and stack.store.get("server_pid") not in (None, stack.server.pid):
+        if _restarted(stack):
             notes.append("The embedded AWS was restarted since `up`; its old resources are gone.")
+            # Their IDs name nothing in this server: look by name and tag only, delete what is found.
+            stack.store.forget(*stack.store.resources())
         forget_only = _unreachable(stack, notes)
         with observer_factory() as observer:
             result = engine.down(stack.context(), stack.store, observer, forget_only=forget_only)
@@ -230,6 +234,12 @@ def down(
         if opts.local:
             notes.extend(_maybe_stop_server(stack))
         return deleted, result, notes
+
+
+def _restarted(stack: Stack) -> bool:
+    """A --local stack whose embedded AWS restarted since `up`: its resources went with the old one."""
+    server, store = stack.server, stack.store
+    return bool(stack.opts.local and server and store and store.get("server_pid") not in (None, server.pid))
 
 
 def _forget_login(stack: Stack) -> None:
@@ -267,7 +277,9 @@ def _maybe_stop_server(stack: Stack) -> list[str]:
 
 
 def sweep_find(stack: Stack, store: StateStore) -> list[tuple[Unit, Rec]]:
-    """Every top-level resource of the stack found in AWS by name and tag or path."""
+    """Every top-level resource of the stack that exists in AWS: found by name and tag or path,
+    or recorded and still there (a record alone proves nothing: a restarted embedded AWS, or a
+    deletion by hand, leaves records of what is gone)."""
     ctx = stack.context(store)
     units = planner.units_by_key()
     skip = planner.regional_keys() if stack.bad_region else frozenset()
@@ -275,8 +287,18 @@ def sweep_find(stack: Stack, store: StateStore) -> list[tuple[Unit, Rec]]:
         (units[key], rec)
         for key in planner.down_order(units)
         if key not in skip
-        for rec in units[key].teardown_targets(ctx)
+        for rec in _in_aws(units[key], ctx)
     ]
+
+
+def _in_aws(unit: Unit, ctx: Context) -> list[Rec]:
+    """The unit's copies in AWS: the discovered ones, and the recorded one if AWS still has it."""
+    found = unit.discover(ctx)
+    rec = ctx.records.resource(unit.key)
+    if rec is None:
+        return found
+    others = [f for f in found if unit.describe(f) != unit.describe(rec)]
+    return [rec, *others] if len(others) < len(found) or unit.exists(ctx, rec) else found
 
 
 def sweep(
@@ -293,6 +315,14 @@ def sweep(
             return [], True
         store = stack.store or StateStore.new(stack.path, stack=opts.stack)  # never saved: no IDs
         found = sweep_find(stack, store)
+        # What AWS no longer has is forgotten, not "deleted" (nor kept to be found again).
+        units = planner.units_by_key()
+        kept = {unit.key for unit, _ in found}
+        gone = [key for key in planner.down_order(units) if key not in kept]
+        store.forget(*gone, *(child for key in gone for child in planner.children(units, key)))
+        if not found and stack.store and not store.resources():
+            store.remove_file()  # the stack is gone: nothing left to record
+            _forget_login(stack)
         if not found or not confirm(found):
             return found, False
         skip = planner.regional_keys() if stack.bad_region else frozenset()

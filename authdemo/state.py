@@ -18,6 +18,7 @@ import copy
 import datetime as dt
 import json
 import os
+import shlex
 import socket
 import sys
 import tempfile
@@ -25,7 +26,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .errors import BusyError, StateError
+from .errors import BusyError, StateError, UsageError
 
 SCHEMA_VERSION = 1
 
@@ -210,32 +211,64 @@ else:
             return False
 
 
-class StackLock:
-    """An exclusive lock on a stack, held by the OS so a killed holder frees it at once.
+# Never through a symlink: a lock file that is a link (planted, or left by hand) is refused,
+# so taking a lock never creates or truncates a file elsewhere (0 where the OS has no flag).
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
-    The lock file also names its holder (pid, command, start time) so a second command can
-    say who is busy; a file left by a dead process is simply taken over.
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether `path` (not followed) is still the file open as `fd`."""
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+class LockFile:
+    """An exclusive lock held by the OS on `path`, so a killed holder frees it at once; the file
+    names its holder (pid, command, start time) so another can say who is busy.
+
+    The file exists only while held (or once a holder was killed): `release` removes it while
+    still holding it. Whoever locked it meanwhile holds a file no longer at `path`, sees that
+    and locks the new one, so two holders never overlap and no lock files pile up, one per
+    stack name ever used. A file left by a dead process is simply taken over.
     """
 
-    def __init__(self, state_path: Path, command: str) -> None:
-        self.path = state_path.with_name(state_path.name + ".lock")
+    def __init__(self, path: Path, command: str) -> None:
+        self.path = path
         self.command = command
         self._fd: int | None = None
+        self.holder: dict[str, Any] | None = None  # who holds it, after a refused try_acquire
         self.took_over_from: dict[str, Any] | None = None
 
-    def acquire(self) -> StackLock:
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free; False (and `holder` says who has it) if not."""
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        if not _try_lock(fd):
-            holder = self._read_holder(fd)
-            os.close(fd)
-            who = (
-                f"`authdemo {holder.get('command', '?')}` (pid {holder.get('pid', '?')}, "
-                f"since {holder.get('started', '?')})"
-                if holder
-                else "another authdemo process"
-            )
-            raise BusyError(f"This stack is in use by {who}; wait for it to finish, or stop it and retry.")
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+            except OSError as exc:
+                if not self.path.is_symlink():
+                    raise
+                raise UsageError(
+                    f"The lock file {self.path} is a symbolic link, which authdemo never follows; "
+                    f"remove it (`rm {shlex.quote(str(self.path))}`) and retry."
+                ) from exc
+            try:
+                locked = _try_lock(fd)
+                current = _same_file(fd, self.path)
+                if current and not locked:
+                    self.holder = self._read_holder(fd)
+            except BaseException:
+                os.close(fd)
+                raise
+            if current and locked:
+                break
+            os.close(fd)  # removed by a releasing holder: lock the file at `path` now
+            if current:
+                return False
         previous = self._read_holder(fd)
         if previous and previous.get("pid") != os.getpid():
             self.took_over_from = previous  # its process is gone: the OS released the lock
@@ -250,7 +283,7 @@ class StackLock:
         os.write(fd, json.dumps(holder).encode())
         os.fsync(fd)
         self._fd = fd
-        return self
+        return True
 
     @staticmethod
     def _read_holder(fd: int) -> dict[str, Any] | None:
@@ -263,12 +296,37 @@ class StackLock:
             return None
 
     def release(self) -> None:
-        if self._fd is None:
+        """Remove the file, then let go (closing drops the lock)."""
+        fd, self._fd = self._fd, None
+        if fd is None:
             return
-        with contextlib.suppress(OSError):
-            os.ftruncate(self._fd, 0)
-        os.close(self._fd)  # closing drops the flock; the file stays (unlinking would race)
-        self._fd = None
+        try:
+            if _same_file(fd, self.path):
+                os.unlink(self.path)
+        except OSError:  # not removable here (e.g. Windows, while open): leave it empty
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)
+
+
+class StackLock(LockFile):
+    """The one writer of a stack: `<state file>.lock`."""
+
+    def __init__(self, state_path: Path, command: str) -> None:
+        super().__init__(state_path.with_name(state_path.name + ".lock"), command)
+
+    def acquire(self) -> StackLock:
+        if not self.try_acquire():
+            holder = self.holder
+            who = (
+                f"`authdemo {holder.get('command', '?')}` (pid {holder.get('pid', '?')}, "
+                f"since {holder.get('started', '?')})"
+                if holder
+                else "another authdemo process"
+            )
+            raise BusyError(f"This stack is in use by {who}; wait for it to finish, or stop it and retry.")
+        return self
 
     def __enter__(self) -> StackLock:
         return self.acquire()

@@ -19,6 +19,7 @@ from conftest import Faults, TtySys, aws_error, free_port, leftovers, run, run_j
 from authdemo import app, aws, paths
 from authdemo.cli import lesson
 from authdemo.local import daemon
+from authdemo.state import StackLock
 from authdemo.tokens import shorten
 
 
@@ -311,8 +312,8 @@ def test_state_file_and_its_directory_are_private(moto: None, tmp_path: Path) ->
     assert run("up", "--stack", "custom", "--state-file", str(custom)).exit_code == 0
     assert stat.S_IMODE(custom.stat().st_mode) == 0o600
     assert stat.S_IMODE(custom.parent.stat().st_mode) == 0o700
-    lock = custom.with_name("stack.json.lock")
-    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
+    with StackLock(custom, "test") as lock:  # it names its holder: private too, while it exists
+        assert stat.S_IMODE(lock.path.stat().st_mode) == 0o600
     assert json.loads(custom.read_text())["password"]  # (which is why)
 
 

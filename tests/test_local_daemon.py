@@ -10,16 +10,17 @@ import socket
 import stat
 import subprocess
 import sys
+import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from conftest import free_port
+from conftest import free_port, run
 
 from authdemo import paths
-from authdemo.errors import BusyError, PortInUseError, UsageError
+from authdemo.errors import PortInUseError, UsageError
 from authdemo.local import daemon
 from authdemo.local.server import EmbeddedServer
 
@@ -56,7 +57,7 @@ def test_start_status_health_stop(home: Path) -> None:
     assert health["pid"] == info.pid != os.getpid()
     assert daemon.start(port, "up") == info  # already running there: the same one
     assert daemon.ensure(free_port(), "up") == info  # ensure accepts it on any port
-    with pytest.raises(BusyError):
+    with pytest.raises(UsageError):  # one server: another port is a bad option (exit 2), not a lock
         daemon.start(free_port(), "start")
     assert daemon.stop() is True
     assert gone(info.pid)
@@ -207,3 +208,255 @@ def test_embedded_server_binds_loopback_only() -> None:
             assert probe.connect_ex(("127.0.0.1", port)) == 0
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # stop() closed the socket
+
+
+# ------------------------------------------------------------- Ctrl-C while the server starts
+def servers_on(port: int) -> list[int]:
+    """The pids of every embedded AWS process serving (or about to serve) `port`."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"authdemo.local.server" in argv and str(port).encode() in argv:
+            pids.append(int(proc.name))
+    return pids
+
+
+def nothing_left(port: int, timeout: float = 15.0) -> bool:
+    """Whether, within `timeout`, no embedded AWS process for `port` is left and the port is free."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not servers_on(port) and daemon.port_is_free(port):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def found_or_gone(port: int) -> str:
+    """What `local status` and `local stop` make of the server an interrupted start left: "found"
+    (status shows it, stop stops it) or "gone" (status says none runs, and none is left)."""
+    status = run("local", "status", "--output", "json")
+    if status.exit_code == 0:
+        assert json.loads(status.stdout)["port"] == port
+        assert json.loads(run("local", "stop", "--output", "json").stdout)["stopped"] is True
+        outcome = "found"
+    else:
+        assert status.exit_code == 8 and json.loads(status.stdout) == {"running": False}
+        outcome = "gone"
+    assert nothing_left(port), f"a server is left on port {port}: pids {servers_on(port)}"
+    assert run("local", "status").exit_code == 8
+    return outcome
+
+
+# Runs daemon.start in a process of its own and ends that process (SIGINT, as Ctrl-C does, or
+# SIGKILL) at one point of the start: right after the spawn, once the server answered but before
+# the record is written, or right after the record is written (before the server is told so).
+INTERRUPTED_START = textwrap.dedent(
+    """
+    import os, signal, sys
+    from authdemo.local import daemon
+    port, point, how = int(sys.argv[1]), sys.argv[2], getattr(signal, sys.argv[3])
+    real_spawn, real_write = daemon._spawn, daemon._write
+    real_answer = getattr(daemon, "_await_answer", None)  # (None before the fix, to show it fail)
+
+    def end(here):
+        if here == point:
+            os.kill(os.getpid(), how)  # SIGINT: KeyboardInterrupt as soon as Python looks
+
+    def spawn(port):
+        spawned = real_spawn(port)
+        child = spawned[0] if isinstance(spawned, tuple) else spawned
+        print(child.pid, flush=True)
+        end("spawned")
+        return spawned
+
+    def await_answer(*args):
+        answer = real_answer(*args)
+        end("answered")
+        return answer
+
+    def write(info):
+        if real_answer is None:  # before the fix: answered and recorded here
+            end("answered")
+        real_write(info)
+        end("recorded")
+
+    daemon._spawn, daemon._write = spawn, write
+    if real_answer is not None:
+        daemon._await_answer = await_answer
+    daemon.start(port, "up")
+    print("not interrupted", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("point", "how", "outcome"),
+    [
+        ("spawned", "SIGINT", "gone"),
+        ("answered", "SIGINT", "gone"),
+        ("recorded", "SIGINT", "found"),  # recorded: Ctrl-C waits until it is told so
+        ("spawned", "SIGKILL", "gone"),
+        ("recorded", "SIGKILL", "gone"),  # recorded, never told: a stale record
+    ],
+)
+def test_a_start_ended_before_the_handover_leaves_no_unseen_server(
+    home: Path, point: str, how: str, outcome: str
+) -> None:
+    """Ctrl-C or kill -9 between the spawn and the handover: a server not told it is recorded
+    stops itself, so `local status` finds none and nothing is left listening; one recorded
+    under a Ctrl-C is kept, and `local status`/`local stop` find it."""
+    port = free_port()
+    proc = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_START, str(port), point, how],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "not interrupted" not in proc.stdout
+    assert proc.returncode != 0
+    pid = int(proc.stdout.split()[0])
+    if outcome == "gone":
+        assert gone(pid, timeout=15)  # it stopped itself: nobody signalled it
+        assert "ended before recording me; stopping" in (home / "local-server.log").read_text()
+    assert found_or_gone(port) == outcome
+    assert gone(pid)
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+# When the SIGINT lands: at fixed delays after the start (the issue's 0.15 s among them), as soon
+# as the server's log appears (just before the spawn), as soon as the server answers (before
+# `up` records it, most of the time), and once the record exists.
+INTERRUPT_AT: dict[str, Callable[[int], object]] = {
+    "0.15 s": lambda port: time.sleep(0.15),
+    "0.5 s": lambda port: time.sleep(0.5),
+    "log": lambda port: wait_for((paths.home() / daemon.LOG_NAME).exists),
+    "health": lambda port: wait_for(lambda: daemon.health(daemon.server_url(port), timeout=0.2)),
+    "record": lambda port: wait_for(paths.local_server_file().exists),
+}
+
+
+@pytest.mark.parametrize("when", list(INTERRUPT_AT))
+def test_ctrl_c_during_the_first_up_local_leaves_a_server_found_or_none(home: Path, when: str) -> None:
+    """`authdemo up --local` interrupted (SIGINT) at any point of its server's start: `local
+    status` finds the server and `local stop` stops it, or there is none, and nothing listens."""
+    port = free_port()
+    up = [sys.executable, "-m", "authdemo", "up", "--local", "--port", str(port)]
+    proc = subprocess.Popen(up, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        INTERRUPT_AT[when](port)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    found_or_gone(port)
+
+
+# ------------------------------------------------------------------ two first `up --local`
+def test_two_first_up_local_at_once_share_one_server(home: Path) -> None:
+    """Two `up --local` started together on a fresh port: the second waits for the server its
+    sibling starts and uses it; neither blames "another program"."""
+    port = free_port()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "authdemo", "up", "--local", "--port", str(port), "--stack", stack],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for stack in ("first", "second")
+    ]
+    errors = [proc.communicate(timeout=120)[1] for proc in procs]
+    for proc, err in zip(procs, errors, strict=True):
+        assert "another program" not in err
+        assert proc.returncode == 0, err
+    info = daemon.status()
+    assert info is not None and info.port == port
+    for stack in ("first", "second"):
+        assert json.loads((home / f"{stack}.local.json").read_text())["server_pid"] == info.pid
+    assert servers_on(port) == [info.pid]
+
+
+def test_a_server_whose_starter_died_is_not_adopted(home: Path) -> None:
+    """A server still awaiting its handover (its starter died) is waited out, not adopted: the
+    next start gets a server of its own, recorded and told so."""
+    port = free_port()
+    orphan, handover = daemon._spawn(port)
+    try:
+        wait_for(lambda: daemon.health(daemon.server_url(port), timeout=0.2))
+        assert daemon.health(daemon.server_url(port))["awaiting_handover"] is True
+    finally:
+        os.close(handover)  # as its starter's death would
+    info = daemon.start(port, "up")
+    assert info.pid != orphan.pid
+    assert gone(orphan.pid)
+    wait_for(lambda: "awaiting_handover" not in daemon.health(info.url))  # read the word: kept
+    assert "awaiting_handover" not in daemon.health(info.url)
+
+
+# ------------------------------------------------------------------ `local start`, another port
+def test_local_start_on_another_port_is_a_usage_error(home: Path) -> None:
+    """`local start --port N` while it runs on M: exit 2 (not 6, the stack lock's), one sentence
+    with the fix; without --port it shows the running one."""
+    port, other = free_port(), free_port()
+    assert run("local", "start", "--port", str(port)).exit_code == 0
+    refused = run("local", "start", "--port", str(other))
+    assert refused.exit_code == 2
+    message = " ".join(refused.stderr.split())
+    assert message.count("Error:") == 1 and "Traceback" not in message
+    assert f"already runs on port {port}, not {other}: use --port {port}" in message
+    assert "`authdemo local stop`" in message
+    again = run("local", "start", "--output", "json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["port"] == port
+    assert servers_on(other) == []
+
+
+# ------------------------------------------------------------------ sweep after a restart
+def test_down_after_a_restart_deletes_nothing_that_is_gone(home: Path) -> None:
+    """After the embedded AWS restarted, `down --local`, `down --sweep --local` and `down
+    --dry-run --local` find (or plan to delete) none of the old server's resources: they went
+    with it; the state file goes too."""
+    port = free_port()
+    assert run("up", "--local", "--port", str(port)).exit_code == 0
+    recorded = (home / "authdemo.local.json").read_bytes()
+    assert daemon.stop() is True
+    daemon.start(port, "start")
+    plan = json.loads(run("down", "--dry-run", "--local", "--port", str(port), "--output", "json").stdout)
+    assert {step["action"] for step in plan["plan"]} == {"gone"}
+    for args in [(), ("--sweep", "--yes")]:
+        (home / "authdemo.local.json").write_bytes(recorded)
+        result = run("down", *args, "--local", "--port", str(port), "--output", "json")
+        assert result.exit_code == 0, result.output
+        if args:
+            assert json.loads(result.stdout) == {"found": [], "deleted": False}
+        else:
+            assert json.loads(result.stdout)["deleted"] == []
+            assert "already gone" in result.stderr
+        assert "✓ deleted" not in result.stderr
+        assert not (home / "authdemo.local.json").exists()  # it recorded only what is gone
+
+
+def test_the_server_lock_is_never_followed_through_a_symlink(home: Path, tmp_path: Path) -> None:
+    """`local-server.lock` that is a symlink: `local start` exits 2 naming it, writes nothing
+    through it and spawns nothing."""
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("precious")
+    link = home / daemon.LOCK_NAME
+    link.symlink_to(target)
+    try:
+        result = run("local", "start", "--port", str(free_port()))
+        assert result.exit_code == 2
+        assert f"lock file {link} is a symbolic link" in " ".join(result.stderr.split())
+        assert target.read_text() == "precious"
+        assert not (home / daemon.LOG_NAME).exists()
+    finally:
+        link.unlink()

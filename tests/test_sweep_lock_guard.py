@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from conftest import CHANGING, Faults, TtySys, leftovers, run, run_json
 
 from authdemo import app
 from authdemo.cli import build
+from authdemo.errors import BusyError
 from authdemo.state import StackLock
 from authdemo.units import TAG_KEY, Names
 
@@ -122,6 +125,44 @@ def test_sweep_asks_on_a_terminal(moto: None, monkeypatch, answer: str, deleted:
     else:
         assert "Nothing deleted." in result.stderr
         assert leftovers() == before
+
+
+def test_sweep_reports_only_what_still_exists(moto: None) -> None:
+    """Recorded resources deleted outside authdemo are neither found nor "deleted" by sweep; the
+    rest is, and the state file goes."""
+    info = up("swg")
+    api_id = json.loads(state_file("swg").read_text())["resources"]["api"]["id"]
+    boto3.client("lambda", region_name=REGION).delete_function(FunctionName=info["function_name"])
+    boto3.client("apigatewayv2", region_name=REGION).delete_api(ApiId=api_id)
+    result = run("down", "--sweep", "--yes", "--stack", "swg", "--output", "json")
+    assert result.exit_code == 0, result.output
+    found = {f["type"]: f["id"] for f in json.loads(result.stdout)["found"]}
+    assert "function" not in found and "api" not in found
+    assert set(found) == {
+        "role",
+        "authorizer_role",
+        "log_group",
+        "authorizer_log_group",
+        "user_pool",
+        "authorizer_function",
+    }
+    assert api_id not in result.stderr and "HTTP API" not in result.stderr.split("authdemo down:")[0]
+    assert leftovers() == {}
+    assert not state_file("swg").exists()
+
+
+def test_sweep_that_finds_nothing_forgets_records_of_what_is_gone(moto: None) -> None:
+    """Every recorded resource already gone: sweep finds nothing, deletes nothing, and drops the
+    state file that only recorded what no longer exists."""
+    up("swz")
+    assert run("down", "--stack", "swz").exit_code == 0
+    # A state file of a stack whose resources went meanwhile (a restarted embedded AWS does that).
+    gone = {"schema_version": 1, "stack": "swz", "region": REGION, "resources": {"api": {"id": "gone1"}}}
+    state_file("swz").write_text(json.dumps(gone))
+    result = run("down", "--sweep", "--yes", "--stack", "swz", "--output", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"found": [], "deleted": False}
+    assert not state_file("swz").exists()
 
 
 def make_look_alikes(stack: str, *, same_names: bool) -> dict[str, str]:
@@ -275,7 +316,7 @@ def test_stale_lock_file_of_a_dead_pid_is_taken_over(moto: None) -> None:
     result = run("up", "--stack", "stale")
     assert result.exit_code == 0, result.output
     assert f"Took over the lock of a stopped `authdemo up` (pid {pid})" in flat(result.stderr)
-    assert lock_path.read_text() == ""  # released: no holder named any more
+    assert not lock_path.exists()  # released: removed, no holder named any more
     again = run("up", "--stack", "stale")
     assert again.exit_code == 0 and "Took over" not in again.stderr
     assert run("down", "--stack", "stale").exit_code == 0
@@ -374,3 +415,73 @@ def test_guards_hold_for_the_app_layer_too(deployed: Path, faults: Faults) -> No
         app.down(app.Options(stack=GUARD), lambda: None)  # never reaches the observer
     assert exc.value.code == ExitCode.STATE
     assert changing_calls(faults) == []
+
+
+def test_lock_files_do_not_pile_up(moto: None) -> None:
+    """Every stack name used leaves no `<stack>.json.lock` behind once its commands end."""
+    for stack in ("one", "two"):
+        up(stack)
+        assert run("status", "--stack", stack).exit_code == 0
+        assert run("down", "--stack", stack).exit_code == 0
+    assert run("down", "--stack", "never-made").exit_code == 0
+    assert run("forget", "--yes", "--stack", "forgotten").exit_code == 0
+    assert sorted(p.name for p in state_file("one").parent.glob("*.lock")) == []
+
+
+def test_a_lock_removed_at_release_never_lets_two_holders_in(tmp_path: Path) -> None:
+    """Threads taking and releasing one stack's lock, whose file each release removes, never
+    hold it at the same time, and no lock file is left."""
+    state = tmp_path / "race.json"
+    holders: list[int] = []
+    overlaps: list[list[int]] = []
+    taken: list[int] = []
+
+    together = threading.Barrier(4)
+
+    def contend(n: int) -> None:
+        together.wait()
+        for _ in range(100):
+            while True:
+                try:
+                    lock = StackLock(state, f"worker {n}").acquire()
+                    break
+                except BusyError:
+                    time.sleep(0)
+            holders.append(n)
+            if len(holders) > 1:
+                overlaps.append(list(holders))
+            time.sleep(0.0005)
+            holders.remove(n)
+            taken.append(n)
+            lock.release()
+
+    threads = [threading.Thread(target=contend, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert overlaps == []
+    assert sorted(taken) == sorted(list(range(4)) * 100)
+    assert not state.with_name("race.json.lock").exists()
+
+
+@pytest.mark.parametrize("dangling", [False, True])
+def test_a_lock_file_that_is_a_symlink_is_never_followed(moto: None, tmp_path: Path, dangling: bool) -> None:
+    """A `<stack>.json.lock` that is a symlink: exit 2, one sentence naming it and the fix; its
+    target is neither written nor created."""
+    target = tmp_path / "elsewhere.txt"
+    if not dangling:
+        target.write_text("precious")
+    lock_path = state_file("ln").with_name("ln.json.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path.symlink_to(target)
+    result = run("up", "--stack", "ln")
+    assert result.exit_code == 2, result.output
+    message = one_error(result)
+    assert f"lock file {lock_path} is a symbolic link" in message and f"rm {lock_path}" in message
+    assert lock_path.is_symlink()
+    if dangling:
+        assert not target.exists()
+    else:
+        assert target.read_text() == "precious"
+    assert not state_file("ln").exists()

@@ -38,6 +38,8 @@ def _server_doc(info: Any) -> dict[str, Any]:
 def local_start(port: int | None, output: str) -> None:
     """Start the embedded AWS in the background; it runs until `authdemo local stop`.
 
+    Already running: without --port, that one is shown; on another --port, exit 2.
+
     \b
     Examples:
       authdemo local start
@@ -46,7 +48,7 @@ def local_start(port: int | None, output: str) -> None:
     from .. import console
     from ..local import daemon
 
-    info = daemon.start(port or daemon.DEFAULT_PORT, started_by="start")
+    info = daemon.ensure(daemon.DEFAULT_PORT, "start") if port is None else daemon.start(port, "start")
     if output == "json":
         console.data_json(_server_doc(info))
         return

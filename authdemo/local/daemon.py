@@ -4,7 +4,10 @@
 server lives in its own process (new session, output to `local-server.log` in
 `authdemo.paths.home()`), and `paths.local_server_file()` records it. A record is trusted
 only while its pid is alive *and* the health check at its port answers with that pid:
-pids are reused, and ports are taken by other programs.
+pids are reused, and ports are taken by other programs. A server outlives the command that
+spawned it only once recorded (`_hand_over`): until then it stops itself if that command ends,
+so none runs that `local status|stop` cannot see. One command at a time starts or stops it
+(`local-server.lock`).
 
 This module must stay cheap to import (no moto): the CLI imports it for every command.
 """
@@ -18,24 +21,29 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from authdemo import paths
-from authdemo.errors import BusyError, ExitCode, PortInUseError, UnreachableError
+from authdemo.errors import ExitCode, PortInUseError, UnreachableError, UsageError
 from authdemo.local import credentials as local_credentials
 from authdemo.local import issuer as local_issuer
-from authdemo.local.names import DEFAULT_PORT, HEALTH_PATH, SERVICE_NAME, port_in_use_message
-from authdemo.state import atomic_write_json
+from authdemo.local.names import DEFAULT_PORT, HANDOVER, HEALTH_PATH, SERVICE_NAME, port_in_use_message
+from authdemo.state import LockFile, atomic_write_json
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
+# Another authdemo starting (or stopping) the server holds its lock at most this long.
+LOCK_TIMEOUT = START_TIMEOUT + STOP_TIMEOUT + 5.0
 LOG_NAME = "local-server.log"
+LOCK_NAME = "local-server.lock"
 
 # Children this process spawned, kept so they are reaped (no zombies, no ResourceWarning).
 _children: dict[int, subprocess.Popen[bytes]] = {}
@@ -164,29 +172,99 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+@contextlib.contextmanager
+def _server_lock(command: str) -> Iterator[None]:
+    """Hold the embedded AWS's lock: one authdemo at a time starts (or stops) it, from the look
+    at the record to the record written. A sibling `up --local` started at the same moment waits
+    here, then finds the server this one started, instead of taking it for another program."""
+    lock = LockFile(paths.home() / LOCK_NAME, command)
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    while not lock.try_acquire():
+        if time.monotonic() >= deadline:
+            who = lock.holder or {}
+            raise UnreachableError(
+                f"`authdemo {who.get('command', '?')}` (pid {who.get('pid', '?')}) is still starting or "
+                f"stopping the embedded AWS; see {log_file()}, or stop that command and retry."
+            )
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def start(port: int = DEFAULT_PORT, started_by: str = "start") -> ServerInfo:
     """Start a background server on `port` and return once it answers its health check.
 
-    Already running on this port: that one is returned. Running on another port:
-    BusyError. Port taken by another program: PortInUseError.
-    """
+    Already running there (a sibling's too): that one. On another port: UsageError. Port taken
+    by another program: PortInUseError."""
+    with _server_lock(started_by):
+        return _start(port, started_by)
+
+
+def _start(port: int, started_by: str) -> ServerInfo:
     running = status()
     if running is not None:
         if running.port == port:
             return running
-        raise BusyError(
-            f"The local server already runs on port {running.port}; stop it first with `authdemo local stop`."
+        raise UsageError(
+            f"The embedded AWS already runs on port {running.port}, not {port}: use --port "
+            f"{running.port} (or drop --port), or stop it first with `authdemo local stop`."
         )
     url = server_url(port)
     if not port_is_free(port):
-        answer = health(url)
+        answer = _settled_health(port)
         if answer is not None and isinstance(answer.get("pid"), int):
             # An authdemo server we have no record of (e.g. run in the foreground): adopt it.
             info = ServerInfo(answer["pid"], port, url, started_by, _now())
             _write(info)
             return info
-        raise _port_in_use(port)
-    child = _spawn(port)
+        if not port_is_free(port):
+            raise _port_in_use(port)
+    child, handover = _spawn(port)
+    try:
+        info = _await_answer(child, port, started_by)
+        with _ctrl_c_after():  # recorded, then told so, as one step
+            _write(info)
+            _hand_over(handover)
+    finally:
+        # Interrupted or failed before that: the pipe closes unsaid and the server stops itself.
+        os.close(handover)
+    return info
+
+
+@contextlib.contextmanager
+def _ctrl_c_after() -> Iterator[None]:
+    """A Ctrl-C in the block is raised at its end (main thread only: where Python handles it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def _settled_health(port: int) -> dict[str, Any] | None:
+    """The health answer on `port` once no server whose starter died before recording it is
+    there (it says `awaiting_handover` and stops itself: wait for it to go)."""
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while (answer := health(server_url(port))) and answer.get("awaiting_handover"):
+        if time.monotonic() >= deadline:
+            raise UnreachableError(
+                f"An unrecorded embedded AWS holds port {port}: `kill {answer.get('pid')}` it."
+            )
+        time.sleep(0.1)
+    return answer
+
+
+def _await_answer(child: subprocess.Popen[bytes], port: int, started_by: str) -> ServerInfo:
+    """The record of `child` once its health check answers; it is ended if it never does."""
+    url = server_url(port)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         code = child.poll()
@@ -197,9 +275,7 @@ def start(port: int = DEFAULT_PORT, started_by: str = "start") -> ServerInfo:
             raise UnreachableError(f"The local server exited at start (status {code}); see {log_file()}.")
         answer = health(url, timeout=0.5)
         if answer is not None and answer.get("pid") == child.pid:
-            info = ServerInfo(child.pid, port, url, started_by, _now())
-            _write(info)
-            return info
+            return ServerInfo(child.pid, port, url, started_by, _now())
         time.sleep(0.1)
     _terminate(child.pid)
     raise UnreachableError(
@@ -234,21 +310,42 @@ def server_environment() -> dict[str, str]:
     return env
 
 
-def _spawn(port: int) -> subprocess.Popen[bytes]:
+def _spawn(port: int) -> tuple[subprocess.Popen[bytes], int]:
+    """The server process, and our end of its handover pipe (see `_hand_over`)."""
     env = server_environment()
-    with open(log_file(), "wb") as log:  # one run per log: what a user reads is this run
-        os.chmod(log.name, 0o600)
-        child = subprocess.Popen(
-            [sys.executable, "-m", "authdemo.local.server", "--port", str(port)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # survives the terminal closing; not hit by its Ctrl-C
-            close_fds=True,
-            env=env,
-        )
+    theirs, ours = os.pipe()
+    args = ["--port", str(port), "--handover-fd", str(theirs)]
+    try:
+        with open(log_file(), "wb") as log:  # one run per log: what a user reads is this run
+            os.chmod(log.name, 0o600)
+            child = subprocess.Popen(
+                [sys.executable, "-m", "authdemo.local.server", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # survives the terminal closing; not hit by its Ctrl-C
+                close_fds=True,
+                pass_fds=(theirs,),
+                env=env,
+            )
+    except BaseException:
+        os.close(ours)
+        raise
+    finally:
+        os.close(theirs)
     _children[child.pid] = child
-    return child
+    return child, ours
+
+
+def _hand_over(handover: int) -> None:
+    """Tell the server it is recorded, so it may outlive us. Until then it stops itself when the
+    pipe closes without this word: whatever ends us (Ctrl-C, kill -9) between the spawn and the
+    record closes the pipe, so no server is left that `local status|stop` cannot see."""
+    try:
+        os.write(handover, HANDOVER)
+    except OSError as exc:  # it died since it answered
+        _remove()
+        raise UnreachableError(f"The local server exited at start; see {log_file()}.") from exc
 
 
 def _terminate(pid: int, timeout: float = STOP_TIMEOUT) -> None:
@@ -278,7 +375,13 @@ def _is_our_server(info: ServerInfo) -> bool:
 
 
 def stop() -> bool:
-    """Stop the background server; True if one was running. The record is removed."""
+    """Stop the background server; True if one was running. The record is removed. A start under
+    way elsewhere is waited for, then stopped."""
+    with _server_lock("local stop"):
+        return _stop()
+
+
+def _stop() -> bool:
     info = _read()
     if info is None:
         return False

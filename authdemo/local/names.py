@@ -15,6 +15,9 @@ HOST_SUFFIX = ".execute-api.localhost"
 # Managed login of a user pool whose domain prefix is <prefix>: `/_aws/cognito/<prefix>/...`.
 LOGIN_PREFIX = "/_aws/cognito/"
 CREDENTIALS_NAME = "local-credentials.json"
+# What the authdemo that spawned the background server writes on its handover pipe once the
+# server is recorded (daemon._hand_over); until then the server says `awaiting_handover`.
+HANDOVER = b"recorded\n"
 
 
 def port_in_use_message(port: int) -> str:

@@ -24,6 +24,7 @@ import io
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
@@ -73,8 +74,12 @@ class Router:
         credentials: Credentials,
         keys: KeyProvider | None = None,
         issuer_keys: IssuerKeys | None = None,
+        recorded: threading.Event | None = None,
     ) -> None:
         self.app = app
+        # A background server not yet recorded by the authdemo that spawned it says so in its
+        # health answer: another authdemo then knows it is no server to adopt (server.main).
+        self.recorded = recorded
         self.port = port
         self.credentials = credentials
         self.execute_api = ExecuteApi(keys, credentials, endpoint_url=f"http://127.0.0.1:{port}")
@@ -102,7 +107,10 @@ class Router:
             return self._respond(start_response, environ, MISDIRECTED)
         path = environ.get("PATH_INFO") or "/"
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            body = json.dumps({"service": SERVICE_NAME, "pid": os.getpid(), "version": _version()}).encode()
+            health: dict[str, Any] = {"service": SERVICE_NAME, "pid": os.getpid(), "version": _version()}
+            if self.recorded is not None and not self.recorded.is_set():
+                health["awaiting_handover"] = True
+            body = json.dumps(health).encode()
             return self._respond(start_response, environ, (200, list(JSON_HEADERS.items()), body))
         if not api_host and path.startswith(ISSUER_PATH):  # public, but for the token endpoint's client
             answer = self.issuer.handle(environ, path[len(ISSUER_PATH) :])

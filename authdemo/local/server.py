@@ -25,7 +25,7 @@ from authdemo.local import credentials as local_credentials
 from authdemo.local import issuer as local_issuer
 from authdemo.local.credentials import Credentials
 from authdemo.local.issuer import IssuerKeys
-from authdemo.local.names import port_in_use_message
+from authdemo.local.names import HANDOVER, port_in_use_message
 from authdemo.local.router import Router
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
@@ -47,6 +47,15 @@ def bind_loopback(port: int) -> socket.socket:
     return sock
 
 
+def load_moto() -> None:
+    """Import moto's server and mend it (moto_patches): most of a start's time, before the bind."""
+    from moto.moto_server import werkzeug_app  # noqa: F401
+
+    from authdemo.local import moto_patches
+
+    moto_patches.apply()
+
+
 def _no_log(self: object, *args: object) -> None:
     """Drop the per-request access log line (errors are still logged)."""
 
@@ -57,7 +66,7 @@ class EmbeddedServer:
     `quiet` drops the access log, e.g. for an in-process server under a progress display.
     `credentials` (default: fresh random ones) are the only key the control plane accepts;
     `publish` writes them, 0600, to `local-credentials.json` once the port is bound (what
-    the background server does, so the CLI can sign with them).
+    the background server does, so the CLI can sign with them). `recorded`: see `main`.
     """
 
     def __init__(
@@ -67,12 +76,14 @@ class EmbeddedServer:
         quiet: bool = False,
         credentials: Credentials | None = None,
         publish: bool = False,
+        recorded: threading.Event | None = None,
     ) -> None:
         if host not in LOOPBACK_HOSTS:
             raise UsageError(f"The local server listens on 127.0.0.1 only, not {host!r}.")
         self.credentials = credentials or Credentials.generate()
         self.issuer_keys = IssuerKeys.generate()  # the server's own OIDC issuer (local/issuer.py)
         self._publish = publish
+        self._recorded = recorded
         self.host = "127.0.0.1"
         self._requested_port = port
         self._quiet = quiet
@@ -94,15 +105,13 @@ class EmbeddedServer:
         """Bind and serve in a daemon thread; returns once connections are accepted."""
         if self._server is not None:
             return self
+        load_moto()
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
             create_backend_app,
         )
 
-        from authdemo.local import moto_patches
-
-        moto_patches.apply()
         # We bind ourselves: werkzeug's own bind calls sys.exit(1) when the port is taken.
         sock = bind_loopback(self._requested_port)
         handler: type[MotoRequestHandler] = MotoRequestHandler
@@ -115,6 +124,7 @@ class EmbeddedServer:
                 port,
                 self.credentials,
                 issuer_keys=self.issuer_keys,
+                recorded=self._recorded,
             )
             self._server = make_server(
                 self.host,
@@ -161,24 +171,53 @@ class EmbeddedServer:
         self.stop()
 
 
+def _await_handover(fd: int, recorded: threading.Event, stop: threading.Event) -> None:
+    """Read the handover pipe of the authdemo that spawned us (daemon._hand_over) to its end: the
+    word HANDOVER means we are recorded and may outlive it; an end without it means it was
+    interrupted or killed before recording us, so nothing could find or stop us: stop."""
+    said = b""
+    try:
+        while chunk := os.read(fd, 64):
+            said += chunk
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    if said == HANDOVER:
+        recorded.set()
+        return
+    print("authdemo-local: the authdemo that started me ended before recording me; stopping", flush=True)
+    stop.set()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Foreground entry point: serve until SIGTERM or SIGINT, then exit 0."""
+    """Foreground entry point: serve until SIGTERM or SIGINT, then exit 0. With --handover-fd
+    (the background server): also stop if the authdemo that started us ends before recording us."""
     parser = argparse.ArgumentParser(
         prog="python -m authdemo.local.server",
         description="Run authdemo's embedded AWS (moto + HTTP API gateway) on 127.0.0.1.",
     )
     parser.add_argument("--port", type=int, default=4599)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--handover-fd", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     stop = threading.Event()
+    recorded = None
+    if args.handover_fd is not None:
+        recorded = threading.Event()
+        watch = (args.handover_fd, recorded, stop)
+        threading.Thread(target=_await_handover, args=watch, name="authdemo-handover", daemon=True).start()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    load_moto()  # the slow part first: a starter that ended meanwhile is known (stop) before the bind
+    if stop.is_set():
+        return int(ExitCode.OK)
     try:
-        server = EmbeddedServer(args.host, args.port, publish=True).start()
+        server = EmbeddedServer(args.host, args.port, publish=True, recorded=recorded).start()
     except (PortInUseError, UsageError) as exc:
         print(f"authdemo-local: {exc.message}", file=sys.stderr, flush=True)
         return int(exc.code)
