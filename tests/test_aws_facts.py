@@ -383,7 +383,7 @@ def scripted(monkeypatch):
     monkeypatch.setattr(_Scripted, "script", [401])
     monkeypatch.setattr(_Scripted, "authorized", [200])
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield httpd, f"http://127.0.0.1:{httpd.server_address[1]}/protected"
     httpd.shutdown()
@@ -483,7 +483,7 @@ def routes_api(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(_Routes, "scripts", {})
     monkeypatch.setattr(_Routes, "seen", [])
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Routes)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
