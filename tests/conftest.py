@@ -59,9 +59,12 @@ SLOW_FILES = frozenset(
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`--numprocesses=auto`: one worker more than cores (at most 4, pyproject's --maxprocesses):
-    tests that wait (on a subprocess, a browser, a server starting) leave their core to it."""
-    return (os.cpu_count() or 1) + 1
+    """`--numprocesses=auto`: two workers more than cores (at most 4, pyproject's --maxprocesses):
+    tests that wait (on a subprocess, a browser, a server starting) leave their core to another.
+    With `--dist=worksteal` (pyproject) an idle worker takes half of a busy one's queue: xdist's
+    default hands out contiguous chunks, so the slow files, sorted first, all went to one worker
+    (2 cores: 80 s, one worker busy 24 s after the others had finished; worksteal and 4: 63 s)."""
+    return (os.cpu_count() or 1) + 2
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
