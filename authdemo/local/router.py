@@ -12,15 +12,20 @@
 4. HTTP API invocations (path `/_aws/execute-api/<apiId>/...` or `Host: <apiId>.execute-api.localhost`)
    go to `ExecuteApi`, whose authorizers decide as API Gateway would (no SigV4 here);
 5. everything else is AWS's control plane: checked by `sigv4` against this server's own
-   credentials, then handed to moto. Calls AWS serves unsigned go to moto directly; an
-   unsigned Cognito call with an `AccessToken` is first given its pool's region
-   (`moto_patches.present_unsigned_cognito`), which moto would otherwise take as us-east-1.
+   credentials (the headers before any of the body is read), then handed to moto. Calls AWS
+   serves unsigned go to moto stripped of anything that could route them elsewhere
+   (`sigv4.unsigned`); an unsigned Cognito call with an `AccessToken` is first given its
+   pool's region (`moto_patches.present_unsigned_cognito`), which moto would otherwise take
+   as us-east-1.
+Every body is read here, once, counting the bytes actually read (`bodies`), whatever
+`Content-Length` or `Transfer-Encoding` say: at most 64 KiB for managed login and the issuer,
+10 MB for an API (API Gateway's payload quota), 1 MiB for an unsigned Cognito call, 100 MB for
+a signed control-plane call; past it, 413 and nothing more is read.
 """
 
 from __future__ import annotations
 
 import http
-import io
 import json
 import os
 import re
@@ -29,21 +34,21 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from werkzeug.wrappers import Request
-
-from authdemo.local import moto_patches, sigv4
+from authdemo.local import bodies, moto_patches, sigv4
 from authdemo.local.authorizers.jwt import KeyProvider
 from authdemo.local.cognito_login import ManagedLogin
+from authdemo.local.cognito_login.endpoints import MAX_FORM_BYTES
 from authdemo.local.credentials import Credentials
-from authdemo.local.execute_api import JSON_HEADERS, ExecuteApi, request_id
+from authdemo.local.execute_api import JSON_HEADERS, MAX_BODY_BYTES, ExecuteApi, request_id
+from authdemo.local.issuer import MAX_TOKEN_REQUEST, IssuerKeys, LocalIssuer
 from authdemo.local.issuer import PATH as ISSUER_PATH
-from authdemo.local.issuer import IssuerKeys, LocalIssuer
 from authdemo.local.names import HEALTH_PATH, HOST_SUFFIX, LOGIN_PREFIX, PATH_PREFIX, SERVICE_NAME
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Response = tuple[int, list[tuple[str, str]], bytes]
 
 MAX_CONTROL_BODY = 100 * 1024 * 1024  # a Lambda zip, base64-encoded, fits
+MAX_PUBLIC_BODY = 1024 * 1024  # an unsigned Cognito call: a few tokens and attributes
 _OPENID_CONFIGURATION = re.compile(r"^/([\w-]+)/\.well-known/openid-configuration$")
 _API_HOST = re.compile(r"^([a-z0-9]+)" + re.escape(HOST_SUFFIX) + r"$")
 MISDIRECTED = (
@@ -113,7 +118,9 @@ class Router:
             body = json.dumps(health).encode()
             return self._respond(start_response, environ, (200, list(JSON_HEADERS.items()), body))
         if not api_host and path.startswith(ISSUER_PATH):  # public, but for the token endpoint's client
-            answer = self.issuer.handle(environ, path[len(ISSUER_PATH) :])
+            answer = _body_refusal(environ, MAX_TOKEN_REQUEST) or self.issuer.handle(
+                environ, path[len(ISSUER_PATH) :]
+            )
             return self._respond(start_response, environ, answer)
         raw = str(environ.get("REQUEST_URI") or environ.get("RAW_URI") or quote(path))
         raw_path = raw.partition("?")[0]
@@ -133,7 +140,8 @@ class Router:
     def _cognito(self, environ: dict[str, Any], path: str) -> Response | None:
         """Managed login, or a pool's discovery document; None for anything else."""
         if path.startswith(LOGIN_PREFIX):
-            return self.managed_login.handle(environ, path[len(LOGIN_PREFIX) :])
+            refused = _body_refusal(environ, MAX_FORM_BYTES)
+            return refused or self.managed_login.handle(environ, path[len(LOGIN_PREFIX) :])
         match = _OPENID_CONFIGURATION.match(path)
         if match and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return self.managed_login.openid_configuration(environ, match.group(1))
@@ -143,28 +151,32 @@ class Router:
         self, start_response: Callable[..., Any], environ: dict[str, Any], api_id: str, path: str, raw: str
     ) -> list[bytes]:
         rid = request_id()
-        status, headers, body = self.execute_api.handle(environ, api_id, path, raw, rid)
+        refused = _body_refusal(environ, MAX_BODY_BYTES)
+        answer = refused or self.execute_api.handle(environ, api_id, path, raw, rid)
+        status, headers, body = answer
         return self._respond(start_response, environ, (status, [*headers, ("apigw-requestid", rid)], body))
 
     def _control_plane(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """moto, for a request signed with this server's key (or one AWS serves unsigned)."""
-        if sigv4.is_public(environ):
+        kind = sigv4.public_kind(environ)
+        if kind is not None:  # a pool's well-known documents, a public Cognito operation
+            refused = _body_refusal(environ, MAX_PUBLIC_BODY)
+            if refused is not None:
+                return self._respond(start_response, environ, refused)
+            sigv4.unsigned(environ, kind)
             answer = moto_patches.present_unsigned_cognito(environ)
             if answer is not None:
                 return self._respond(start_response, environ, answer)
             return self.app(environ, start_response)
-        request = Request(environ)
-        if (request.content_length or 0) > MAX_CONTROL_BODY:
-            return self._respond(start_response, environ, (413, [("connection", "close")], b""))
-        body = request.get_data(cache=True)
-        refusal = sigv4.verify(environ, body, self.credentials)
+        refusal = sigv4.check_headers(environ, self.credentials)
+        if refusal is None:
+            refused = _body_refusal(environ, MAX_CONTROL_BODY)
+            if refused is not None:
+                return self._respond(start_response, environ, refused)
+            refusal = sigv4.verify(environ, environ["wsgi.input"].getvalue(), self.credentials)
         if refusal is not None:
-            answer = sigv4.refusal_response(sigv4.protocol_of(environ, body), refusal)
+            answer = sigv4.refusal_response(sigv4.protocol_of(environ), refusal)
             return self._respond(start_response, environ, answer)
-        # moto reads the body again: hand it a fresh stream holding what we read.
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        environ.pop("HTTP_TRANSFER_ENCODING", None)
         return self.app(environ, start_response)
 
     @staticmethod
@@ -178,3 +190,12 @@ class Router:
             phrase = "Unknown"
         start_response(f"{status} {phrase}", [*headers, ("content-length", str(len(body)))])
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+
+def _body_refusal(environ: dict[str, Any], cap: int) -> Response | None:
+    """Read the body (`bodies.read`, at most `cap` bytes); the answer when it cannot be had."""
+    status = bodies.read(environ, cap)
+    if status is None:
+        return None
+    message = json.dumps({"message": http.HTTPStatus(status).phrase}).encode()
+    return status, [("content-type", "application/json"), ("connection", "close")], message
