@@ -4,7 +4,8 @@
 authdemo.local.server --port N` runs it as a process (what `authdemo local start`
 spawns). It binds 127.0.0.1 only, answers only to its own host names, and serves AWS's
 control plane only to requests signed with its own random credentials (`router`,
-`sigv4`); function code runs in worker processes (`runtime`).
+`sigv4`); each connection has deadlines and their number a bound (`connections`); function
+code runs in worker processes (`runtime`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ import sys
 import threading
 from types import FrameType
 
-from werkzeug.serving import BaseWSGIServer, make_server
-
 from authdemo.errors import ExitCode, PortInUseError, UsageError
 from authdemo.local import credentials as local_credentials
 from authdemo.local import issuer as local_issuer
+from authdemo.local.connections import GuardedHandler, GuardedServer, Limits
 from authdemo.local.credentials import Credentials
 from authdemo.local.issuer import IssuerKeys
 from authdemo.local.names import HANDOVER, port_in_use_message
@@ -67,6 +67,7 @@ class EmbeddedServer:
     `credentials` (default: fresh random ones) are the only key the control plane accepts;
     `publish` writes them, 0600, to `local-credentials.json` once the port is bound (what
     the background server does, so the CLI can sign with them). `recorded`: see `main`.
+    `limits`: the connections' deadlines and bound (`connections.Limits`; tests shorten them).
     """
 
     def __init__(
@@ -77,6 +78,7 @@ class EmbeddedServer:
         credentials: Credentials | None = None,
         publish: bool = False,
         recorded: threading.Event | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if host not in LOOPBACK_HOSTS:
             raise UsageError(f"The local server listens on 127.0.0.1 only, not {host!r}.")
@@ -87,7 +89,8 @@ class EmbeddedServer:
         self.host = "127.0.0.1"
         self._requested_port = port
         self._quiet = quiet
-        self._server: BaseWSGIServer | None = None
+        self.limits = limits or Limits()
+        self._server: GuardedServer | None = None
         self._thread: threading.Thread | None = None
         self.gateway: Router | None = None
 
@@ -114,9 +117,8 @@ class EmbeddedServer:
 
         # We bind ourselves: werkzeug's own bind calls sys.exit(1) when the port is taken.
         sock = bind_loopback(self._requested_port)
-        handler: type[MotoRequestHandler] = MotoRequestHandler
-        if self._quiet:
-            handler = type("QuietHandler", (MotoRequestHandler,), {"log_request": _no_log})
+        quiet = {"log_request": _no_log} if self._quiet else {}
+        handler: type[GuardedHandler] = type("Handler", (GuardedHandler, MotoRequestHandler), quiet)
         try:
             port = int(sock.getsockname()[1])
             self.gateway = Router(
@@ -126,14 +128,7 @@ class EmbeddedServer:
                 issuer_keys=self.issuer_keys,
                 recorded=self._recorded,
             )
-            self._server = make_server(
-                self.host,
-                port,
-                self.gateway,
-                threaded=True,
-                request_handler=handler,
-                fd=sock.fileno(),
-            )
+            self._server = GuardedServer(self.host, port, self.gateway, handler, sock.fileno(), self.limits)
         finally:
             sock.close()  # the server holds its own duplicate of the descriptor
         if self._publish:
