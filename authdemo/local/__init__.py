@@ -3,7 +3,9 @@
 Module map (moto-style, one job each):
 - `server`      the process/thread that serves it all; `daemon` runs it in the background
                 (cheap to import: the CLI loads it); `names` the constants both share.
-- `router`      the front door (WSGI): Host check, health, execute-api vs control plane.
+- `router`      the front door (WSGI): Host check, health, execute-api vs control plane;
+                every body read there, at most a cap (`bodies`).
+- `connections` deadlines for a request's headers and body, a bound on connections served.
 - `sigv4`       who may use the control plane and `AWS_IAM` routes (the server's own key, from
                 `credentials`).
 - `execute_api` one HTTP API invocation: stage -> route -> authorizer -> permission -> function.
