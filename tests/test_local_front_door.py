@@ -134,6 +134,32 @@ def test_public_target_cannot_reset_the_server(
         assert survivor in role_names(srv)
 
 
+@pytest.mark.parametrize("scope", ["iam", "lambda", "sts", "cognito-identity"])
+def test_moto_can_only_pick_cognito_for_a_public_call(server: Any, scope: str) -> None:
+    """moto's own router, given a public call as the front door hands it on (made-up credentials
+    scoped to another service, an `Action` in the query, a region in the User-Agent), picks
+    cognito-idp: this fails when moto starts routing on something `sigv4.unsigned` leaves."""
+    headers = {
+        "X-Amz-Target": PUBLIC_TARGET,
+        "Content-Type": COGNITO_JSON,
+        "User-Agent": "Boto3/1.0 region/eu-west-1",
+        "X-Amz-Security-Token": "made-up",
+        **made_up_authorization(scope),
+    }
+    environ = EnvironBuilder(
+        path="/",
+        method="POST",
+        headers=headers,
+        query_string="Action=ListRoles&Version=2010-05-08",
+        data=b"{}",
+    ).get_environ()
+    kind = sigv4.public_kind(environ)
+    assert kind == "cognito"
+    sigv4.unsigned(environ, kind)
+    host = server.gateway.app.infer_service_region_host(environ, environ["PATH_INFO"])
+    assert host.startswith("cognito-idp.")
+
+
 def test_only_cognito_json_at_the_root_is_public() -> None:
     """Every public operation of the model, sent as botocore sends it, is public; the same call at
     another path, with another content type or method, and anything under /moto-api/ is not."""
