@@ -118,7 +118,7 @@ class Router:
             body = json.dumps(health).encode()
             return self._respond(start_response, environ, (200, list(JSON_HEADERS.items()), body))
         if not api_host and path.startswith(ISSUER_PATH):  # public, but for the token endpoint's client
-            answer = _body_refusal(environ, MAX_TOKEN_REQUEST) or self.issuer.handle(
+            answer = _read_body(environ, MAX_TOKEN_REQUEST) or self.issuer.handle(
                 environ, path[len(ISSUER_PATH) :]
             )
             return self._respond(start_response, environ, answer)
@@ -140,7 +140,7 @@ class Router:
     def _cognito(self, environ: dict[str, Any], path: str) -> Response | None:
         """Managed login, or a pool's discovery document; None for anything else."""
         if path.startswith(LOGIN_PREFIX):
-            refused = _body_refusal(environ, MAX_FORM_BYTES)
+            refused = _read_body(environ, MAX_FORM_BYTES)
             return refused or self.managed_login.handle(environ, path[len(LOGIN_PREFIX) :])
         match = _OPENID_CONFIGURATION.match(path)
         if match and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -151,7 +151,7 @@ class Router:
         self, start_response: Callable[..., Any], environ: dict[str, Any], api_id: str, path: str, raw: str
     ) -> list[bytes]:
         rid = request_id()
-        refused = _body_refusal(environ, MAX_BODY_BYTES)
+        refused = _read_body(environ, MAX_BODY_BYTES)
         answer = refused or self.execute_api.handle(environ, api_id, path, raw, rid)
         status, headers, body = answer
         return self._respond(start_response, environ, (status, [*headers, ("apigw-requestid", rid)], body))
@@ -160,7 +160,7 @@ class Router:
         """moto, for a request signed with this server's key (or one AWS serves unsigned)."""
         kind = sigv4.public_kind(environ)
         if kind is not None:  # a pool's well-known documents, a public Cognito operation
-            refused = _body_refusal(environ, MAX_PUBLIC_BODY)
+            refused = _read_body(environ, MAX_PUBLIC_BODY)
             if refused is not None:
                 return self._respond(start_response, environ, refused)
             sigv4.unsigned(environ, kind)
@@ -170,7 +170,7 @@ class Router:
             return self.app(environ, start_response)
         refusal = sigv4.check_headers(environ, self.credentials)
         if refusal is None:
-            refused = _body_refusal(environ, MAX_CONTROL_BODY)
+            refused = _read_body(environ, MAX_CONTROL_BODY)
             if refused is not None:
                 return self._respond(start_response, environ, refused)
             refusal = sigv4.verify(environ, environ["wsgi.input"].getvalue(), self.credentials)
@@ -192,8 +192,9 @@ class Router:
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
 
-def _body_refusal(environ: dict[str, Any], cap: int) -> Response | None:
-    """Read the body (`bodies.read`, at most `cap` bytes); the answer when it cannot be had."""
+def _read_body(environ: dict[str, Any], cap: int) -> Response | None:
+    """Read the body into `environ` (`bodies.read`, at most `cap` bytes): None once read, else the
+    answer to send instead (413, 400, 408; the connection is closed after it)."""
     status = bodies.read(environ, cap)
     if status is None:
         return None
