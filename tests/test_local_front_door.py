@@ -398,20 +398,49 @@ def test_a_body_that_stops_coming_gets_408() -> None:
         assert closed_by_server(connect(request.encode())).startswith(b"HTTP/1.1 408 ")
 
 
-def test_connections_past_the_bound_get_503_without_a_thread() -> None:
-    """With room for 3, twenty half-sent requests hold 3 threads; the others get 503 at once.
-    Once those 3 are cut off, the server answers again."""
-    limits = Limits(header_timeout=1.0, body_timeout=1.0, max_connections=3)
+def test_half_sent_requests_past_the_bound_cannot_lock_the_owner_out() -> None:
+    """With room for 3 (and an hour's deadlines), twenty half-sent requests: each new one takes the
+    place of the oldest still sending, so 3 threads at most, the 17 oldest hung up on, and the
+    owner's request is still served (before: 20 threads, and nothing closed)."""
+    limits = Limits(header_timeout=3600.0, body_timeout=3600.0, max_connections=3)
     with private_server(limits) as srv, clients(srv.port) as connect:
+        server = srv._server
+        assert server is not None
         before = request_threads()
-        slow = [connect(HALF_SENT) for _ in range(3)]
-        assert eventually(lambda: request_threads() == before + 3)  # all three taken in first
-        refused = [connect(HALF_SENT) for _ in range(17)]
-        for sock in refused:
-            assert closed_by_server(sock).startswith(b"HTTP/1.1 503 ")
+        slow: list[socket.socket] = []
+        for _ in range(20):
+            slow.append(connect(HALF_SENT))
+            assert eventually(lambda: server.waiting == min(len(slow), 3))
         assert request_threads() <= before + 3
-        for sock in slow:
+        for sock in slow[:17]:
+            assert closed_by_server(sock) == b""
+        assert requests.get(srv.url + "/_authdemo/health", timeout=10).ok
+
+
+def test_connections_past_the_bound_get_503_when_all_are_busy_answering() -> None:
+    """With room for 2 and both connections busy answering (not waiting for their client), a third
+    is answered 503 at once, without a thread; once they are done the server answers again."""
+    with private_server(Limits(max_connections=2)) as srv, clients(srv.port) as connect:
+        server = srv._server
+        assert server is not None
+        release, busy = threading.Event(), threading.Semaphore(0)
+        inner = server.app
+
+        def slow_app(environ: dict[str, Any], start_response: Any) -> Any:  # a long Lambda, say
+            if environ["PATH_INFO"] == "/_test/busy":
+                busy.release()
+                release.wait(30)
+            return inner(environ, start_response)
+
+        server.app = slow_app
+        request = f"GET /_test/busy HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n\r\n".encode()
+        answering = [connect(request) for _ in range(2)]
+        assert busy.acquire(timeout=30) and busy.acquire(timeout=30)
+        assert closed_by_server(connect(HALF_SENT)).startswith(b"HTTP/1.1 503 ")
+        release.set()
+        for sock in answering:
             closed_by_server(sock)
+        assert eventually(lambda: server.active == 0)
         assert requests.get(srv.url + "/_authdemo/health", timeout=10).ok
 
 

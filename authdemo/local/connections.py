@@ -8,7 +8,10 @@ as the client likes: 100 half-sent requests held 100 threads, forever (issue 20)
   gets 408 from the router, `bodies.read`);
 - once the answer starts, nothing more is read: werkzeug would otherwise drain an unread body,
   up to 10 GB, before closing (every connection is closed after one answer);
-- at most `max_connections` are served at once; one more is answered 503 and closed at once,
+- at most `max_connections` are served at once. When all are taken, a new connection takes the
+  place of the one that has waited longest for its client (still sending its request, as a slow
+  client does; the owner's requests arrive at once), so half-sent requests cannot lock the owner
+  out; when none is waiting (all busy answering), the new one is answered 503 and closed at once,
   without a thread;
 - closing the server hangs up on the connections still open (their threads are daemons that
   nothing waits for: they outlived an in-process server, each still holding its client).
@@ -42,16 +45,22 @@ class Limits:
     max_connections: int = 64
 
 
+EVICTED_WAIT = 1.0  # seconds the accepting thread waits for an evicted connection's thread to end
+
+
 class _DeadlineReader(io.RawIOBase):
     """The reading side of a connection: every read ends by `deadline` (time.monotonic), and
-    none happens once `done`."""
+    none happens once `done`; `waiting` while a read waits for the client."""
 
     def __init__(self, sock: socket.socket, deadline: float, write_timeout: float) -> None:
         super().__init__()
         self._sock = sock
         self._write_timeout = write_timeout
+        self.started = time.monotonic()
         self.deadline = deadline
         self.done = False
+        self.waiting = False
+        self.evicted = False
 
     def readable(self) -> bool:
         return True
@@ -63,9 +72,11 @@ class _DeadlineReader(io.RawIOBase):
         if left <= 0:
             raise TimeoutError("the client did not send its request in time")
         self._sock.settimeout(left)
+        self.waiting = True
         try:
             return self._sock.recv_into(buffer)
         finally:
+            self.waiting = False
             self._sock.settimeout(self._write_timeout)  # for the answer: a client that never reads
 
 
@@ -82,6 +93,7 @@ class GuardedHandler(WSGIRequestHandler):
         )
         self.rfile.close()
         self.rfile = io.BufferedReader(self._reader)
+        self.server.watch(self.connection, self._reader)
 
     def run_wsgi(self) -> None:
         self._reader.deadline = time.monotonic() + self.server.limits.body_timeout
@@ -102,7 +114,7 @@ class GuardedServer(ThreadedWSGIServer):
         self.limits = limits
         self._slots = threading.BoundedSemaphore(limits.max_connections)
         self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
+        self._open: dict[socket.socket, _DeadlineReader | None] = {}
         super().__init__(host, port, app, handler, fd=fd)
 
     @property
@@ -111,12 +123,20 @@ class GuardedServer(ThreadedWSGIServer):
         with self._lock:
             return len(self._open)
 
+    @property
+    def waiting(self) -> int:
+        """Connections whose thread waits for its client (still sending its request)."""
+        with self._lock:
+            return sum(1 for reader in self._open.values() if reader and reader.waiting)
+
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
+        if not self._slots.acquire(blocking=False) and not (
+            self._evict() and self._slots.acquire(timeout=EVICTED_WAIT)
+        ):
             self._refuse(request)
             return
         with self._lock:
-            self._open.add(request)
+            self._open[request] = None
         try:
             super().process_request(request, client_address)
         except BaseException:
@@ -129,9 +149,31 @@ class GuardedServer(ThreadedWSGIServer):
         finally:
             self._done(request)
 
+    def watch(self, request: socket.socket, reader: _DeadlineReader) -> None:
+        """The handler's reader of `request`: whether it waits for its client, since when."""
+        with self._lock:
+            if request in self._open:
+                self._open[request] = reader
+
+    def _evict(self) -> bool:
+        """Hang up on the connection that has waited longest for its client; False if none waits."""
+        with self._lock:
+            waiting = [
+                (reader.started, id(sock), sock, reader)
+                for sock, reader in self._open.items()
+                if reader is not None and reader.waiting and not reader.evicted
+            ]
+            if not waiting:
+                return False
+            _, _, sock, reader = min(waiting)
+            reader.evicted = True
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            return True
+
     def _done(self, request: socket.socket) -> None:
         with self._lock:
-            self._open.discard(request)
+            self._open.pop(request, None)
         self._slots.release()
 
     def server_close(self) -> None:
