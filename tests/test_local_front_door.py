@@ -186,6 +186,7 @@ def test_only_cognito_json_at_the_root_is_public() -> None:
         env("/", PUBLIC_TARGET, method="PUT"),
         env("/", f"{PUBLIC_TARGET},AWSCognitoIdentityProviderService.AdminGetUser"),
         env("/moto-api/.well-known/jwks.json", PUBLIC_TARGET, method="GET"),
+        env("/us-west-2_AbC123/.well-known/jwks.json\n", "", method="GET"),
     ):
         assert not sigv4.is_public(refused), refused
     assert sigv4.public_kind(env("/us-west-2_AbC123/.well-known/jwks.json", "", method="GET")) == "well-known"

@@ -104,7 +104,7 @@ def _cognito_wire() -> tuple[str, str, re.Pattern[str]]:
     model = _cognito_model()
     metadata = model["metadata"]
     pool_id = model["shapes"]["UserPoolIdType"]["pattern"]
-    paths = re.compile(rf"^/(?:{pool_id})/\.well-known/(?:jwks\.json|openid-configuration)$")
+    paths = re.compile(rf"^/(?:{pool_id})/\.well-known/(?:jwks\.json|openid-configuration)\Z")
     return f"{metadata['targetPrefix']}.", f"application/x-amz-json-{metadata['jsonVersion']}", paths
 
 
