@@ -24,6 +24,7 @@ import io
 import json
 import re
 import secrets
+import threading
 import time
 from functools import lru_cache
 from typing import Any
@@ -254,11 +255,18 @@ class PoolKey:
         self.jwks: dict[str, Any] = {"keys": [self.jwk.as_dict(private=False)]}
 
 
-@lru_cache(maxsize=1)
+_pool_key: list[PoolKey] = []
+_pool_key_lock = threading.Lock()
+
+
 def pool_key() -> PoolKey:
-    """The process's pool key, made on first use: `fixes()`, so when the server starts. Tests in
-    the server's process read it here to mint tokens; no HTTP path gives it."""
-    return PoolKey()
+    """The process's one pool key, made on first use (`server.load_moto` starts that while moto
+    imports; `fixes()` waits for it). Tests in the server's process read it here to mint tokens;
+    no HTTP path gives it. Locked: two callers must never see two keys."""
+    with _pool_key_lock:
+        if not _pool_key:
+            _pool_key.append(PoolKey())
+        return _pool_key[0]
 
 
 class _OwnKid:
