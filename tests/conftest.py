@@ -497,12 +497,21 @@ class TtySys:
 
 # ------------------------------------------------------------------------------- tokens
 @functools.cache
-def moto_signing_key() -> Any:
-    """The RSA private key every moto user pool signs its tokens with (imported once)."""
+def moto_published_key() -> Any:
+    """The RSA private key published inside moto (`jwks-private.json`, kid "dummy"): what every
+    moto user pool signed with before issue 20, and what an attacker has. Trusted nowhere now."""
     from jwt.algorithms import RSAAlgorithm
     from moto.utilities.utils import load_resource
 
     return RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/jwks-private.json")))
+
+
+def cognito_signing_key() -> Any:
+    """The key this process's embedded Cognito signs with (the session `server` runs here), read
+    through the in-process hook `moto_patches.pool_key`: no HTTP path gives it."""
+    from authdemo.local.moto_patches import pool_key
+
+    return pool_key().private
 
 
 def mint(
@@ -516,9 +525,11 @@ def mint(
     lifetime: int = 3600,
     **claims: Any,
 ) -> str:
-    """An ID-token-shaped JWT (kid "dummy", as moto's), signed with moto's key unless `key`,
-    with `claims` added or overridden and the names in `drop` removed."""
+    """An ID-token-shaped JWT signed with the embedded Cognito's key and kid unless `key` (and
+    `headers`), with `claims` added or overridden and the names in `drop` removed."""
     import jwt
+
+    from authdemo.local.moto_patches import pool_key
 
     now = int(time.time())
     payload: dict[str, Any] = {
@@ -533,8 +544,8 @@ def mint(
     }
     for name in drop:
         payload.pop(name, None)
-    signing_key = moto_signing_key() if key is None else key
-    return jwt.encode(payload, signing_key, algorithm=alg, headers={"kid": "dummy", **(headers or {})})
+    signing_key = cognito_signing_key() if key is None else key
+    return jwt.encode(payload, signing_key, algorithm=alg, headers={"kid": pool_key().kid, **(headers or {})})
 
 
 #: The token endpoint of a Cognito domain on AWS (in-process moto has none; see token_endpoint).
@@ -544,7 +555,7 @@ TOKEN_URL = re.compile(r"^https://[a-z0-9-]+\.auth\.[a-z0-9-]+\.amazoncognito\.c
 def client_credentials_answer(request: Any) -> tuple[int, dict[str, str], str]:
     """Cognito's token endpoint for the client-credentials grant, checked against moto's clients
     (Basic auth with the client's secret, the grant allowed, the scopes allowed), answering an
-    access token shaped as Cognito's and signed with moto's key."""
+    access token shaped as Cognito's and signed with the embedded Cognito's key."""
     import base64
     from urllib.parse import parse_qs
 

@@ -25,7 +25,7 @@ from conftest import server_client
 from authdemo.local import sigv4
 from authdemo.local.authorizers.denied import Denied
 from authdemo.local.authorizers.jwt import JwtConfig, KeyProvider, authorize
-from authdemo.local.backends import find_user_pool, moto_cognito_jwks, moto_public_jwks
+from authdemo.local.backends import find_user_pool, moto_cognito_jwks, pools_public_jwks
 
 REGION = "us-west-2"
 CALLBACK = "http://localhost:8400/callback"
@@ -366,7 +366,7 @@ def test_discovery_document_names_the_pool_domain_endpoints(server: Any, pool: P
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["response_types_supported"] == ["code", "token"]
     assert document["id_token_signing_alg_values_supported"] == ["RS256"]
-    assert requests.get(document["jwks_uri"], timeout=10).json() == moto_public_jwks()
+    assert requests.get(document["jwks_uri"], timeout=10).json() == pools_public_jwks()
 
 
 # --------------------------------------------------------------------------------- refusals
@@ -546,6 +546,24 @@ def test_wrong_password_or_unknown_user_shows_the_form_again(
     answer = sign_in(pool, authorize_params(pool, challenge), username, password)
     assert answer.status_code == 200 and "location" not in answer.headers
     assert "Incorrect username or password." in answer.text and "id=password" in answer.text
+
+
+def test_five_wrong_passwords_lock_managed_login_out(own_pool: Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After five wrong passwords on the sign-in page, the right one gets Cognito's "Password
+    attempts exceeded" and no code for 1 s (issue 20, finding 12: the lockout InitiateAuth has)."""
+    from authdemo.local import lockout
+
+    now = [1000.0]
+    monkeypatch.setattr(lockout.SIGN_INS, "clock", lambda: now[0])
+    _, challenge = pkce()
+    params = authorize_params(own_pool, challenge)
+    for _ in range(5):
+        assert "Incorrect username or password." in sign_in(own_pool, params, USER, "Wrong-pass1!").text
+    locked = sign_in(own_pool, params, USER, PASSWORD)
+    assert locked.status_code == 200 and "location" not in locked.headers
+    assert "Password attempts exceeded" in locked.text
+    now[0] += 1
+    assert redirected_query(sign_in(own_pool, params, USER, PASSWORD))["code"]
 
 
 def test_disabled_user_cannot_sign_in(server: Any, own_pool: Pool) -> None:

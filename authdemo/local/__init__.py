@@ -20,5 +20,6 @@ Module map (moto-style, one job each):
                 CLI's side of it (`authdemo local issuer`).
 - `backends`    every lookup in moto's in-process backends (APIs, functions, Cognito JWKS).
 - `moto_patches` what AWS has and moto lacks (GetAuthorizers; unsigned Cognito calls
-                answered in the region of their access token's pool).
+                answered in the region of their access token's pool; the pools' own signing
+                key; Cognito's sign-in answers, with `lockout` its temporary lockout).
 """

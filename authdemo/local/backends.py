@@ -8,7 +8,6 @@ create-on-read of accounts and regions.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 _COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/([^/]+)$")
@@ -44,17 +43,16 @@ def find_function(arn: str) -> Any:
         return None
 
 
-@lru_cache(maxsize=1)
-def moto_public_jwks() -> dict[str, Any]:
-    """The JWKS moto's Cognito signs every token with (kid "dummy")."""
-    from moto.utilities.utils import load_resource
+def pools_public_jwks() -> dict[str, Any]:
+    """The JWKS the embedded Cognito signs every token with: this server's own key (never the
+    one published inside moto, see moto_patches.own_signing_key)."""
+    from authdemo.local.moto_patches import pool_key
 
-    jwks: dict[str, Any] = load_resource("cognitoidp/resources/jwks-public.json")
-    return jwks
+    return pool_key().jwks
 
 
 def moto_cognito_jwks(issuer: str) -> dict[str, Any] | None:
-    """moto's JWKS when `issuer` names a user pool of the embedded Cognito, else None."""
+    """The pools' JWKS when `issuer` names a user pool of the embedded Cognito, else None."""
     match = _COGNITO_ISSUER.match(issuer)
     if not match:
         return None
@@ -64,7 +62,7 @@ def moto_cognito_jwks(issuer: str) -> dict[str, Any] | None:
     for regions in list(dict.values(cognitoidp_backends)):
         backend = dict.get(regions, region)
         if backend is not None and pool_id in backend.user_pools:
-            return moto_public_jwks()
+            return pools_public_jwks()
     return None
 
 

@@ -7,14 +7,24 @@ server's process only, with four changes that give the same answers sooner (`spe
 `FunctionNames`, `shared_cognito_key`, `shared_moto_loader`, `shared_error_lookups`). Unsigned
 Cognito calls are given their pool's region, and refused when their access token lacks a scope
 Cognito requires (`present_unsigned_cognito`).
+
+Two `fixes` close what an attacker on the same machine used (issue 20): every moto user pool
+signs with the private key published inside moto (`cognitoidp/resources/jwks-private.json`), so
+anyone could mint tokens the gateway trusted: here they sign with `pool_key()`, made at start
+and kept in this process's memory only, and the pools' JWKS serves only its public half
+(`own_signing_key`); and password sign-ins answer as Cognito does, an unknown user like a wrong
+password and a temporary lockout after five failures (`guarded_sign_in`, `authdemo.local.lockout`).
 """
 
 from __future__ import annotations
 
+import hmac
 import inspect
 import io
 import json
 import re
+import secrets
+import threading
 import time
 from functools import lru_cache
 from typing import Any
@@ -42,6 +52,8 @@ def fixes() -> list[tuple[Any, str, Any]]:
     return [
         (ApiGatewayV2Response, "get_authorizers", get_authorizers),
         (CognitoIdpUserPool, "to_json", _pool_to_json(CognitoIdpUserPool.to_json)),
+        *own_signing_key(),
+        *guarded_sign_in(),
     ]
 
 
@@ -227,3 +239,158 @@ def _token_claims(body: bytes) -> dict[str, Any] | None:
     except Exception:  # not JSON, no token, not a JWT: moto answers as it would
         return None
     return claims if isinstance(claims, dict) else None
+
+
+class PoolKey:
+    """This embedded AWS's key for every user pool's tokens: RSA 2048, a random kid (Cognito's
+    are 44 characters of base64), never written anywhere. `jwks` is the public half only."""
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from joserfc import jwk
+
+        self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = secrets.token_urlsafe(33)
+        self.jwk = jwk.RSAKey.import_key(self.private, {"kid": self.kid, "alg": "RS256", "use": "sig"})
+        self.jwks: dict[str, Any] = {"keys": [self.jwk.as_dict(private=False)]}
+
+
+_pool_key: list[PoolKey] = []
+_pool_key_lock = threading.Lock()
+
+
+def pool_key() -> PoolKey:
+    """The process's one pool key, made on first use (`server.load_moto` starts that while moto
+    imports; `fixes()` waits for it). Tests in the server's process read it here to mint tokens;
+    no HTTP path gives it. Locked: two callers must never see two keys."""
+    with _pool_key_lock:
+        if not _pool_key:
+            _pool_key.append(PoolKey())
+        return _pool_key[0]
+
+
+class _OwnKid:
+    """moto's `jwt` module as its Cognito models see it, but for `encode`: moto writes kid
+    "dummy" (its published key's) into every token's header; this names the signing key's own."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    def encode(self, header: dict[str, Any], claims: Any, key: Any, *args: Any, **kwargs: Any) -> str:
+        kid = getattr(key, "kid", None)
+        return str(
+            self.module.encode({**header, "kid": kid} if kid else header, claims, key, *args, **kwargs)
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.module, name)
+
+
+def own_signing_key() -> list[tuple[Any, str, Any]]:
+    """(target, attribute, value) so that moto's user pools sign with `pool_key()` and their
+    `/<pool>/.well-known/jwks.json` serves only its public half. `json_web_key` becomes a
+    property: moto's `__init__` still assigns its published key, which is dropped."""
+    from moto.cognitoidp import models
+    from moto.cognitoidp.responses import CognitoIdpJsonWebKeyResponse
+
+    module = models.jwt if isinstance(models.jwt, _OwnKid) else _OwnKid(models.jwt)
+    key = property(lambda pool: pool_key().jwk, lambda pool, value: None)
+    return [
+        (models.CognitoIdpUserPool, "json_web_key", key),
+        (models, "jwt", module),
+        (CognitoIdpJsonWebKeyResponse, "json_web_key", json.dumps(pool_key().jwks).encode()),
+    ]
+
+
+def guarded_sign_in() -> list[tuple[Any, str, Any]]:
+    """(class, attribute, value): InitiateAuth and AdminInitiateAuth with a password answer an
+    unknown user as a wrong password when the client sets `PreventUserExistenceErrors` ENABLED
+    (moto says `UserNotFoundException`), say "Incorrect username or password." for a wrong one
+    (AdminInitiateAuth said the username) and lock out as Cognito does (`lockout`). moto's SRP
+    accepts any proof (`PASSWORD_VERIFIER`: tokens with no password): it is refused as a wrong one."""
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    def already(method: Any) -> bool:
+        return bool(getattr(method, "guarded", False))
+
+    initiate, admin = CognitoIdpBackend.initiate_auth, CognitoIdpBackend.admin_initiate_auth
+    respond = CognitoIdpBackend.respond_to_auth_challenge
+
+    def initiate_auth(self: Any, client_id: str, auth_flow: str, parameters: dict[str, str]) -> Any:
+        pool = next((p for p in self.user_pools.values() if client_id in p.clients), None)
+        call = lambda: initiate(self, client_id, auth_flow, parameters)  # noqa: E731
+        if pool is None or str(auth_flow) not in ("USER_PASSWORD_AUTH", "USER_SRP_AUTH"):
+            return call()
+        return _sign_in(
+            pool, pool.clients[client_id], parameters or {}, call, str(auth_flow) == "USER_SRP_AUTH"
+        )
+
+    def admin_initiate_auth(
+        self: Any, pool_id: str, client_id: str, auth_flow: str, parameters: dict[str, str]
+    ) -> Any:
+        pool = self.user_pools.get(pool_id)
+        call = lambda: admin(self, pool_id, client_id, auth_flow, parameters)  # noqa: E731
+        if pool is None or client_id not in pool.clients:
+            return call()
+        if str(auth_flow) not in ("ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"):
+            return call()
+        return _sign_in(pool, pool.clients[client_id], parameters or {}, call, False)
+
+    def respond_to_auth_challenge(self: Any, session: str, client_id: str, name: str, answers: Any) -> Any:
+        from moto.cognitoidp.exceptions import NotAuthorizedError
+
+        from authdemo.local.lockout import WRONG_MESSAGE
+
+        if name == "PASSWORD_VERIFIER":
+            raise NotAuthorizedError(WRONG_MESSAGE)
+        return respond(self, session, client_id, name, answers)
+
+    for method in (initiate_auth, admin_initiate_auth, respond_to_auth_challenge):
+        setattr(method, "guarded", True)  # noqa: B010  (a marker on a function)
+    return [
+        (CognitoIdpBackend, name, value)
+        for name, value, current in [
+            ("initiate_auth", initiate_auth, initiate),
+            ("admin_initiate_auth", admin_initiate_auth, admin),
+            ("respond_to_auth_challenge", respond_to_auth_challenge, respond),
+        ]
+        if not already(current)
+    ]
+
+
+def _sign_in(pool: Any, client: Any, parameters: dict[str, str], call: Any, srp: bool) -> Any:
+    """A password sign-in to `pool` through `client`, checked as Cognito does before moto runs it."""
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+    from moto.cognitoidp.utils import check_secret_hash
+
+    from authdemo.local.lockout import LOCKED_MESSAGE, SIGN_INS, WRONG_MESSAGE
+
+    username = str(parameters.get("USERNAME") or "")
+    if client.generate_secret and not check_secret_hash(
+        client.secret, client.id, username, parameters.get("SECRET_HASH")
+    ):
+        return call()  # moto's "Unable to verify secret hash" (not a password attempt)
+    user = pool._get_user(username) if username else None
+    if user is None and client.extended_config.get("PreventUserExistenceErrors") != "ENABLED":
+        return call()  # LEGACY: UserNotFoundException, as on AWS
+    key = (pool.id, username)
+    if not SIGN_INS.attempt(key):
+        raise NotAuthorizedError(LOCKED_MESSAGE)
+    if srp:  # moto cannot check an SRP proof (and refuses every one): only an unknown user is ours
+        if user is None:
+            SIGN_INS.failed(key)
+            raise NotAuthorizedError(WRONG_MESSAGE)
+        return call()
+    password = str(parameters.get("PASSWORD") or "")
+    if (
+        user is None
+        or not user.password
+        or not hmac.compare_digest(user.password.encode(), password.encode())
+    ):
+        if user is not None and not user.enabled:
+            return call()  # moto's "User is disabled." comes first, as before
+        SIGN_INS.failed(key)
+        raise NotAuthorizedError(WRONG_MESSAGE)
+    answer = call()
+    SIGN_INS.succeeded(key)
+    return answer

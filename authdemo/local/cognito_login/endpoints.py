@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import jwt
 from werkzeug.wrappers import Request
 
+from authdemo.local import lockout
 from authdemo.local.backends import find_pool_by_domain, find_user_pool
 from authdemo.local.cognito_login import authorize, minting, pages
 from authdemo.local.cognito_login.codes import CODE_LIFETIME_SECONDS, CodeStore, Grant
@@ -162,13 +163,19 @@ class ManagedLogin:
             page = pages.sign_in(pool.name, base + "/login", checked.params, message, username)
             return 200, pages.security_headers(pages.origin_of(checked.redirect_uri)), page
 
+        attempt = (pool.id, username)  # Cognito's lockout, shared with InitiateAuth (local/lockout.py)
+        if username and password and not lockout.SIGN_INS.attempt(attempt):
+            return again(lockout.LOCKED_MESSAGE)
         user = pool._get_user(username) if username and password else None
         if (
             user is None
             or not user.password
             or not hmac.compare_digest(user.password.encode(), password.encode())
         ):
+            if username and password:
+                lockout.SIGN_INS.failed(attempt)
             return again(pages.INCORRECT_CREDENTIALS)
+        lockout.SIGN_INS.succeeded(attempt)
         if not user.enabled:
             return again("User is disabled.")
         if _status(user) == "FORCE_CHANGE_PASSWORD":
