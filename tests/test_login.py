@@ -20,8 +20,10 @@ from conftest import (
     FakeManagedLogin,
     LoginRun,
     cognito_sign_in,
+    free_callback_port,
     free_port,
     give_domain,
+    ipv6_loopback,
     mint,
     run,
 )
@@ -42,39 +44,15 @@ def fake(moto: None) -> Any:
     srv.stop()
 
 
-def ipv6_loopback() -> bool:
-    """Whether this machine has ::1 (without it no one can listen there: nothing to intercept)."""
-    try:
-        with socket.socket(socket.AF_INET6) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
 needs_ipv6 = pytest.mark.skipif(
     not ipv6_loopback(), reason="no IPv6 loopback here: no one can listen on [::1], the attack is impossible"
 )
 
 
-def free_loopback_port() -> int:
-    """A port free (just now) on 127.0.0.1 and, where the machine has it, on ::1."""
-    while True:
-        port = free_port()
-        if not ipv6_loopback():
-            return port
-        with socket.socket(socket.AF_INET6) as sock:
-            try:
-                sock.bind(("::1", port))
-            except OSError:
-                continue
-        return port
-
-
 @pytest.fixture
 def login_stack(deployed: Path, fake: FakeManagedLogin) -> dict[str, Any]:
     """The default stack deployed on moto, its domain pointing at the fake, a free callback port."""
-    port = free_loopback_port()
+    port = free_callback_port()
     give_domain(deployed, fake.base, port)
     state = read_state(deployed)
     assert state is not None
@@ -505,7 +483,7 @@ def test_login_reads_the_sign_in_page_before_sending_a_browser(
 ) -> None:
     """An error page (no branding style, /error, ?error= back to the callback, a 5xx) ends `login`
     at once in one sentence with its fix (exit 1), no URL to open, no wait until --timeout."""
-    port = free_port()
+    port = free_callback_port()
     pages = {path: (status, where.format(port=port), body) for path, (status, where, body) in pages.items()}
     domain = _Domain(pages)
     try:
@@ -522,7 +500,7 @@ def test_login_reads_the_sign_in_page_before_sending_a_browser(
 
 def test_login_no_branding_fix_is_pasteable(deployed: Path) -> None:
     """The branding fix names this stack's pool, app client, domain and region, as aws CLI lines."""
-    port = free_port()
+    port = free_callback_port()
     domain = _Domain({"/oauth2/authorize": (200, "", UNAVAILABLE)})
     try:
         give_domain(deployed, domain.base, port)
