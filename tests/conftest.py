@@ -213,6 +213,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@functools.cache
+def ipv6_loopback() -> bool:
+    """Whether this machine has ::1 (without it no one can listen there: nothing to intercept)."""
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def free_callback_port() -> int:
+    """A port free (just now) on 127.0.0.1 and, where the machine has it, on ::1: `login` holds
+    its callback port on both loopback addresses."""
+    while True:
+        port = free_port()
+        if not ipv6_loopback():
+            return port
+        with socket.socket(socket.AF_INET6) as sock:
+            try:
+                sock.bind(("::1", port))
+            except OSError:
+                continue
+        return port
+
+
 @pytest.fixture
 def held_port() -> Iterator[int]:
     """A port on 127.0.0.1 where another (non-authdemo) program listens: it accepts each

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import LoginRun, console_errors, free_port, run
+from conftest import LoginRun, console_errors, free_callback_port, run
 
 from authdemo import paths
 from authdemo.login import store
@@ -75,7 +75,7 @@ def click_and_read(browser: Any, route: str, token: str) -> str:
 def browser_stack(server: Any, server_env: Any) -> Any:
     """Stack `browser` on the embedded AWS, its callback on a free port (tests run in parallel)."""
     e = ("--endpoint-url", server.url, "--stack", "browser")
-    assert run("up", *e, "--callback-port", str(free_port())).exit_code == 0
+    assert run("up", *e, "--callback-port", str(free_callback_port())).exit_code == 0
     state_file = paths.home() / "browser.json"
     yield {"flags": e, "state_file": state_file, "opts": Options(stack="browser", endpoint_url=server.url)}
     assert run("down", *e).exit_code == 0

@@ -473,6 +473,17 @@ def test_wrong_or_missing_verifier_is_invalid_grant_and_burns_the_code(
     assert error_of(exchange(pool, code, right)) == "invalid_grant"
 
 
+def test_a_verifier_for_a_code_issued_without_a_challenge_is_a_refused_pkce_downgrade(pool: Pool) -> None:
+    """RFC 9700 §4.8.2: a code issued without code_challenge, redeemed with a code_verifier (any
+    verifier matches no challenge), is invalid_grant and burnt; without a verifier it is redeemed."""
+    no_pkce = {"code_challenge": None, "code_challenge_method": None}
+    verifier, _ = pkce()
+    code = code_for(pool, "", **no_pkce)
+    assert error_of(exchange(pool, code, verifier)) == "invalid_grant"
+    assert error_of(exchange(pool, code, None)) == "invalid_grant"  # the failed try used it up
+    assert exchange(pool, code_for(pool, "", **no_pkce), None).status_code == 200
+
+
 def test_wrong_redirect_uri_at_the_token_endpoint_is_invalid_grant(pool: Pool) -> None:
     verifier, challenge = pkce()
     code = code_for(pool, challenge)
