@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/([^/]+)$")
+_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/([^/\s]+)\Z")
 
 
 def find_api(api_id: str) -> tuple[Any, Any] | None:
