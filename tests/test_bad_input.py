@@ -254,6 +254,15 @@ CORRUPT = {
     "not an object": b"[1, 2, 3]",
     "schema 0": b'{"schema_version": 0}',
     "schema as text": b'{"schema_version": "1", "resources": {}}',
+    "not utf-8": b'{"schema_version": 1, "stack": "authdemo\xff", "resources": {}}',
+    "deeply nested": b'{"schema_version": 1, "resources": {}, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "region a number": b'{"schema_version": 1, "stack": "authdemo", "region": 5, "resources": {}}',
+    "port a string": b'{"schema_version": 1, "stack": "authdemo", "callback_port": "8400", "resources": {}}',
+    "local a string": b'{"schema_version": 1, "stack": "authdemo", "local": "no", "resources": {}}',
+    "audience of numbers": b'{"schema_version": 1, "stack": "authdemo", "audience": [1], "resources": {}}',
+    "resource a string": b'{"schema_version": 1, "stack": "authdemo", "resources": {"user_pool": "x"}}',
+    "resource id a list": b'{"schema_version": 1, "stack": "authdemo", "resources": {"api": {"id": [1]}}}',
+    "schema true": b'{"schema_version": true, "resources": {}}',
 }
 
 
