@@ -531,3 +531,37 @@ def test_login_ends_naming_what_can_serve_the_page_again(login_stack, forgotten)
     assert last.startswith("Stopped serving the token page")
     assert ("`authdemo open`" in last) is not forgotten
     assert ("`authdemo login`" in last) is forgotten
+
+
+def _raw_call(page_server: Any, headers: str, body: bytes = b"") -> int:
+    """POST /<secret>/call as a client would write it by hand; the status line's code."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", page_server.port), timeout=5) as sock:
+        sock.sendall(
+            f"POST /{page_server.secret}/call HTTP/1.1\r\nHost: 127.0.0.1:{page_server.port}\r\n"
+            f"Content-Type: application/json\r\n{headers}\r\n".encode()
+            + body
+        )
+        answer = sock.makefile("rb").readline()  # a timeout here: the server waits for a body
+    return int(answer.split()[1])
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ("Content-Length: abc\r\n", 400),
+        ("Content-Length: -1\r\n", 400),
+        ("Content-Length: +5\r\n", 400),
+        ("Content-Length: 5\r\nContent-Length: 6\r\n", 400),
+        ("", 411),
+        ("Transfer-Encoding: chunked\r\n", 411),
+    ],
+    ids=["abc", "minus one", "plus five", "two lengths", "none", "chunked"],
+)
+def test_token_page_call_refuses_a_bad_content_length(page_server: Any, headers: str, status: int) -> None:
+    """`/call` answers 400 for a Content-Length that is not one number (it raised on `abc`, read to
+    EOF on `-1`) and 411 without one; it is still up for a good call afterwards."""
+    assert _raw_call(page_server, headers) == status
+    body = b'{"route": "nowhere", "token": "id"}'
+    assert _raw_call(page_server, f"Content-Length: {len(body)}\r\n", body) == 400  # unknown route

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/([^/]+)$")
+_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/([^/\s]+)\Z")
 
 
 def find_api(api_id: str) -> tuple[Any, Any] | None:

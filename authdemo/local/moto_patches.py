@@ -161,7 +161,7 @@ def shared_moto_loader() -> Any:
     return create_loader()
 
 
-_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/[\w-]+$")
+_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/[\w-]+\Z")
 MAX_UNSIGNED_BODY = 1024 * 1024
 
 

@@ -44,8 +44,8 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Response = tuple[int, list[tuple[str, str]], bytes]
 
 MAX_CONTROL_BODY = 100 * 1024 * 1024  # a Lambda zip, base64-encoded, fits
-_OPENID_CONFIGURATION = re.compile(r"^/([\w-]+)/\.well-known/openid-configuration$")
-_API_HOST = re.compile(r"^([a-z0-9]+)" + re.escape(HOST_SUFFIX) + r"$")
+_OPENID_CONFIGURATION = re.compile(r"^/([\w-]+)/\.well-known/openid-configuration\Z")
+_API_HOST = re.compile(r"^([a-z0-9]+)" + re.escape(HOST_SUFFIX) + r"\Z")
 MISDIRECTED = (
     421,
     [("content-type", "application/json")],

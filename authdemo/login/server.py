@@ -166,6 +166,19 @@ class PageServer:
         }
 
 
+def body_length(headers: Any) -> int | None:
+    """The request body's length: None without a Content-Length (or with a Transfer-Encoding, which
+    this server does not decode), -1 when it is not one decimal number (`abc`, `-1`, two that
+    differ: RFC 9110 §8.6); never read to EOF on a value `int()` would take."""
+    if headers.get("Transfer-Encoding") is not None:
+        return None
+    values = {value.strip() for value in headers.get_all("Content-Length") or []}
+    if not values:
+        return None
+    value = values.pop() if len(values) == 1 else ""
+    return int(value) if value.isascii() and value.isdigit() else -1
+
+
 def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "authdemo"
@@ -238,7 +251,13 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
                 self._json(415, {"error": "send application/json"})
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            length = body_length(self.headers)
+            if length is None:
+                self._json(411, {"error": "send the body with a Content-Length, not chunked"})
+                return
+            if length < 0:
+                self._json(400, {"error": "Content-Length must be one decimal number"})
+                return
             if length > MAX_BODY:
                 self._json(413, {"error": "too large"})
                 return
