@@ -6,7 +6,8 @@ describe itself while its domain is being deleted (`fixes`). Applied once, in th
 server's process only, with four changes that give the same answers sooner (`speedups`:
 `FunctionNames`, `shared_cognito_key`, `shared_moto_loader`, `shared_error_lookups`). Unsigned
 Cognito calls are given their pool's region, and refused when their access token lacks a scope
-Cognito requires (`present_unsigned_cognito`).
+Cognito requires (`present_unsigned_cognito`). Confirmation codes are real and SignUp respects an
+admin-only pool (`confirmation_codes`, issue 20 findings 2 and 4).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def fixes() -> list[tuple[Any, str, Any]]:
     return [
         (ApiGatewayV2Response, "get_authorizers", get_authorizers),
         (CognitoIdpUserPool, "to_json", _pool_to_json(CognitoIdpUserPool.to_json)),
+        *confirmation_codes(),
     ]
 
 
@@ -227,3 +229,169 @@ def _token_claims(body: bytes) -> dict[str, Any] | None:
     except Exception:  # not JSON, no token, not a JWT: moto answers as it would
         return None
     return claims if isinstance(claims, dict) else None
+
+
+# ------------------------------------------------------------------ confirmation codes, SignUp
+def confirmation_codes() -> list[tuple[Any, str, Any]]:
+    """(class, attribute, value): moto's Cognito answers with real codes (`confirmation`).
+
+    moto 5 confirms a sign-up whatever the code (its ConfirmSignUp reads none), sets a password
+    for any ConfirmForgotPassword code not of its own `moto-confirmation-code:` form, hands
+    ForgotPassword's code to the caller in an `x-moto-forgot-password-confirmation-code` header,
+    has no ResendConfirmationCode, and lets SignUp into a pool that allows only administrators to
+    create users. Each wrapper is applied once (a second `fixes()` keeps the first)."""
+    from moto.cognitoidp.responses import CognitoIdpResponse as R
+
+    return [
+        (R, "sign_up", _wrapped(R.sign_up, _sign_up)),
+        (R, "confirm_sign_up", _wrapped(R.confirm_sign_up, _confirm_sign_up)),
+        (R, "forgot_password", _wrapped(R.forgot_password, _forgot_password)),
+        (R, "confirm_forgot_password", _wrapped(R.confirm_forgot_password, _confirm_forgot_password)),
+        (R, "resend_confirmation_code", resend_confirmation_code),
+    ]
+
+
+def _wrapped(original: Any, wrapper: Any) -> Any:
+    original = getattr(original, "__wrapped__", original)
+
+    def method(self: Any) -> Any:
+        return wrapper(self, original)
+
+    method.__wrapped__ = original  # type: ignore[attr-defined]
+    method.__name__ = original.__name__
+    return method
+
+
+def _refuse(error: str, message: str) -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    return JsonRESTError(error, message)
+
+
+def _client_pool(client_id: str) -> tuple[Any, Any] | tuple[None, None]:
+    """(moto backend, user pool) holding the app client, in any account and region."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    for regions in list(dict.values(cognitoidp_backends)):
+        for backend in list(dict.values(regions)):
+            for pool in list(backend.user_pools.values()):
+                if client_id in pool.clients:
+                    return backend, pool
+    return None, None
+
+
+def _confirmed(user: Any) -> bool:
+    return str(getattr(user.status, "value", user.status)) == "CONFIRMED"
+
+
+def _sign_up(self: Any, original: Any) -> Any:
+    """Refuse SignUp in an admin-only pool, as Cognito does; else sign up and send the code."""
+    from authdemo.local.confirmation import CODES, SIGN_UP, destination
+
+    _, pool = _client_pool(str(self._get_param("ClientId") or ""))
+    if pool is not None and (pool.extended_config.get("AdminCreateUserConfig") or {}).get(
+        "AllowAdminCreateUserOnly"
+    ):
+        raise _refuse("NotAuthorizedException", "SignUp is not permitted for this user pool")
+    result = original(self)
+    user = pool._get_user(str(self._get_param("Username") or "")) if pool is not None else None
+    if user is not None and not _confirmed(user) and _verifies(pool, user):
+        CODES.issue(pool, user.username, SIGN_UP, destination(user, user.username))
+    return result
+
+
+def _verifies(pool: Any, user: Any) -> bool:
+    """Whether Cognito sends this user a code: the pool auto-verifies an attribute they have."""
+    verified = pool.extended_config.get("AutoVerifiedAttributes") or []
+    return any(name in verified and user.attribute_lookup.get(name) for name in ("email", "phone_number"))
+
+
+def _use(pool: Any, username: str, purpose: str, code: str) -> None:
+    from authdemo.local.confirmation import CODES, CodeRefused
+
+    try:
+        CODES.use(pool.id, username, purpose, code)
+    except CodeRefused as refused:
+        raise _refuse(refused.error, refused.message) from None
+
+
+def _confirm_sign_up(self: Any, original: Any) -> Any:
+    """The code SignUp sent, once; the user's email is verified with it."""
+    from authdemo.local.confirmation import SIGN_UP
+
+    _, pool = _client_pool(str(self._get_param("ClientId") or ""))
+    user = pool._get_user(str(self._get_param("Username") or "")) if pool is not None else None
+    if user is None:
+        return original(self)  # moto's ResourceNotFound / UserNotFound
+    if _confirmed(user):
+        raise _refuse("NotAuthorizedException", "User cannot be confirmed. Current status is CONFIRMED")
+    _use(pool, user.username, SIGN_UP, str(self._get_param("ConfirmationCode") or ""))
+    result = original(self)
+    verified = [f"{name}_verified" for name in ("email", "phone_number") if user.attribute_lookup.get(name)]
+    user.update_attributes([{"Name": name, "Value": "true"} for name in verified])
+    return result
+
+
+def _forgot_password(self: Any, original: Any) -> Any:
+    """moto's answer without its code header; the code goes to the owner's inbox."""
+    from authdemo.local.confirmation import CODES, PASSWORD_RESET, CodeRefused, destination
+
+    result = original(self)
+    self.response_headers.pop("x-moto-forgot-password-confirmation-code", None)
+    _, pool = _client_pool(str(self._get_param("ClientId") or ""))
+    user = pool._get_user(str(self._get_param("Username") or "")) if pool is not None else None
+    if user is not None:
+        user.confirmation_code = None  # moto's own check never decides
+        try:
+            CODES.issue(pool, user.username, PASSWORD_RESET, destination(user, user.username))
+        except CodeRefused as refused:  # too many codes this hour
+            raise _refuse(refused.error, refused.message) from None
+    return result
+
+
+def _confirm_forgot_password(self: Any, original: Any) -> Any:
+    """The code ForgotPassword sent, once, and a password the pool's policy accepts."""
+    from authdemo.local.confirmation import EXPIRED, PASSWORD_RESET
+
+    backend, pool = _client_pool(str(self._get_param("ClientId") or ""))
+    if pool is None:
+        return original(self)  # moto's ResourceNotFound
+    user = pool._get_user(str(self._get_param("Username") or ""))
+    if user is None:  # no code was ever sent to them: said as for anyone without one
+        raise _refuse("ExpiredCodeException", EXPIRED)
+    backend._validate_password(pool.id, str(self._get_param("Password") or ""))
+    _use(pool, user.username, PASSWORD_RESET, str(self._get_param("ConfirmationCode") or ""))
+    return original(self)
+
+
+def resend_confirmation_code(self: Any) -> Any:
+    """ResendConfirmationCode, which moto lacks: a new sign-up code (the old one stops working)."""
+    from moto.cognitoidp.exceptions import InvalidParameterException, ResourceNotFoundError, UserNotFoundError
+    from moto.core.responses import ActionResult
+
+    from authdemo.local.confirmation import CODES, SIGN_UP, CodeRefused, destination
+
+    client_id = str(self._get_param("ClientId") or "")
+    _, pool = _client_pool(client_id)
+    if pool is None:
+        raise ResourceNotFoundError(client_id)
+    user = pool._get_user(str(self._get_param("Username") or ""))
+    if user is None:
+        raise UserNotFoundError("Username/client id combination not found.")
+    if _confirmed(user):
+        raise InvalidParameterException("User is already confirmed.")
+    if not _verifies(pool, user):
+        raise InvalidParameterException("No verified email or phone number to send the code to.")
+    to = destination(user, user.username)
+    try:
+        CODES.issue(pool, user.username, SIGN_UP, to)
+    except CodeRefused as refused:
+        raise _refuse(refused.error, refused.message) from None
+    email = "@" in to
+    masked = f"{to[0]}***@{to.partition('@')[2][:1]}***" if email else f"+*******{to[-4:]}"
+    details = {
+        "Destination": masked,
+        "DeliveryMedium": "EMAIL" if email else "SMS",
+        "AttributeName": "email" if email else "phone_number",
+    }
+    return ActionResult({"CodeDeliveryDetails": details})
