@@ -246,3 +246,18 @@ def test_moto_still_lacks_what_the_patch_adds() -> None:
 
     assert "def resend_confirmation_code" not in inspect.getsource(responses)
     assert CognitoIdpResponse.resend_confirmation_code is moto_patches.resend_confirmation_code
+
+
+def test_local_inbox_prints_the_codes_to_the_owner(server: Any) -> None:
+    """`authdemo local inbox` lists the messages; `--code` prints the newest code alone."""
+    from conftest import run
+
+    assert run("local", "inbox", "--code").exit_code == 8  # nothing yet, said in one sentence
+    _, client_id = pool(server, self_sign_up=False)
+    unsigned(server, "ForgotPassword", ClientId=client_id, Username="demo@example.com")
+    code = last_code("demo@example.com")
+    result = run("local", "inbox")
+    assert result.exit_code == 0 and code in result.output and "demo@example.com" in result.output
+    assert run("local", "inbox", "--code").output.strip() == code
+    doc = json.loads(run("local", "inbox", "--output", "json").stdout)
+    assert [m["code"] for m in doc["messages"]] == [code] and doc["messages"][0]["expired"] is False
