@@ -11,7 +11,8 @@ any sign-up or set any user's password (issue 20, finding 2). Here, as on Cognit
   issued, used, replaced, expired, or tried too often) is `ExpiredCodeException`;
 - 5 wrong tries drop the code, and at most 5 codes are issued per user and purpose an hour
   (`LimitExceededException`): a 6-digit code cannot be guessed by trying them all.
-The clock is an attribute, so tests move time instead of sleeping.
+The clock is an attribute, so tests move time instead of sleeping. The functions below act on
+moto's user pools for both doors in: the API (moto_patches' wrappers) and managed login's pages.
 """
 
 from __future__ import annotations
@@ -120,3 +121,64 @@ def destination(user: Any, username: str) -> str:
 
 #: The one store of the process (the embedded server's; the test suite's in-process moto).
 CODES = ConfirmationCodes()
+
+
+def refuse_admin_only(pool: Any) -> None:
+    """Cognito's refusal of SignUp in a pool where only administrators create users (finding 4)."""
+    if (pool.extended_config.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly"):
+        raise CodeRefused("NotAuthorizedException", "SignUp is not permitted for this user pool")
+
+
+def self_registration(pool: Any) -> bool:
+    return not (pool.extended_config.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly")
+
+
+def confirmed(user: Any) -> bool:
+    return str(getattr(user.status, "value", user.status)) == "CONFIRMED"
+
+
+def verifies(pool: Any, user: Any) -> bool:
+    """Whether Cognito sends this user a code: the pool auto-verifies an attribute they have."""
+    verified = pool.extended_config.get("AutoVerifiedAttributes") or []
+    return any(name in verified and user.attribute_lookup.get(name) for name in ("email", "phone_number"))
+
+
+def send_sign_up_code(pool: Any, username: str) -> bool:
+    """After SignUp (or for ResendConfirmationCode): a code if the user is unconfirmed and the pool
+    verifies their email or phone; whether one was sent."""
+    user = pool._get_user(username)
+    if user is None or confirmed(user) or not verifies(pool, user):
+        return False
+    CODES.issue(pool, user.username, SIGN_UP, destination(user, user.username))
+    return True
+
+
+def confirm_sign_up(pool: Any, user: Any, code: str) -> None:
+    """The code SignUp sent, once: the user is confirmed and the attribute it went to verified."""
+    if confirmed(user):
+        raise CodeRefused("NotAuthorizedException", "User cannot be confirmed. Current status is CONFIRMED")
+    CODES.use(pool.id, user.username, SIGN_UP, code)
+    from moto.cognitoidp.models import UserStatus
+
+    user.status = UserStatus.CONFIRMED
+    verified = [f"{name}_verified" for name in ("email", "phone_number") if user.attribute_lookup.get(name)]
+    user.update_attributes([{"Name": name, "Value": "true"} for name in verified])
+
+
+def send_reset_code(pool: Any, username: str) -> None:
+    """ForgotPassword: a reset code for an existing user (none, silently, for anyone else)."""
+    user = pool._get_user(username)
+    if user is not None:
+        user.confirmation_code = None  # moto's own check never decides
+        CODES.issue(pool, user.username, PASSWORD_RESET, destination(user, user.username))
+
+
+def reset_password(backend: Any, pool: Any, username: str, code: str, password: str) -> None:
+    """ConfirmForgotPassword: a password the pool's policy accepts (moto's InvalidPasswordException
+    otherwise, the code kept), and the code sent, once."""
+    user = pool._get_user(username)
+    if user is None:  # no code was ever sent to them: said as for anyone without one
+        raise CodeRefused("ExpiredCodeException", EXPIRED)
+    backend._validate_password(pool.id, password)
+    CODES.use(pool.id, user.username, PASSWORD_RESET, code)
+    user.password = password

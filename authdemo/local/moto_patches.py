@@ -232,6 +232,12 @@ def _token_claims(body: bytes) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------ confirmation codes, SignUp
+def client_pool(client_id: str) -> tuple[Any, Any] | tuple[None, None]:
+    from authdemo.local.backends import find_client_pool
+
+    return find_client_pool(client_id)
+
+
 def confirmation_codes() -> list[tuple[Any, str, Any]]:
     """(class, attribute, value): moto's Cognito answers with real codes (`confirmation`).
 
@@ -268,100 +274,66 @@ def _refuse(error: str, message: str) -> Exception:
     return JsonRESTError(error, message)
 
 
-def _client_pool(client_id: str) -> tuple[Any, Any] | tuple[None, None]:
-    """(moto backend, user pool) holding the app client, in any account and region."""
-    from moto.cognitoidp.models import cognitoidp_backends
-
-    for regions in list(dict.values(cognitoidp_backends)):
-        for backend in list(dict.values(regions)):
-            for pool in list(backend.user_pools.values()):
-                if client_id in pool.clients:
-                    return backend, pool
-    return None, None
-
-
-def _confirmed(user: Any) -> bool:
-    return str(getattr(user.status, "value", user.status)) == "CONFIRMED"
-
-
-def _sign_up(self: Any, original: Any) -> Any:
-    """Refuse SignUp in an admin-only pool, as Cognito does; else sign up and send the code."""
-    from authdemo.local.confirmation import CODES, SIGN_UP, destination
-
-    _, pool = _client_pool(str(self._get_param("ClientId") or ""))
-    if pool is not None and (pool.extended_config.get("AdminCreateUserConfig") or {}).get(
-        "AllowAdminCreateUserOnly"
-    ):
-        raise _refuse("NotAuthorizedException", "SignUp is not permitted for this user pool")
-    result = original(self)
-    user = pool._get_user(str(self._get_param("Username") or "")) if pool is not None else None
-    if user is not None and not _confirmed(user) and _verifies(pool, user):
-        CODES.issue(pool, user.username, SIGN_UP, destination(user, user.username))
-    return result
-
-
-def _verifies(pool: Any, user: Any) -> bool:
-    """Whether Cognito sends this user a code: the pool auto-verifies an attribute they have."""
-    verified = pool.extended_config.get("AutoVerifiedAttributes") or []
-    return any(name in verified and user.attribute_lookup.get(name) for name in ("email", "phone_number"))
-
-
-def _use(pool: Any, username: str, purpose: str, code: str) -> None:
-    from authdemo.local.confirmation import CODES, CodeRefused
+def _refused(call: Any, *args: Any) -> Any:
+    """`call(*args)`, its CodeRefused answered as the error Cognito names."""
+    from authdemo.local.confirmation import CodeRefused
 
     try:
-        CODES.use(pool.id, username, purpose, code)
+        return call(*args)
     except CodeRefused as refused:
         raise _refuse(refused.error, refused.message) from None
 
 
+def _sign_up(self: Any, original: Any) -> Any:
+    """Refuse SignUp in an admin-only pool, as Cognito does; else sign up and send the code."""
+    from authdemo.local import confirmation
+
+    _, pool = client_pool(str(self._get_param("ClientId") or ""))
+    if pool is not None:
+        _refused(confirmation.refuse_admin_only, pool)
+    result = original(self)
+    if pool is not None:
+        _refused(confirmation.send_sign_up_code, pool, str(self._get_param("Username") or ""))
+    return result
+
+
 def _confirm_sign_up(self: Any, original: Any) -> Any:
     """The code SignUp sent, once; the user's email is verified with it."""
-    from authdemo.local.confirmation import SIGN_UP
+    from authdemo.local import confirmation
 
-    _, pool = _client_pool(str(self._get_param("ClientId") or ""))
+    _, pool = client_pool(str(self._get_param("ClientId") or ""))
     user = pool._get_user(str(self._get_param("Username") or "")) if pool is not None else None
     if user is None:
         return original(self)  # moto's ResourceNotFound / UserNotFound
-    if _confirmed(user):
-        raise _refuse("NotAuthorizedException", "User cannot be confirmed. Current status is CONFIRMED")
-    _use(pool, user.username, SIGN_UP, str(self._get_param("ConfirmationCode") or ""))
-    result = original(self)
-    verified = [f"{name}_verified" for name in ("email", "phone_number") if user.attribute_lookup.get(name)]
-    user.update_attributes([{"Name": name, "Value": "true"} for name in verified])
-    return result
+    _refused(confirmation.confirm_sign_up, pool, user, str(self._get_param("ConfirmationCode") or ""))
+    return original(self)
 
 
 def _forgot_password(self: Any, original: Any) -> Any:
     """moto's answer without its code header; the code goes to the owner's inbox."""
-    from authdemo.local.confirmation import CODES, PASSWORD_RESET, CodeRefused, destination
+    from authdemo.local import confirmation
 
     result = original(self)
     self.response_headers.pop("x-moto-forgot-password-confirmation-code", None)
-    _, pool = _client_pool(str(self._get_param("ClientId") or ""))
-    user = pool._get_user(str(self._get_param("Username") or "")) if pool is not None else None
-    if user is not None:
-        user.confirmation_code = None  # moto's own check never decides
-        try:
-            CODES.issue(pool, user.username, PASSWORD_RESET, destination(user, user.username))
-        except CodeRefused as refused:  # too many codes this hour
-            raise _refuse(refused.error, refused.message) from None
+    _, pool = client_pool(str(self._get_param("ClientId") or ""))
+    if pool is not None:
+        _refused(confirmation.send_reset_code, pool, str(self._get_param("Username") or ""))
     return result
 
 
 def _confirm_forgot_password(self: Any, original: Any) -> Any:
     """The code ForgotPassword sent, once, and a password the pool's policy accepts."""
-    from authdemo.local.confirmation import EXPIRED, PASSWORD_RESET
+    from authdemo.local import confirmation
 
-    backend, pool = _client_pool(str(self._get_param("ClientId") or ""))
+    backend, pool = client_pool(str(self._get_param("ClientId") or ""))
     if pool is None:
         return original(self)  # moto's ResourceNotFound
-    user = pool._get_user(str(self._get_param("Username") or ""))
-    if user is None:  # no code was ever sent to them: said as for anyone without one
-        raise _refuse("ExpiredCodeException", EXPIRED)
-    backend._validate_password(pool.id, str(self._get_param("Password") or ""))
-    _use(pool, user.username, PASSWORD_RESET, str(self._get_param("ConfirmationCode") or ""))
-    return original(self)
+    param = self._get_param
+    args = (str(param("Username") or ""), str(param("ConfirmationCode") or ""), str(param("Password") or ""))
+    _refused(confirmation.reset_password, backend, pool, *args)
+    from moto.core.responses import EmptyResult
+
+    return EmptyResult()
 
 
 def resend_confirmation_code(self: Any) -> Any:
@@ -369,24 +341,20 @@ def resend_confirmation_code(self: Any) -> Any:
     from moto.cognitoidp.exceptions import InvalidParameterException, ResourceNotFoundError, UserNotFoundError
     from moto.core.responses import ActionResult
 
-    from authdemo.local.confirmation import CODES, SIGN_UP, CodeRefused, destination
+    from authdemo.local import confirmation
 
     client_id = str(self._get_param("ClientId") or "")
-    _, pool = _client_pool(client_id)
+    _, pool = client_pool(client_id)
     if pool is None:
         raise ResourceNotFoundError(client_id)
     user = pool._get_user(str(self._get_param("Username") or ""))
     if user is None:
         raise UserNotFoundError("Username/client id combination not found.")
-    if _confirmed(user):
+    if confirmation.confirmed(user):
         raise InvalidParameterException("User is already confirmed.")
-    if not _verifies(pool, user):
+    if not _refused(confirmation.send_sign_up_code, pool, user.username):
         raise InvalidParameterException("No verified email or phone number to send the code to.")
-    to = destination(user, user.username)
-    try:
-        CODES.issue(pool, user.username, SIGN_UP, to)
-    except CodeRefused as refused:
-        raise _refuse(refused.error, refused.message) from None
+    to = confirmation.destination(user, user.username)
     email = "@" in to
     masked = f"{to[0]}***@{to.partition('@')[2][:1]}***" if email else f"+*******{to[-4:]}"
     details = {
