@@ -261,3 +261,21 @@ def test_local_inbox_prints_the_codes_to_the_owner(server: Any) -> None:
     assert run("local", "inbox", "--code").output.strip() == code
     doc = json.loads(run("local", "inbox", "--output", "json").stdout)
     assert [m["code"] for m in doc["messages"]] == [code] and doc["messages"][0]["expired"] is False
+
+
+def test_login_says_where_the_codes_arrive(local_daemon: Any) -> None:
+    """`authdemo login --local` on a `--sign-up` stack says, while it waits, that the sign-up and
+    reset codes are read with `authdemo local inbox`."""
+    from conftest import LoginRun, free_port, run
+
+    from authdemo.stack import Options
+
+    e = ("--local", "--port", str(local_daemon.port), "--stack", "inboxhint")
+    assert run("up", *e, "--sign-up", "--callback-port", str(free_port())).exit_code == 0
+    try:
+        flow = LoginRun(Options(stack="inboxhint", local=True, port=local_daemon.port), timeout=0.5)
+        assert flow.url()
+        flow.thread.join(timeout=30)  # no sign-in comes: it ends after its timeout
+        assert any("sign up or reset a password" in e and "authdemo local inbox" in e for e in flow.events)
+    finally:
+        assert run("down", *e).exit_code == 0
