@@ -93,7 +93,7 @@ def find_user_pool(pool_id: str) -> Any:
     return None
 
 
-def find_client_pool(client_id: str) -> tuple[Any, Any] | tuple[None, None]:
+def find_client_pool(client_id: str) -> tuple[Any, Any]:
     """(moto's Cognito backend, user pool) holding the app client, in any account and region."""
     from moto.cognitoidp.models import cognitoidp_backends
 

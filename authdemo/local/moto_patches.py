@@ -232,7 +232,7 @@ def _token_claims(body: bytes) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------ confirmation codes, SignUp
-def client_pool(client_id: str) -> tuple[Any, Any] | tuple[None, None]:
+def client_pool(client_id: str) -> tuple[Any, Any]:
     from authdemo.local.backends import find_client_pool
 
     return find_client_pool(client_id)
