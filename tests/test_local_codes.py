@@ -142,6 +142,11 @@ def test_confirm_sign_up_needs_the_code_sent(server: Any) -> None:
         UserAttributes=[{"Name": "email", "Value": "eve@example.com"}],
     )
     assert status == 200 and answer["UserConfirmed"] is False
+    assert answer["CodeDeliveryDetails"] == {
+        "Destination": "e***@e***",
+        "DeliveryMedium": "EMAIL",
+        "AttributeName": "email",
+    }
     code = last_code("eve@example.com")
     wrong = "000000" if code != "000000" else "111111"
     status, answer, _ = unsigned(server, "ConfirmSignUp", **user, ConfirmationCode=wrong)

@@ -292,8 +292,9 @@ def _sign_up(self: Any, original: Any) -> Any:
     if pool is not None:
         _refused(confirmation.refuse_admin_only, pool)
     result = original(self)
-    if pool is not None:
-        _refused(confirmation.send_sign_up_code, pool, str(self._get_param("Username") or ""))
+    user = pool._get_user(str(self._get_param("Username") or "")) if pool is not None else None
+    if user is not None and _refused(confirmation.send_sign_up_code, pool, user.username):
+        _deliveries(result, user)
     return result
 
 
@@ -316,8 +317,10 @@ def _forgot_password(self: Any, original: Any) -> Any:
     result = original(self)
     self.response_headers.pop("x-moto-forgot-password-confirmation-code", None)
     _, pool = client_pool(str(self._get_param("ClientId") or ""))
-    if pool is not None:
-        _refused(confirmation.send_reset_code, pool, str(self._get_param("Username") or ""))
+    user = pool._get_user(str(self._get_param("Username") or "")) if pool is not None else None
+    if user is not None:
+        _refused(confirmation.send_reset_code, pool, user.username)
+        _deliveries(result, user)
     return result
 
 
@@ -354,12 +357,25 @@ def resend_confirmation_code(self: Any) -> Any:
         raise InvalidParameterException("User is already confirmed.")
     if not _refused(confirmation.send_sign_up_code, pool, user.username):
         raise InvalidParameterException("No verified email or phone number to send the code to.")
+    return ActionResult({"CodeDeliveryDetails": _delivery(user)})
+
+
+def _delivery(user: Any) -> dict[str, str]:
+    """CodeDeliveryDetails for where the code went (moto names a phone under its legacy
+    recovery setting even when the code goes to the email)."""
+    from authdemo.local import confirmation
+
     to = confirmation.destination(user, user.username)
     email = "@" in to
-    masked = f"{to[0]}***@{to.partition('@')[2][:1]}***" if email else f"+*******{to[-4:]}"
-    details = {
-        "Destination": masked,
+    return {
+        "Destination": f"{to[0]}***@{to.partition('@')[2][:1]}***" if email else f"+*******{to[-4:]}",
         "DeliveryMedium": "EMAIL" if email else "SMS",
         "AttributeName": "email" if email else "phone_number",
     }
-    return ActionResult({"CodeDeliveryDetails": details})
+
+
+def _deliveries(result: Any, user: Any) -> None:
+    """Set moto's answer's CodeDeliveryDetails to `_delivery` (its `result` is a dict)."""
+    answer = getattr(result, "result", None)
+    if isinstance(answer, dict):
+        answer["CodeDeliveryDetails"] = _delivery(user)
