@@ -139,6 +139,11 @@ def test_sign_up_confirm_with_the_inbox_code_and_sign_in(browser, server, server
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def shown(element_id: str) -> Any:
+        """The element once the page that has it is loaded (a submit returns before that)."""
+        wait = WebDriverWait(browser, 15, poll_frequency=0.05)
+        return wait.until(lambda b: (b.find_elements(By.ID, element_id) or [None])[0], browser.page_source)
+
     e = ("--endpoint-url", server.url, "--stack", "signup")
     assert run("up", *e, "--sign-up", "--callback-port", str(free_port())).exit_code == 0
     try:
@@ -147,18 +152,18 @@ def test_sign_up_confirm_with_the_inbox_code_and_sign_in(browser, server, server
         browser.get(flow.url())
         assert browser.find_element(By.ID, "forgot").text == "Forgot your password?"
         browser.find_element(By.ID, "signup").click()
-        browser.find_element(By.ID, "email").send_keys("reader@example.com")
+        shown("email").send_keys("reader@example.com")
         browser.find_element(By.ID, "password").send_keys("Blog-reader-1!")
         browser.find_element(By.ID, "register").click()
-        assert "authdemo local inbox" in browser.find_element(By.ID, "notice").text
+        assert "authdemo local inbox" in shown("notice").text
         code = run("local", "inbox", "--code").output.strip()
         assert len(code) == 6 and code.isdigit()
-        browser.find_element(By.ID, "code").send_keys("000000" if code != "000000" else "111111")
+        shown("code").send_keys("000000" if code != "000000" else "111111")
         browser.find_element(By.ID, "confirm").click()
-        assert "Invalid verification code" in browser.find_element(By.ID, "error").text
+        assert "Invalid verification code" in shown("error").text
         browser.find_element(By.ID, "code").send_keys(code)
         browser.find_element(By.ID, "confirm").click()
-        assert "confirmed" in browser.find_element(By.ID, "notice").text
+        assert "confirmed" in shown("notice").text
         assert browser.find_element(By.ID, "username").get_attribute("value") == "reader@example.com"
         browser.find_element(By.ID, "password").send_keys("Blog-reader-1!")
         browser.find_element(By.ID, "signin").click()
