@@ -614,3 +614,43 @@ def test_moto_stays_closed_behind_the_login_prefix(server: Any) -> None:
     with pytest.raises(ClientError) as refused:
         unsigned.list_user_pools(MaxResults=10)
     assert refused.value.response["Error"]["Code"] == "MissingAuthenticationTokenException"
+
+
+def test_sign_up_and_reset_pages_escape_and_keep_the_csp(own_pool: Pool) -> None:
+    """Sign up and password reset on managed login (issue 20): markup in the email and the
+    username comes back escaped, every page keeps the strict CSP and no script, and a reset code
+    that is not the inbox's leaves the password alone."""
+    _, challenge = pkce()
+    params = authorize_params(own_pool, challenge)
+    page = get(own_pool.base + "/oauth2/authorize", params=params)
+    assert 'id=signup href="' in page.text and 'id=forgot href="' in page.text
+    hostile = '"><script>alert(1)</script>@example.com'
+    signed_up = post(own_pool.base + "/signup", data={**params, "email": hostile, "password": "Passw0rd!x"})
+    reset = post(own_pool.base + "/forgotPassword", data={**params, "username": f"{USER}<b>"})
+    wrong = post(
+        own_pool.base + "/confirmForgotPassword",
+        data={**params, "username": USER, "code": "12345x", "password": "Attack3r-pass!"},
+    )
+    for answer in (signed_up, reset, wrong):
+        assert answer.status_code == 200 and "<script" not in answer.text and "<b>" not in answer.text
+        assert "default-src 'none'" in answer.headers["content-security-policy"]
+    assert "&lt;script&gt;" in signed_up.text and "id=confirm" in signed_up.text
+    assert "id=error" in wrong.text  # no code was sent to USER: refused
+    assert redirected_query(sign_in(own_pool, params))["code"]  # the password is unchanged
+
+
+def test_no_sign_up_page_in_an_admin_only_pool(server: Any, own_pool: Pool) -> None:
+    """Finding 4 on managed login: an admin-only pool offers no "Sign up" link, its `/signup`
+    is the error page, and a posted sign-up creates no user."""
+    idp = server_client(server, "cognito-idp", REGION)
+    idp.update_user_pool(UserPoolId=own_pool.id, AdminCreateUserConfig={"AllowAdminCreateUserOnly": True})
+    _, challenge = pkce()
+    params = authorize_params(own_pool, challenge)
+    page = get(own_pool.base + "/oauth2/authorize", params=params)
+    assert "id=signup" not in page.text and "id=forgot" in page.text
+    assert get(own_pool.base + "/signup", params=params).status_code == 400
+    posted = post(
+        own_pool.base + "/signup", data={**params, "email": "eve@example.com", "password": "Passw0rd!x"}
+    )
+    assert posted.status_code == 400 and "signup_disabled" in posted.text
+    assert [u["Username"] for u in idp.list_users(UserPoolId=own_pool.id)["Users"]] == [USER]

@@ -89,3 +89,15 @@ def find_user_pool(pool_id: str) -> Any:
         if backend is not None and pool_id in backend.user_pools:
             return backend.user_pools[pool_id]
     return None
+
+
+def find_client_pool(client_id: str) -> tuple[Any, Any]:
+    """(moto's Cognito backend, user pool) holding the app client, in any account and region."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    for regions in list(dict.values(cognitoidp_backends)):
+        for backend in list(dict.values(regions)):
+            for pool in list(backend.user_pools.values()):
+                if client_id in pool.clients:
+                    return backend, pool
+    return None, None

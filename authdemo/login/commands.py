@@ -86,6 +86,7 @@ def login(
         routes = _routes(stack)
         path = stack.path
         username = stack.store.get("username") if stack.store else None
+        sign_up = bool(stack.store.get("sign_up")) if stack.store else False
         fix = no_branding_fix(stack, client_id)
     note = (
         f", and Cognito sends the sign-in back only to http://localhost:{port}/callback (pick another "
@@ -118,6 +119,9 @@ def login(
     try:
         # Whom to sign in as, and where the password is: never the password itself.
         on_event(f"Sign in as {username}; the password: `authdemo status --field password{cli_flags(opts)}`")
+        if opts.local:  # the embedded AWS's codes: only its owner's inbox has them
+            what = "sign up or reset a password" if sign_up else "reset a password"
+            on_event(f"To {what} there, read the code it sends with `authdemo local inbox`.")
         show_url(flow.url)
         try:
             flow.wait(timeout if timeout is not None else DEFAULT_SIGN_IN_WAIT)
