@@ -145,7 +145,7 @@ def test_sign_up_confirm_with_the_inbox_code_and_sign_in(browser, server, server
         return wait.until(lambda b: (b.find_elements(By.ID, element_id) or [None])[0], browser.page_source)
 
     e = ("--endpoint-url", server.url, "--stack", "signup")
-    assert run("up", *e, "--sign-up", "--callback-port", str(free_port())).exit_code == 0
+    assert run("up", *e, "--sign-up", "--callback-port", str(free_callback_port())).exit_code == 0
     try:
         console_errors(browser)
         flow = LoginRun(Options(stack="signup", endpoint_url=server.url))

@@ -21,7 +21,8 @@ Module map (moto-style, one job each):
 - `backends`    every lookup in moto's in-process backends (APIs, functions, Cognito JWKS).
 - `moto_patches` what AWS has and moto lacks (GetAuthorizers; unsigned Cognito calls
                 answered in the region of their access token's pool; the pools' own signing
-                key; Cognito's sign-in answers, with `lockout` its temporary lockout; real confirmation codes).
+                key; Cognito's sign-in answers, with `lockout` its temporary lockout; real
+                confirmation codes).
 - `confirmation` Cognito's sign-up and password-reset codes (single-use, expiring), sent to
                 `inbox`, the owner's 0600 file that `authdemo local inbox` reads.
 """
