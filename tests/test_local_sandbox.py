@@ -27,6 +27,7 @@ from authdemo.stack import Options, state_path
 REGION = "us-west-2"
 ACCOUNT = "123456789012"
 INTERNAL_ERROR = {"message": "Internal Server Error"}
+PRELOAD = "/nonexistent/authdemo-preload.so"
 
 ATTACKER = """
 import json, os, socket
@@ -55,6 +56,7 @@ def peek(event, context):
         "files": files,
         "listing": listing,
         "env": dict(os.environ),
+        "pid": os.getpid(),
         "cwd": os.getcwd(),
         "home_writable": writes(os.path.join(os.environ.get("HOME", "/nonexistent"), "scratch")),
         "code_writable": writes(os.path.join(os.getcwd(), "planted.py")),
@@ -86,7 +88,8 @@ class Gateway:
         self.api = gw.create_api(Name="attacker", ProtocolType="HTTP")["ApiId"]
         code = zipped("attacker.py", ATTACKER)
         for name, route, extra in (
-            ("peek", "POST /peek", {}),
+            # A variable the dynamic loader acts on, before any sandbox could.
+            ("peek", "POST /peek", {"Environment": {"Variables": {"LD_PRELOAD": PRELOAD}}}),
             ("hold", "GET /hold", {"Timeout": 30}),
             ("none", "GET /none", {"Timeout": 30}),
         ):
@@ -192,6 +195,18 @@ def test_function_code_cannot_read_the_presenters_files(gateway: Gateway) -> Non
     assert seen["home_writable"] is True
     gateway.server.stop()
     assert not private.exists()  # the private HOME goes with its worker
+
+
+def test_the_functions_variables_arrive_only_inside_the_sandbox(gateway: Gateway) -> None:
+    """Finding 7: a function's own variables (LD_PRELOAD, ...) are not in its worker's process
+    environment, where the loader would act on them before the sandbox; the handler sees them."""
+    response = requests.post(gateway.url("/peek"), json={"files": [], "home": "/"}, timeout=30)
+    assert response.status_code == 200, response.text
+    seen = response.json()
+    assert seen["env"]["LD_PRELOAD"] == PRELOAD
+    started_with = Path(f"/proc/{seen['pid']}/environ").read_bytes().split(b"\0")
+    assert not [v for v in started_with if v.startswith(b"LD_PRELOAD=")]
+    assert not [v for v in started_with if v.startswith(b"AWS_")]  # nor the rest of Lambda's
 
 
 def test_a_burst_beyond_a_functions_concurrency_is_throttled(gateway: Gateway) -> None:

@@ -1,13 +1,13 @@
 """One warm Lambda sandbox: imports a function's handler once and runs it per request.
 
 Started by `authdemo.local.runtime` as `python -I lambda_worker.py module.function`, with the
-function's code directory as cwd (`LAMBDA_TASK_ROOT`), a private `HOME` and only the function's
-own environment. Before it loads the function it confines itself (`sandbox`: Landlock, where the
-kernel has it) and says so on its first line, `{"sandbox": "Landlock ABI 7"}` or
-`{"sandbox": null, "why": ...}`. Then it speaks JSON lines: a request `{"event", "context"}` on
-stdin, one answer `{"ok", "result"|"error"}` on private copies of the original stdin and stdout.
-The handler's own prints go to stderr, so they reach the server's log and can never corrupt an
-answer.
+function's code directory as cwd (`LAMBDA_TASK_ROOT`), a private `HOME` and a few variables.
+Before it loads the function it confines itself (`sandbox`: Landlock, where the kernel has it)
+and says so on its first line, `{"sandbox": "Landlock ABI 7"}` or `{"sandbox": null, "why": ...}`;
+then it reads `{"environment": {...}}` (the function's whole environment). Then it speaks JSON
+lines: a request `{"event", "context"}` on stdin, one answer `{"ok", "result"|"error"}` on
+private copies of the original stdin and stdout. The handler's own prints go to stderr, so they
+reach the server's log and can never corrupt an answer.
 
 Standard library only: in isolated mode nothing of authdemo is importable here (on
 purpose: the function gets what Lambda's Python runtime gives it, not the server).
@@ -70,6 +70,11 @@ def main(handler_name: str) -> int:
     sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd())
     answers.write(json.dumps(confine()) + "\n")
     answers.flush()
+    # The function's own variables arrive only now, inside the sandbox: set in the process's
+    # environment they would act before it (LD_PRELOAD, LD_AUDIT, GCONV_PATH, ...).
+    first = json.loads(requests.readline() or "{}")
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in (first.get("environment") or {}).items()})
     module_name, _, func_name = handler_name.rpartition(".")
     handler: Any = None
     for line in requests:

@@ -44,6 +44,9 @@ from typing import IO, Any
 
 WORKER_SCRIPT = Path(__file__).resolve().with_name("lambda_worker.py")
 _PASSED_THROUGH = ("PATH", "LANG", "SYSTEMROOT")  # SYSTEMROOT: Python on Windows needs it
+# What the worker's process starts with; the function's own variables (which could name
+# LD_PRELOAD, ...) reach it only once it has confined itself.
+_AT_START = (*_PASSED_THROUGH, "TZ", "HOME", "TMPDIR", "LAMBDA_TASK_ROOT")
 DEFAULT_CONCURRENCY = 10  # per function; a worker is ~45 MB, and AWS's 1,000 is an account's
 IDLE_SECONDS = 300.0  # Lambda keeps an idle sandbox some minutes (it documents no figure)
 INIT_SECONDS = 10.0  # Lambda's limit on a function's init phase
@@ -61,19 +64,30 @@ class _Worker:
     def __init__(self, args: list[str], cwd: Path, env: dict[str, str], home: Path) -> None:
         self.home = home
         self.idle_since = 0.0
+        self.environment = env
+        started = {k: env[k] for k in _AT_START if k in env}  # the rest once it is confined
         self.process = subprocess.Popen(
-            args, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
+            args, cwd=cwd, env=started, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
         )
 
     def hello(self) -> dict[str, Any] | None:
-        """The worker's first line (its sandbox), or None when it did not start in time."""
+        """The worker's first line (its sandbox), or None when it did not start in time; then
+        hands it the function's environment."""
         assert self.process.stdout is not None
         line = _read_line(self.process.stdout, time.monotonic() + INIT_SECONDS)
         try:
             answer = json.loads(line) if line else None
         except ValueError:
             return None
-        return answer if isinstance(answer, dict) else None
+        if not isinstance(answer, dict):
+            return None
+        try:  # the function's environment, which the confined worker sets before loading it
+            assert self.process.stdin is not None
+            self.process.stdin.write(json.dumps({"environment": self.environment}).encode() + b"\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            return None
+        return answer
 
     def call(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
         """The worker's answer, or None when it did not answer within `timeout` (or died)."""
