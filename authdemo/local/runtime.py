@@ -11,6 +11,8 @@ A worker's `HOME` (and `TMPDIR`) is a private directory of its own, removed when
 the kernel has Landlock the worker confines itself to that, its code, and Python's and the
 system's files (`sandbox`), so function code cannot read `AUTHDEMO_HOME` (the server's key, the
 issuer's key, state files, kept tokens) nor `~/.aws`. Where it has not, the server's log says so.
+The function's own variables reach the worker only once it is confined (on its stdin): in its
+process environment one (LD_PRELOAD, ...) would act before the sandbox.
 
 As on Lambda, a function runs at most its concurrency at once (its `ReservedConcurrentExecutions`,
 capped by `concurrency`: this machine's memory, not an AWS account's): one more invocation is
