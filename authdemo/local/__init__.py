@@ -15,6 +15,8 @@ Module map (moto-style, one job each):
 - `permissions` Lambda resource-policy evaluation (may API Gateway invoke this function?).
 - `runtime`     function code in warm worker processes (`lambda_worker`), timeouts enforced;
                 functions' boto3 reaches this server (`AWS_ENDPOINT_URL`), with no credentials.
+- `sandbox`     the workers' Landlock confinement (their code, HOME, Python and system files);
+                the runtime also caps each function's concurrency and reaps idle workers.
 - `issuer`      the server's own Auth0-like OIDC issuer (`/_authdemo/issuer/`: discovery, JWKS,
                 client-credentials tokens), for `up --issuer` offline; `issuer_client` is the
                 CLI's side of it (`authdemo local issuer`).
