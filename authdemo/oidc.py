@@ -11,22 +11,17 @@ same way (`discovery_url`, `fetch_json`), so the two cannot drift apart.
 
 from __future__ import annotations
 
-import base64
-import functools
-import http.client
-import io
 import json
-import os
-import select
-import socket
-import ssl
-import time
-import urllib.request
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import SplitResult, unquote, urljoin, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 from .errors import UsageError, quoted
+
+if TYPE_CHECKING:
+    import requests
+
+    from .deadline import Watchdog
 
 #: API Gateway's timeouts for the discovery and JWKS endpoints (HTTP API quotas).
 TIMEOUT_SECONDS = 1.5
@@ -41,9 +36,9 @@ RSA_KEY_TYPE = "RSA"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 #: Ours: AWS documents no redirect handling; we follow a few, each hop checked like the issuer.
 MAX_REDIRECTS = 5
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
 READ_SIZE = 16384
-HEADERS = {"Accept": "application/json", "User-Agent": "authdemo"}
+#: identity: the cap counts the bytes sent (requests would ask for, and inflate, gzip).
+HEADERS = {"Accept": "application/json", "Accept-Encoding": "identity"}
 
 
 class IssuerError(UsageError):
@@ -138,22 +133,30 @@ def fetch_json(
     origin: str | None = None,
 ) -> Any:
     """GET a JSON document as API Gateway would: within `timeout` seconds for the whole fetch
-    (connect, headers, body, redirects; 1.5 s), at most `limit` bytes read, `url` and every
-    redirect hop passing `url_problem` (`origin`: the issuer that named `url`); IssuerError with
-    one sentence otherwise."""
+    (connect, headers, body, redirects; 1.5 s; the DNS lookup is not bounded), at most `limit`
+    bytes read, `url` and every redirect hop passing `url_problem` (`origin`: the issuer that
+    named `url`); IssuerError with one sentence otherwise."""
+    import requests
+
+    from .deadline import Watchdog
+
     seconds = TIMEOUT_SECONDS if timeout is None else timeout
     check_url(url, what, allow_http_loopback, origin)
+    watchdog = Watchdog(seconds)
     try:
-        body = _get(url, what, limit, time.monotonic() + seconds, allow_http_loopback, origin or url)
-    except TimeoutError as exc:  # socket.timeout too
+        with watchdog, requests.Session() as session:
+            session.mount("https://", watchdog)
+            session.mount("http://", watchdog)
+            body = _get(session, url, what, limit, watchdog, allow_http_loopback, origin or url)
+    except (requests.RequestException, OSError, ValueError) as exc:  # RequestException is an OSError
+        if not (watchdog.expired or isinstance(exc, (requests.Timeout, TimeoutError))):
+            raise IssuerError(
+                f"{what} at {url} could not be fetched ({type(exc).__name__}); check --issuer "
+                "(API Gateway must reach it from the internet)."
+            ) from exc
         raise IssuerError(
             f"{what} at {url} did not answer within {seconds:g} s, API Gateway's limit; "
             "check the issuer URL, or use an issuer that answers faster."
-        ) from exc
-    except (OSError, ValueError, http.client.HTTPException) as exc:
-        raise IssuerError(
-            f"{what} at {url} could not be fetched ({type(exc).__name__}); check --issuer "
-            "(API Gateway must reach it from the internet)."
         ) from exc
     try:
         return json.loads(body)
@@ -161,173 +164,46 @@ def fetch_json(
         raise IssuerError(f"{what} at {url} is not JSON; check --issuer.") from exc
 
 
-def _get(url: str, what: str, limit: int, deadline: float, allow: bool, origin: str) -> bytes:
-    """The body of `url`'s 200 answer, following at most MAX_REDIRECTS checked redirects."""
+def _get(
+    session: requests.Session, url: str, what: str, limit: int, watchdog: Watchdog, allow: bool, origin: str
+) -> bytes:
+    """The body of `url`'s 200 answer, following at most MAX_REDIRECTS checked redirects, each
+    request given what is left of the deadline (the watchdog ends whatever outlasts it)."""
     first = url
     for _ in range(MAX_REDIRECTS + 1):
-        status, location, body = _get_once(url, limit, deadline)
-        if status in REDIRECTS and location:
-            target = urljoin(url, location)
-            problem = url_problem(target, allow, origin)
-            if problem is not None:
+        left = watchdog.left()
+        with session.get(
+            url, headers=HEADERS, allow_redirects=False, stream=True, timeout=(left, left)
+        ) as answer:
+            location = session.get_redirect_target(answer)
+            if location is not None:
+                target = urljoin(url, location)
+                problem = url_problem(target, allow, origin)
+                if problem is not None:
+                    raise IssuerError(
+                        f"{what} at {url} redirects to {quoted(target)}, which is not fetched: {problem}; "
+                        "check --issuer."
+                    )
+                url = target
+                continue
+            if answer.status_code != 200:
                 raise IssuerError(
-                    f"{what} at {url} redirects to {quoted(target)}, which is not fetched: {problem}; "
-                    "check --issuer."
+                    f"{what} at {url} answered HTTP {answer.status_code}; check --issuer "
+                    "(API Gateway fetches it to find the issuer's keys)."
                 )
-            url = target
-            continue
-        if status != 200:
-            raise IssuerError(
-                f"{what} at {url} answered HTTP {status}; check --issuer "
-                "(API Gateway fetches it to find the issuer's keys)."
-            )
-        if len(body) > limit:
-            raise IssuerError(
-                f"{what} at {url} is larger than {limit} bytes, which API Gateway refuses; "
-                "publish fewer keys."
-                if limit == MAX_JWKS_BYTES
-                else f"{what} at {url} is larger than {limit} bytes; check --issuer."
-            )
-        return body
-    raise IssuerError(f"{what} at {first} makes more than {MAX_REDIRECTS} redirects; check --issuer.")
-
-
-def _get_once(url: str, limit: int, deadline: float) -> tuple[int, str | None, bytes]:
-    """One GET over http.client, every socket operation given only what is left of `deadline`
-    (a socket timeout alone bounds each read: a drip-fed answer would never time out); reads
-    stop one byte past `limit` (chunked or not, the bytes are counted as they arrive)."""
-    parts = urlsplit(url)
-    host, tls = str(parts.hostname), parts.scheme == "https"
-    port = parts.port or (443 if tls else 80)
-    proxy = _proxy(host) if tls else None  # http:// is loopback only: never proxied
-    if proxy is None:
-        conn = _Connection(host, port, deadline, host if tls else None)
-    else:
-        conn = _Connection(str(proxy.hostname), proxy.port or 80, deadline, host)
-        auth = {"Proxy-Authorization": "Basic " + _basic(proxy)} if proxy.username else None
-        conn.set_tunnel(host, port, headers=auth)
-    try:
-        conn.request("GET", urlunsplit(("", "", parts.path or "/", parts.query, "")), headers=HEADERS)
-        with conn.getresponse() as answer:
-            if answer.status != 200:
-                return answer.status, answer.getheader("location"), b""
-            body = b""
-            while len(body) <= limit:
-                piece = answer.read(min(READ_SIZE, limit + 1 - len(body)))
-                if not piece:
-                    break
+            body = bytearray()
+            for piece in answer.iter_content(READ_SIZE):  # counted as read: chunked has no length to check
                 body += piece
-            return 200, None, body
-    finally:
-        conn.close()
-
-
-def _left(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("the fetch's deadline passed")
-    return left
-
-
-class _Connection(http.client.HTTPConnection):
-    """http.client's connection with every step inside the fetch's deadline: connect, the TLS
-    handshake (`tls_host`: the name to verify), then each send and read (`_DeadlineSocket`)."""
-
-    def __init__(self, host: str, port: int, deadline: float, tls_host: str | None):
-        self.default_port = 443 if tls_host else 80  # the Host header omits the scheme's port
-        super().__init__(host, port, timeout=_left(deadline))
-        self.deadline, self.tls_host = deadline, tls_host
-
-    def connect(self) -> None:
-        super().connect()  # TCP, then a proxy's CONNECT when set_tunnel was called
-        sock = self.sock
-        if self.tls_host:
-            sock = _tls().wrap_socket(sock, server_hostname=self.tls_host, do_handshake_on_connect=False)
-            sock.setblocking(False)
-            while True:
-                try:
-                    sock.do_handshake()
-                    break
-                except ssl.SSLWantReadError:
-                    ready = select.select([sock], [], [], _left(self.deadline))[0]
-                except ssl.SSLWantWriteError:
-                    ready = select.select([], [sock], [], _left(self.deadline))[1]
-                if not ready:
-                    raise TimeoutError("the TLS handshake outlasted the fetch's deadline")
-        self.sock = _DeadlineSocket(sock, self.deadline)
-
-
-class _DeadlineSocket:
-    """The one socket of a fetch, as http.client uses it (`sendall`, `makefile`, `close`), each
-    send and read allowed only the time left before the fetch's deadline. As a real socket's,
-    `close` waits for the answer's reader to be closed too (http.client closes the connection
-    of a `Connection: close` answer before reading its body)."""
-
-    def __init__(self, sock: socket.socket, deadline: float):
-        self.sock, self.deadline = sock, deadline
-        self.readers, self.closed = 0, False
-
-    def sendall(self, data: bytes) -> None:
-        self.sock.settimeout(_left(self.deadline))
-        self.sock.sendall(data)
-
-    def makefile(self, mode: str) -> io.BufferedReader:
-        self.readers += 1
-        return io.BufferedReader(_DeadlineReader(self))
-
-    def close(self) -> None:
-        self.closed = True
-        if not self.readers:
-            self.sock.close()
-
-
-class _DeadlineReader(io.RawIOBase):
-    def __init__(self, owner: _DeadlineSocket):
-        self.owner = owner
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        self.owner.sock.settimeout(_left(self.owner.deadline))
-        return self.owner.sock.recv_into(buffer)
-
-    def close(self) -> None:
-        if not self.closed:
-            self.owner.readers -= 1
-            if self.owner.closed and not self.owner.readers:
-                self.owner.sock.close()
-        super().close()
-
-
-def _proxy(host: str) -> SplitResult | None:
-    """The http:// proxy for https (`HTTPS_PROXY`, `NO_PROXY`, ...), as requests would use it."""
-    url = urllib.request.getproxies().get("https")
-    if not url or urllib.request.proxy_bypass(host):
-        return None
-    proxy = urlsplit(url if "://" in url else "http://" + url)
-    if proxy.scheme != "http" or not proxy.hostname:
-        raise IssuerError(f"The https proxy {quoted(url)} is not an http:// proxy, the only kind used here.")
-    return proxy
-
-
-def _basic(proxy: SplitResult) -> str:
-    pair = f"{unquote(proxy.username or '')}:{unquote(proxy.password or '')}"
-    return base64.b64encode(pair.encode()).decode()
-
-
-@functools.lru_cache(maxsize=4)
-def _tls_for(bundle: str | None) -> ssl.SSLContext:
-    import certifi
-
-    context = ssl.create_default_context()
-    context.load_verify_locations(bundle or certifi.where())
-    return context
-
-
-def _tls() -> ssl.SSLContext:
-    """The system's CAs and requests' (certifi, or `REQUESTS_CA_BUNDLE`), as `requests` trusted."""
-    return _tls_for(os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"))
+                if len(body) > limit:
+                    raise IssuerError(
+                        f"{what} at {url} is larger than {limit} bytes, which API Gateway refuses; "
+                        "publish fewer keys."
+                        if limit == MAX_JWKS_BYTES
+                        else f"{what} at {url} is larger than {limit} bytes; check --issuer."
+                    )
+            watchdog.left()  # a body cut by the watchdog may look complete (no Content-Length)
+            return bytes(body)
+    raise IssuerError(f"{what} at {first} makes more than {MAX_REDIRECTS} redirects; check --issuer.")
 
 
 def rsa_kids(jwks: Any) -> tuple[str, ...]:
