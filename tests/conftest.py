@@ -922,20 +922,36 @@ def browser() -> Iterator[Any]:
 
 # ------------------------------------------------------------------------ OIDC issuers
 class FakeIssuer:
-    """A tiny OIDC issuer on 127.0.0.1 (http): each path answers what the test set with `serve`,
-    after `delay` seconds; `fetches` lists the paths asked for. `publish` sets up a sound one
-    (discovery naming `issuer`, a JWKS of one RSA key, kid "k1") and returns its private key."""
+    """A tiny OIDC issuer on 127.0.0.1 (http; `host` another address, `tls` a server-side
+    SSLContext for https): each path answers what the test set with `serve`, after `delay`
+    seconds; `fetches` lists the paths asked for. `publish` sets up a sound one (discovery naming
+    `issuer`, a JWKS of one RSA key, kid "k1") and returns its private key. `serve_raw` makes a
+    path answer raw bytes, piece by piece (a redirect, a drip-fed body)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: Any = None) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.routes: dict[str, tuple[int, bytes, float]] = {}
+        self.raw: dict[str, tuple[list[bytes], float]] = {}
+        self.done: dict[str, threading.Event] = {}
+        self.cut: set[str] = set()  # raw paths whose client hung up before the last piece
         self.fetches: list[str] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.fetches.append(self.path)
+                if self.path in outer.raw:
+                    self.close_connection = True
+                    pieces, every = outer.raw[self.path]
+                    try:
+                        for piece in pieces:
+                            self.wfile.write(piece)
+                            time.sleep(every)
+                    except OSError:
+                        outer.cut.add(self.path)
+                    outer.done[self.path].set()
+                    return
                 status, body, delay = outer.routes.get(self.path, (404, b"{}", 0.0))
                 time.sleep(delay)
                 try:
@@ -950,15 +966,24 @@ class FakeIssuer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if tls is not None:  # an ssl.SSLContext for the server side: https
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.base = f"{'https' if tls else 'http'}://{host}:{self.server.server_address[1]}"
         serve = functools.partial(self.server.serve_forever, poll_interval=0.05)
         threading.Thread(target=serve, daemon=True).start()
 
     def serve(self, path: str, body: Any, status: int = 200, delay: float = 0.0) -> None:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.routes[path] = (status, raw, delay)
+
+    def serve_raw(self, path: str, pieces: list[bytes], every: float = 0.0) -> threading.Event:
+        """`path` answers these bytes as they are (status line and headers included), `every`
+        seconds apart; the event is set once the answer ends (`path in cut`: the client left first)."""
+        self.raw[path] = (pieces, every)
+        self.done[path] = threading.Event()
+        return self.done[path]
 
     def publish(self, issuer: str, said: str | None = None, keys: list[dict[str, Any]] | None = None) -> Any:
         """A discovery document for `issuer` (naming `said`, default `issuer`) and its JWKS."""
