@@ -5,7 +5,7 @@ Usage: python jwt_authorizer_cleanup.py [--local] [any option of `authdemo down`
 
 import sys
 
-from authdemo.cli import main
+from authdemo.entry import main
 
 if __name__ == "__main__":
     main(["down", *sys.argv[1:]])

@@ -6,7 +6,7 @@ Usage: python jwt_authorizer_demo.py [--local] [any option of `authdemo demo`]
 
 import sys
 
-from authdemo.cli import main
+from authdemo.entry import main
 
 if __name__ == "__main__":
     main(["demo", *sys.argv[1:]])

@@ -1,5 +1,5 @@
 """`python -m authdemo` is the `authdemo` command."""
 
-from .cli import main
+from .entry import main
 
 main()

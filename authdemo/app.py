@@ -61,7 +61,8 @@ def up(
             store.set(issuer=issuer, audience=list(audiences))
         else:
             callback_port = opts.callback_port or store.get("callback_port") or DEFAULT_CALLBACK_PORT
-            store.set(username=username, password=password, callback_port=callback_port)
+            sign_up = bool(store.get("sign_up")) if opts.sign_up is None else opts.sign_up
+            store.set(username=username, password=password, callback_port=callback_port, sign_up=sign_up)
         if not issuer and not store.get("student_password"):  # the second user's, kept like the first's
             store.set(student_password=generate_password())
         if stack.account_id:
@@ -154,6 +155,7 @@ def summary(stack: Stack) -> dict[str, Any]:
         # Why there is none (recorded by `up`: managed_login.discover's sentence).
         "login_url_note": None if domain.get("url") else domain.get("login"),
         "callback_port": store.get("callback_port") if store else None,
+        "sign_up": bool(store.get("sign_up")) if store else None,
         "m2m_client_id": res.get("m2m_client", {}).get("id"),
         "issuer": res.get("authorizer", {}).get("issuer") or (store.get("issuer") if store else None),
         "audience": (store.get("audience") if store else None) or None,

@@ -52,6 +52,11 @@ def resolve(opts: Options, store: StateStore | None) -> tuple[str, tuple[str, ..
             "--callback-port is the Cognito app client's sign-in callback, and a stack with --issuer "
             "has no app client: drop it."
         )
+    if opts.sign_up is not None and (opts.issuer or recorded):
+        raise UsageError(
+            "--sign-up lets people register in the Cognito user pool, and a stack with "
+            "--issuer has no user pool: drop it."
+        )
     if not opts.issuer:
         if opts.audiences:
             raise UsageError("--audience goes with --issuer: give both, e.g. --issuer URL --audience AUD.")

@@ -12,12 +12,16 @@ same way (`discovery_url`, `fetch_json`), so the two cannot drift apart.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 from .errors import UsageError, quoted
+
+if TYPE_CHECKING:
+    import requests
+
+    from .deadline import Watchdog
 
 #: API Gateway's timeouts for the discovery and JWKS endpoints (HTTP API quotas).
 TIMEOUT_SECONDS = 1.5
@@ -30,6 +34,11 @@ MAX_AUDIENCES = 50
 #: JWT algorithms API Gateway verifies ("only RSA-based algorithms are supported").
 RSA_KEY_TYPE = "RSA"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: Ours: AWS documents no redirect handling; we follow a few, each hop checked like the issuer.
+MAX_REDIRECTS = 5
+READ_SIZE = 16384
+#: identity: the cap counts the bytes sent (requests would ask for, and inflate, gzip).
+HEADERS = {"Accept": "application/json", "Accept-Encoding": "identity"}
 
 
 class IssuerError(UsageError):
@@ -59,24 +68,43 @@ def is_loopback(url: str | None) -> bool:
         return False
 
 
-def check_url(url: str, what: str, allow_http_loopback: bool) -> None:
-    """https only; http only on loopback, and only for an emulated AWS (`--local`)."""
+NOT_A_URL = "it is not an http(s) URL"
+
+
+def url_problem(url: str, allow_http_loopback: bool, origin: str | None = None) -> str | None:
+    """Why `url` may not be fetched (a clause), or None: https only; http only on loopback, only
+    for an emulated AWS (`--local`) and, for a URL an issuer named (`origin`: its jwks_uri, a
+    redirect), only when that issuer is itself on loopback, so that no issuer elsewhere can send
+    our fetch to this machine's own services."""
     try:
         parts = urlsplit(url)
-        host = parts.hostname
+        host, _port = parts.hostname, parts.port  # a bad port raises here, not at connect
     except ValueError:
-        parts, host = None, None
-    if parts is None or parts.scheme not in ("https", "http") or not host:
+        return NOT_A_URL
+    if parts.scheme not in ("https", "http") or not host:
+        return NOT_A_URL
+    if parts.scheme == "https":
+        return None
+    if not allow_http_loopback:
+        return (
+            "API Gateway accepts only https:// issuers (http:// only for an issuer on 127.0.0.1 with --local)"
+        )
+    if host not in LOOPBACK_HOSTS:
+        return "http:// is accepted only on 127.0.0.1 or localhost"
+    if origin is not None and not is_loopback(origin):
+        return "http:// is accepted only when the issuer is itself on 127.0.0.1 or localhost"
+    return None
+
+
+def check_url(url: str, what: str, allow_http_loopback: bool, origin: str | None = None) -> None:
+    """IssuerError, one sentence, when `url_problem` finds one."""
+    problem = url_problem(url, allow_http_loopback, origin)
+    if problem == NOT_A_URL:
         raise IssuerError(
             f"{what} {quoted(url)} is not a URL; give the issuer's https:// URL, e.g. --issuer https://example.auth0.com/."
         )
-    if parts.scheme == "http" and not (allow_http_loopback and host in LOOPBACK_HOSTS):
-        where = (
-            "API Gateway accepts only https:// issuers (http:// only for an issuer on 127.0.0.1 with --local)"
-            if not allow_http_loopback
-            else "http:// is accepted only on 127.0.0.1 or localhost"
-        )
-        raise IssuerError(f"{what} {url} is http://: {where}; use the issuer's https:// URL.")
+    if problem is not None:
+        raise IssuerError(f"{what} {url} is http://: {problem}; use the issuer's https:// URL.")
 
 
 def check_audiences(audiences: tuple[str, ...]) -> tuple[str, ...]:
@@ -96,29 +124,76 @@ def check_audiences(audiences: tuple[str, ...]) -> tuple[str, ...]:
     return cleaned
 
 
-def fetch_json(url: str, what: str, limit: int, timeout: float | None = None) -> Any:
-    """GET a JSON document as API Gateway would: within `timeout` seconds in all (1.5 s), at most
-    `limit` bytes; IssuerError with one sentence otherwise."""
+def fetch_json(
+    url: str,
+    what: str,
+    limit: int,
+    timeout: float | None = None,
+    allow_http_loopback: bool = False,
+    origin: str | None = None,
+) -> Any:
+    """GET a JSON document as API Gateway would: within `timeout` seconds for the whole fetch
+    (connect, headers, body, redirects; 1.5 s; the DNS lookup is not bounded), at most `limit`
+    bytes read, `url` and every redirect hop passing `url_problem` (`origin`: the issuer that
+    named `url`); IssuerError with one sentence otherwise."""
     import requests
 
+    from .deadline import Watchdog
+
     seconds = TIMEOUT_SECONDS if timeout is None else timeout
-    deadline = time.monotonic() + seconds
-    slow = IssuerError(
-        f"{what} at {url} did not answer within {seconds:g} s, API Gateway's limit; "
-        "check the issuer URL, or use an issuer that answers faster."
-    )
+    check_url(url, what, allow_http_loopback, origin)
+    watchdog = Watchdog(seconds)
     try:
-        with requests.get(
-            url, timeout=seconds, stream=True, headers={"accept": "application/json"}
+        with watchdog, requests.Session() as session:
+            session.mount("https://", watchdog)
+            session.mount("http://", watchdog)
+            body = _get(session, url, what, limit, watchdog, allow_http_loopback, origin or url)
+    except (requests.RequestException, OSError, ValueError) as exc:  # RequestException is an OSError
+        if not (watchdog.expired or isinstance(exc, (requests.Timeout, TimeoutError))):
+            raise IssuerError(
+                f"{what} at {url} could not be fetched ({type(exc).__name__}); check --issuer "
+                "(API Gateway must reach it from the internet)."
+            ) from exc
+        raise IssuerError(
+            f"{what} at {url} did not answer within {seconds:g} s, API Gateway's limit; "
+            "check the issuer URL, or use an issuer that answers faster."
+        ) from exc
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise IssuerError(f"{what} at {url} is not JSON; check --issuer.") from exc
+
+
+def _get(
+    session: requests.Session, url: str, what: str, limit: int, watchdog: Watchdog, allow: bool, origin: str
+) -> bytes:
+    """The body of `url`'s 200 answer, following at most MAX_REDIRECTS checked redirects, each
+    request given what is left of the deadline (the watchdog ends whatever outlasts it)."""
+    first = url
+    for _ in range(MAX_REDIRECTS + 1):
+        left = watchdog.left()
+        with session.get(
+            url, headers=HEADERS, allow_redirects=False, stream=True, timeout=(left, left)
         ) as answer:
+            location = session.get_redirect_target(answer)
+            if location is not None:
+                target = urljoin(url, location)
+                problem = url_problem(target, allow, origin)
+                if problem is not None:
+                    raise IssuerError(
+                        f"{what} at {url} redirects to {quoted(target)}, which is not fetched: {problem}; "
+                        "check --issuer."
+                    )
+                url = target
+                continue
             if answer.status_code != 200:
                 raise IssuerError(
                     f"{what} at {url} answered HTTP {answer.status_code}; check --issuer "
                     "(API Gateway fetches it to find the issuer's keys)."
                 )
-            body = b""
-            for chunk in answer.iter_content(16384):
-                body += chunk
+            body = bytearray()
+            for piece in answer.iter_content(READ_SIZE):  # counted as read: chunked has no length to check
+                body += piece
                 if len(body) > limit:
                     raise IssuerError(
                         f"{what} at {url} is larger than {limit} bytes, which API Gateway refuses; "
@@ -126,21 +201,9 @@ def fetch_json(url: str, what: str, limit: int, timeout: float | None = None) ->
                         if limit == MAX_JWKS_BYTES
                         else f"{what} at {url} is larger than {limit} bytes; check --issuer."
                     )
-                if time.monotonic() > deadline:
-                    raise slow
-    except requests.Timeout as exc:
-        raise slow from exc
-    except requests.RequestException as exc:
-        raise IssuerError(
-            f"{what} at {url} could not be fetched ({type(exc).__name__}); check --issuer "
-            "(API Gateway must reach it from the internet)."
-        ) from exc
-    if time.monotonic() > deadline:
-        raise slow
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise IssuerError(f"{what} at {url} is not JSON; check --issuer.") from exc
+            watchdog.left()  # a body cut by the watchdog may look complete (no Content-Length)
+            return bytes(body)
+    raise IssuerError(f"{what} at {first} makes more than {MAX_REDIRECTS} redirects; check --issuer.")
 
 
 def rsa_kids(jwks: Any) -> tuple[str, ...]:
@@ -161,7 +224,7 @@ def check_issuer(issuer: str, allow_http_loopback: bool = False) -> Issuer:
     `issuer` (exactly: a trailing slash counts), no `jwks_uri`, an oversize JWKS, no RSA key."""
     check_url(issuer, "The issuer", allow_http_loopback)
     where = discovery_url(issuer)
-    doc = fetch_json(where, "The issuer's discovery document", MAX_DISCOVERY_BYTES)
+    doc = fetch_json(where, "The issuer's discovery document", MAX_DISCOVERY_BYTES, None, allow_http_loopback)
     if not isinstance(doc, dict):
         raise IssuerError(f"The discovery document at {where} is not a JSON object; check --issuer.")
     said = doc.get("issuer")
@@ -180,8 +243,8 @@ def check_issuer(issuer: str, allow_http_loopback: bool = False) -> Issuer:
     jwks_uri = doc.get("jwks_uri")
     if not isinstance(jwks_uri, str) or not jwks_uri:
         raise IssuerError(f"The discovery document at {where} has no jwks_uri, so API Gateway finds no keys.")
-    check_url(jwks_uri, "The issuer's jwks_uri", allow_http_loopback)
-    jwks = fetch_json(jwks_uri, "The issuer's JWKS", MAX_JWKS_BYTES)
+    check_url(jwks_uri, "The issuer's jwks_uri", allow_http_loopback, origin=issuer)
+    jwks = fetch_json(jwks_uri, "The issuer's JWKS", MAX_JWKS_BYTES, None, allow_http_loopback, issuer)
     kids = rsa_kids(jwks)
     if not kids:
         kinds = (

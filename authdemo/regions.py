@@ -8,14 +8,14 @@ import re
 from .botodata import shared_loader
 from .errors import UnreachableError, UsageError, quoted
 
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}\Z")
 
 
 def partition(region: str) -> tuple[str, str]:
     """(ARN partition, DNS suffix) of a region, from botocore's partition data:
     `aws`/`amazonaws.com`, `aws-cn`/`amazonaws.com.cn`, `aws-us-gov`/`amazonaws.com`..."""
     for part in shared_loader().load_data("partitions")["partitions"]:
-        if region in part.get("regions", {}) or re.match(part.get("regionRegex", "^$"), region):
+        if region in part.get("regions", {}) or re.fullmatch(part.get("regionRegex", "^$"), region):
             outputs = part.get("outputs", {})
             return str(outputs.get("name", part.get("id", "aws"))), str(
                 outputs.get("dnsSuffix", "amazonaws.com")

@@ -54,6 +54,7 @@ class Options:
     token: str | None = None  # `test --token`
     token_command: str | None = None  # `test --token-command`
     callback_port: int | None = None  # `up --callback-port`: the app client's loopback callback
+    sign_up: bool | None = None  # `up --sign-up/--no-sign-up`: self-registration on the pool
 
 
 @dataclass
@@ -95,6 +96,7 @@ class Stack:
             issuer=records.get("issuer") or "",
             audiences=tuple(records.get("audience") or ()),
             callback_port=int(records.get("callback_port") or DEFAULT_CALLBACK_PORT),
+            sign_up=bool(records.get("sign_up")),
         )
 
 

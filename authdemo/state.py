@@ -69,10 +69,54 @@ class CorruptStateError(StateError):
         )
 
 
+# The fields authdemo reads, and their types (None is "not set"; other fields are kept, unread).
+_NUMBER = (int, float)
+_SETTINGS: dict[str, type | tuple[type, ...]] = {
+    **dict.fromkeys(["stack", "region", "endpoint_url", "account_id", "issuer", "created", "updated"], str),
+    **dict.fromkeys(["username", "password", "student_password"], str),
+    "local": bool,
+    "callback_port": int,
+    "server_pid": int,
+    "audience": list,
+}
+_RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
+    **dict.fromkeys(
+        ("id", "arn", "name", "sid", "source_arn", "uri", "issuer", "url", "endpoint", "username", "group"),
+        str,
+    ),
+    "confirmed": bool,
+    "created_at": _NUMBER,
+    "endpoints": dict,
+}
+
+
+def _typed(value: Any, kind: type | tuple[type, ...]) -> bool:
+    """`isinstance`, except that a bool is no number (JSON's true is not a port)."""
+    return value is None or (isinstance(value, kind) and (kind is bool or not isinstance(value, bool)))
+
+
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """What makes a state of this schema unusable (a field authdemo reads of the wrong type), or None."""
+    for key, kind in _SETTINGS.items():
+        if not _typed(data.get(key), kind):
+            return f"has a {key!r} of the wrong type ({type(data[key]).__name__})"
+    if not all(isinstance(a, str) for a in data.get("audience") or []):
+        return "has an 'audience' that is not a list of strings"
+    for name, rec in data.get("resources", {}).items():
+        if not isinstance(rec, dict):
+            return f"has a resource {name!r} that is not an object"
+        for key, kind in _RECORD_FIELDS.items():
+            if not _typed(rec.get(key), kind):
+                return f"has a resource {name!r} whose {key!r} is of the wrong type"
+        if not all(isinstance(v, str) for v in (rec.get("endpoints") or {}).values()):
+            return f"has a resource {name!r} whose 'endpoints' are not all strings"
+    return None
+
+
 def read_state(path: Path) -> dict[str, Any] | None:
     """The parsed state, None when there is no file; StateError when it is unusable."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -82,19 +126,26 @@ def read_state(path: Path) -> dict[str, Any] | None:
     if not raw.strip():
         raise CorruptStateError(path, "is empty")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CorruptStateError(path, "is not UTF-8 text") from exc
     except ValueError as exc:
         raise CorruptStateError(path, "is not valid JSON (truncated?)") from exc
+    except RecursionError as exc:  # json's parser recurses once per nesting level
+        raise CorruptStateError(path, "is nested too deeply to be an authdemo state file") from exc
     if not isinstance(data, dict) or not isinstance(data.get("resources", {}), dict):
         raise CorruptStateError(path, "is not an authdemo state file")
     version = data.get("schema_version")
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise CorruptStateError(path, f"has an unknown schema version ({version!r})")
     if version > SCHEMA_VERSION:
         raise StateError(
             f"The state file {path} was written by a newer authdemo (schema {version}); "
             "upgrade authdemo (`pip install -U authdemo`) to use it."
         )
+    problem = _shape_problem(data)  # of this schema: a newer one may type its fields otherwise
+    if problem:
+        raise CorruptStateError(path, problem)
     return data
 
 

@@ -27,7 +27,7 @@ PASSWORD_POLICY = {
 # Cognito's accepted special characters (plus a space that is not leading or trailing).
 COGNITO_SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+-")
 
-STACK_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,31}$")
+STACK_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,31}\Z")  # \Z: `$` also matches before a final newline
 
 
 def password_problems(password: str, policy: dict | None = None) -> list[str]:

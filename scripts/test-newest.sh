@@ -17,14 +17,16 @@ trap 'rm -rf "$env_dir"' EXIT
 uv venv --quiet "$env_dir"
 uv pip install --quiet --refresh --python "$env_dir/bin/python" -e '.[test]'
 
-# What differs from the lock (name==newest, locked).
-uv export --quiet --frozen --no-hashes --no-emit-project --format requirements-txt |
-  sed -n 's/^\([A-Za-z0-9_.-]*\)==\([^ ;]*\).*/\1 \2/p' | tr 'A-Z_' 'a-z-' | sort >"$env_dir/locked"
-uv pip freeze --python "$env_dir/bin/python" --exclude-editable |
-  sed -n 's/^\([A-Za-z0-9_.-]*\)==\(.*\)/\1 \2/p' | tr 'A-Z_' 'a-z-' | sort >"$env_dir/newest"
-newer="$(join "$env_dir/newest" "$env_dir/locked" | awk '$2 != $3 {print "  " $1 " " $2 " (lock: " $3 ")"}')"
+# What differs from the lock for this Python (the lock's own environment, made beside it).
+uv export --quiet --frozen --no-hashes --no-emit-project --format requirements-txt >"$env_dir/locked.txt"
+uv venv --quiet "$env_dir/locked"
+uv pip sync --quiet --python "$env_dir/locked/bin/python" "$env_dir/locked.txt"
+freeze() { uv pip freeze --quiet --python "$1" --exclude-editable | tr 'A-Z_' 'a-z-' | sed -n 's/==/ /p' | sort; }
+freeze "$env_dir/locked/bin/python" >"$env_dir/locked.versions"
+freeze "$env_dir/bin/python" >"$env_dir/newest.versions"
+newer="$(join "$env_dir/newest.versions" "$env_dir/locked.versions" | awk '$2 != $3 {print "  " $1 " " $2 " (lock: " $3 ")"}')"
 if [ -n "$newer" ]; then
-  printf "Newer than uv.lock (the lock also serves Python 3.10, which some new releases drop):\n%s\n" "$newer"
+  printf "Newer than uv.lock:\n%s\n" "$newer"
 else
   echo "Every dependency's newest release is the locked one."
 fi

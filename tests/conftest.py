@@ -213,6 +213,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@functools.cache
+def ipv6_loopback() -> bool:
+    """Whether this machine has ::1 (without it no one can listen there: nothing to intercept)."""
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def free_callback_port() -> int:
+    """A port free (just now) on 127.0.0.1 and, where the machine has it, on ::1: `login` holds
+    its callback port on both loopback addresses."""
+    while True:
+        port = free_port()
+        if not ipv6_loopback():
+            return port
+        with socket.socket(socket.AF_INET6) as sock:
+            try:
+                sock.bind(("::1", port))
+            except OSError:
+                continue
+        return port
+
+
 @pytest.fixture
 def held_port() -> Iterator[int]:
     """A port on 127.0.0.1 where another (non-authdemo) program listens: it accepts each
@@ -497,12 +523,21 @@ class TtySys:
 
 # ------------------------------------------------------------------------------- tokens
 @functools.cache
-def moto_signing_key() -> Any:
-    """The RSA private key every moto user pool signs its tokens with (imported once)."""
+def moto_published_key() -> Any:
+    """The RSA private key published inside moto (`jwks-private.json`, kid "dummy"): what every
+    moto user pool signed with before issue 20, and what an attacker has. Trusted nowhere now."""
     from jwt.algorithms import RSAAlgorithm
     from moto.utilities.utils import load_resource
 
     return RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/jwks-private.json")))
+
+
+def cognito_signing_key() -> Any:
+    """The key this process's embedded Cognito signs with (the session `server` runs here), read
+    through the in-process hook `moto_patches.pool_key`: no HTTP path gives it."""
+    from authdemo.local.moto_patches import pool_key
+
+    return pool_key().private
 
 
 def mint(
@@ -516,9 +551,11 @@ def mint(
     lifetime: int = 3600,
     **claims: Any,
 ) -> str:
-    """An ID-token-shaped JWT (kid "dummy", as moto's), signed with moto's key unless `key`,
-    with `claims` added or overridden and the names in `drop` removed."""
+    """An ID-token-shaped JWT signed with the embedded Cognito's key and kid unless `key` (and
+    `headers`), with `claims` added or overridden and the names in `drop` removed."""
     import jwt
+
+    from authdemo.local.moto_patches import pool_key
 
     now = int(time.time())
     payload: dict[str, Any] = {
@@ -533,8 +570,8 @@ def mint(
     }
     for name in drop:
         payload.pop(name, None)
-    signing_key = moto_signing_key() if key is None else key
-    return jwt.encode(payload, signing_key, algorithm=alg, headers={"kid": "dummy", **(headers or {})})
+    signing_key = cognito_signing_key() if key is None else key
+    return jwt.encode(payload, signing_key, algorithm=alg, headers={"kid": pool_key().kid, **(headers or {})})
 
 
 #: The token endpoint of a Cognito domain on AWS (in-process moto has none; see token_endpoint).
@@ -544,7 +581,7 @@ TOKEN_URL = re.compile(r"^https://[a-z0-9-]+\.auth\.[a-z0-9-]+\.amazoncognito\.c
 def client_credentials_answer(request: Any) -> tuple[int, dict[str, str], str]:
     """Cognito's token endpoint for the client-credentials grant, checked against moto's clients
     (Basic auth with the client's secret, the grant allowed, the scopes allowed), answering an
-    access token shaped as Cognito's and signed with moto's key."""
+    access token shaped as Cognito's and signed with the embedded Cognito's key."""
     import base64
     from urllib.parse import parse_qs
 
@@ -885,20 +922,36 @@ def browser() -> Iterator[Any]:
 
 # ------------------------------------------------------------------------ OIDC issuers
 class FakeIssuer:
-    """A tiny OIDC issuer on 127.0.0.1 (http): each path answers what the test set with `serve`,
-    after `delay` seconds; `fetches` lists the paths asked for. `publish` sets up a sound one
-    (discovery naming `issuer`, a JWKS of one RSA key, kid "k1") and returns its private key."""
+    """A tiny OIDC issuer on 127.0.0.1 (http; `host` another address, `tls` a server-side
+    SSLContext for https): each path answers what the test set with `serve`, after `delay`
+    seconds; `fetches` lists the paths asked for. `publish` sets up a sound one (discovery naming
+    `issuer`, a JWKS of one RSA key, kid "k1") and returns its private key. `serve_raw` makes a
+    path answer raw bytes, piece by piece (a redirect, a drip-fed body)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: Any = None) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.routes: dict[str, tuple[int, bytes, float]] = {}
+        self.raw: dict[str, tuple[list[bytes], float]] = {}
+        self.done: dict[str, threading.Event] = {}
+        self.cut: set[str] = set()  # raw paths whose client hung up before the last piece
         self.fetches: list[str] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.fetches.append(self.path)
+                if self.path in outer.raw:
+                    self.close_connection = True
+                    pieces, every = outer.raw[self.path]
+                    try:
+                        for piece in pieces:
+                            self.wfile.write(piece)
+                            time.sleep(every)
+                    except OSError:
+                        outer.cut.add(self.path)
+                    outer.done[self.path].set()
+                    return
                 status, body, delay = outer.routes.get(self.path, (404, b"{}", 0.0))
                 time.sleep(delay)
                 try:
@@ -913,15 +966,24 @@ class FakeIssuer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if tls is not None:  # an ssl.SSLContext for the server side: https
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.base = f"{'https' if tls else 'http'}://{host}:{self.server.server_address[1]}"
         serve = functools.partial(self.server.serve_forever, poll_interval=0.05)
         threading.Thread(target=serve, daemon=True).start()
 
     def serve(self, path: str, body: Any, status: int = 200, delay: float = 0.0) -> None:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.routes[path] = (status, raw, delay)
+
+    def serve_raw(self, path: str, pieces: list[bytes], every: float = 0.0) -> threading.Event:
+        """`path` answers these bytes as they are (status line and headers included), `every`
+        seconds apart; the event is set once the answer ends (`path in cut`: the client left first)."""
+        self.raw[path] = (pieces, every)
+        self.done[path] = threading.Event()
+        return self.done[path]
 
     def publish(self, issuer: str, said: str | None = None, keys: list[dict[str, Any]] | None = None) -> Any:
         """A discovery document for `issuer` (naming `said`, default `issuer`) and its JWKS."""

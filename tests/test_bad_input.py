@@ -112,6 +112,10 @@ BAD_INPUT = [
     ("stack with digit first", ["up", "--stack", "9lives"], nothing, 2, "stack name '9lives' is not valid"),
     ("stack of 40 chars", ["up", "--stack", "s" * 40], nothing, 2, "use 1-32 letters, digits and hyphens"),
     ("stack, down", ["down", "--stack", "bad name"], nothing, 2, "stack name 'bad name' is not valid"),
+    # `$` matches before a final newline: such a stack was built, then no down could delete it
+    ("stack ending in a newline", ["up", "--stack", "nl\n"], nothing, 2, "stack name 'nl\\n' is not"),
+    ("stack ending in a newline, sweep", ["down", "--sweep", "--stack", "nl\n"], nothing, 2, "not valid"),
+    ("region ending in a newline", ["up", "--region", "us-west-2\n"], nothing, 2, "is not an AWS region"),
     (
         "username with space",
         ["up", "--username", "has space"],
@@ -250,6 +254,15 @@ CORRUPT = {
     "not an object": b"[1, 2, 3]",
     "schema 0": b'{"schema_version": 0}',
     "schema as text": b'{"schema_version": "1", "resources": {}}',
+    "not utf-8": b'{"schema_version": 1, "stack": "authdemo\xff", "resources": {}}',
+    "deeply nested": b'{"schema_version": 1, "resources": {}, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "region a number": b'{"schema_version": 1, "stack": "authdemo", "region": 5, "resources": {}}',
+    "port a string": b'{"schema_version": 1, "stack": "authdemo", "callback_port": "8400", "resources": {}}',
+    "local a string": b'{"schema_version": 1, "stack": "authdemo", "local": "no", "resources": {}}',
+    "audience of numbers": b'{"schema_version": 1, "stack": "authdemo", "audience": [1], "resources": {}}',
+    "resource a string": b'{"schema_version": 1, "stack": "authdemo", "resources": {"user_pool": "x"}}',
+    "resource id a list": b'{"schema_version": 1, "stack": "authdemo", "resources": {"api": {"id": [1]}}}',
+    "schema true": b'{"schema_version": true, "resources": {}}',
 }
 
 
@@ -422,3 +435,50 @@ def test_sessions_are_reused_only_under_the_same_aws_environment(monkeypatch) ->
     assert second is not first
     monkeypatch.setenv("AWS_CONFIG_FILE", "/another/path/that/does/not/exist")
     assert aws.Clients(target)._ensure_session() is second  # same (absent) content: reused
+
+
+# ----------------------------------------------------------------------------- anchored patterns
+def _anchored_patterns() -> list[tuple[str, Any, str]]:
+    """Every pattern that validates input, with a string it accepts."""
+    from authdemo import regions, validate
+    from authdemo.local import backends, moto_patches, router, sigv4
+    from authdemo.local.cognito_login import codes
+
+    issuer = "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_x"
+    return [
+        ("stack", validate.STACK_RE, "class-42"),
+        ("region", regions._REGION_RE, "us-west-2"),
+        ("api host", router._API_HOST, "abc123.execute-api.localhost"),
+        ("openid path", router._OPENID_CONFIGURATION, "/us-west-2_x/.well-known/openid-configuration"),
+        ("public path", sigv4._cognito_wire()[2], "/us-west-2_x/.well-known/jwks.json"),
+        ("pkce verifier", codes.VERIFIER, "v" * 43),
+        ("pkce challenge", codes.S256_CHALLENGE, "c" * 43),
+        ("issuer (backends)", backends._COGNITO_ISSUER, issuer),
+        ("issuer (moto patch)", moto_patches._COGNITO_ISSUER, issuer),
+    ]
+
+
+@pytest.mark.parametrize("index", range(9), ids=lambda i: _anchored_patterns()[i][0])
+def test_no_input_pattern_accepts_a_trailing_newline(index: int) -> None:
+    """Each validating pattern accepts its sample but not the sample plus a final newline."""
+    _, pattern, sample = _anchored_patterns()[index]
+    assert pattern.match(sample)
+    assert pattern.match(sample + "\n") is None
+    assert pattern.search(sample + "\n") is None
+
+
+def test_partition_regex_is_matched_whole() -> None:
+    """A region with a final newline is in no partition: `aws-cn`'s data regex is not fooled either."""
+    from authdemo import regions
+
+    assert regions.partition("cn-north-1") == ("aws-cn", "amazonaws.com.cn")
+    assert regions.partition("cn-north-9\n") == ("aws", "amazonaws.com")
+
+
+def test_stack_with_a_final_newline_is_refused_before_any_file(moto: None) -> None:
+    """`--stack $'nl\\n'`: exit 2 for up, down and down --sweep; no state or lock file appears."""
+    for args in (["up"], ["down"], ["down", "--sweep", "--yes"]):
+        result = run(*args, "--stack", "nl\n")
+        assert result.exit_code == 2, result.output
+        assert "'nl\\n' is not valid" in one_error(result)
+    assert list(paths.home().iterdir()) == []

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import LoginRun, console_errors, free_port, run
+from conftest import LoginRun, console_errors, free_callback_port, run
 
 from authdemo import paths
 from authdemo.login import store
@@ -75,7 +75,7 @@ def click_and_read(browser: Any, route: str, token: str) -> str:
 def browser_stack(server: Any, server_env: Any) -> Any:
     """Stack `browser` on the embedded AWS, its callback on a free port (tests run in parallel)."""
     e = ("--endpoint-url", server.url, "--stack", "browser")
-    assert run("up", *e, "--callback-port", str(free_port())).exit_code == 0
+    assert run("up", *e, "--callback-port", str(free_callback_port())).exit_code == 0
     state_file = paths.home() / "browser.json"
     yield {"flags": e, "state_file": state_file, "opts": Options(stack="browser", endpoint_url=server.url)}
     assert run("down", *e).exit_code == 0
@@ -129,3 +129,47 @@ def test_sign_in_token_page_and_buttons(browser, browser_stack):
     assert json.loads(tested.stdout)["passed"]
     assert "Using the tokens of `authdemo login`" in tested.stderr
     assert "they were forgotten" in tested.stderr and store.load(browser_stack["state_file"]) is None
+
+
+def test_sign_up_confirm_with_the_inbox_code_and_sign_in(browser, server, server_env):
+    """Issue 20, "Sign up as the blog does": on a stack made with `up --sign-up`, managed login
+    offers "Sign up"; a new user signs up, reads the code with `authdemo local inbox`, confirms
+    (a wrong code first: refused), signs in and lands on the token page as themselves. The
+    "Forgot your password?" link is there too, and the pages load nothing refused."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def shown(element_id: str) -> Any:
+        """The element once the page that has it is loaded (a submit returns before that)."""
+        wait = WebDriverWait(browser, 15, poll_frequency=0.05)
+        return wait.until(lambda b: (b.find_elements(By.ID, element_id) or [None])[0], browser.page_source)
+
+    e = ("--endpoint-url", server.url, "--stack", "signup")
+    assert run("up", *e, "--sign-up", "--callback-port", str(free_callback_port())).exit_code == 0
+    try:
+        console_errors(browser)
+        flow = LoginRun(Options(stack="signup", endpoint_url=server.url))
+        browser.get(flow.url())
+        assert browser.find_element(By.ID, "forgot").text == "Forgot your password?"
+        browser.find_element(By.ID, "signup").click()
+        shown("email").send_keys("reader@example.com")
+        browser.find_element(By.ID, "password").send_keys("Blog-reader-1!")
+        browser.find_element(By.ID, "register").click()
+        assert "authdemo local inbox" in shown("notice").text
+        code = run("local", "inbox", "--code").output.strip()
+        assert len(code) == 6 and code.isdigit()
+        shown("code").send_keys("000000" if code != "000000" else "111111")
+        browser.find_element(By.ID, "confirm").click()
+        assert "Invalid verification code" in shown("error").text
+        browser.find_element(By.ID, "code").send_keys(code)
+        browser.find_element(By.ID, "confirm").click()
+        assert "confirmed" in shown("notice").text
+        assert browser.find_element(By.ID, "username").get_attribute("value") == "reader@example.com"
+        browser.find_element(By.ID, "password").send_keys("Blog-reader-1!")
+        browser.find_element(By.ID, "signin").click()
+        WebDriverWait(browser, 15, poll_frequency=0.05).until(lambda b: b.find_elements(By.ID, "claims"))
+        assert browser.find_element(By.ID, "user").text == "reader@example.com"
+        assert console_errors(browser) == []
+        flow.finish()
+    finally:
+        assert run("down", *e).exit_code == 0

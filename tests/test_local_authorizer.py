@@ -1,4 +1,4 @@
-"""The JWT authorizer's decisions, without HTTP: tokens minted with moto's signing key."""
+"""The JWT authorizer's decisions, without HTTP: tokens minted with the embedded Cognito's key."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from typing import Any
 
 import jwt
 import pytest
+from conftest import cognito_signing_key
 from conftest import mint as conftest_mint
-from conftest import moto_signing_key
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import RSAAlgorithm
-from moto.utilities.utils import load_resource
 
 from authdemo.local.authorizers.jwt import (
     MAX_TOKEN_BYTES,
@@ -27,13 +26,14 @@ from authdemo.local.authorizers.jwt import (
 )
 from authdemo.local.execute_api import proxy_response
 from authdemo.local.matching import match_route
+from authdemo.local.moto_patches import pool_key
 from authdemo.local.permissions import arn_like, invoke_allowed
 
 ISSUER = "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_test"
 CLIENT = "client123"
 CONFIG = JwtConfig(issuer=ISSUER, audiences=(CLIENT,))
-PRIVATE = moto_signing_key()
-PUBLIC_JWKS = load_resource("cognitoidp/resources/jwks-public.json")
+PRIVATE = cognito_signing_key()
+PUBLIC_JWKS = pool_key().jwks
 
 
 def local_keys() -> KeyProvider:
@@ -177,7 +177,7 @@ def test_claims_are_rendered_as_strings_like_api_gateway() -> None:
 
 def test_nested_json_in_a_signed_payload_is_a_clean_401() -> None:
     """A correctly signed token whose payload nests 100k deep is refused, not crashed on."""
-    header = b64(json.dumps({"alg": "RS256", "kid": "dummy", "typ": "JWT"}).encode())
+    header = b64(json.dumps({"alg": "RS256", "kid": pool_key().kid, "typ": "JWT"}).encode())
     payload = b64(b"[" * 100_000 + b"]" * 100_000)
     signing_input = f"{header}.{payload}".encode()
     signature = b64(RSAAlgorithm(RSAAlgorithm.SHA256).sign(signing_input, PRIVATE))

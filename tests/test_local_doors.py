@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -33,8 +33,10 @@ AUTHORIZERS = """
 import json, os, time
 
 def _count(token):
-    with open(os.environ["COUNT_FILE"], "a") as f:
-        f.write(token + "\\n")
+    # Over loopback, not into a file: function code cannot write outside its own HOME.
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(token.encode(), ("127.0.0.1", int(os.environ["COUNT_PORT"])))
 
 def simple(event, context):
     token = event["identitySource"][0]
@@ -74,11 +76,30 @@ def handler(event, context):
 """
 
 
+class Counter:
+    """The authorizers' invocations, as each reports its token in a datagram to this loopback
+    port (a datagram sent on loopback is queued before `sendto` returns)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setblocking(False)
+        self.port = int(self.sock.getsockname()[1])
+        self.tokens: list[str] = []
+
+    def seen(self) -> list[str]:
+        while True:
+            try:
+                self.tokens.append(self.sock.recv(65536).decode())
+            except BlockingIOError:
+                return list(self.tokens)
+
+
 @dataclass
 class Doors:
     server: EmbeddedServer
     api_id: str
-    count_file: Path
+    counter: Counter
     access_token: str
     pool_id: str
     client_id: str
@@ -93,9 +114,7 @@ class Doors:
         return requests.get(self.url(path), headers=headers, timeout=20, **kw)
 
     def invocations(self, token: str) -> int:
-        if not self.count_file.exists():
-            return 0
-        return self.count_file.read_text().splitlines().count(token)
+        return self.counter.seen().count(token)
 
     def signed(
         self,
@@ -129,15 +148,17 @@ def new_token(prefix: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def doors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Doors]:
+def doors() -> Iterator[Doors]:
     server = EmbeddedServer(port=0, quiet=True).start()
+    counter = Counter()
     try:
-        yield build(server, tmp_path_factory.mktemp("doors") / "invocations.txt")
+        yield build(server, counter)
     finally:
         server.stop()
+        counter.sock.close()
 
 
-def build(server: EmbeddedServer, count_file: Path) -> Doors:
+def build(server: EmbeddedServer, counter: Counter) -> Doors:
     idp = server_client(server, "cognito-idp", REGION)
     pool = idp.create_user_pool(PoolName="doors")["UserPool"]["Id"]
     client_id = idp.create_user_pool_client(
@@ -165,7 +186,7 @@ def build(server: EmbeddedServer, count_file: Path) -> Doors:
             Handler=handler,
             Code={"ZipFile": code},
             Timeout=timeout,
-            Environment={"Variables": {"COUNT_FILE": str(count_file)}},
+            Environment={"Variables": {"COUNT_PORT": str(counter.port)}},
         )["FunctionArn"]
 
     backend_fn = function("backend", zipped("backend.py", BACKEND), "backend.handler")
@@ -232,7 +253,7 @@ def build(server: EmbeddedServer, count_file: Path) -> Doors:
     route("GET /noperm", "CUSTOM", authorizer("noperm"))
     route("GET /iam", "AWS_IAM")
     gw.create_stage(ApiId=api, StageName="$default", AutoDeploy=True)
-    return Doors(server, api, count_file, tokens["AccessToken"], pool, client_id)
+    return Doors(server, api, counter, tokens["AccessToken"], pool, client_id)
 
 
 # --- Lambda (REQUEST) authorizers ---------------------------------------------------------
@@ -240,12 +261,12 @@ def build(server: EmbeddedServer, count_file: Path) -> Doors:
 
 def test_missing_identity_source_is_401_and_the_authorizer_is_not_invoked(doors: Doors) -> None:
     """No Authorization header: 401 Unauthorized, the function never runs (nothing counted)."""
-    before = doors.count_file.read_text() if doors.count_file.exists() else ""
+    before = doors.counter.seen()
     for headers in ({}, {"Authorization": ""}):
         response = doors.get("/simple", headers=headers)
         assert response.status_code == 401 and response.json() == UNAUTHORIZED
         assert "www-authenticate" not in response.headers
-    after = doors.count_file.read_text() if doors.count_file.exists() else ""
+    after = doors.counter.seen()
     assert after == before
 
 

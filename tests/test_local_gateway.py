@@ -21,6 +21,7 @@ from conftest import mint, server_client, zipped
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from authdemo.local.moto_patches import pool_key
 from authdemo.local.server import EmbeddedServer
 
 REGION = "us-west-2"
@@ -98,7 +99,7 @@ class Stack:
         return requests.get(self.api_url + path, headers=headers, timeout=10, **kw)
 
     def mint(self, drop: tuple[str, ...] = (), headers: dict[str, Any] | None = None, **claims: Any) -> str:
-        """A token of this stack's pool and client, signed with moto's key (conftest.mint)."""
+        """A token of this stack's pool and client, signed with the server's key (conftest.mint)."""
         claims = {"cognito:username": "minted", **claims}
         return mint(self.issuer, self.client_id, drop=drop, headers=headers, lifetime=600, **claims)
 
@@ -285,7 +286,7 @@ TOKEN_TABLE: list[tuple[str, str, TokenMaker, int]] = [
             {"iss": s.issuer, "aud": s.client_id, "exp": NOW + 600},
             "a-shared-secret-of-32-bytes-long!",
             algorithm="HS256",
-            headers={"kid": "dummy"},
+            headers={"kid": pool_key().kid},
         ),
         401,
     ),
@@ -334,7 +335,7 @@ def test_descriptions_match_api_gateway_wording(stack: Stack) -> None:
 
     assert 'error_description="the token has expired"' in why(stack.mint(exp=NOW - 5))
     assert 'error_description="the token does not have a valid audience"' in why(stack.mint(aud="x"))
-    hs = jwt.encode({"iss": stack.issuer}, "k" * 32, algorithm="HS256", headers={"kid": "dummy"})
+    hs = jwt.encode({"iss": stack.issuer}, "k" * 32, algorithm="HS256", headers={"kid": pool_key().kid})
     assert 'error_description="signing method HS256 is invalid"' in why(hs)
 
 
@@ -572,7 +573,7 @@ def _b64(data: bytes) -> str:
 def test_nested_json_segments_are_a_clean_401(stack: Stack) -> None:
     """Deeply nested JSON in the header or payload segment gets 401, not a crash."""
     deep = _b64(b"[" * 5000 + b"]" * 5000)
-    header = _b64(json.dumps({"alg": "RS256", "kid": "dummy"}).encode())
+    header = _b64(json.dumps({"alg": "RS256", "kid": pool_key().kid}).encode())
     for token in (f"{deep}.{header}.sig", f"{header}.{deep}.sig", f"{header}.{_b64(b'{' * 3000)}.x"):
         response = stack.get("/protected", token)
         assert (response.status_code, response.json()) == (401, UNAUTHORIZED)

@@ -25,7 +25,7 @@ from conftest import server_client
 from authdemo.local import sigv4
 from authdemo.local.authorizers.denied import Denied
 from authdemo.local.authorizers.jwt import JwtConfig, KeyProvider, authorize
-from authdemo.local.backends import find_user_pool, moto_cognito_jwks, moto_public_jwks
+from authdemo.local.backends import find_user_pool, moto_cognito_jwks, pools_public_jwks
 
 REGION = "us-west-2"
 CALLBACK = "http://localhost:8400/callback"
@@ -366,7 +366,7 @@ def test_discovery_document_names_the_pool_domain_endpoints(server: Any, pool: P
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["response_types_supported"] == ["code", "token"]
     assert document["id_token_signing_alg_values_supported"] == ["RS256"]
-    assert requests.get(document["jwks_uri"], timeout=10).json() == moto_public_jwks()
+    assert requests.get(document["jwks_uri"], timeout=10).json() == pools_public_jwks()
 
 
 # --------------------------------------------------------------------------------- refusals
@@ -473,6 +473,17 @@ def test_wrong_or_missing_verifier_is_invalid_grant_and_burns_the_code(
     assert error_of(exchange(pool, code, right)) == "invalid_grant"
 
 
+def test_a_verifier_for_a_code_issued_without_a_challenge_is_a_refused_pkce_downgrade(pool: Pool) -> None:
+    """RFC 9700 §4.8.2: a code issued without code_challenge, redeemed with a code_verifier (any
+    verifier matches no challenge), is invalid_grant and burnt; without a verifier it is redeemed."""
+    no_pkce = {"code_challenge": None, "code_challenge_method": None}
+    verifier, _ = pkce()
+    code = code_for(pool, "", **no_pkce)
+    assert error_of(exchange(pool, code, verifier)) == "invalid_grant"
+    assert error_of(exchange(pool, code, None)) == "invalid_grant"  # the failed try used it up
+    assert exchange(pool, code_for(pool, "", **no_pkce), None).status_code == 200
+
+
 def test_wrong_redirect_uri_at_the_token_endpoint_is_invalid_grant(pool: Pool) -> None:
     verifier, challenge = pkce()
     code = code_for(pool, challenge)
@@ -548,6 +559,24 @@ def test_wrong_password_or_unknown_user_shows_the_form_again(
     assert "Incorrect username or password." in answer.text and "id=password" in answer.text
 
 
+def test_five_wrong_passwords_lock_managed_login_out(own_pool: Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After five wrong passwords on the sign-in page, the right one gets Cognito's "Password
+    attempts exceeded" and no code for 1 s (issue 20, finding 12: the lockout InitiateAuth has)."""
+    from authdemo.local import lockout
+
+    now = [1000.0]
+    monkeypatch.setattr(lockout.SIGN_INS, "clock", lambda: now[0])
+    _, challenge = pkce()
+    params = authorize_params(own_pool, challenge)
+    for _ in range(5):
+        assert "Incorrect username or password." in sign_in(own_pool, params, USER, "Wrong-pass1!").text
+    locked = sign_in(own_pool, params, USER, PASSWORD)
+    assert locked.status_code == 200 and "location" not in locked.headers
+    assert "Password attempts exceeded" in locked.text
+    now[0] += 1
+    assert redirected_query(sign_in(own_pool, params, USER, PASSWORD))["code"]
+
+
 def test_disabled_user_cannot_sign_in(server: Any, own_pool: Pool) -> None:
     server_client(server, "cognito-idp", REGION).admin_disable_user(UserPoolId=own_pool.id, Username=USER)
     _, challenge = pkce()
@@ -585,3 +614,43 @@ def test_moto_stays_closed_behind_the_login_prefix(server: Any) -> None:
     with pytest.raises(ClientError) as refused:
         unsigned.list_user_pools(MaxResults=10)
     assert refused.value.response["Error"]["Code"] == "MissingAuthenticationTokenException"
+
+
+def test_sign_up_and_reset_pages_escape_and_keep_the_csp(own_pool: Pool) -> None:
+    """Sign up and password reset on managed login (issue 20): markup in the email and the
+    username comes back escaped, every page keeps the strict CSP and no script, and a reset code
+    that is not the inbox's leaves the password alone."""
+    _, challenge = pkce()
+    params = authorize_params(own_pool, challenge)
+    page = get(own_pool.base + "/oauth2/authorize", params=params)
+    assert 'id=signup href="' in page.text and 'id=forgot href="' in page.text
+    hostile = '"><script>alert(1)</script>@example.com'
+    signed_up = post(own_pool.base + "/signup", data={**params, "email": hostile, "password": "Passw0rd!x"})
+    reset = post(own_pool.base + "/forgotPassword", data={**params, "username": f"{USER}<b>"})
+    wrong = post(
+        own_pool.base + "/confirmForgotPassword",
+        data={**params, "username": USER, "code": "12345x", "password": "Attack3r-pass!"},
+    )
+    for answer in (signed_up, reset, wrong):
+        assert answer.status_code == 200 and "<script" not in answer.text and "<b>" not in answer.text
+        assert "default-src 'none'" in answer.headers["content-security-policy"]
+    assert "&lt;script&gt;" in signed_up.text and "id=confirm" in signed_up.text
+    assert "id=error" in wrong.text  # no code was sent to USER: refused
+    assert redirected_query(sign_in(own_pool, params))["code"]  # the password is unchanged
+
+
+def test_no_sign_up_page_in_an_admin_only_pool(server: Any, own_pool: Pool) -> None:
+    """Finding 4 on managed login: an admin-only pool offers no "Sign up" link, its `/signup`
+    is the error page, and a posted sign-up creates no user."""
+    idp = server_client(server, "cognito-idp", REGION)
+    idp.update_user_pool(UserPoolId=own_pool.id, AdminCreateUserConfig={"AllowAdminCreateUserOnly": True})
+    _, challenge = pkce()
+    params = authorize_params(own_pool, challenge)
+    page = get(own_pool.base + "/oauth2/authorize", params=params)
+    assert "id=signup" not in page.text and "id=forgot" in page.text
+    assert get(own_pool.base + "/signup", params=params).status_code == 400
+    posted = post(
+        own_pool.base + "/signup", data={**params, "email": "eve@example.com", "password": "Passw0rd!x"}
+    )
+    assert posted.status_code == 400 and "signup_disabled" in posted.text
+    assert [u["Username"] for u in idp.list_users(UserPoolId=own_pool.id)["Users"]] == [USER]

@@ -5,8 +5,10 @@ token page server's guards, and the token endpoint's errors as one sentence."""
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import re
+import socket
 import stat
 from pathlib import Path
 from typing import Any
@@ -18,15 +20,17 @@ from conftest import (
     FakeManagedLogin,
     LoginRun,
     cognito_sign_in,
+    free_callback_port,
     free_port,
     give_domain,
+    ipv6_loopback,
     mint,
     run,
 )
 
 from authdemo import oauth
 from authdemo.errors import AuthdemoError, ExitCode
-from authdemo.login import page, store
+from authdemo.login import page, server, store
 from authdemo.login.server import PageServer
 from authdemo.stack import Options
 from authdemo.state import read_state
@@ -40,10 +44,15 @@ def fake(moto: None) -> Any:
     srv.stop()
 
 
+needs_ipv6 = pytest.mark.skipif(
+    not ipv6_loopback(), reason="no IPv6 loopback here: no one can listen on [::1], the attack is impossible"
+)
+
+
 @pytest.fixture
 def login_stack(deployed: Path, fake: FakeManagedLogin) -> dict[str, Any]:
     """The default stack deployed on moto, its domain pointing at the fake, a free callback port."""
-    port = free_port()
+    port = free_callback_port()
     give_domain(deployed, fake.base, port)
     state = read_state(deployed)
     assert state is not None
@@ -56,9 +65,10 @@ def login_stack(deployed: Path, fake: FakeManagedLogin) -> dict[str, Any]:
     }
 
 
-def sign_in_by_hand(url: str, username: str, password: str) -> requests.Response:
+def sign_in_by_hand(url: str, username: str, password: str, via: str | None = None) -> requests.Response:
     """What the browser does: the form, the POST, and the redirect back to the loopback listener
-    (not followed: the caller looks at the callback's own answer)."""
+    (not followed: the caller looks at the callback's own answer); `via`: the address `localhost`
+    resolved to (`[::1]`), the Host header staying `localhost:<port>`."""
     params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     base = url.split("/oauth2/authorize")[0]
     assert requests.get(url, timeout=5).status_code == 200
@@ -69,7 +79,11 @@ def sign_in_by_hand(url: str, username: str, password: str) -> requests.Response
         timeout=5,
     )
     assert answer.status_code == 302, answer.text
-    return requests.get(answer.headers["Location"], allow_redirects=False, timeout=10)
+    back = urlsplit(answer.headers["Location"])
+    if via is None:
+        return requests.get(back.geturl(), allow_redirects=False, timeout=10)
+    where = back._replace(netloc=f"{via}:{back.port}").geturl()
+    return requests.get(where, headers={"Host": back.netloc}, allow_redirects=False, timeout=10)
 
 
 # ------------------------------------------------------------------------------- oauth.py
@@ -153,20 +167,75 @@ def test_login_keeps_tokens_0600_and_token_uses_them(login_stack, fake):
     )
 
 
-def test_state_mismatch_is_refused(login_stack):
-    """A redirect without this run's state (a stale tab, a forged link) is refused; nothing kept."""
+def test_a_callback_without_this_runs_state_is_ignored_and_the_login_keeps_waiting(login_stack):
+    """What `<img src="http://localhost:N/callback">` on any web page sends (no state, a forged
+    one, a forged ?error=), or a stale tab, gets an error page and ends nothing: the real sign-in
+    still completes; stderr says so once."""
+    port = login_stack["port"]
     flow = LoginRun(Options())
-    flow.url()
-    answer = requests.get(
-        f"http://127.0.0.1:{login_stack['port']}/callback?code=abc&state=forged",
-        allow_redirects=False,
-        timeout=5,
+    url = flow.url()
+    for query in ("", "?code=abc&state=forged", "?error=access_denied&state=", "?code=abc"):
+        stray = requests.get(
+            f"http://127.0.0.1:{port}/callback{query}",
+            headers={"Host": f"localhost:{port}", "Sec-Fetch-Dest": "image"},
+            allow_redirects=False,
+            timeout=5,
+        )
+        assert stray.status_code == 400 and "Location" not in stray.headers
+        assert "still waiting" in stray.text
+        assert not store.tokens_path(login_stack["state_file"]).exists()
+    back = sign_in_by_hand(url, login_stack["username"], login_stack["password"])
+    assert back.status_code == 303 and re.fullmatch(r"/[\w-]{32}/", back.headers["Location"])
+    result = flow.finish()
+    assert result is not None and result["user"] == login_stack["username"]
+    assert sum("without this login's state was ignored" in e for e in flow.events) == 1
+
+
+@needs_ipv6
+def test_cli_refuses_when_another_user_listens_on_the_ipv6_loopback_port(login_stack, fake):
+    """Browsers try [::1] first for localhost: a listener there would get the code and state, so
+    `login` refuses to start (one sentence, exit 7) rather than serve 127.0.0.1 alone."""
+    with socket.socket(socket.AF_INET6) as thief:
+        thief.bind(("::1", 0))
+        thief.listen()
+        port = int(thief.getsockname()[1])
+        give_domain(login_stack["state_file"], fake.base, port)
+        result = run("login", "--no-browser", "--timeout", "1")
+    assert result.exit_code == ExitCode.UNREACHABLE
+    said = f"Port {port} on ::1 (localhost's IPv6 address, which browsers try first) is already in use"
+    assert said in result.stderr
+    assert "--callback-port" in result.stderr and "oauth2/authorize" not in result.stderr
+
+
+@needs_ipv6
+def test_login_holds_the_callback_port_on_both_loopbacks_and_answers_on_ipv6(login_stack):
+    """While `login` waits, no one else can listen on [::1]:<callback port>; a browser that
+    resolved localhost to ::1 gets the whole flow there: the callback, then the token page."""
+    port = login_stack["port"]
+    flow = LoginRun(Options())
+    url = flow.url()
+    with socket.socket(socket.AF_INET6) as thief, pytest.raises(OSError) as taken:
+        thief.bind(("::1", port))
+    assert taken.value.errno == errno.EADDRINUSE
+    back = sign_in_by_hand(url, login_stack["username"], login_stack["password"], via="[::1]")
+    assert back.status_code == 303
+    token_page = requests.get(
+        f"http://[::1]:{port}{back.headers['Location']}", headers={"Host": f"localhost:{port}"}, timeout=5
     )
-    assert answer.status_code == 400 and "Location" not in answer.headers
-    with pytest.raises(AuthdemoError) as refused:
-        flow.finish()
-    assert "state" in refused.value.message and refused.value.code == ExitCode.CREDENTIALS
-    assert not store.tokens_path(login_stack["state_file"]).exists()
+    assert token_page.status_code == 200 and 'data-claim="client_id"' in token_page.text
+    assert flow.finish() is not None
+
+
+def test_page_server_without_an_ipv6_loopback_serves_ipv4_alone(monkeypatch):
+    """Where ::1 cannot be bound for want of an IPv6 loopback (EADDRNOTAVAIL: here a documentation
+    address stands in for it), no one can listen there either: the server starts on 127.0.0.1."""
+    monkeypatch.setattr(server, "IPV6_LOOPBACK", "2001:db8::1")
+    srv = PageServer(0, {}, "t", localhost=True).start()
+    try:
+        assert [listener.address_family for listener in srv.listeners] == [socket.AF_INET]
+        assert requests.get(f"http://127.0.0.1:{srv.port}/", timeout=5).status_code == 404
+    finally:
+        srv.stop()
 
 
 def test_cognito_error_redirect_is_one_sentence(login_stack):
@@ -414,7 +483,7 @@ def test_login_reads_the_sign_in_page_before_sending_a_browser(
 ) -> None:
     """An error page (no branding style, /error, ?error= back to the callback, a 5xx) ends `login`
     at once in one sentence with its fix (exit 1), no URL to open, no wait until --timeout."""
-    port = free_port()
+    port = free_callback_port()
     pages = {path: (status, where.format(port=port), body) for path, (status, where, body) in pages.items()}
     domain = _Domain(pages)
     try:
@@ -431,7 +500,7 @@ def test_login_reads_the_sign_in_page_before_sending_a_browser(
 
 def test_login_no_branding_fix_is_pasteable(deployed: Path) -> None:
     """The branding fix names this stack's pool, app client, domain and region, as aws CLI lines."""
-    port = free_port()
+    port = free_callback_port()
     domain = _Domain({"/oauth2/authorize": (200, "", UNAVAILABLE)})
     try:
         give_domain(deployed, domain.base, port)
@@ -462,3 +531,37 @@ def test_login_ends_naming_what_can_serve_the_page_again(login_stack, forgotten)
     assert last.startswith("Stopped serving the token page")
     assert ("`authdemo open`" in last) is not forgotten
     assert ("`authdemo login`" in last) is forgotten
+
+
+def _raw_call(page_server: Any, headers: str, body: bytes = b"") -> int:
+    """POST /<secret>/call as a client would write it by hand; the status line's code."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", page_server.port), timeout=5) as sock:
+        sock.sendall(
+            f"POST /{page_server.secret}/call HTTP/1.1\r\nHost: 127.0.0.1:{page_server.port}\r\n"
+            f"Content-Type: application/json\r\n{headers}\r\n".encode()
+            + body
+        )
+        answer = sock.makefile("rb").readline()  # a timeout here: the server waits for a body
+    return int(answer.split()[1])
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ("Content-Length: abc\r\n", 400),
+        ("Content-Length: -1\r\n", 400),
+        ("Content-Length: +5\r\n", 400),
+        ("Content-Length: 5\r\nContent-Length: 6\r\n", 400),
+        ("", 411),
+        ("Transfer-Encoding: chunked\r\n", 411),
+    ],
+    ids=["abc", "minus one", "plus five", "two lengths", "none", "chunked"],
+)
+def test_token_page_call_refuses_a_bad_content_length(page_server: Any, headers: str, status: int) -> None:
+    """`/call` answers 400 for a Content-Length that is not one number (it raised on `abc`, read to
+    EOF on `-1`) and 411 without one; it is still up for a good call afterwards."""
+    assert _raw_call(page_server, headers) == status
+    body = b'{"route": "nowhere", "token": "id"}'
+    assert _raw_call(page_server, f"Content-Length: {len(body)}\r\n", body) == 400  # unknown route

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
@@ -177,6 +179,37 @@ def test_hints_gain_flags_but_descriptions_do_not() -> None:
         "in use by `authdemo up` (pid 1); run `authdemo down --sweep --local --port 4600 --stack s2` "
         "or `authdemo test --local --port 4600 --stack s2`."
     )
+
+
+HINT_OPTS = Options(stack="s2", local=True, port=4600, region="eu-west-1")
+
+
+def _hint_messages() -> list[str]:
+    """Every message with an `authdemo <command>` hint that a failure of a stack command can print."""
+    from authdemo.errors import NotDeployedError
+    from authdemo.stack import require_server
+    from authdemo.state import CorruptStateError
+
+    stopped = SimpleNamespace(opts=HINT_OPTS, store=object(), server=None)
+    with pytest.raises(NotDeployedError) as caught:
+        require_server(stopped)  # type: ignore[arg-type]
+    kept = CorruptStateError(Path("s.json"), "is empty").kept_aside(Path("s.json.corrupt"))
+    return [*base.INTERRUPTED.values(), caught.value.message, kept.message]
+
+
+@pytest.mark.parametrize("index", range(len(base.INTERRUPTED) + 2))
+def test_every_hint_says_each_flag_once(index: int) -> None:
+    """With --local (and --port, --stack, --region), each hinted command carries each flag once."""
+    import click
+
+    ctx = click.Context(base.cli)
+    ctx.meta[base._OPTS_KEY] = HINT_OPTS
+    said = base._with_flags(_hint_messages()[index], ctx)
+    for command in re.findall(r"`(authdemo [^`]*)`", said):
+        words = [w for w in command.split() if w.startswith("--")]
+        assert len(words) == len(set(words)), said
+        if command.split()[1] in ("up", "down", "test", "status", "token", "login", "open", "logout", "demo"):
+            assert command.endswith("--local --port 4600 --region eu-west-1 --stack s2"), said
 
 
 def test_cli_flags_quote_what_they_interpolate(tmp_path: Path) -> None:

@@ -124,6 +124,7 @@ def _record(server_env: Any) -> Recorder:
         ("status", "--field", "m2m_client_secret", *e),
         ("logout", *e),
         ("up", "--callback-port", "8411", *e),  # the app client updated in place
+        ("up", "--sign-up", *e),  # the pool updated in place (issue 20)
         lose_the_state_file,
         ("up", *e),  # adopted by name and tag
         ("down", "--dry-run", *e),

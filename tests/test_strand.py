@@ -317,3 +317,13 @@ def test_forget_hint_reaches_the_forgotten_stack() -> None:
     assert result.exit_code == 0, result.output
     said = " ".join(result.stderr.split())
     assert "`authdemo down --sweep --region eu-west-1 --stack class-1`" in said
+
+
+def test_hints_after_local_stop_say_local_once() -> None:
+    """After `local stop`, stack class-1 is told `authdemo up --local --stack class-1`, once --local."""
+    _local_stack("class-1")
+    result = run("test", "--local", "--stack", "class-1")
+    assert result.exit_code == 8, result.output
+    message = one_error(result)
+    assert "`authdemo up --local --stack class-1`" in message
+    assert "--local --local" not in message

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -130,10 +131,14 @@ def _with_flags(message: str, ctx: click.Context) -> str:
     flags = cli_flags(opts)
     if not flags:
         return message
-    return _HINT.sub(
-        lambda m: m.group(0) if flags in m.group(0) else f"`authdemo {m.group(1)}{m.group(2)}{flags}`",
-        message,
-    )
+    given = {word for word in shlex.split(flags) if word.startswith("--")}
+
+    def complete(match: re.Match[str]) -> str:
+        # A hint's own `--local` is among the flags: said once (it was `--local --local`).
+        own = "".join(f" {word}" for word in match.group(2).split() if word not in given)
+        return f"`authdemo {match.group(1)}{own}{flags}`"
+
+    return _HINT.sub(complete, message)
 
 
 def common_options(fn: Callable[..., Any] | None = None, *, generates_password: bool = False) -> Any:

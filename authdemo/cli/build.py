@@ -65,6 +65,13 @@ def _print_plan(opts: Any, plan: dict[str, Any]) -> None:
     help="Loopback port of the app client's sign-in callback, http://localhost:PORT/callback "
     "(default 8400; kept by later runs).",
 )
+@click.option(
+    "--sign-up/--no-sign-up",
+    "sign_up",
+    default=None,
+    help="Let people sign themselves up on managed login, with an emailed code (default: "
+    "admin-only; kept by later runs).",
+)
 def up(dry_run: bool, **kwargs: Any) -> None:
     """Create the stack (or finish an interrupted one); safe to run again.
 
@@ -76,6 +83,7 @@ def up(dry_run: bool, **kwargs: Any) -> None:
       authdemo up --issuer https://example.auth0.com/ \\
         --audience https://api.example.com
       authdemo up --callback-port 8401 # `authdemo login` listens there
+      authdemo up --sign-up            # managed login offers "Sign up"
     """
     opts = _opts(kwargs)
     if dry_run:
@@ -189,6 +197,7 @@ STATUS_FIELDS = (
     "state_file",
     "login_url",
     "callback_port",
+    "sign_up",
     "m2m_client_id",
     "m2m_client_secret",
 )

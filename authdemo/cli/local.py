@@ -1,4 +1,4 @@
-"""`authdemo local ...`: the embedded AWS in the background (start, status, stop, env)."""
+"""`authdemo local ...`: the embedded AWS in the background (start, status, stop, env), its inbox."""
 
 from __future__ import annotations
 
@@ -162,6 +162,51 @@ def local_env(port: int | None, output: str) -> None:
         console.data_json(env)
         return
     click.echo("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()))
+
+
+@local.command("inbox")
+@click.option("--code", "only_code", is_flag=True, help="Print only the newest code that has not expired.")
+@output_option
+def local_inbox(only_code: bool, output: str) -> None:
+    """Print the codes the embedded Cognito "emailed" (sign-up, password reset): only you can read them.
+
+    \b
+    Examples:
+      authdemo local inbox
+      CODE=$(authdemo local inbox --code)
+    """
+    from datetime import datetime, timezone
+
+    from .. import console
+    from ..errors import NotDeployedError
+    from ..local import inbox
+
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    messages = [{**m, "expired": str(m.get("expires") or "") <= now} for m in inbox.read()]
+    if only_code:
+        live = [m for m in messages if not m["expired"]]
+        if not live:
+            raise NotDeployedError(
+                'No unexpired code in the inbox: sign up or choose "Forgot your password?" on the '
+                "sign-in page first (`authdemo login --local`)."
+            )
+        click.echo(str(live[-1]["code"]))
+        return
+    if output == "json":
+        console.data_json({"inbox": str(inbox.inbox_file()), "messages": messages})
+        return
+    if not messages:
+        console.info(
+            f"The inbox ({inbox.inbox_file()}) is empty: codes arrive when someone signs up "
+            "or resets a password."
+        )
+        return
+    for m in messages:
+        state = "expired" if m["expired"] else f"until {m.get('expires')}"
+        click.echo(
+            f"{m.get('at')}  to {m.get('to')}  {m.get('subject')}: {m.get('code')}  "
+            f"({m.get('user_pool')}, user {m.get('username')}, {state})"
+        )
 
 
 ISSUER_FIELDS = ("url", "audience", "client_id", "client_secret", "token_endpoint", "jwks_uri")

@@ -17,10 +17,16 @@ Module map (moto-style, one job each):
 - `permissions` Lambda resource-policy evaluation (may API Gateway invoke this function?).
 - `runtime`     function code in warm worker processes (`lambda_worker`), timeouts enforced;
                 functions' boto3 reaches this server (`AWS_ENDPOINT_URL`), with no credentials.
+- `sandbox`     the workers' Landlock confinement (their code, HOME, Python and system files);
+                the runtime also caps each function's concurrency and reaps idle workers.
 - `issuer`      the server's own Auth0-like OIDC issuer (`/_authdemo/issuer/`: discovery, JWKS,
                 client-credentials tokens), for `up --issuer` offline; `issuer_client` is the
                 CLI's side of it (`authdemo local issuer`).
 - `backends`    every lookup in moto's in-process backends (APIs, functions, Cognito JWKS).
 - `moto_patches` what AWS has and moto lacks (GetAuthorizers; unsigned Cognito calls
-                answered in the region of their access token's pool).
+                answered in the region of their access token's pool; the pools' own signing
+                key; Cognito's sign-in answers, with `lockout` its temporary lockout; real
+                confirmation codes).
+- `confirmation` Cognito's sign-up and password-reset codes (single-use, expiring), sent to
+                `inbox`, the owner's 0600 file that `authdemo local inbox` reads.
 """

@@ -8,10 +8,9 @@ create-on-read of accounts and regions.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
-_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/([^/]+)$")
+_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/([^/\s]+)\Z")
 
 
 def find_api(api_id: str) -> tuple[Any, Any] | None:
@@ -44,17 +43,16 @@ def find_function(arn: str) -> Any:
         return None
 
 
-@lru_cache(maxsize=1)
-def moto_public_jwks() -> dict[str, Any]:
-    """The JWKS moto's Cognito signs every token with (kid "dummy")."""
-    from moto.utilities.utils import load_resource
+def pools_public_jwks() -> dict[str, Any]:
+    """The JWKS the embedded Cognito signs every token with: this server's own key (never the
+    one published inside moto, see moto_patches.own_signing_key)."""
+    from authdemo.local.moto_patches import pool_key
 
-    jwks: dict[str, Any] = load_resource("cognitoidp/resources/jwks-public.json")
-    return jwks
+    return pool_key().jwks
 
 
 def moto_cognito_jwks(issuer: str) -> dict[str, Any] | None:
-    """moto's JWKS when `issuer` names a user pool of the embedded Cognito, else None."""
+    """The pools' JWKS when `issuer` names a user pool of the embedded Cognito, else None."""
     match = _COGNITO_ISSUER.match(issuer)
     if not match:
         return None
@@ -64,7 +62,7 @@ def moto_cognito_jwks(issuer: str) -> dict[str, Any] | None:
     for regions in list(dict.values(cognitoidp_backends)):
         backend = dict.get(regions, region)
         if backend is not None and pool_id in backend.user_pools:
-            return moto_public_jwks()
+            return pools_public_jwks()
     return None
 
 
@@ -91,3 +89,15 @@ def find_user_pool(pool_id: str) -> Any:
         if backend is not None and pool_id in backend.user_pools:
             return backend.user_pools[pool_id]
     return None
+
+
+def find_client_pool(client_id: str) -> tuple[Any, Any]:
+    """(moto's Cognito backend, user pool) holding the app client, in any account and region."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    for regions in list(dict.values(cognitoidp_backends)):
+        for backend in list(dict.values(regions)):
+            for pool in list(backend.user_pools.values()):
+                if client_id in pool.clients:
+                    return backend, pool
+    return None, None

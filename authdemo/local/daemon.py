@@ -133,7 +133,7 @@ def _zombie(pid: int) -> bool:
 
 def _read() -> ServerInfo | None:
     try:
-        data = json.loads(paths.local_server_file().read_text())
+        data = json.loads(paths.read_text(paths.local_server_file()))
         return ServerInfo.from_json(data)
     except FileNotFoundError:
         return None
@@ -316,8 +316,8 @@ def _spawn(port: int) -> tuple[subprocess.Popen[bytes], int]:
     theirs, ours = os.pipe()
     args = ["--port", str(port), "--handover-fd", str(theirs)]
     try:
-        with open(log_file(), "wb") as log:  # one run per log: what a user reads is this run
-            os.chmod(log.name, 0o600)
+        # One run per log (what a user reads is this run), a new file: a link there is not followed.
+        with paths.fresh_file(log_file()) as log:
             child = subprocess.Popen(
                 [sys.executable, "-m", "authdemo.local.server", *args],
                 stdin=subprocess.DEVNULL,

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from authdemo import paths
 from authdemo.state import atomic_write_json
 
 _UNREADABLE = (OSError, ValueError, KeyError, TypeError)
@@ -25,7 +26,7 @@ def write(path: Path, port: int, pid: int, fields: dict[str, Any]) -> None:
 def read(path: Path, port: int) -> dict[str, Any] | None:
     """The record of the server on `port`, or None (no file, unreadable, or another server's)."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(paths.read_text(path))
         return data if isinstance(data, dict) and int(data["port"]) == port else None
     except _UNREADABLE:
         return None
@@ -34,5 +35,5 @@ def read(path: Path, port: int) -> dict[str, Any] | None:
 def remove(path: Path, pid: int) -> None:
     """Remove the file if the server `pid` wrote it."""
     with contextlib.suppress(*_UNREADABLE):
-        if int(json.loads(path.read_text())["pid"]) == pid:
+        if int(json.loads(paths.read_text(path))["pid"]) == pid:
             path.unlink()

@@ -49,8 +49,8 @@ Response = tuple[int, list[tuple[str, str]], bytes]
 
 MAX_CONTROL_BODY = 100 * 1024 * 1024  # a Lambda zip, base64-encoded, fits
 MAX_PUBLIC_BODY = 1024 * 1024  # an unsigned Cognito call: a few tokens and attributes
-_OPENID_CONFIGURATION = re.compile(r"^/([\w-]+)/\.well-known/openid-configuration$")
-_API_HOST = re.compile(r"^([a-z0-9]+)" + re.escape(HOST_SUFFIX) + r"$")
+_OPENID_CONFIGURATION = re.compile(r"^/([\w-]+)/\.well-known/openid-configuration\Z")
+_API_HOST = re.compile(r"^([a-z0-9]+)" + re.escape(HOST_SUFFIX) + r"\Z")
 MISDIRECTED = (
     421,
     [("content-type", "application/json")],

@@ -48,10 +48,12 @@ def bind_loopback(port: int) -> socket.socket:
 
 
 def load_moto() -> None:
-    """Import moto's server and mend it (moto_patches): most of a start's time, before the bind."""
-    from moto.moto_server import werkzeug_app  # noqa: F401
-
+    """Import moto's server and mend it (moto_patches): most of a start's time, before the bind.
+    The pools' signing key is made meanwhile, in a thread (OpenSSL work, beside the imports)."""
     from authdemo.local import moto_patches
+
+    threading.Thread(target=moto_patches.pool_key, name="authdemo-pool-key", daemon=True).start()
+    from moto.moto_server import werkzeug_app  # noqa: F401
 
     moto_patches.apply()
 

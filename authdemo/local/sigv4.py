@@ -41,7 +41,7 @@ from authdemo.local.names import LOGIN_PREFIX
 MAX_SKEW = timedelta(minutes=5)
 _AUTH = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=([^/,\s]+)/(\d{8})/([^/,\s]+)/([^/,\s]+)/aws4_request\s*,"
-    r"\s*SignedHeaders=([a-z0-9;_.-]+)\s*,\s*Signature=([0-9a-f]{64})\s*$"
+    r"\s*SignedHeaders=([a-z0-9;_.-]+)\s*,\s*Signature=([0-9a-f]{64})\s*\Z"
 )
 _TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 

@@ -86,12 +86,13 @@ def login(
         routes = _routes(stack)
         path = stack.path
         username = stack.store.get("username") if stack.store else None
+        sign_up = bool(stack.store.get("sign_up")) if stack.store else False
         fix = no_branding_fix(stack, client_id)
     note = (
         f", and Cognito sends the sign-in back only to http://localhost:{port}/callback (pick another "
         f"port with `authdemo up --callback-port N{cli_flags(opts)}`, then `authdemo login`)"
     )
-    server = PageServer(port, routes, f"authdemo login: stack {opts.stack}", note)
+    server = PageServer(port, routes, f"authdemo login: stack {opts.stack}", note, localhost=True)
     kept: dict[str, Any] = {}
 
     def keep(answer: dict[str, Any]) -> str:
@@ -99,7 +100,17 @@ def login(
         server.set_tokens({"id": answer["id_token"], "access": answer["access_token"]})
         return f"/{server.secret}/"
 
-    flow = LoginFlow(base, client_id, port, keep)
+    strays: list[int] = []
+
+    def stray() -> None:
+        if not strays:  # said once: any web page can send many
+            on_event(
+                f"A request to http://localhost:{port}/callback without this login's state was ignored "
+                "(a stale tab, or another web page); still waiting for the sign-in."
+            )
+        strays.append(1)
+
+    flow = LoginFlow(base, client_id, port, keep, on_stray=stray)
     # A domain not online yet, or an error page, is one sentence, not a browser's error page.
     oauth.check_sign_in_page(flow.url, flow.redirect_uri, fix)
     server.on_callback = flow.handle
@@ -108,6 +119,9 @@ def login(
     try:
         # Whom to sign in as, and where the password is: never the password itself.
         on_event(f"Sign in as {username}; the password: `authdemo status --field password{cli_flags(opts)}`")
+        if opts.local:  # the embedded AWS's codes: only its owner's inbox has them
+            what = "sign up or reset a password" if sign_up else "reset a password"
+            on_event(f"To {what} there, read the code it sends with `authdemo local inbox`.")
         show_url(flow.url)
         try:
             flow.wait(timeout if timeout is not None else DEFAULT_SIGN_IN_WAIT)

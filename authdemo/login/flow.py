@@ -1,11 +1,13 @@
 """The loopback redirect of the authorization-code flow with PKCE.
 
 Cognito redirects only to a callback URL registered on the app client, exactly
-(`http://localhost:<callback_port>/callback`), so the listener binds that recorded port, on
-127.0.0.1 only. The first answer at `/callback` decides: its `state` must be this run's (else
-it is refused: a stale tab or a forged request), an `?error=` from Cognito ends the flow with
-its reason, and a `code` is exchanged with this run's PKCE verifier; the browser is then
-redirected to the token page, so the code never stays in its address bar.
+(`http://localhost:<callback_port>/callback`), so the listener binds that recorded port, on both
+loopback addresses (server.py). Only an answer carrying this run's `state` counts: any other (a
+stale tab, or `<img src="http://localhost:8400/callback">` on any web page) gets an error page
+and the login keeps waiting, so a stray request cannot end it. The first answer with the state
+decides: an `?error=` from Cognito ends the flow with its reason, and a `code` is exchanged with
+this run's PKCE verifier; the browser is then redirected to the token page, so the code never
+stays in its address bar.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ _ERROR_FIXES = {
 }
 
 
+#: The page for an answer without this run's state: it ends nothing (the login keeps waiting).
+STRAY = (
+    "This answer does not carry the state of the running `authdemo login` (a stale tab, or a request "
+    "another page made), so it was ignored; the login is still waiting: sign in in the tab it opened."
+)
+
+
 class LoginFlow:
     """One sign-in: its state, PKCE pair and outcome; `handle` answers `/callback`."""
 
@@ -43,6 +52,7 @@ class LoginFlow:
         port: int,
         on_tokens: Callable[[dict[str, Any]], str],
         exchange: Callable[..., dict[str, Any]] = oauth.exchange_code,
+        on_stray: Callable[[], None] | None = None,
     ) -> None:
         self.base = base
         self.client_id = client_id
@@ -51,6 +61,7 @@ class LoginFlow:
         self.verifier, self.challenge = oauth.pkce_pair()
         self.on_tokens = on_tokens  # keeps the tokens; returns where to send the browser
         self.exchange = exchange
+        self.on_stray = on_stray  # told of each answer without this run's state (it is ignored)
         self.done = threading.Event()
         self.error: AuthdemoError | None = None
         self.answer: dict[str, Any] | None = None
@@ -64,7 +75,7 @@ class LoginFlow:
         )
 
     def handle(self, query: dict[str, list[str]]) -> CallbackAnswer:
-        """The browser's return to `/callback`: only the first one counts."""
+        """The browser's return to `/callback`: only the first one with this run's state counts."""
         with self._lock:
             if self.done.is_set():
                 return (
@@ -74,13 +85,9 @@ class LoginFlow:
                 )
             state = (query.get("state") or [""])[0]
             if not secrets.compare_digest(state.encode(), self.state.encode()):
-                return self._fail(
-                    AuthdemoError(
-                        "The sign-in's answer does not carry this `authdemo login`'s state (a stale tab, or "
-                        "a request not started here), so it was refused; run `authdemo login` again.",
-                        ExitCode.CREDENTIALS,
-                    )
-                )
+                if self.on_stray is not None:
+                    self.on_stray()
+                return 400, None, message_page("Not this sign-in", STRAY)
             error = (query.get("error") or [""])[0]
             if error:
                 described = (query.get("error_description") or [""])[0]

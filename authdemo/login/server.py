@@ -1,17 +1,22 @@
 """The one local HTTP server of `login` and `open`: the redirect's `/callback`, then the token page.
 
-It listens on 127.0.0.1 only and answers only Host `127.0.0.1:<port>` or `localhost:<port>`
-(421 otherwise: a DNS-rebinding page cannot reach it). Everything but `/callback` lives under
-`/<secret>/`, a random per-run path segment that only the redirect (or the printed URL) carries,
-so another local page cannot drive it; its API call is a same-origin JSON POST (a cross-origin
-page would need a CORS preflight, which is never granted) and a foreign `Origin` is refused.
+It listens on loopback only and answers only Host `127.0.0.1:<port>` or `localhost:<port>`
+(421 otherwise: a DNS-rebinding page cannot reach it). Reached as `localhost` (login's callback),
+it holds the port on both loopback addresses, 127.0.0.1 and ::1: browsers try `[::1]` first, so
+another local user listening there would get the redirect's code; either taken, it refuses.
+Everything but `/callback` lives under `/<secret>/`, a random per-run path segment that only the
+redirect (or the printed URL) carries, so another local page cannot drive it; its API call is a
+same-origin JSON POST (a cross-origin page would need a CORS preflight, which is never granted)
+and a foreign `Origin` is refused.
 Every answer carries a strict Content-Security-Policy and no-referrer.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import secrets
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +43,9 @@ STATIC = {
     "favicon.svg": "image/svg+xml",
 }
 MAX_BODY = 4096
+IPV6_LOOPBACK = "::1"
+#: ::1 cannot be bound because the machine has no IPv6 loopback: then no one can listen there.
+_NO_IPV6 = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT)
 
 #: What `/callback` answers: status, a Location to redirect to (or None), an HTML message.
 CallbackAnswer = tuple[int, "str | None", str]
@@ -53,27 +61,53 @@ def message_page(title: str, text: str) -> str:
     )
 
 
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 class PageServer:
     """Serves `/callback` (through `on_callback`, set by the login flow) and, once tokens are set,
-    the token page at `url`. `call` makes the API requests (tests may replace it)."""
+    the token page at `url`. `call` makes the API requests (tests may replace it).
 
-    def __init__(self, port: int, routes: dict[str, str], title: str, callback_port_note: str = "") -> None:
+    `localhost`: the browser reaches it by that name (login's registered callback), so it listens
+    on ::1 too, where the machine has an IPv6 loopback; `open`'s page names 127.0.0.1 itself."""
+
+    def __init__(
+        self,
+        port: int,
+        routes: dict[str, str],
+        title: str,
+        callback_port_note: str = "",
+        localhost: bool = False,
+    ) -> None:
         self.routes = dict(routes)
         self.title = title
         self.secret = secrets.token_urlsafe(24)
         self.tokens: dict[str, str] | None = None
         self.on_callback: Callable[[dict[str, list[str]]], CallbackAnswer] | None = None
         self._lock = threading.Lock()
+        taken = (
+            f"is already in use{callback_port_note}; stop the program that uses it and run the command again."
+        )
         try:
             self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         except OSError as exc:
-            raise PortInUseError(
-                f"Port {port} on 127.0.0.1 is already in use{callback_port_note}; stop the program "
-                "that uses it and run the command again."
-            ) from exc
-        self.httpd.daemon_threads = True
+            raise PortInUseError(f"Port {port} on 127.0.0.1 {taken}") from exc
         self.port = int(self.httpd.server_address[1])
-        self._thread: threading.Thread | None = None
+        self.listeners = [self.httpd]
+        if localhost and socket.has_ipv6:
+            try:
+                self.listeners.append(_IPv6Server((IPV6_LOOPBACK, self.port), _handler(self)))
+            except OSError as exc:
+                if exc.errno not in _NO_IPV6:
+                    self.httpd.server_close()
+                    raise PortInUseError(
+                        f"Port {self.port} on {IPV6_LOOPBACK} (localhost's IPv6 address, which browsers "
+                        f"try first) {taken}"
+                    ) from exc
+        for listener in self.listeners:
+            listener.daemon_threads = True
+        self._threads: list[threading.Thread] = []
 
     @property
     def origins(self) -> frozenset[str]:
@@ -89,16 +123,20 @@ class PageServer:
             self.tokens = {k: tokens[k] for k in ("id", "access")}
 
     def start(self) -> PageServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1})
-        self._thread.daemon = True
-        self._thread.start()
+        for listener in self.listeners:
+            thread = threading.Thread(target=listener.serve_forever, kwargs={"poll_interval": 0.1})
+            thread.daemon = True
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
+        for listener in self.listeners:
+            if self._threads:
+                listener.shutdown()
+            listener.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
 
     # -- what the page's buttons do --------------------------------------------------------------
     def call(self, route: str, kind: str) -> tuple[int, dict[str, Any]]:
@@ -128,6 +166,19 @@ class PageServer:
         }
 
 
+def body_length(headers: Any) -> int | None:
+    """The request body's length: None without a Content-Length (or with a Transfer-Encoding, which
+    this server does not decode), -1 when it is not one decimal number (`abc`, `-1`, two that
+    differ: RFC 9110 §8.6); never read to EOF on a value `int()` would take."""
+    if headers.get("Transfer-Encoding") is not None:
+        return None
+    values = {value.strip() for value in headers.get_all("Content-Length") or []}
+    if not values:
+        return None
+    value = values.pop() if len(values) == 1 else ""
+    return int(value) if value.isascii() and value.isdigit() else -1
+
+
 def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "authdemo"
@@ -155,7 +206,8 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
         def _host_ok(self) -> bool:
             if self.headers.get("Host", "") in server.origins:
                 return True
-            self._html(421, message_page("Misdirected request", "This server answers 127.0.0.1 only."))
+            answers = f"127.0.0.1:{server.port} and localhost:{server.port}"
+            self._html(421, message_page("Misdirected request", f"This server answers only {answers}."))
             return False
 
         def _sub(self) -> str | None:
@@ -199,7 +251,13 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
                 self._json(415, {"error": "send application/json"})
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            length = body_length(self.headers)
+            if length is None:
+                self._json(411, {"error": "send the body with a Content-Length, not chunked"})
+                return
+            if length < 0:
+                self._json(400, {"error": "Content-Length must be one decimal number"})
+                return
             if length > MAX_BODY:
                 self._json(413, {"error": "too large"})
                 return

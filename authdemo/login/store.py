@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import paths
 from ..state import atomic_write_json
 from ..tokens import decode
 
@@ -49,7 +50,7 @@ def save(
 def load(state_file: Path) -> dict[str, Any] | None:
     """The kept record, or None (no file, or one authdemo cannot read)."""
     try:
-        data = json.loads(tokens_path(state_file).read_text(encoding="utf-8"))
+        data = json.loads(paths.read_text(tokens_path(state_file)))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("id", "access")):

@@ -158,6 +158,7 @@ class Context:
     password: str = ""
     student_password: str = ""
     callback_port: int = DEFAULT_CALLBACK_PORT  # the app client's loopback callback (`up --callback-port`)
+    sign_up: bool = False  # `up --sign-up`: the pool lets people register themselves (email code)
     notify: Callable[[str, str], None] = lambda key, message: None  # progress notes (retries)
     remark: Callable[[str, str], None] = lambda key, message: None  # a note its finished row keeps
     fresh: set[str] = field(default_factory=set)  # keys created in this run

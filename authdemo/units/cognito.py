@@ -44,15 +44,44 @@ class UserPool(Unit):
             PoolName=ctx.names.user_pool,
             UserPoolTier=POOL_TIER,  # came with ManagedLoginVersion (pyproject: boto3>=1.36)
             Policies={"PasswordPolicy": PASSWORD_POLICY},
-            AutoVerifiedAttributes=[],
-            AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+            **self.wanted(ctx),
             DeletionProtection="INACTIVE",
             UserPoolTags=ctx.tags,
         )["UserPool"]
         return {"id": pool["Id"], "arn": pool.get("Arn")}
 
+    @staticmethod
+    def wanted(ctx: Context) -> dict[str, Any]:
+        """Admin-only, or (`up --sign-up`) self-registration confirmed by a code sent to the email."""
+        return {
+            "AutoVerifiedAttributes": ["email"] if ctx.sign_up else [],
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": not ctx.sign_up},
+        }
+
     def exists(self, ctx: Context, rec: Rec) -> bool:
         return get(ctx.clients("cognito-idp").describe_user_pool, UserPoolId=rec["id"]) is not None
+
+    def configure(self, ctx: Context, rec: Rec) -> Rec | None:
+        """Bring a kept or adopted pool to `wanted` (`up --sign-up` / `--no-sign-up` on an existing
+        stack). UpdateUserPool resets every field it is not given, so the update carries every
+        updatable field as DescribeUserPool has it, with ours over them."""
+        if self.key in ctx.fresh:
+            return None
+        cognito = ctx.clients("cognito-idp")
+        answer = get(cognito.describe_user_pool, UserPoolId=rec["id"])
+        if answer is None:
+            return None
+        current = answer["UserPool"]
+        admin_only = (current.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly", False)
+        want = self.wanted(ctx)
+        if admin_only == (not ctx.sign_up) and _same(
+            current.get("AutoVerifiedAttributes") or [], want["AutoVerifiedAttributes"]
+        ):
+            return None
+        kept = {k: current[k] for k in pool_update_fields(cognito) if current.get(k) is not None}
+        admin = {**(kept.get("AdminCreateUserConfig") or {}), **want["AdminCreateUserConfig"]}
+        cognito.update_user_pool(UserPoolId=rec["id"], **{**kept, **want, "AdminCreateUserConfig": admin})
+        return None
 
     def delete(self, ctx: Context, rec: Rec) -> None:
         """A domain or deletion protection makes AWS refuse DeleteUserPool (InvalidParameterException).
@@ -140,6 +169,14 @@ def client_update_fields(cognito: AwsClient) -> tuple[str, ...]:
     described = cognito.shape("DescribeUserPoolClient", "UserPoolClient", output=True).members
     updatable = cognito.shape("UpdateUserPoolClient").members
     return tuple(m for m in updatable if m in described and m not in CLIENT_IDS)
+
+
+def pool_update_fields(cognito: AwsClient) -> tuple[str, ...]:
+    """The fields UpdateUserPool would reset and DescribeUserPool returns (botocore's model, at
+    run time, as `client_update_fields`)."""
+    described = cognito.shape("DescribeUserPool", "UserPool", output=True).members
+    updatable = cognito.shape("UpdateUserPool").members
+    return tuple(m for m in updatable if m in described and m != "UserPoolId")
 
 
 def _same(now: Any, want: Any) -> bool:

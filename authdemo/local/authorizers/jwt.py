@@ -101,9 +101,10 @@ class KeyProvider:
     `local(issuer)` returns a JWKS dict for issuers served in this process (the embedded
     Cognito) or None; any other issuer's keys come from `{issuer}/.well-known/openid-configuration`
     (one trailing slash of the issuer dropped) -> `jwks_uri`, each fetched within 1500 ms, the
-    JWKS at most 150000 bytes. A fetched key set is kept two hours; a kid it lacks makes it
-    fetched again, at most once a minute (a key rotated in shows up, a flood of made-up kids
-    does not reach the issuer).
+    JWKS at most 150000 bytes, every URL and redirect passing the issuer URL check of `up --local`
+    (`oidc.url_problem`: no fetch to a host an issuer may not send us to). A fetched key set is
+    kept two hours; a kid it lacks makes it fetched again, at most once a minute (a key rotated
+    in shows up, a flood of made-up kids does not reach the issuer).
     """
 
     def __init__(self, local: LocalJwks | None = None, timeout: float = JWKS_FETCH_TIMEOUT):
@@ -143,14 +144,15 @@ class KeyProvider:
     def _fetch(self, issuer: str) -> PyJWKSet:
         from authdemo import oidc
 
-        try:
+        try:  # the issuer, its discovery document, its jwks_uri and every redirect pass oidc's URL check
+            oidc.check_url(issuer, "issuer", allow_http_loopback=True)
             doc = oidc.fetch_json(
-                oidc.discovery_url(issuer), "discovery", oidc.MAX_DISCOVERY_BYTES, self._timeout
+                oidc.discovery_url(issuer), "discovery", oidc.MAX_DISCOVERY_BYTES, self._timeout, True, issuer
             )
             jwks_uri = doc.get("jwks_uri") if isinstance(doc, dict) else None
             if not isinstance(jwks_uri, str):
                 raise Denied("the issuer's jwks could not be fetched")
-            jwks = oidc.fetch_json(jwks_uri, "jwks", oidc.MAX_JWKS_BYTES, self._timeout)
+            jwks = oidc.fetch_json(jwks_uri, "jwks", oidc.MAX_JWKS_BYTES, self._timeout, True, issuer)
             return PyJWKSet.from_dict(jwks)
         except oidc.IssuerError as exc:
             raise Denied("the issuer's jwks could not be fetched") from exc

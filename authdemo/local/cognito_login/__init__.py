@@ -9,6 +9,7 @@ here the same endpoints live under `http://127.0.0.1:<port>/_aws/cognito/<prefix
 - `minting`    tokens, minted by moto's pool so GetUser, GlobalSignOut and the gateway trust them.
 - `clients`    an app client's OAuth settings as moto holds them.
 - `pages`      the sign-in form and the error page (no external content, strict CSP).
+- `self_service` "Sign up" and "Forgot your password?", with `confirmation`'s codes.
 """
 
 from authdemo.local.cognito_login.endpoints import ManagedLogin

@@ -22,8 +22,8 @@ MAX_CODES = 10_000  # a loopback server under a runaway client must not grow wit
 
 # RFC 7636 §4.1/§4.2: a verifier is 43-128 unreserved characters; an S256 challenge is the
 # base64url (no padding) SHA-256 of it: exactly 43 characters.
-VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
-S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}\Z")
+S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}\Z")
 
 
 def s256(verifier: str) -> str:

@@ -8,6 +8,7 @@
 | POST | `/oauth2/token`, `/oauth2/revoke` | `token.TokenEndpoint` |
 | GET | `/oauth2/userInfo` | the user's attributes for an access token with `openid` |
 | GET | `/logout?client_id=&logout_uri=` | 302 to a listed sign-out URL |
+| GET/POST | `/signup`, `/confirmUser`, `/forgotPassword`, `/confirmForgotPassword` | `self_service` |
 
 and `GET /<poolId>/.well-known/openid-configuration`. The prefix is a user pool domain held in
 moto (CreateUserPoolDomain), in any region. All of it is public on AWS: no SigV4.
@@ -27,8 +28,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import jwt
 from werkzeug.wrappers import Request
 
+from authdemo.local import lockout
 from authdemo.local.backends import find_pool_by_domain, find_user_pool
-from authdemo.local.cognito_login import authorize, minting, pages
+from authdemo.local.cognito_login import authorize, minting, pages, self_service
 from authdemo.local.cognito_login.codes import CODE_LIFETIME_SECONDS, CodeStore, Grant
 from authdemo.local.cognito_login.token import JSON_HEADERS, TokenEndpoint, user_usable
 from authdemo.local.names import LOGIN_PREFIX
@@ -104,6 +106,26 @@ class ManagedLogin:
             },
             "/oauth2/userInfo": {"GET": lambda: self.userinfo(environ, pool)},
             "/logout": {"GET": lambda: self.logout(pool, base, query, environ)},
+            "/signup": {
+                "GET": lambda: self.step(pool, base, query, self_service.sign_up_page),
+                "POST": lambda: self.form(environ, lambda f: self.step(pool, base, f, self_service.sign_up)),
+            },
+            "/confirmUser": {
+                "POST": lambda: self.form(
+                    environ, lambda f: self.step(pool, base, f, self_service.confirm_user)
+                )
+            },
+            "/forgotPassword": {
+                "GET": lambda: self.step(pool, base, query, self_service.forgot_page),
+                "POST": lambda: self.form(
+                    environ, lambda f: self.step(pool, base, f, self_service.forgot_password)
+                ),
+            },
+            "/confirmForgotPassword": {
+                "POST": lambda: self.form(
+                    environ, lambda f: self.step(pool, base, f, self_service.reset_password)
+                )
+            },
         }
         methods = routes.get(path)
         if methods is None:
@@ -122,6 +144,15 @@ class ManagedLogin:
         if request.mimetype != FORM_TYPE or len(body) > MAX_FORM_BYTES:
             return 400, list(JSON_HEADERS), b'{"error":"invalid_request"}'
         return then(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+    def step(
+        self, pool: Any, base: str, params: Mapping[str, list[str]], then: Callable[..., Response]
+    ) -> Response:
+        """A sign-up or password-reset page, for a valid authorization request only."""
+        checked = self._checked(pool, base, params)
+        if not isinstance(checked, authorize.AuthorizeRequest):
+            return checked
+        return then(pool, base, checked, params)
 
     def _token(self, environ: dict[str, Any], pool: Any, form: dict[str, list[str]]) -> Response:
         return self.tokens.token(pool, form, environ.get("HTTP_AUTHORIZATION"))
@@ -148,8 +179,7 @@ class ManagedLogin:
         checked = self._checked(pool, base, query)
         if not isinstance(checked, authorize.AuthorizeRequest):
             return checked
-        page = pages.sign_in(pool.name, base + "/login", checked.params)
-        return 200, pages.security_headers(pages.origin_of(checked.redirect_uri)), page
+        return self_service.sign_in(pool, base, checked)
 
     def login(self, environ: dict[str, Any], pool: Any, base: str, form: dict[str, list[str]]) -> Response:
         """Check the carried request and the credentials; a code goes to the redirect_uri."""
@@ -159,16 +189,23 @@ class ManagedLogin:
         username, password = _one(form, "username"), _one(form, "password")
 
         def again(message: str) -> Response:
-            page = pages.sign_in(pool.name, base + "/login", checked.params, message, username)
+            links = self_service.links(pool, base, checked)
+            page = pages.sign_in(pool.name, base + "/login", checked.params, message, username, links=links)
             return 200, pages.security_headers(pages.origin_of(checked.redirect_uri)), page
 
+        attempt = (pool.id, username)  # Cognito's lockout, shared with InitiateAuth (local/lockout.py)
+        if username and password and not lockout.SIGN_INS.attempt(attempt):
+            return again(lockout.LOCKED_MESSAGE)
         user = pool._get_user(username) if username and password else None
         if (
             user is None
             or not user.password
             or not hmac.compare_digest(user.password.encode(), password.encode())
         ):
+            if username and password:
+                lockout.SIGN_INS.failed(attempt)
             return again(pages.INCORRECT_CREDENTIALS)
+        lockout.SIGN_INS.succeeded(attempt)
         if not user.enabled:
             return again("User is disabled.")
         if _status(user) == "FORCE_CHANGE_PASSWORD":

@@ -1,11 +1,12 @@
 """Tokens for managed login, minted by moto's own user pool so the rest of the embedded AWS trusts them.
 
-A user's tokens come from `CognitoIdpUserPool.create_jwt` (moto's key, kid "dummy", moto's `iss`,
-`sub`, `username`/`cognito:username`, `jti`) and are registered in the pool the way InitiateAuth's
-are, so GetUser, GlobalSignOut and the refresh token work on them. Unlike InitiateAuth (which
-always says `aws.cognito.signin.user.admin`), the access token carries the scopes granted, as
-Cognito's token endpoint does. A client_credentials token has no user: it is signed here with
-the pool's own private key (moto's), with Cognito's M2M claims.
+A user's tokens come from `CognitoIdpUserPool.create_jwt` (the server's own key and kid,
+`moto_patches.pool_key`; moto's `iss`, `sub`, `username`/`cognito:username`, `jti`) and are
+registered in the pool the way InitiateAuth's are, so GetUser, GlobalSignOut and the refresh
+token work on them. Unlike InitiateAuth (which always says `aws.cognito.signin.user.admin`), the
+access token carries the scopes granted, as Cognito's token endpoint does. A client_credentials
+token has no user: it is signed here with the pool's own private key (the same), with Cognito's
+M2M claims.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def client_credentials_token(pool: Any, client_id: str, scopes: tuple[str, ...])
         "jti": str(uuid.uuid4()),
         "client_id": client_id,
     }
-    # The pool's own key (moto's, kid "dummy"), as a `cryptography` key PyJWT signs with.
-    token = jwt.encode(claims, pool.json_web_key.private_key, algorithm="RS256", headers={"kid": "dummy"})
+    # The pool's own key (this server's: moto_patches.pool_key), as a `cryptography` key PyJWT signs with.
+    key = pool.json_web_key
+    token = jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
     return {"access_token": token, "expires_in": TOKEN_LIFETIME_SECONDS, "token_type": "Bearer"}

@@ -3,7 +3,8 @@
 Client authentication as Cognito takes it: HTTP Basic (`client_id:client_secret`) or both in the
 form body (one mechanism per request, RFC 6749 §2.3.1). A client with a secret must present it;
 one without a secret must not claim one. Grants: `authorization_code` (the code is redeemed first,
-so a failed check still burns it), `refresh_token` (new ID and access tokens, no new refresh
+so a failed check still burns it; a `code_verifier` for a code issued without a challenge is a
+PKCE downgrade, refused), `refresh_token` (new ID and access tokens, no new refresh
 token) and `client_credentials` (a client with a secret and the flow, resource-server scopes only).
 Errors are Cognito's: 400 `{"error": "invalid_request|invalid_client|invalid_grant|
 unauthorized_client|unsupported_grant_type|invalid_scope"}`.
@@ -131,9 +132,12 @@ class TokenEndpoint:
             raise OAuthError("invalid_grant")
         if grant.redirect_uri != redirect_uri:
             raise OAuthError("invalid_grant")
-        if grant.code_challenge is not None and (
-            verifier is None or not verifier_matches(verifier, grant.code_challenge)
-        ):
+        if grant.code_challenge is None:
+            # A verifier for a code issued without a challenge is a PKCE downgrade: refused, as
+            # RFC 9700 §2.1.1 and §4.8.2 ask (an intercepted code must not pass for a PKCE one).
+            if verifier is not None:
+                raise OAuthError("invalid_grant")
+        elif verifier is None or not verifier_matches(verifier, grant.code_challenge):
             raise OAuthError("invalid_grant")
         if not user_usable(pool, grant.username):
             raise OAuthError("invalid_grant")
