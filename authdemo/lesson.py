@@ -30,8 +30,8 @@ def test(
     and signs it out just before its requests, after every other row."""
     from . import aws
     from .checks import Prober
-    from .login.commands import login_tokens
-    from .matrix import Credential, obtain, rows_for, run_matrix
+    from .login.commands import kept_or_refreshed, login_tokens, signed_up_record
+    from .matrix import SIGNED_UP, Credential, obtain, rows_for, run_matrix
     from .tokens import decode, sign_in, sign_out, tamper
 
     token = external_issuer.token_from(opts) if (opts.token, opts.token_command) != (None, None) else None
@@ -77,6 +77,20 @@ def test(
                 return Credential("student", signed["access"], student)
 
             made["student"] = obtain("student", student_token)
+            # A user who signed up and signed in with `authdemo login` (issue 20): a row of their own.
+            signed_up = signed_up_record(stack, client_id, (username, student))
+            if signed_up is not None:
+                name = str(signed_up["username"])
+                title = f"{name}'s access token (signed up)"
+
+                def signed_up_token() -> Credential:
+                    record = kept_or_refreshed(stack, info["notes"].append)
+                    return Credential(SIGNED_UP, record["access"], name, title=title)
+
+                made[SIGNED_UP] = obtain(SIGNED_UP, signed_up_token)
+                made[SIGNED_UP].title = title
+                at = rows.index("student") + 1
+                rows = (*rows[:at], SIGNED_UP, *rows[at:])
         if "signed-out" in rows:
 
             def signed_out() -> Credential:
@@ -110,7 +124,7 @@ def test(
         )
         waited += domain_waited
         info["claims"] = {kind: decode(tokens[kind])[1] for kind in ("id", "access") if kind in tokens}
-        if "signed-out" in rows:
+        if "signed-out" in rows and SIGNED_UP not in made:  # only the test user was signed out
             from .login import store as kept
 
             if kept.remove(stack.path):

@@ -29,6 +29,9 @@ from .tokens import shorten
 ROUTES = DOORS
 GUIDE_ROWS = ("none", "id", "access", "tampered")  # the guide's short table (`--route protected`)
 ROWS = (*GUIDE_ROWS, "student", "m2m", "signed-out", "sigv4")
+#: The ninth row, after the student's, only while `authdemo login` keeps the tokens of a user who
+#: signed up on managed login (issue 20): neither of the stack's two users, so not in `presenters`.
+SIGNED_UP = "signed-up"
 #: What needs the stack's domain and M2M client (issue 11); a stack made before has neither.
 M2M_ROW = M2M_ROUTE = "m2m"
 LABELS = {
@@ -37,6 +40,7 @@ LABELS = {
     "access": "access token",
     "tampered": "tampered ID token",
     "student": "student's access token",
+    SIGNED_UP: "signed-up user's access token",  # Credential.title names the user
     "signed-out": "signed-out access token",
     "sigv4": "SigV4-signed request",
     "given": "your token",  # `test --token` / `--token-command` (external_issuer.py)
@@ -92,6 +96,13 @@ EXPECTED: dict[str, dict[str, Expect]] = {
         "iam": (403, NOT_SIGNED, False),
         "m2m": (403, NO_M2M_SCOPE, False),
     },
+    SIGNED_UP: {
+        "protected": (200, "valid token: a user who signed up is a user of the pool", False),
+        "scoped": (200, f"managed login's code grant gave it the scope {SCOPE}", False),
+        "lambda": (403, f"signed up, so not in group {GROUP}", True),
+        "iam": (403, NOT_SIGNED, False),
+        "m2m": (403, NO_M2M_SCOPE, False),
+    },
     "m2m": {
         "protected": (401, NOT_USER_AUDIENCE, True),
         "scoped": (401, NOT_USER_AUDIENCE, False),
@@ -131,10 +142,11 @@ class Credential:
     sign: Callable[[str], dict[str, str]] | None = None  # SigV4: url -> headers
     before: Callable[[], None] | None = None  # run just before the row (GlobalSignOut)
     missing: str = ""  # why it could not be had: its cells fail with this, nothing is sent
+    title: str = ""  # the label, when it names someone (the signed-up user)
 
     @property
     def label(self) -> str:
-        return LABELS[self.key]
+        return self.title or LABELS[self.key]
 
 
 @dataclass

@@ -256,3 +256,13 @@ def login_tokens(
             "`authdemo logout` forgets them."
         )
     return {"id": record["id"], "access": record["access"]}
+
+
+def signed_up_record(stack: Stack, client_id: str, users: tuple[str, ...]) -> dict[str, Any] | None:
+    """The kept tokens when they are of this app client and of a user other than the stack's own
+    (`users`): one who signed up on managed login (issue 20), whom `test` adds a row for; expired
+    or not (kept_or_refreshed refreshes them). None otherwise."""
+    record = store.load(stack.path)
+    if not record or record.get("client_id") != client_id or not record.get("username"):
+        return None
+    return None if record["username"] in users else record
