@@ -134,8 +134,9 @@ def test_sign_in_token_page_and_buttons(browser, browser_stack):
 def test_sign_up_confirm_with_the_inbox_code_and_sign_in(browser, server, server_env):
     """Issue 20, "Sign up as the blog does": on a stack made with `up --sign-up`, managed login
     offers "Sign up"; a new user signs up, reads the code with `authdemo local inbox`, confirms
-    (a wrong code first: refused), signs in and lands on the token page as themselves. The
-    "Forgot your password?" link is there too, and the pages load nothing refused."""
+    (a wrong code first: refused), signs in and lands on the token page as themselves, and `test`
+    shows their row (not in `presenters`). The "Forgot your password?" link is there too, and the
+    pages load nothing refused."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -171,5 +172,13 @@ def test_sign_up_confirm_with_the_inbox_code_and_sign_in(browser, server, server
         assert browser.find_element(By.ID, "user").text == "reader@example.com"
         assert console_errors(browser) == []
         flow.finish()
+        tested = run("test", *e, "--output", "json")  # the reader's row: through the doors but /lambda
+        assert tested.exit_code == 0, tested.output
+        row = [
+            (c["route"], c["status"])
+            for c in json.loads(tested.stdout)["checks"]
+            if c["credential"] == "signed-up"
+        ]
+        assert row == [("protected", 200), ("scoped", 200), ("lambda", 403), ("iam", 403), ("m2m", 403)]
     finally:
         assert run("down", *e).exit_code == 0
