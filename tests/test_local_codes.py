@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import urllib.error
 import urllib.request
@@ -127,6 +128,22 @@ def test_the_inbox_code_resets_the_password_once(server: Any) -> None:
     assert sign_in(server, client_id, "demo@example.com", "New-passw0rd!") == 200
     status, answer, _ = unsigned(server, "ConfirmForgotPassword", **{**new, "Password": "Again-passw0rd!"})
     assert (status, answer["__type"]) == (400, "ExpiredCodeException")
+
+
+def test_codes_are_random_six_digits_and_never_in_an_answer(server: Any) -> None:
+    """What an unsigned caller sees of the codes it asks for: no code in the answer or its headers;
+    the inbox's codes are 6 digits and differ each time (not a fixed or guessable code)."""
+    _, client_id = pool(server, self_sign_up=False)
+    codes = []
+    for _ in range(3):  # under the 5 an hour
+        status, answer, headers = unsigned(
+            server, "ForgotPassword", ClientId=client_id, Username="demo@example.com"
+        )
+        code = last_code("demo@example.com")
+        assert status == 200 and code not in json.dumps(answer) + json.dumps(headers)
+        assert re.fullmatch(r"[0-9]{6}", code), code
+        codes.append(code)
+    assert len(set(codes)) == 3, codes
 
 
 def test_confirm_sign_up_needs_the_code_sent(server: Any) -> None:

@@ -197,6 +197,46 @@ def test_function_code_cannot_read_the_presenters_files(gateway: Gateway) -> Non
     assert not private.exists()  # the private HOME goes with its worker
 
 
+def test_function_code_cannot_read_the_presenters_aws_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the kernel has Landlock, a function reads neither `~/.aws/credentials` nor
+    `~/.aws/config` of the presenter who started the server (HOME here: a directory of the test's)."""
+    if sandbox.abi() < 1:
+        pytest.skip("no Landlock here: the README promises no file sandbox")
+    presenter = tmp_path / "presenter"
+    (presenter / ".aws").mkdir(parents=True)
+    files = [str(presenter / ".aws" / name) for name in ("credentials", "config")]
+    for name in files:
+        Path(name).write_text("[default]\naws_secret_access_key = presenter-secret\n")
+    monkeypatch.setenv("HOME", str(presenter))
+    server = EmbeddedServer(port=0, quiet=True, publish=True).start()
+    try:
+        response = requests.post(
+            Gateway(server).url("/peek"), json={"files": files, "home": str(presenter)}, timeout=30
+        )
+    finally:
+        server.stop()
+    assert response.status_code == 200, response.text
+    seen = response.json()
+    assert all(value.startswith("denied:") for value in seen["files"].values()), seen["files"]
+    assert str(seen["listing"]).startswith("denied:")
+
+
+def test_the_server_log_says_which_sandbox_applies(
+    gateway: Gateway, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """At the first worker the server's log (stderr) says whether function code runs under
+    Landlock or can read every file the presenter can, as the README promises."""
+    response = requests.post(gateway.url("/peek"), json={"files": [], "home": "/nonexistent"}, timeout=30)
+    assert response.status_code == 200, response.text
+    log = capfd.readouterr().err
+    if sandbox.abi() >= 1:
+        assert f"function code runs under Landlock ABI {sandbox.abi()}" in log, log
+    else:
+        assert "function code runs without a file sandbox" in log and "every file you can" in log, log
+
+
 def test_the_functions_variables_arrive_only_inside_the_sandbox(gateway: Gateway) -> None:
     """Finding 7: a function's own variables (LD_PRELOAD, ...) are not in its worker's process
     environment, where the loader would act on them before the sandbox; the handler sees them."""

@@ -17,6 +17,7 @@ from conftest import free_port, run
 from authdemo import paths
 from authdemo.local import credentials, daemon, published
 from authdemo.login import store
+from authdemo.state import atomic_write_json
 
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -150,3 +151,26 @@ def test_planted_links_to_keys_and_records_are_not_read(
     assert daemon._read() is None
     assert store.load(tmp_path / "s.json") is None
     assert json.loads(planted.read_text())["access_key"] == "AKIAPLANTED"  # left alone
+
+
+def test_planted_links_are_replaced_when_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The access key, the server record and the kept tokens, each planted as a link to a victim
+    file: writing them replaces the link with a 0600 file of authdemo's own; the victims stay."""
+    monkeypatch.setenv("AUTHDEMO_HOME", str(tmp_path / "home"))
+    paths.home()  # made (0700) as any command makes it, before the attacker plants the links
+    names = (
+        credentials.credentials_file(),
+        paths.local_server_file(),
+        store.tokens_path(tmp_path / "s.json"),
+    )
+    for number, link in enumerate(names):
+        (tmp_path / f"victim-{number}").write_text("precious")
+        link.symlink_to(tmp_path / f"victim-{number}")
+    try:
+        assert run("local", "start", "--port", str(free_port())).exit_code == 0  # the key, the record
+        atomic_write_json(names[2], {"refresh": "kept"})  # what `store.save` writes through
+        for link in names:
+            assert not link.is_symlink() and stat.S_IMODE(link.stat().st_mode) == 0o600, link
+    finally:
+        daemon.stop()
+    assert [(tmp_path / f"victim-{n}").read_text() for n in range(3)] == ["precious"] * 3
