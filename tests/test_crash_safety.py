@@ -254,7 +254,7 @@ def test_the_kill_points_cover_every_call_that_changes_aws(cognito_rules: Faults
 
 # How many AWS calls a clean up and a clean down make (checked against a clean run above).
 UP_CALLS = 42  # 37 before issue 11: + domain, resource server, M2M client, its authorizer, /m2m
-DOWN_CALLS = 15  # the recorded domain is deleted on the way to DeleteUserPool, and seen gone (issue 19)
+DOWN_CALLS = 14  # the recorded domain is deleted on the way to DeleteUserPool, which goes at once on moto
 # Every call of a clean run that changes AWS (checked against a clean run above).
 UP_CHANGES = (
     *("CreateRole", "PutRolePolicy", "CreateLogGroup", "PutRetentionPolicy") * 2,  # per function
