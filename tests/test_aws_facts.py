@@ -353,6 +353,16 @@ def test_pool_with_domain_and_protection_is_deleted(moto, cognito_rules):
 
 
 # ------------------------------------------------------------------- endpoint warm-up (real HTTP)
+def _send_json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
+    """A stand-in API's answer: `body` as JSON with `status`, as API Gateway sends its own."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class _Scripted(BaseHTTPRequestHandler):
     """Answers GETs from a script: e.g. 404, 503, 500, then 401 forever."""
 
@@ -366,12 +376,7 @@ class _Scripted(BaseHTTPRequestHandler):
             401: {"message": "Unauthorized"},
             200: {"message": "Hello from protected API!", "user": "u"},
         }.get(status, {"message": "Not Found" if status == 404 else "Internal Server Error"})
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        _send_json(self, status, body)
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -466,12 +471,7 @@ class _Routes(BaseHTTPRequestHandler):
             404: {"message": "Not Found"},
             200: {"message": "Hello from protected API!", "user": "demo@example.com"},
         }[status]
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        _send_json(self, status, body)
 
     def log_message(self, *args: Any) -> None:
         pass
