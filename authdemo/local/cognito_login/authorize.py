@@ -67,6 +67,11 @@ def single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
+def field(params: Mapping[str, Sequence[str]], name: str) -> str:
+    """The parameter's (or form field's) first value, "" when absent."""
+    return single(params, name) or ""
+
+
 def check(pool: Any, params: Mapping[str, Sequence[str]]) -> AuthorizeRequest:
     """The checked request, or ErrorPage / RedirectError saying why not."""
     repeated = [name for name in CARRIED if len(params.get(name) or []) > 1]

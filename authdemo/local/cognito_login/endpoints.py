@@ -31,6 +31,7 @@ from werkzeug.wrappers import Request
 from authdemo.local import lockout
 from authdemo.local.backends import find_pool_by_domain, find_user_pool
 from authdemo.local.cognito_login import authorize, minting, pages, self_service
+from authdemo.local.cognito_login.authorize import field
 from authdemo.local.cognito_login.codes import CODE_LIFETIME_SECONDS, CodeStore, Grant
 from authdemo.local.cognito_login.token import JSON_HEADERS, TokenEndpoint, user_usable
 from authdemo.local.names import LOGIN_PREFIX
@@ -97,7 +98,7 @@ class ManagedLogin:
                 "GET": lambda: self.authorize(environ, pool, base, query),
                 "POST": lambda: self.form(environ, lambda form: self.login(environ, pool, base, form)),
             },
-            "/error": {"GET": lambda: (400, pages.security_headers(), pages.error(_one(query, "error")))},
+            "/error": {"GET": lambda: (400, pages.security_headers(), pages.error(field(query, "error")))},
             "/oauth2/token": {
                 "POST": lambda: self.form(environ, lambda form: self._token(environ, pool, form))
             },
@@ -186,7 +187,7 @@ class ManagedLogin:
         checked = self._checked(pool, base, form)
         if not isinstance(checked, authorize.AuthorizeRequest):
             return checked
-        username, password = _one(form, "username"), _one(form, "password")
+        username, password = field(form, "username"), field(form, "password")
 
         def again(message: str) -> Response:
             links = self_service.links(pool, base, checked)
@@ -269,11 +270,11 @@ class ManagedLogin:
     ) -> Response:
         """302 to `logout_uri` if it is one of the client's LogoutURLs; with `redirect_uri` and
         `response_type` instead, back to the sign-in form (Cognito's two forms)."""
-        client = pool.clients.get(_one(query, "client_id"))
+        client = pool.clients.get(field(query, "client_id"))
         if client is None:
             return redirect(base + "/error?" + urlencode({"error": "invalid_request", "client_id": ""}))
-        logout_uri = _one(query, "logout_uri")
-        if not logout_uri and _one(query, "redirect_uri"):
+        logout_uri = field(query, "logout_uri")
+        if not logout_uri and field(query, "redirect_uri"):
             return redirect(base + "/login?" + str(environ.get("QUERY_STRING") or ""))
         if logout_uri and logout_uri in (client.extended_config.get("LogoutURLs") or []):
             return redirect(logout_uri)
@@ -307,8 +308,3 @@ class ManagedLogin:
                 }
             )
         return 200, [("content-type", "application/json")], json.dumps(document).encode()
-
-
-def _one(params: Mapping[str, list[str]], name: str) -> str:
-    values = params.get(name) or []
-    return values[0] if values else ""

@@ -22,15 +22,10 @@ from urllib.parse import urlencode
 from authdemo.local import confirmation
 from authdemo.local.backends import find_client_pool
 from authdemo.local.cognito_login import pages
-from authdemo.local.cognito_login.authorize import AuthorizeRequest
+from authdemo.local.cognito_login.authorize import AuthorizeRequest, field
 
 Response = tuple[int, list[tuple[str, str]], bytes]
 INBOX_HINT = "Offline, read it with `authdemo local inbox`."
-
-
-def _one(params: Mapping[str, Sequence[str]], name: str) -> str:
-    values = params.get(name) or []
-    return values[0] if values else ""
 
 
 def _show(checked: AuthorizeRequest, page: bytes, status: int = 200) -> Response:
@@ -69,7 +64,7 @@ def sign_up_page(
 ) -> Response:
     if not confirmation.self_registration(pool):
         return _show(checked, pages.error("signup_disabled"), 400)
-    fields = [("email", "Email", "email", _one(params, "email")), ("password", "Password", "password", "")]
+    fields = [("email", "Email", "email", field(params, "email")), ("password", "Password", "password", "")]
     back = [("signin", base + "/login?" + urlencode(checked.params), "Already have an account? Sign in")]
     page = pages.form_page(
         "Sign up",
@@ -86,7 +81,7 @@ def sign_up_page(
 
 def sign_up(pool: Any, base: str, checked: AuthorizeRequest, form: Mapping[str, Sequence[str]]) -> Response:
     """SignUp with the email as username; then the confirmation form."""
-    email, password = _one(form, "email"), _one(form, "password")
+    email, password = field(form, "email"), field(form, "password")
     if not confirmation.self_registration(pool):
         return _show(checked, pages.error("signup_disabled"), 400)
     backend, _ = find_client_pool(checked.client_id)
@@ -121,16 +116,16 @@ def confirm_user(
     pool: Any, base: str, checked: AuthorizeRequest, form: Mapping[str, Sequence[str]]
 ) -> Response:
     """ConfirmSignUp with the code (or ResendConfirmationCode); then the sign-in form."""
-    username = _one(form, "username")
+    username = field(form, "username")
     user = pool._get_user(username) if username else None
     try:
         if user is None:
             raise confirmation.CodeRefused("CodeMismatchException", confirmation.MISMATCH)
-        if _one(form, "resend"):
+        if field(form, "resend"):
             if confirmation.confirmed(user) or not confirmation.send_sign_up_code(pool, user.username):
                 raise confirmation.CodeRefused("InvalidParameterException", "User is already confirmed.")
             return confirm_page(pool, base, checked, username, notice=f"We sent a new code. {INBOX_HINT}")
-        confirmation.confirm_sign_up(pool, user, _one(form, "code").strip())
+        confirmation.confirm_sign_up(pool, user, field(form, "code").strip())
     except confirmation.CodeRefused as refused:
         return confirm_page(pool, base, checked, username, message=refused.message)
     return sign_in(pool, base, checked, username, "Your account is confirmed: sign in.")
@@ -139,7 +134,7 @@ def confirm_user(
 def forgot_page(
     pool: Any, base: str, checked: AuthorizeRequest, params: Mapping[str, Sequence[str]], message: str = ""
 ) -> Response:
-    fields = [("username", "Username", "text", _one(params, "username"))]
+    fields = [("username", "Username", "text", field(params, "username"))]
     page = pages.form_page(
         "Forgot your password?",
         pool.name,
@@ -156,7 +151,7 @@ def forgot_password(
     pool: Any, base: str, checked: AuthorizeRequest, form: Mapping[str, Sequence[str]]
 ) -> Response:
     """ForgotPassword: a code if the user exists; the next page reads the same either way."""
-    username = _one(form, "username")
+    username = field(form, "username")
     try:
         confirmation.send_reset_code(pool, username)
     except confirmation.CodeRefused as refused:
@@ -186,11 +181,11 @@ def reset_password(
     pool: Any, base: str, checked: AuthorizeRequest, form: Mapping[str, Sequence[str]]
 ) -> Response:
     """ConfirmForgotPassword; then the sign-in form."""
-    username = _one(form, "username")
+    username = field(form, "username")
     backend, _ = find_client_pool(checked.client_id)
     try:
         confirmation.reset_password(
-            backend, pool, username, _one(form, "code").strip(), _one(form, "password")
+            backend, pool, username, field(form, "code").strip(), field(form, "password")
         )
     except Exception as refused:  # CodeRefused, moto's InvalidPasswordException
         if not hasattr(refused, "message"):
