@@ -160,26 +160,25 @@ class AppClient(PoolClient):
         return None
 
 
-#: The call's own arguments: which client of which pool (never carried over from the answer).
-CLIENT_IDS = ("UserPoolId", "ClientId")
+def carried_fields(cognito: AwsClient, resource: str, ids: tuple[str, ...]) -> tuple[str, ...]:
+    """`Update<resource>` resets each field it is not given: the fields to carry are the members of
+    its input that `Describe<resource>` returns, read from botocore's model at run time (a field AWS
+    adds later is carried, never reset), less the call's own `ids`. One Describe does not return
+    (e.g. UpdateUserPoolClient's PublishSecretsInAWSSecretsManager: "omitted, unchanged") cannot
+    be carried, and needs not be."""
+    described = cognito.shape(f"Describe{resource}", resource, output=True).members
+    updatable = cognito.shape(f"Update{resource}").members
+    return tuple(m for m in updatable if m in described and m not in ids)
 
 
 def client_update_fields(cognito: AwsClient) -> tuple[str, ...]:
-    """UpdateUserPoolClient resets each field it is not given: the fields to carry are the
-    members of its input that DescribeUserPoolClient returns, read from botocore's model at run
-    time (a field AWS adds later is carried, never reset). One it does not return (e.g.
-    PublishSecretsInAWSSecretsManager: "omitted, unchanged") cannot be carried, and needs not be."""
-    described = cognito.shape("DescribeUserPoolClient", "UserPoolClient", output=True).members
-    updatable = cognito.shape("UpdateUserPoolClient").members
-    return tuple(m for m in updatable if m in described and m not in CLIENT_IDS)
+    """What UpdateUserPoolClient carries over (which client of which pool is the call's own)."""
+    return carried_fields(cognito, "UserPoolClient", ("UserPoolId", "ClientId"))
 
 
 def pool_update_fields(cognito: AwsClient) -> tuple[str, ...]:
-    """The fields UpdateUserPool would reset and DescribeUserPool returns (botocore's model, at
-    run time, as `client_update_fields`)."""
-    described = cognito.shape("DescribeUserPool", "UserPool", output=True).members
-    updatable = cognito.shape("UpdateUserPool").members
-    return tuple(m for m in updatable if m in described and m != "UserPoolId")
+    """What UpdateUserPool carries over (`up --sign-up` on an existing pool)."""
+    return carried_fields(cognito, "UserPool", ("UserPoolId",))
 
 
 def _same(now: Any, want: Any) -> bool:
