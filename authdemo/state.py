@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BusyError, StateError, UsageError
+from .paths import NOFOLLOW
 
 SCHEMA_VERSION = 1
 
@@ -262,9 +263,8 @@ else:
             return False
 
 
-# Never through a symlink: a lock file that is a link (planted, or left by hand) is refused,
-# so taking a lock never creates or truncates a file elsewhere (0 where the OS has no flag).
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# Never through a symlink (paths.NOFOLLOW): a lock file that is a link (planted, or left by hand)
+# is refused, so taking a lock never creates or truncates a file elsewhere.
 
 
 def _same_file(fd: int, path: Path) -> bool:
@@ -299,7 +299,7 @@ class LockFile:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         while True:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o600)
             except OSError as exc:
                 if not self.path.is_symlink():
                     raise

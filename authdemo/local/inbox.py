@@ -35,7 +35,7 @@ def read(path: Path | None = None) -> list[dict[str, Any]]:
     symlink, not a regular file, not JSON)."""
     path = path or inbox_file()
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, os.O_RDONLY | paths.NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return []
     with os.fdopen(fd, "rb") as handle:
