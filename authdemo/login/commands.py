@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import oauth
-from ..errors import AuthdemoError, ExitCode, NotDeployedError
+from ..errors import AuthdemoError, NotDeployedError
 from ..managed_login import Endpoints, of_stack
 from ..stack import Options, Stack, cli_flags, open_stack, require, require_server
 from . import store
@@ -123,13 +123,8 @@ def login(
             what = "sign up or reset a password" if sign_up else "reset a password"
             on_event(f"To {what} there, read the code it sends with `authdemo local inbox`.")
         show_url(flow.url)
-        try:
-            flow.wait(timeout if timeout is not None else DEFAULT_SIGN_IN_WAIT)
-        except KeyboardInterrupt as exc:
-            raise AuthdemoError(
-                "Interrupted before the sign-in came back; nothing was kept: rerun `authdemo login`.",
-                ExitCode.INTERRUPTED,
-            ) from exc
+        # Ctrl-C while waiting: the `login` sentence of cli/base.py's INTERRUPTED (nothing was kept).
+        flow.wait(timeout if timeout is not None else DEFAULT_SIGN_IN_WAIT)
         on_event(
             f"Signed in as {kept['username']}; the tokens are kept (mode 0600) for `authdemo test` and "
             f"`authdemo token` until {store.until(kept)}."
