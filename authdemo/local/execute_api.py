@@ -41,7 +41,6 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
 NOT_FOUND = (404, b'{"message":"Not Found"}')
 INTERNAL_ERROR = (500, b'{"message":"Internal Server Error"}')
-TOO_LARGE = (413, b'{"message":"Request Entity Too Large"}')
 JSON_HEADERS = {"content-type": "application/json"}
 
 Response = tuple[int, list[tuple[str, str]], bytes]
@@ -91,10 +90,7 @@ class ExecuteApi:
             if staged is None:
                 return _fail(NOT_FOUND)
             target = Target(api, backend, staged[0], staged[1], path, raw_path)
-            request = Request(environ)
-            if (request.content_length or 0) > MAX_BODY_BYTES:
-                return _fail(TOO_LARGE, {"connection": "close"})
-            # Read the body now, so a refusal never leaves it unread on a kept-alive connection.
+            request = Request(environ)  # its body read and capped (MAX_BODY_BYTES) by the router
             request.get_data(cache=True)
             matched = match_route(list(api.routes.values()), request.method, target.path)
             if matched is None:

@@ -137,12 +137,11 @@ class ManagedLogin:
         return handler()
 
     def form(self, environ: dict[str, Any], then: Callable[[dict[str, list[str]]], Response]) -> Response:
-        """Read a form-encoded body (at most 64 KiB) and hand it on; anything else is refused."""
+        """Hand on a form-encoded body (the router read it, at most MAX_FORM_BYTES); anything else
+        is refused."""
         request = Request(environ)
-        if (request.content_length or 0) > MAX_FORM_BYTES:
-            return 413, [*_TEXT, ("connection", "close")], b"Request Entity Too Large"
         body = request.get_data(cache=True)
-        if request.mimetype != FORM_TYPE or len(body) > MAX_FORM_BYTES:
+        if request.mimetype != FORM_TYPE:
             return 400, list(JSON_HEADERS), b'{"error":"invalid_request"}'
         return then(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
 

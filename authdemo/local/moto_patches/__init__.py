@@ -25,7 +25,6 @@ each have a module of their own (`keys`, `sign_in`, `codes`).
 from __future__ import annotations
 
 import inspect
-import io
 import json
 import re
 import time
@@ -170,7 +169,6 @@ def shared_moto_loader() -> Any:
 
 
 _COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/[\w-]+\Z")
-MAX_UNSIGNED_BODY = 1024 * 1024
 
 
 ADMIN_SCOPE = "aws.cognito.signin.user.admin"
@@ -190,24 +188,16 @@ def present_unsigned_cognito(environ: dict[str, Any]) -> tuple[int, list[tuple[s
     scope (and the Host is 127.0.0.1): it takes us-east-1 and answers NotAuthorizedException
     for a pool elsewhere. AWS finds the pool from the token; here its `iss` claim, read
     without verifying (moto checks the token itself), names the region, which moto reads
-    from a synthetic, unsigned `Authorization` header's credential scope. The body is read
-    and handed back as a fresh stream.
+    from a synthetic, unsigned `Authorization` header's credential scope. The body is the one
+    the router has already read, within its cap, into an in-memory stream.
 
     moto's own tokens always carry the admin scope; managed login's (`cognito_login`) carry the
     scopes granted, so an access token signed in without it gets Cognito's refusal here.
     """
     if environ.get("HTTP_AUTHORIZATION") or environ.get("REQUEST_METHOD") != "POST":
         return None
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return None
-    if not 0 < length <= MAX_UNSIGNED_BODY:
-        return None
-    body = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    claims = _token_claims(body)
+    body = environ["wsgi.input"].getvalue()  # read and capped by the router (`bodies.read`)
+    claims = _token_claims(body) if body else None
     if claims is None:
         return None
     operation = str(environ.get("HTTP_X_AMZ_TARGET") or "").rpartition(".")[2]
