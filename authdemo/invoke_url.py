@@ -12,6 +12,7 @@ note that says why (docs/aws-notes.md, issue 19).
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 from dataclasses import dataclass
@@ -79,9 +80,11 @@ def _in_domain(host: str, suffix: str) -> bool:
     return host == suffix or host.endswith("." + suffix)
 
 
+@functools.lru_cache(maxsize=32)
 def resolves(host: str, timeout: float = RESOLVE_TIMEOUT) -> bool:
     """Whether `host` resolves to an address within `timeout` seconds (a daemon thread does the
-    lookup: getaddrinfo itself has no timeout)."""
+    lookup: getaddrinfo itself has no timeout). Asked once per host and process: `demo` reads the
+    summary for `up` and again for `test`, and an unreachable resolver costs `timeout` each time."""
     found: list[bool] = []
 
     def look_up() -> None:
