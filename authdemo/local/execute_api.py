@@ -1,4 +1,4 @@
-"""One HTTP API invocation, the way API Gateway runs it.
+"""One HTTP API invocation, the way API Gateway runs it (REST APIs: `rest_api`, reached from here).
 
 A request goes stage -> route -> authorizer -> Lambda invoke permission -> function, each
 refusing with API Gateway's own status and body. The route's `AuthorizationType` picks the
@@ -11,6 +11,7 @@ Stages, routes, authorizers and integrations are read live from moto
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import os
 import re
@@ -35,6 +36,7 @@ from authdemo.local.backends import find_api, find_function, moto_cognito_jwks
 from authdemo.local.credentials import Credentials
 from authdemo.local.matching import Target, function_arn_of, match_route, stage_for
 from authdemo.local.permissions import invoke_allowed
+from authdemo.local.rest_api import RestApiInvoker, TokenAuthorizing
 from authdemo.local.runtime import FunctionError, FunctionRuntime
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -49,6 +51,17 @@ Response = tuple[int, list[tuple[str, str]], bytes]
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade"}
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _token_authorizer(runtime: FunctionRuntime) -> TokenAuthorizing | None:
+    """`authorizers.token.TokenAuthorizer` on this runtime; None where that module is absent
+    (its TOKEN doors then answer API Gateway's authorizer 500)."""
+    try:
+        module = importlib.import_module("authdemo.local.authorizers.token")
+    except ImportError:
+        return None
+    authorizer: TokenAuthorizing = module.TokenAuthorizer(runtime)
+    return authorizer
 
 
 def _fail(result: tuple[int, bytes], headers: dict[str, str] | None = None) -> Response:
@@ -75,6 +88,17 @@ class ExecuteApi:
         self.credentials = credentials
         self.runtime = FunctionRuntime(endpoint_url)
         self.lambda_authorizer = LambdaAuthorizer(self.runtime)
+        # REST APIs (API Gateway v1): the same runtime, keys and credentials (`rest_api`).
+        self.rest = RestApiInvoker(self.runtime, self.keys, credentials, _token_authorizer(self.runtime))
+
+    @property
+    def token_authorizer(self) -> TokenAuthorizing | None:
+        """The REST APIs' TOKEN authorizer (its cache: FlushStageAuthorizersCache reaches it here)."""
+        return self.rest.token_authorizer
+
+    @token_authorizer.setter
+    def token_authorizer(self, value: TokenAuthorizing | None) -> None:
+        self.rest.token_authorizer = value
 
     def close(self) -> None:
         self.runtime.close()
