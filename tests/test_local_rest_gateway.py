@@ -342,6 +342,7 @@ def test_payload_one_event_carries_claims_as_strings(rest: Rest) -> None:
     )
     assert context["resourcePath"] == "/claims" and context["accountId"] == LOCAL_ACCOUNT_ID
     assert context["requestId"] == response.headers["x-amzn-RequestId"]
+    assert context["extendedRequestId"] == response.headers["x-amz-apigw-id"]
     assert context["identity"]["sourceIp"] == "127.0.0.1" and context["identity"]["userArn"] is None
     claims = context["authorizer"]["claims"]
     assert all(isinstance(v, str) for v in claims.values()), claims

@@ -103,8 +103,11 @@ class RestApiInvoker:
         self.credentials = credentials
         self.token_authorizer = token_authorizer
 
-    def handle(self, environ: dict[str, Any], backend: Any, api: Any, path: str, rid: str) -> Response:
-        """The response to one request for `api` (path without the invoke-URL prefix)."""
+    def handle(
+        self, environ: dict[str, Any], backend: Any, api: Any, path: str, rid: tuple[str, str]
+    ) -> Response:
+        """The response to one request for `api` (path without the invoke-URL prefix; `rid`: its
+        request id and extended request id)."""
         try:
             return self._handle(environ, backend, api, path, rid)
         except Refused as refused:
@@ -119,7 +122,9 @@ class RestApiInvoker:
             traceback.print_exc(file=sys.stderr)
             return gateway_response(INTERNAL_ERROR)
 
-    def _handle(self, environ: dict[str, Any], backend: Any, api: Any, path: str, rid: str) -> Response:
+    def _handle(
+        self, environ: dict[str, Any], backend: Any, api: Any, path: str, rid: tuple[str, str]
+    ) -> Response:
         first, _, rest = path.lstrip("/").partition("/")
         stage = api.stages.get(first) if first else None
         if stage is None or not stage.deployment_id or stage.deployment_id not in api.deployments:
@@ -137,7 +142,7 @@ class RestApiInvoker:
         method_arn = f"arn:aws:execute-api:{region}:{account}:{api.id}/{first}/{request.method}/{inner[1:]}"
         authorizer, identity = self._authorize(api, first, method, request, method_arn, region, account)
         variables = {str(k): str(v) for k, v in (stage.variables or {}).items()}
-        inv = Invocation(api.id, account, first, variables, resource.id, template, inner, params, rid)
+        inv = Invocation(api.id, account, first, variables, resource.id, template, inner, params, *rid)
         event = build_event(inv, request, authorizer, identity)
         return self._integrate(method, inv, method_arn, event)
 

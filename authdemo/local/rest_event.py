@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -47,7 +46,8 @@ class Invocation:
     resource_path: str  # the resource's template, `/echo/{id}`
     path: str  # the request's path within the stage, decoded
     path_parameters: dict[str, str]
-    request_id: str
+    request_id: str  # the answer's `x-amzn-RequestId`
+    extended_request_id: str  # the answer's `x-amz-apigw-id`
 
 
 def build_event(
@@ -68,7 +68,7 @@ def build_event(
         "resourceId": inv.resource_id,
         "resourcePath": inv.resource_path,
         "httpMethod": request.method,
-        "extendedRequestId": base64.b64encode(uuid.uuid4().bytes[:11]).decode(),
+        "extendedRequestId": inv.extended_request_id,
         "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
         "path": f"/{inv.stage}{inv.path}",
         "accountId": inv.account,

@@ -155,11 +155,10 @@ class Router:
     ) -> list[bytes]:
         rest = find_rest_api(api_id)
         if rest is not None:  # a REST API (API Gateway v1): its own request-id headers
-            rid = str(uuid.uuid4())
+            ids = [("x-amzn-RequestId", str(uuid.uuid4())), ("x-amz-apigw-id", request_id())]
             refused = _read_body(environ, MAX_BODY_BYTES)
-            answer = refused or self.execute_api.rest.handle(environ, rest[0], rest[1], path, rid)
+            answer = refused or self.execute_api.rest.handle(environ, *rest, path, (ids[0][1], ids[1][1]))
             status, headers, body = answer
-            ids = [("x-amzn-RequestId", rid), ("x-amz-apigw-id", request_id()[:16])]
             return self._respond(start_response, environ, (status, [*headers, *ids], body))
         rid = request_id()
         refused = _read_body(environ, MAX_BODY_BYTES)
