@@ -273,7 +273,7 @@ def build(server: Any) -> Rest:
 def rest(server: Any) -> Iterator[Rest]:
     built = build(server)
     execute_api = server.gateway.execute_api
-    kept = execute_api.token_authorizer
+    kept = getattr(execute_api, "token_authorizer", None)  # authorizers.token's, where merged
     execute_api.token_authorizer = built.token_authorizer
     try:
         yield built

@@ -11,7 +11,7 @@ Stages, routes, authorizers and integrations are read live from moto
 from __future__ import annotations
 
 import base64
-import importlib
+import functools
 import json
 import os
 import re
@@ -53,17 +53,6 @@ _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/java
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
-def _token_authorizer(runtime: FunctionRuntime) -> TokenAuthorizing | None:
-    """`authorizers.token.TokenAuthorizer` on this runtime; None where that module is absent
-    (its TOKEN doors then answer API Gateway's authorizer 500)."""
-    try:
-        module = importlib.import_module("authdemo.local.authorizers.token")
-    except ImportError:
-        return None
-    authorizer: TokenAuthorizing = module.TokenAuthorizer(runtime)
-    return authorizer
-
-
 def _fail(result: tuple[int, bytes], headers: dict[str, str] | None = None) -> Response:
     """One of API Gateway's own JSON error answers."""
     return result[0], list({**JSON_HEADERS, **(headers or {})}.items()), result[1]
@@ -88,20 +77,19 @@ class ExecuteApi:
         self.credentials = credentials
         self.runtime = FunctionRuntime(endpoint_url)
         self.lambda_authorizer = LambdaAuthorizer(self.runtime)
-        # REST APIs (API Gateway v1): the same runtime, keys and credentials (`rest_api`).
-        self.rest = RestApiInvoker(self.runtime, self.keys, credentials, _token_authorizer(self.runtime))
-
-    @property
-    def token_authorizer(self) -> TokenAuthorizing | None:
-        """The REST APIs' TOKEN authorizer (its cache: FlushStageAuthorizersCache reaches it here)."""
-        return self.rest.token_authorizer
-
-    @token_authorizer.setter
-    def token_authorizer(self, value: TokenAuthorizing | None) -> None:
-        self.rest.token_authorizer = value
 
     def close(self) -> None:
         self.runtime.close()
+
+    @functools.cached_property
+    def rest(self) -> RestApiInvoker:
+        """The REST APIs' (v1) invoker (`rest_api`): this gateway's runtime, keys and credentials,
+        and its `token_authorizer` (`authorizers.token`, which FlushStageAuthorizersCache reaches)."""
+        return RestApiInvoker(self.runtime, self.keys, self.credentials, self._token_authorizer)
+
+    def _token_authorizer(self) -> TokenAuthorizing | None:
+        found: TokenAuthorizing | None = getattr(self, "token_authorizer", None)
+        return found
 
     def handle(self, environ: dict[str, Any], api_id: str, path: str, raw_path: str, rid: str) -> Response:
         """The response to one request for `api_id` (path without the invoke-URL prefix)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from werkzeug.wrappers import Request
@@ -95,9 +96,10 @@ class RestApiInvoker:
         runtime: FunctionRuntime,
         keys: KeyProvider,
         credentials: Credentials | None,
-        token_authorizer: TokenAuthorizing | None,
+        token_authorizer: Callable[[], TokenAuthorizing | None],
     ) -> None:
-        """`credentials`: the only key `AWS_IAM` methods accept (None: they refuse every request)."""
+        """`credentials`: the only key `AWS_IAM` methods accept (None: they refuse every request);
+        `token_authorizer`: the gateway's TOKEN authorizer now (None: TOKEN doors answer 500)."""
         self.runtime = runtime
         self.keys = keys
         self.credentials = credentials
@@ -162,14 +164,15 @@ class RestApiInvoker:
             scopes = list(method.authorization_scopes or [])
             return cognito_authorize(config, dict(request.headers.items()), self.keys, scopes), {}
         if kind == "CUSTOM" and auth_type == "TOKEN":
-            if self.token_authorizer is None:
+            token_authorizer = self.token_authorizer()
+            if token_authorizer is None:
                 raise AuthorizerError("this authdemo-local has no TOKEN authorizer runtime")
             source = str(authorizer.identity_source or "").strip()
             header = _HEADER_SOURCE.match(source)
             if header is None:
                 raise AuthorizerError(f"the TOKEN authorizer's identity source {source!r} is not a header")
             value = request.headers.get(header.group(1))
-            context = self.token_authorizer.authorize(
+            context = token_authorizer.authorize(
                 authorizer, str(api.id), stage, region, account, value, method_arn
             )
             return context, {}
