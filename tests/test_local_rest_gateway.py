@@ -512,3 +512,40 @@ def test_fuzz_rest_doors_answer_cleanly(
         assert answer(response) in (AUTHZ500, INTERNAL, BAD_GATEWAY)
     elif response.status_code != 200:
         assert json.loads(response.content) and "Traceback" not in response.text
+
+
+def test_proxy_answers_follow_rests_output_format() -> None:
+    """A function's answer by REST's rules: `multiValueHeaders` win over `headers`, a base64 body
+    is decoded, JSON is the default type; any other key, a body that is no string, a status that
+    is no number or no HTTP status is malformed (API Gateway's 502)."""
+    from authdemo.local.rest_event import MalformedAnswer, proxy_response
+
+    status, headers, body = proxy_response(
+        {
+            "statusCode": "201",
+            "headers": {"x-a": "one", "x-b": "b\r\nInjected: yes", "content-length": "9"},
+            "multiValueHeaders": {"x-a": ["1", "2"]},
+            "body": "aGk=",
+            "isBase64Encoded": True,
+        }
+    )
+    assert (status, body) == (201, b"hi")
+    assert headers == [
+        ("x-a", "1"),
+        ("x-a", "2"),
+        ("x-b", "b Injected: yes"),
+        ("content-type", "application/json"),
+    ]
+    assert proxy_response({"statusCode": 204}) == (204, [("content-type", "application/json")], b"")
+    for bad in (
+        {"statusCode": 200, "cookies": ["a=1"]},
+        {"statusCode": 200, "body": {"a": 1}},
+        {"statusCode": True},
+        {"statusCode": 99},
+        {"body": "no status"},
+        {"statusCode": 200, "body": "!", "isBase64Encoded": True},
+        {"statusCode": 200, "multiValueHeaders": {"x": "not a list"}},
+        ["not", "an", "object"],
+    ):
+        with pytest.raises(MalformedAnswer):
+            proxy_response(bad)

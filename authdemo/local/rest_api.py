@@ -22,7 +22,6 @@ change shows without a new deployment, where AWS would wait for one.
 
 from __future__ import annotations
 
-import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from typing import Any, Protocol
 from werkzeug.wrappers import Request
 
 from authdemo.local.authorizers import Denied, iam
-from authdemo.local.authorizers.cognito_pool import CognitoPoolConfig, Refused
+from authdemo.local.authorizers.cognito_pool import CognitoPoolConfig, Refused, identity_source_header
 from authdemo.local.authorizers.cognito_pool import authorize as cognito_authorize
 from authdemo.local.authorizers.jwt import KeyProvider
 from authdemo.local.authorizers.lambda_ import AuthorizerError
@@ -54,7 +53,6 @@ FORBIDDEN: Gateway = (403, b'{"message":"Forbidden"}', "ForbiddenException")
 AUTHORIZER_ERROR: Gateway = (500, b'{"message": null}', "AuthorizerConfigurationException")
 INTERNAL_ERROR: Gateway = (500, b'{"message": "Internal server error"}', "InternalServerErrorException")
 BAD_GATEWAY: Gateway = (502, b'{"message": "Internal server error"}', "InternalServerErrorException")
-_HEADER_SOURCE = re.compile(r"^method\.request\.header\.([!#$%&'*+.^_`|~0-9A-Za-z-]+)\Z")
 # sigv4.Refusal.kind -> the x-amzn-ErrorType API Gateway sends with that refusal.
 _SIGNATURE_ERRORS = {
     "incomplete": "IncompleteSignatureException",
@@ -167,11 +165,7 @@ class RestApiInvoker:
             token_authorizer = self.token_authorizer()
             if token_authorizer is None:
                 raise AuthorizerError("this authdemo-local has no TOKEN authorizer runtime")
-            source = str(authorizer.identity_source or "").strip()
-            header = _HEADER_SOURCE.match(source)
-            if header is None:
-                raise AuthorizerError(f"the TOKEN authorizer's identity source {source!r} is not a header")
-            value = request.headers.get(header.group(1))
+            value = request.headers.get(identity_source_header(authorizer.identity_source))
             context = token_authorizer.authorize(
                 authorizer, str(api.id), stage, region, account, value, method_arn
             )

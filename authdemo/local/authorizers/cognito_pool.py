@@ -63,16 +63,22 @@ class CognitoPoolConfig:
 
     @classmethod
     def from_api(cls, authorizer: Any) -> CognitoPoolConfig:
-        source = str(authorizer.identity_source or "method.request.header.Authorization").strip()
-        match = _HEADER_SOURCE.match(source)
-        if match is None:
-            raise AuthorizerError(f"the Cognito authorizer's identity source {source!r} is not a header")
+        header = identity_source_header(authorizer.identity_source or "method.request.header.Authorization")
         issuers = []
         for arn in authorizer.provider_arns or []:
             pool = _POOL_ARN.match(str(arn))
             if pool is not None:
                 issuers.append(f"https://cognito-idp.{pool.group(1)}.amazonaws.com/{pool.group(2)}")
-        return cls(header=match.group(1).lower(), issuers=tuple(issuers))
+        return cls(header=header.lower(), issuers=tuple(issuers))
+
+
+def identity_source_header(source: Any) -> str:
+    """The header a REST authorizer's identity source names (`method.request.header.<Name>`);
+    AuthorizerError (API Gateway's 500) for any other source."""
+    match = _HEADER_SOURCE.match(str(source or "").strip())
+    if match is None:
+        raise AuthorizerError(f"the authorizer's identity source {source!r} is not a header")
+    return match.group(1)
 
 
 def authorize(
