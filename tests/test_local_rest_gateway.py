@@ -12,8 +12,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
+import jwt
 import pytest
 import requests
 from botocore.auth import SigV4Auth
@@ -325,7 +327,8 @@ def test_cognito_doors_answer_as_the_table_says(rest: Rest) -> None:
 
 def test_payload_one_event_carries_claims_as_strings(rest: Rest) -> None:
     """The function gets a payload 1.0 event: REST's outer fields, the request context with the
-    stage in its path, and the Cognito claims as strings with `cognito:groups` joined by ","."""
+    stage in its path, and the Cognito claims as strings (`exp` a date, `cognito:groups` joined
+    by ",")."""
     response = rest.get("/demo/claims?a=1&a=2&b=x", rest.id_token, headers={"X-Test": "yes"})
     assert response.status_code == 200, response.text
     assert response.headers["x-one"] == "1" and response.headers["x-many"] == "a, b"
@@ -348,7 +351,9 @@ def test_payload_one_event_carries_claims_as_strings(rest: Rest) -> None:
     assert all(isinstance(v, str) for v in claims.values()), claims
     assert claims["cognito:username"] == "alice" and claims["token_use"] == "id"
     assert sorted(claims["cognito:groups"].split(",")) == ["presenters", "staff"]
-    assert claims["exp"].isdigit() and claims["aud"] == rest.client_id
+    assert claims["aud"] == rest.client_id and claims["auth_time"].isdigit()
+    exp = datetime.strptime(claims["exp"], "%a %b %d %H:%M:%S UTC %Y").replace(tzinfo=timezone.utc)
+    assert exp.timestamp() == jwt.decode(rest.id_token, options={"verify_signature": False})["exp"]
 
 
 def test_iam_door(rest: Rest) -> None:

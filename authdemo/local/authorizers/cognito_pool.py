@@ -36,6 +36,7 @@ from authdemo.local.backends import find_user_pool, moto_cognito_jwks
 UNAUTHORIZED = b'{"message":"Unauthorized"}'
 EXPIRED = b'{"message":"The incoming token has expired"}'
 _HEADER_SOURCE = re.compile(r"^method\.request\.header\.([!#$%&'*+.^_`|~0-9A-Za-z-]+)\Z")
+_DATES = ("exp", "iat")  # rendered as Java's Date.toString, in UTC
 _POOL_ARN = re.compile(r"^arn:[\w-]+:cognito-idp:([a-z0-9-]+):\d{12}:userpool/([\w-]+)\Z")
 
 
@@ -162,7 +163,8 @@ def _check_use(claims: Mapping[str, Any], scopes: list[str]) -> None:
 
 
 def event_claims(claims: Mapping[str, Any]) -> dict[str, str]:
-    """Claims as a REST Cognito authorizer passes them on: every value a string, `cognito:groups`
+    """Claims as a REST Cognito authorizer passes them on: every value a string, `exp` and `iat`
+    as dates (`Fri Jul 29 18:52:53 UTC 2016`, `auth_time` stays a number), `cognito:groups`
     joined with "," (null claims left out)."""
     out: dict[str, str] = {}
     for name, value in claims.items():
@@ -170,6 +172,8 @@ def event_claims(claims: Mapping[str, Any]) -> dict[str, str]:
             continue
         if name == "cognito:groups" and isinstance(value, list):
             out[str(name)] = ",".join(claim_string(v) for v in value)
+        elif name in _DATES and isinstance(value, int | float) and not isinstance(value, bool):
+            out[str(name)] = time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(value))
         else:
             out[str(name)] = claim_string(value)
     return out
