@@ -83,9 +83,9 @@ class ExecuteApi:
 
     @functools.cached_property
     def rest(self) -> RestApiInvoker:
-        """The REST APIs' (v1) invoker (`rest_api`): this gateway's runtime, keys and credentials,
-        and its `token_authorizer` (`authorizers.token`, which FlushStageAuthorizersCache reaches)."""
-        return RestApiInvoker(self.runtime, self.keys, self.credentials, self._token_authorizer)
+        """The REST APIs' (v1) invoker (`rest_api`): this gateway's runtime and credentials, and its
+        `token_authorizer` (`authorizers.token`, which FlushStageAuthorizersCache reaches)."""
+        return RestApiInvoker(self.runtime, self.credentials, self._token_authorizer)
 
     def _token_authorizer(self) -> TokenAuthorizing | None:
         found: TokenAuthorizing | None = getattr(self, "token_authorizer", None)

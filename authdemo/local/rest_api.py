@@ -32,7 +32,6 @@ from werkzeug.wrappers import Request
 from authdemo.local.authorizers import Denied, iam
 from authdemo.local.authorizers.cognito_pool import CognitoPoolConfig, Refused, identity_source_header
 from authdemo.local.authorizers.cognito_pool import authorize as cognito_authorize
-from authdemo.local.authorizers.jwt import KeyProvider
 from authdemo.local.authorizers.lambda_ import AuthorizerError
 from authdemo.local.backends import find_function
 from authdemo.local.credentials import Credentials
@@ -92,14 +91,12 @@ class RestApiInvoker:
     def __init__(
         self,
         runtime: FunctionRuntime,
-        keys: KeyProvider,
         credentials: Credentials | None,
         token_authorizer: Callable[[], TokenAuthorizing | None],
     ) -> None:
         """`credentials`: the only key `AWS_IAM` methods accept (None: they refuse every request);
         `token_authorizer`: the gateway's TOKEN authorizer now (None: TOKEN doors answer 500)."""
         self.runtime = runtime
-        self.keys = keys
         self.credentials = credentials
         self.token_authorizer = token_authorizer
 
@@ -160,7 +157,7 @@ class RestApiInvoker:
         if kind == "COGNITO_USER_POOLS" and auth_type == "COGNITO_USER_POOLS":
             config = CognitoPoolConfig.from_api(authorizer)
             scopes = list(method.authorization_scopes or [])
-            return cognito_authorize(config, dict(request.headers.items()), self.keys, scopes), {}
+            return cognito_authorize(config, dict(request.headers.items()), scopes), {}
         if kind == "CUSTOM" and auth_type == "TOKEN":
             token_authorizer = self.token_authorizer()
             if token_authorizer is None:

@@ -27,9 +27,9 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt import PyJWKSet
 
-from authdemo.local.authorizers.denied import Denied
-from authdemo.local.authorizers.jwt import ALLOWED_ALGORITHMS, MAX_TOKEN_BYTES, KeyProvider, claim_string
+from authdemo.local.authorizers.jwt import ALLOWED_ALGORITHMS, MAX_TOKEN_BYTES, claim_string
 from authdemo.local.authorizers.lambda_ import AuthorizerError
 from authdemo.local.backends import find_user_pool, moto_cognito_jwks
 
@@ -85,7 +85,6 @@ def identity_source_header(source: Any) -> str:
 def authorize(
     config: CognitoPoolConfig,
     headers: Mapping[str, str],
-    keys: KeyProvider,
     scopes: Sequence[str] = (),
     now: float | None = None,
 ) -> dict[str, Any]:
@@ -97,18 +96,16 @@ def authorize(
     if not token:
         raise unauthorized("the token is missing")
     try:
-        claims = _verified(config, token, keys, time.time() if now is None else now)
+        claims = _verified(config, token, time.time() if now is None else now)
     except (Refused, AuthorizerError):
         raise
-    except Denied as exc:  # KeyProvider's refusals (an unknown kid)
-        raise unauthorized(exc.description) from exc
     except Exception as exc:  # RecursionError from nested JSON, odd key material, ...
         raise unauthorized("the token is malformed") from exc
     _check_use(claims, list(scopes))
     return {"claims": event_claims(claims)}
 
 
-def _verified(config: CognitoPoolConfig, token: str, keys: KeyProvider, now: float) -> dict[str, Any]:
+def _verified(config: CognitoPoolConfig, token: str, now: float) -> dict[str, Any]:
     if len(token.encode("utf-8", "replace")) > MAX_TOKEN_BYTES or token.count(".") != 2:
         raise unauthorized("the token is malformed")
     try:
@@ -119,12 +116,13 @@ def _verified(config: CognitoPoolConfig, token: str, keys: KeyProvider, now: flo
     alg, kid, issuer = header.get("alg"), header.get("kid"), unverified.get("iss")
     if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS or not isinstance(kid, str):
         raise unauthorized("the token's algorithm or kid is invalid")
-    # Keys only for the authorizer's own pools, and only from the embedded Cognito: never fetched.
-    if not isinstance(issuer, str) or issuer not in config.issuers or moto_cognito_jwks(issuer) is None:
+    # Keys only for the authorizer's own pools, and only the embedded Cognito's: never fetched.
+    jwks = moto_cognito_jwks(issuer) if isinstance(issuer, str) and issuer in config.issuers else None
+    if jwks is None:
         raise unauthorized("the token is not from one of the authorizer's user pools")
-    key = keys.signing_key(issuer, kid)
-    if not isinstance(key.key, rsa.RSAPublicKey):
-        raise unauthorized("the pool's key is not an RSA public key")
+    key = next((k for k in PyJWKSet.from_dict(dict(jwks)).keys if k.key_id == kid), None)
+    if key is None or not isinstance(key.key, rsa.RSAPublicKey):
+        raise unauthorized("the token's kid is not the pool's key")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
