@@ -1165,16 +1165,16 @@ class TokenApi:
         self.server = server
         self.runtime = CountingRuntime(server.url)
         suffix = uuid.uuid4().hex[:8]
-        role = server_client(server, "iam").create_role(
+        self.role = server_client(server, "iam").create_role(
             RoleName=f"token-{suffix}", AssumeRolePolicyDocument="{}"
-        )
+        )["Role"]["Arn"]
         lam = server_client(server, "lambda")
         code = zipped("auth.py", TOKEN_AUTHORIZER_CODE)
         fns = {
             name: lam.create_function(
                 FunctionName=f"{name}-{suffix}",
                 Runtime="python3.12",
-                Role=role["Role"]["Arn"],
+                Role=self.role,
                 Handler="auth.handler",
                 Code={"ZipFile": code},
             )["FunctionArn"]

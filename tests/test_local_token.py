@@ -182,3 +182,77 @@ def allow(**statement: Any) -> dict[str, Any]:
 def test_policy_effect_evaluates_as_iam(statements: list[dict[str, Any]], effect: str | None) -> None:
     """Explicit Deny wins; an Allow must match; `*`/`?` wildcards, lists, NotAction, NotResource."""
     assert policy_effect({"Statement": statements}, ARN) == effect
+
+
+def test_the_demo_authorizer_behind_the_cache_outlives_a_sign_out_until_flushed(token_api: TokenApi) -> None:
+    """authdemo's own authorizer.py, run by the gateway against the embedded Cognito: a
+    presenter's access token is allowed at /lambda and refused at /lambda/again (the trap), a
+    student's denied, an ID token unauthorized; after GlobalSignOut the cached Allow still
+    answers until the stage is flushed, then GetUser refuses the revoked token (401)."""
+    import uuid
+    from pathlib import Path
+
+    from conftest import zipped
+
+    server, suffix = token_api.server, uuid.uuid4().hex[:8]
+    idp = server_client(server, "cognito-idp")
+    pool = idp.create_user_pool(PoolName=f"token-{suffix}")["UserPool"]["Id"]
+    client = idp.create_user_pool_client(
+        UserPoolId=pool, ClientName="web", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    idp.create_group(UserPoolId=pool, GroupName="presenters")
+    tokens = {}
+    for name in ("demo", "student"):
+        idp.admin_create_user(UserPoolId=pool, Username=name, TemporaryPassword="Temp-Pass-1!")
+        idp.admin_set_user_password(UserPoolId=pool, Username=name, Password="Demo-Pass-123!", Permanent=True)
+        if name == "demo":
+            idp.admin_add_user_to_group(UserPoolId=pool, Username=name, GroupName="presenters")
+        tokens[name] = idp.initiate_auth(
+            ClientId=client,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": name, "PASSWORD": "Demo-Pass-123!"},
+        )["AuthenticationResult"]
+    lam, gw = server_client(server, "lambda"), server_client(server, "apigateway")
+    source = (
+        Path(__file__).resolve().parent.parent / "authdemo" / "lambda_src" / "authorizer.py"
+    ).read_text()
+    fn = lam.create_function(
+        FunctionName=f"demo-authorizer-{suffix}",
+        Runtime="python3.12",
+        Role=token_api.role,
+        Handler="authorizer.handler",
+        Code={"ZipFile": zipped("authorizer.py", source)},
+        Timeout=5,
+        Environment={"Variables": {"USER_POOL_ID": pool, "CLIENT_ID": client, "GROUP": "presenters"}},
+    )["FunctionArn"]
+    token_api.ids["demo"] = gw.create_authorizer(
+        restApiId=token_api.api_id,
+        name="presenters-token",
+        type="TOKEN",
+        authorizerUri=f"arn:aws:apigateway:{TokenApi.REGION}:lambda:path/2015-03-31/functions/{fn}/invocations",
+        identitySource="method.request.header.Authorization",
+        authorizerResultTtlInSeconds=300,
+    )["id"]
+    lam.add_permission(
+        FunctionName=fn,
+        StatementId="rest-authorizer-invoke",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{TokenApi.REGION}:{LOCAL_ACCOUNT_ID}:{token_api.api_id}"
+        f"/authorizers/{token_api.ids['demo']}",
+    )
+
+    door = Door(token_api)
+    presenter = f"Bearer {tokens['demo']['AccessToken']}"
+    context = door.ask("demo", presenter)
+    assert context == {"principalId": "demo", "username": "demo", "groups": "presenters"}
+    assert door.refused("demo", presenter, "lambda/again") == (403, NOALLOW)
+    student = f"Bearer {tokens['student']['AccessToken']}"
+    assert door.refused("demo", student) == (403, DENY)
+    assert door.refused("demo", student, "lambda/again") == (403, NOALLOW)
+    assert door.refused("demo", f"Bearer {tokens['demo']['IdToken']}") == (401, U)
+
+    idp.global_sign_out(AccessToken=tokens["demo"]["AccessToken"])
+    assert door.ask("demo", presenter) == context  # the cached Allow outlives the sign-out
+    door.authorizer.flush(token_api.api_id, TokenApi.STAGE)
+    assert door.refused("demo", presenter) == (401, U)
