@@ -45,15 +45,12 @@ def flush_stage_authorizers_cache(
 ) -> Response | None:
     """The answer to a FlushStageAuthorizersCache call (already SigV4-verified), None for any
     other call; `flush(rest_api_id, stage)` empties that stage's authorizer cache."""
-    method, path, status = wire()
     scope = _SCOPE.search(str(environ.get("HTTP_AUTHORIZATION") or ""))
+    if scope is None or scope.group(3) != "apigateway":  # another service's call: no model to read
+        return None
+    method, path, status = wire()
     found = path.match(str(environ.get("PATH_INFO") or ""))
-    if (
-        environ.get("REQUEST_METHOD") != method
-        or found is None
-        or scope is None
-        or scope.group(3) != "apigateway"
-    ):
+    if environ.get("REQUEST_METHOD") != method or found is None:
         return None
     from moto.apigateway.models import apigateway_backends
     from moto.core.exceptions import JsonRESTError
