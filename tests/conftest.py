@@ -1113,3 +1113,132 @@ def ministack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+# ------------------------------------------------------------------ REST TOKEN authorizers (issue 21)
+TOKEN_AUTHORIZER_CODE = """
+import json, uuid
+
+def handler(event, context):
+    token = event["authorizationToken"]
+    kind = token.split("-")[0]
+    if kind == "unauth":
+        raise Exception("Unauthorized")
+    if kind == "boom":
+        raise RuntimeError("the authorizer failed")
+    if kind == "junk":
+        return {"principalId": "p"}
+    arn = event["methodArn"]
+    resource = {"wild": arn.split("/")[0] + "/*", "elsewhere": arn + "/elsewhere"}.get(kind, arn)
+    statement = {"Action": "execute-api:Invoke", "Effect": "Deny" if kind == "deny" else "Allow",
+                 "Resource": resource}
+    context = {"event": json.dumps(event), "call": uuid.uuid4().hex, "n": 1, "ok": True}
+    if kind == "nested":
+        context["more"] = {"a": 1}
+    return {"principalId": "p-" + token, "context": context,
+            "policyDocument": {"Version": "2012-10-17", "Statement": [statement]}}
+"""
+
+
+class TokenApi:
+    """A REST API on the session server with TOKEN authorizers of one test function (its
+    `authorizationToken` picks the answer: `allow-`, `deny-`, `elsewhere-` (an Allow of another
+    resource), `wild-` (an Allow of the whole API), `unauth-`, `boom-`, `junk-`, `nested-`), and
+    a function runtime that records every event it is asked to run (`events`)."""
+
+    REGION, STAGE = "us-west-2", "demo"
+
+    def __init__(self, server: Any) -> None:
+        import uuid
+
+        from authdemo.local.runtime import FunctionRuntime
+
+        class CountingRuntime(FunctionRuntime):
+            def __init__(self, endpoint_url: str) -> None:
+                super().__init__(endpoint_url)
+                self.events: list[dict[str, Any]] = []
+
+            def invoke(self, fn: Any, event: dict[str, Any], max_seconds: float | None = None) -> Any:
+                self.events.append(event)
+                return super().invoke(fn, event, max_seconds)
+
+        self.server = server
+        self.runtime = CountingRuntime(server.url)
+        suffix = uuid.uuid4().hex[:8]
+        self.role = server_client(server, "iam").create_role(
+            RoleName=f"token-{suffix}", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        lam = server_client(server, "lambda")
+        code = zipped("auth.py", TOKEN_AUTHORIZER_CODE)
+        fns = {
+            name: lam.create_function(
+                FunctionName=f"{name}-{suffix}",
+                Runtime="python3.12",
+                Role=self.role,
+                Handler="auth.handler",
+                Code={"ZipFile": code},
+            )["FunctionArn"]
+            for name in ("token", "noperm")
+        }
+        gw = server_client(server, "apigateway")
+        self.api_id = gw.create_rest_api(name=f"token-{suffix}")["id"]
+        root = gw.get_resources(restApiId=self.api_id)["items"][0]["id"]
+        gw.put_method(restApiId=self.api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+        gw.put_integration(restApiId=self.api_id, resourceId=root, httpMethod="GET", type="MOCK")
+        gw.create_deployment(restApiId=self.api_id, stageName=self.STAGE)
+        lam.add_permission(
+            FunctionName=fns["token"],
+            StatementId="apigateway-authorizers",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:{self.REGION}:{aws.LOCAL_ACCOUNT_ID}:{self.api_id}/authorizers/*",
+        )
+
+        def create(name: str, fn: str, **extra: Any) -> str:
+            uri = f"arn:aws:apigateway:{self.REGION}:lambda:path/2015-03-31/functions/{fns[fn]}/invocations"
+            return str(
+                gw.create_authorizer(
+                    restApiId=self.api_id,
+                    name=name,
+                    type="TOKEN",
+                    authorizerUri=uri,
+                    identitySource="method.request.header.Authorization",
+                    **extra,
+                )["id"]
+            )
+
+        self.ids = {
+            "ttl0": create("ttl0", "token", authorizerResultTtlInSeconds=0),
+            "cached": create("cached", "token", authorizerResultTtlInSeconds=300),
+            "default": create("default", "token"),
+            "validated": create(
+                "validated",
+                "token",
+                authorizerResultTtlInSeconds=0,
+                identityValidationExpression=r"Bearer [a-z]+-\d",
+            ),
+            "noperm": create("noperm", "noperm", authorizerResultTtlInSeconds=0),
+        }
+
+    def authorizer(self, name: str) -> Any:
+        """moto's Authorizer object, as the gateway reads it."""
+        from moto.apigateway.models import apigateway_backends
+
+        return (
+            apigateway_backends[aws.LOCAL_ACCOUNT_ID][self.REGION]
+            .apis[self.api_id]
+            .authorizers[self.ids[name]]
+        )
+
+    def method_arn(self, path: str, method: str = "GET") -> str:
+        api = f"arn:aws:execute-api:{self.REGION}:{aws.LOCAL_ACCOUNT_ID}:{self.api_id}"
+        return f"{api}/{self.STAGE}/{method}/{path}"
+
+
+@pytest.fixture(scope="module")
+def token_api(server: Any) -> Iterator[TokenApi]:
+    api = TokenApi(server)
+    try:
+        yield api
+    finally:
+        api.runtime.close()

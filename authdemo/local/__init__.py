@@ -15,7 +15,8 @@ Module map (moto-style, one job each):
                 -> permission -> function; `rest_event` its payload 1.0 event and answer.
 - `authorizers/` one module per route AuthorizationType: `jwt` (JWT), `lambda_` (CUSTOM: a
                 Lambda REQUEST authorizer, its identity sources, event, reply rules and TTL
-                cache), `iam` (AWS_IAM: SigV4 for execute-api, verified by `sigv4`); `denied`
+                cache), `iam` (AWS_IAM: SigV4 for execute-api, verified by `sigv4`), `token`
+                (a REST API's TOKEN authorizer: IAM policy, per-token cache, flush); `denied`
                 the refusal they raise.
 - `permissions` Lambda resource-policy evaluation (may API Gateway invoke this function?).
 - `runtime`     function code in warm worker processes (`lambda_worker`), timeouts enforced;
@@ -29,7 +30,7 @@ Module map (moto-style, one job each):
 - `moto_patches` what AWS has and moto lacks (GetAuthorizers; unsigned Cognito calls
                 answered in the region of their access token's pool; the pools' own signing
                 key; Cognito's sign-in answers, with `lockout` its temporary lockout; real
-                confirmation codes).
+                confirmation codes; FlushStageAuthorizersCache).
 - `confirmation` Cognito's sign-up and password-reset codes (single-use, expiring), sent to
                 `inbox`, the owner's 0600 file that `authdemo local inbox` reads.
 """

@@ -32,6 +32,7 @@ from authdemo.local.authorizers.lambda_ import (
     LambdaAuthorizerConfig,
     RequestView,
 )
+from authdemo.local.authorizers.token import TokenAuthorizer
 from authdemo.local.backends import find_api, find_function, moto_cognito_jwks
 from authdemo.local.credentials import Credentials
 from authdemo.local.matching import Target, function_arn_of, match_route, stage_for
@@ -77,6 +78,7 @@ class ExecuteApi:
         self.credentials = credentials
         self.runtime = FunctionRuntime(endpoint_url)
         self.lambda_authorizer = LambdaAuthorizer(self.runtime)
+        self.token_authorizer = TokenAuthorizer(self.runtime)  # REST's; FlushStageAuthorizersCache reaches it
 
     def close(self) -> None:
         self.runtime.close()

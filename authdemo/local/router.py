@@ -17,7 +17,8 @@
    serves unsigned go to moto stripped of anything that could route them elsewhere
    (`sigv4.unsigned`); an unsigned Cognito call with an `AccessToken` is first given its
    pool's region (`moto_patches.present_unsigned_cognito`), which moto would otherwise take
-   as us-east-1.
+   as us-east-1. FlushStageAuthorizersCache, which moto lacks, is answered here once verified: it
+   empties the gateway's own TOKEN authorizer cache (`moto_patches.flush_stage_authorizers_cache`).
 Every body is read here, once, counting the bytes actually read (`bodies`), whatever
 `Content-Length` or `Transfer-Encoding` say: at most 64 KiB for managed login and the issuer,
 10 MB for an API (API Gateway's payload quota), 1 MiB for an unsigned Cognito call, 100 MB for
@@ -187,6 +188,9 @@ class Router:
         if refusal is not None:
             answer = sigv4.refusal_response(sigv4.protocol_of(environ), refusal)
             return self._respond(start_response, environ, answer)
+        flushed = moto_patches.flush_stage_authorizers_cache(environ, self.execute_api.token_authorizer.flush)
+        if flushed is not None:  # moto lacks it; the cache is the gateway's
+            return self._respond(start_response, environ, flushed)
         return self.app(environ, start_response)
 
     @staticmethod

@@ -19,18 +19,23 @@ class Denied(Exception):
         scopes: Sequence[str] = (),
         message: str | None = None,
         challenge: bool = True,
+        body: bytes | None = None,
     ) -> None:
         """`message` replaces the body's "Unauthorized"/"Forbidden"; `challenge` False leaves
-        out `www-authenticate` (JWT authorizers send it, Lambda and IAM refusals do not)."""
+        out `www-authenticate` (JWT authorizers send it, Lambda and IAM refusals do not); `body`
+        replaces the whole body (a REST API's `{"Message":...}` 403s)."""
         super().__init__(description)
         self.description = description
         self.status = status
         self.scopes = tuple(scopes)
         self.message = message
         self.challenge = challenge
+        self._body = body
 
     @property
     def body(self) -> bytes:
+        if self._body is not None:
+            return self._body
         if self.message is not None:
             return json.dumps({"message": self.message}, separators=(",", ":")).encode()
         return UNAUTHORIZED_BODY if self.status == 401 else FORBIDDEN_BODY

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,32 +187,63 @@ def _action_matches(pattern: str) -> bool:
     )
 
 
-def policy_allows(policy: Mapping[str, Any], route_arn: str) -> bool:
-    """IAM's rule for one action: an explicit Deny wins, else some Allow must match."""
+def _resource_matches(pattern: str, route_arn: str) -> bool:
+    return pattern == "*" or arn_like(pattern, route_arn)
+
+
+def _applies(statement: Mapping[str, Any], route_arn: str) -> bool:
+    """Whether the statement covers `execute-api:Invoke` on the ARN: its Action (or every action
+    but its NotAction) and its Resource (or every resource but its NotResource)."""
+    if "Action" in statement:
+        action = any(_action_matches(a) for a in _as_list(statement["Action"]))
+    else:
+        action = "NotAction" in statement and not any(
+            _action_matches(a) for a in _as_list(statement["NotAction"])
+        )
+    if not action:
+        return False
+    if "Resource" in statement:
+        return any(_resource_matches(r, route_arn) for r in _as_list(statement["Resource"]))
+    return "NotResource" in statement and not any(
+        _resource_matches(r, route_arn) for r in _as_list(statement["NotResource"])
+    )
+
+
+def policy_effect(policy: Mapping[str, Any], route_arn: str) -> str | None:
+    """IAM's rule for one action: "Deny" when a statement denies it explicitly (that wins),
+    else "Allow" when one allows it, else None (no matching Allow: an implicit deny)."""
     allowed = False
     for statement in policy.get("Statement") or []:
-        if not any(_action_matches(a) for a in _as_list(statement.get("Action"))):
-            continue
-        if not any(arn_like(r, route_arn) or r == "*" for r in _as_list(statement.get("Resource"))):
+        if not _applies(statement, route_arn):
             continue
         effect = statement.get("Effect")
         if effect == "Deny":
-            return False
+            return "Deny"
         if effect == "Allow":
             allowed = True
-    return allowed
+    return "Allow" if allowed else None
+
+
+def policy_allows(policy: Mapping[str, Any], route_arn: str) -> bool:
+    """Whether the policy allows invoking the ARN (no explicit Deny, some Allow)."""
+    return policy_effect(policy, route_arn) == "Allow"
 
 
 class DecisionCache:
-    """Decisions per (API, authorizer, identity values), each kept for the authorizer's TTL."""
+    """Decisions per (API, authorizer, identity values), each kept for the authorizer's TTL;
+    at most `max_entries` (the expired ones go first, then the oldest). `clock`: seconds, for
+    tests that move time without sleeping."""
 
-    def __init__(self, max_entries: int = MAX_CACHED_DECISIONS) -> None:
+    def __init__(
+        self, max_entries: int = MAX_CACHED_DECISIONS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, ...], tuple[float, Decision]] = {}
         self._max = max_entries
+        self._clock = clock
 
     def get(self, key: tuple[str, ...]) -> Decision | None:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -223,13 +254,21 @@ class DecisionCache:
             return entry[1]
 
     def put(self, key: tuple[str, ...], decision: Decision, ttl: float) -> None:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             if len(self._entries) >= self._max:
                 self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
                 while len(self._entries) >= self._max:
                     del self._entries[next(iter(self._entries))]
             self._entries[key] = (now + ttl, decision)
+
+    def forget(self, prefix: tuple[str, ...]) -> int:
+        """Drop every decision whose key starts with `prefix`; how many were dropped."""
+        with self._lock:
+            gone = [k for k in self._entries if k[: len(prefix)] == prefix]
+            for key in gone:
+                del self._entries[key]
+        return len(gone)
 
 
 class LambdaAuthorizer:

@@ -15,7 +15,9 @@ and kept in this process's memory only, and the pools' JWKS serves only its publ
 (`own_signing_key`); and password sign-ins answer as Cognito does, an unknown user like a wrong
 password and a temporary lockout after five failures (`guarded_sign_in`, `authdemo.local.lockout`).
 Confirmation codes are real and SignUp respects an admin-only pool (`confirmation_codes`, issue 20
-findings 2 and 4).
+findings 2 and 4). FlushStageAuthorizersCache, which moto lacks, empties the gateway's own TOKEN
+authorizer cache (`rest_authorizers`, called by the router once the call is verified), and a REST
+authorizer keeps its identityValidationExpression (`kept_validation_expression`).
 
 One package, so that every patch of moto is found in one place: this module holds the wiring
 (`apply`, `fixes`, `speedups`) and the small patches; the Cognito behaviours that issue 20 added
@@ -35,6 +37,7 @@ import jwt
 
 from .codes import confirmation_codes, resend_confirmation_code
 from .keys import PoolKey, own_signing_key, pool_key
+from .rest_authorizers import flush_stage_authorizers_cache, kept_validation_expression
 from .sign_in import guarded_sign_in
 
 _applied = False
@@ -61,6 +64,7 @@ def fixes() -> list[tuple[Any, str, Any]]:
         *own_signing_key(),
         *guarded_sign_in(),
         *confirmation_codes(),
+        *kept_validation_expression(),
     ]
 
 
@@ -245,7 +249,9 @@ __all__ = [
     "apply",
     "confirmation_codes",
     "fixes",
+    "flush_stage_authorizers_cache",
     "guarded_sign_in",
+    "kept_validation_expression",
     "own_signing_key",
     "pool_key",
     "present_unsigned_cognito",
