@@ -1,8 +1,9 @@
 """The embedded gateway serves and enforces REST APIs (API Gateway v1): real HTTP, real tokens.
 
 One REST API on the session's embedded AWS, built with boto3 as COMMON21's table has it (a
-Cognito user pool authorizer with and without scopes, AWS_IAM, TOKEN doors), plus the resources
-that prove the rest of REST's rules (matching, the payload 1.0 event, the backend's failures).
+Cognito user pool authorizer with and without scopes, AWS_IAM, TOKEN doors behind authdemo's own
+authorizer and backend functions), plus the resources that prove the rest of REST's rules
+(matching, the payload 1.0 event, the backend's failures).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -104,7 +106,11 @@ class Rest:
     id_token: str
     access_token: str
     other_pool_id_token: str
-    token_authorizer: StandIn
+    student_access_token: str  # bob, in no group
+
+    def sign_in(self, username: str) -> dict[str, str]:
+        """A fresh session of `username` (alice, bob or carol): its tokens."""
+        return _sign_in(server_client(self.server, "cognito-idp", REGION), self.client_id, username)
 
     @property
     def base(self) -> str:
@@ -134,30 +140,39 @@ def answer(response: requests.Response) -> tuple[int, bytes]:
     return response.status_code, response.content
 
 
-def _pool(idp: Any, name: str, groups: tuple[str, ...] = ()) -> tuple[str, str, dict[str, str]]:
-    """A pool, a client and a signed-in user (in `groups`): (pool id, client id, tokens)."""
+def _pool(idp: Any, name: str, users: dict[str, tuple[str, ...]]) -> tuple[str, str]:
+    """A pool, a client and `users` (name: its groups): (pool id, client id)."""
     pool = idp.create_user_pool(PoolName=name)["UserPool"]["Id"]
     client = idp.create_user_pool_client(
         UserPoolId=pool, ClientName="web", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
     )["UserPoolClient"]["ClientId"]
-    idp.admin_create_user(UserPoolId=pool, Username="alice", TemporaryPassword="Temp-Pass-1!")
-    idp.admin_set_user_password(UserPoolId=pool, Username="alice", Password=PASSWORD, Permanent=True)
-    for group in groups:
+    for group in sorted({g for groups in users.values() for g in groups}):
         idp.create_group(UserPoolId=pool, GroupName=group)
-        idp.admin_add_user_to_group(UserPoolId=pool, Username="alice", GroupName=group)
-    tokens = idp.initiate_auth(
-        ClientId=client,
+    for user, groups in users.items():
+        idp.admin_create_user(UserPoolId=pool, Username=user, TemporaryPassword="Temp-Pass-1!")
+        idp.admin_set_user_password(UserPoolId=pool, Username=user, Password=PASSWORD, Permanent=True)
+        for group in groups:
+            idp.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName=group)
+    return pool, client
+
+
+def _sign_in(idp: Any, client_id: str, username: str) -> dict[str, str]:
+    answer = idp.initiate_auth(
+        ClientId=client_id,
         AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": "alice", "PASSWORD": PASSWORD},
-    )["AuthenticationResult"]
-    return pool, client, tokens
+        AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD},
+    )
+    tokens: dict[str, str] = answer["AuthenticationResult"]
+    return tokens
 
 
 def build(server: Any) -> Rest:
     suffix = uuid.uuid4().hex[:8]
     idp = server_client(server, "cognito-idp", REGION)
-    pool, client_id, tokens = _pool(idp, f"rest-{suffix}", groups=("presenters", "staff"))
-    _, _, other = _pool(idp, f"rest-other-{suffix}")
+    users = {"alice": ("presenters", "staff"), "bob": (), "carol": ("presenters",)}
+    pool, client_id = _pool(idp, f"rest-{suffix}", users)
+    _, other_client = _pool(idp, f"rest-other-{suffix}", {"alice": ()})
+    tokens = _sign_in(idp, client_id, "alice")
     role = server_client(server, "iam", REGION).create_role(
         RoleName=f"rest-{suffix}", AssumeRolePolicyDocument="{}"
     )["Role"]["Arn"]
@@ -175,6 +190,7 @@ def build(server: Any) -> Rest:
 
     fns = {
         "demo": function("demo", function_zip(), "handler.handler"),
+        "authorizer": function("authorizer", function_zip(), "authorizer.handler"),
         "echo": function("echo", code, "fns.echo"),
         "boom": function("boom", code, "fns.boom"),
         "malformed": function("malformed", code, "fns.malformed"),
@@ -197,7 +213,7 @@ def build(server: Any) -> Rest:
         restApiId=api,
         name="presenters-token",
         type="TOKEN",
-        authorizerUri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{fns['echo']}/invocations",
+        authorizerUri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{fns['authorizer']}/invocations",
         identitySource="method.request.header.Authorization",
         authorizerResultTtlInSeconds=300,
     )["id"]
@@ -231,7 +247,7 @@ def build(server: Any) -> Rest:
     method("/protected", "demo", "COGNITO_USER_POOLS", authorizerId=cognito)
     method("/scoped", "demo", "COGNITO_USER_POOLS", authorizerId=cognito, authorizationScopes=[ADMIN_SCOPE])
     method("/claims", "echo", "COGNITO_USER_POOLS", authorizerId=cognito)
-    method("/lambda", "echo", "CUSTOM", authorizerId=token)
+    method("/lambda", "demo", "CUSTOM", authorizerId=token)
     method("/lambda/again", "echo", "CUSTOM", authorizerId=token)
     method("/request", "echo", "CUSTOM", authorizerId=request_type)
     method("/iam", "echo", "AWS_IAM")
@@ -252,6 +268,13 @@ def build(server: Any) -> Rest:
             Principal="apigateway.amazonaws.com",
             SourceArn=f"arn:aws:execute-api:{REGION}:{LOCAL_ACCOUNT_ID}:{api}/*/*/*",
         )
+    lam.add_permission(
+        FunctionName=fns["authorizer"],
+        StatementId="rest-authorizer-invoke",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{REGION}:{LOCAL_ACCOUNT_ID}:{api}/authorizers/{token}",
+    )
     lam.add_permission(  # another API's: not this one's
         FunctionName=fns["noperm"],
         StatementId="other-api",
@@ -266,19 +289,23 @@ def build(server: Any) -> Rest:
         client_id=client_id,
         id_token=tokens["IdToken"],
         access_token=tokens["AccessToken"],
-        other_pool_id_token=other["IdToken"],
-        token_authorizer=StandIn(),
+        other_pool_id_token=_sign_in(idp, other_client, "alice")["IdToken"],
+        student_access_token=_sign_in(idp, client_id, "bob")["AccessToken"],
     )
 
 
 @pytest.fixture(scope="module")
-def rest(server: Any) -> Iterator[Rest]:
-    built = build(server)
-    execute_api = server.gateway.execute_api
-    kept = getattr(execute_api, "token_authorizer", None)  # authorizers.token's, where merged
-    execute_api.token_authorizer = built.token_authorizer
+def rest(server: Any) -> Rest:
+    return build(server)
+
+
+@contextmanager
+def standing_in(rest: Rest) -> Iterator[StandIn]:
+    """The session gateway's TOKEN authorizer replaced by a StandIn, for the `with` block."""
+    execute_api = rest.server.gateway.execute_api
+    kept, execute_api.token_authorizer = execute_api.token_authorizer, StandIn()
     try:
-        yield built
+        yield execute_api.token_authorizer
     finally:
         execute_api.token_authorizer = kept
 
@@ -379,35 +406,57 @@ def test_iam_door(rest: Rest) -> None:
 
 
 def test_token_doors_call_the_token_authorizer(rest: Rest) -> None:
-    """CUSTOM methods with a TOKEN authorizer hand the header and the method ARN to the token
-    authorizer, pass what it returns to the function, and answer its refusals; a REQUEST
+    """CUSTOM methods with a TOKEN authorizer hand the header and the method ARN to the gateway's
+    token authorizer, pass what it returns to the function, and answer its refusals; a REQUEST
     authorizer is not served (500 `{"message": null}`)."""
-    stand_in = rest.token_authorizer
-    stand_in.calls.clear()
-    allowed = rest.get("/demo/lambda/again", "allow")
+    with standing_in(rest) as stand_in:
+        allowed = rest.get("/demo/lambda/again", "allow")
+        missing = rest.get("/demo/lambda")
+        denied = rest.get("/demo/lambda", "deny")
+        broken = rest.get("/demo/lambda", "broken")
+        calls = list(stand_in.calls)
+        request_type = rest.get("/demo/request", "allow")
+        assert stand_in.calls == calls  # a REQUEST authorizer never reaches the TOKEN one
     assert allowed.status_code == 200, allowed.text
-    assert allowed.json()["requestContext"]["authorizer"] == {
-        "principalId": "alice",
-        "username": "alice",
-        "groups": "presenters",
-    }
+    context = allowed.json()["requestContext"]["authorizer"]
+    assert context == {"principalId": "alice", "username": "alice", "groups": "presenters"}
     arn = f"arn:aws:execute-api:{REGION}:{LOCAL_ACCOUNT_ID}:{rest.api_id}/demo/GET/lambda/again"
-    assert stand_in.calls == [
-        {"type": "TOKEN", "api": rest.api_id, "stage": "demo", "region": REGION, "account": LOCAL_ACCOUNT_ID}
-        | {"header": "allow", "method_arn": arn}
-    ]
-    missing = rest.get("/demo/lambda")
-    assert answer(missing) == U and stand_in.calls[-1]["header"] is None
-    denied = rest.get("/demo/lambda", "deny")
+    assert calls[0] == {"type": "TOKEN", "api": rest.api_id, "stage": "demo", "region": REGION} | {
+        "account": LOCAL_ACCOUNT_ID,
+        "header": "allow",
+        "method_arn": arn,
+    }
+    assert answer(missing) == U and calls[1]["header"] is None
     assert denied.status_code == 403 and denied.headers["x-amzn-ErrorType"] == "AccessDeniedException"
-    broken = rest.get("/demo/lambda", "broken")
-    assert (
-        answer(broken) == AUTHZ500
-        and broken.headers["x-amzn-ErrorType"] == "AuthorizerConfigurationException"
+    assert answer(broken) == AUTHZ500
+    assert broken.headers["x-amzn-ErrorType"] == "AuthorizerConfigurationException"
+    assert answer(request_type) == AUTHZ500
+
+
+def test_token_doors_with_authdemos_authorizer(rest: Rest) -> None:
+    """/lambda and /lambda/again behind authdemo's own authorizer function and the gateway's
+    TOKEN authorizer, as COMMON21's table has them: a presenter's Allow names /lambda only, so
+    the cached policy refuses /lambda/again (the trap); a student's Deny; an ID token or none is
+    401; a cached Allow outlives GlobalSignOut until FlushStageAuthorizersCache."""
+    deny = b'{"Message":"User is not authorized to access this resource with an explicit deny"}'
+    no_allow = b'{"Message":"User is not authorized to access this resource"}'
+    carol = rest.sign_in("carol")
+    passed = rest.get("/demo/lambda", "Bearer " + carol["AccessToken"])
+    assert passed.status_code == 200, passed.text
+    assert passed.json()["user"] == "carol"
+    trap = rest.get("/demo/lambda/again", "Bearer " + carol["AccessToken"])
+    assert answer(trap) == (403, no_allow) and trap.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+    student = "Bearer " + rest.student_access_token
+    assert answer(rest.get("/demo/lambda", student)) == (403, deny)
+    assert answer(rest.get("/demo/lambda/again", student)) == (403, no_allow)
+    assert answer(rest.get("/demo/lambda", "Bearer " + carol["IdToken"])) == U
+    assert answer(rest.get("/demo/lambda")) == U
+    server_client(rest.server, "cognito-idp", REGION).global_sign_out(AccessToken=carol["AccessToken"])
+    assert rest.get("/demo/lambda", "Bearer " + carol["AccessToken"]).status_code == 200  # cached
+    server_client(rest.server, "apigateway", REGION).flush_stage_authorizers_cache(
+        restApiId=rest.api_id, stageName="demo"
     )
-    calls = len(stand_in.calls)
-    assert answer(rest.get("/demo/request", "allow")) == AUTHZ500
-    assert len(stand_in.calls) == calls  # a REQUEST authorizer never reaches the TOKEN one
+    assert answer(rest.get("/demo/lambda", "Bearer " + carol["AccessToken"])) == U
 
 
 def test_missing_things_are_missing_authentication_token(rest: Rest) -> None:
