@@ -1,4 +1,4 @@
-"""The embedded AWS behind `--local`: moto's server plus an HTTP API gateway, on 127.0.0.1.
+"""The embedded AWS behind `--local`: moto's server plus an API gateway (HTTP and REST), on 127.0.0.1.
 
 Module map (moto-style, one job each):
 - `server`      the process/thread that serves it all; `daemon` runs it in the background
@@ -10,6 +10,9 @@ Module map (moto-style, one job each):
                 `credentials`).
 - `execute_api` one HTTP API invocation: stage -> route -> authorizer -> permission -> function.
 - `matching`    stage and route matching, path templates.
+- `rest_api`    one REST API (v1) invocation: stage -> resource -> method -> authorizer
+                (`authorizers/cognito_pool`: COGNITO_USER_POOLS; TOKEN: `token_authorizer`)
+                -> permission -> function; `rest_event` its payload 1.0 event and answer.
 - `authorizers/` one module per route AuthorizationType: `jwt` (JWT), `lambda_` (CUSTOM: a
                 Lambda REQUEST authorizer, its identity sources, event, reply rules and TTL
                 cache), `iam` (AWS_IAM: SigV4 for execute-api, verified by `sigv4`), `token`

@@ -25,6 +25,18 @@ def find_api(api_id: str) -> tuple[Any, Any] | None:
     return None
 
 
+def find_rest_api(api_id: str) -> tuple[Any, Any] | None:
+    """(backend, rest api) for this id in any account and region moto holds (API Gateway v1)."""
+    from moto.apigateway.models import apigateway_backends
+
+    for regions in list(dict.values(apigateway_backends)):
+        for backend in list(dict.values(regions)):
+            api = backend.apis.get(api_id)
+            if api is not None:
+                return backend, api
+    return None
+
+
 def find_function(arn: str) -> Any:
     """moto's LambdaFunction for this ARN, or None."""
     from moto.awslambda.models import lambda_backends

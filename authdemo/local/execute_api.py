@@ -1,4 +1,4 @@
-"""One HTTP API invocation, the way API Gateway runs it.
+"""One HTTP API invocation, the way API Gateway runs it (REST APIs: `rest_api`, reached from here).
 
 A request goes stage -> route -> authorizer -> Lambda invoke permission -> function, each
 refusing with API Gateway's own status and body. The route's `AuthorizationType` picks the
@@ -11,6 +11,7 @@ Stages, routes, authorizers and integrations are read live from moto
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import re
@@ -36,6 +37,7 @@ from authdemo.local.backends import find_api, find_function, moto_cognito_jwks
 from authdemo.local.credentials import Credentials
 from authdemo.local.matching import Target, function_arn_of, match_route, stage_for
 from authdemo.local.permissions import invoke_allowed
+from authdemo.local.rest_api import RestApiInvoker, TokenAuthorizing
 from authdemo.local.runtime import FunctionError, FunctionRuntime
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -80,6 +82,16 @@ class ExecuteApi:
 
     def close(self) -> None:
         self.runtime.close()
+
+    @functools.cached_property
+    def rest(self) -> RestApiInvoker:
+        """The REST APIs' (v1) invoker (`rest_api`): this gateway's runtime and credentials, and its
+        `token_authorizer` (`authorizers.token`, which FlushStageAuthorizersCache reaches)."""
+        return RestApiInvoker(self.runtime, self.credentials, self._token_authorizer)
+
+    def _token_authorizer(self) -> TokenAuthorizing | None:
+        found: TokenAuthorizing | None = getattr(self, "token_authorizer", None)
+        return found
 
     def handle(self, environ: dict[str, Any], api_id: str, path: str, raw_path: str, rid: str) -> Response:
         """The response to one request for `api_id` (path without the invoke-URL prefix)."""

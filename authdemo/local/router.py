@@ -9,8 +9,9 @@
    a client-credentials token endpoint), no SigV4;
 3. managed login of the embedded Cognito (`/_aws/cognito/<domain prefix>/...`, public as on
    AWS) and each pool's `/<poolId>/.well-known/openid-configuration` go to `cognito_login`;
-4. HTTP API invocations (path `/_aws/execute-api/<apiId>/...` or `Host: <apiId>.execute-api.localhost`)
-   go to `ExecuteApi`, whose authorizers decide as API Gateway would (no SigV4 here);
+4. API invocations (path `/_aws/execute-api/<apiId>/...` or `Host: <apiId>.execute-api.localhost`)
+   go to `ExecuteApi` (an HTTP API) or its `rest` (`rest_api`: when `<apiId>` is a REST API in
+   moto), whose authorizers decide as API Gateway would (no SigV4 here);
 5. everything else is AWS's control plane: checked by `sigv4` against this server's own
    credentials (the headers before any of the body is read), then handed to moto. Calls AWS
    serves unsigned go to moto stripped of anything that could route them elsewhere
@@ -31,12 +32,14 @@ import json
 import os
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
 from authdemo.local import bodies, moto_patches, sigv4
 from authdemo.local.authorizers.jwt import KeyProvider
+from authdemo.local.backends import find_rest_api
 from authdemo.local.cognito_login import ManagedLogin
 from authdemo.local.cognito_login.endpoints import MAX_FORM_BYTES
 from authdemo.local.credentials import Credentials
@@ -151,6 +154,13 @@ class Router:
     def _api(
         self, start_response: Callable[..., Any], environ: dict[str, Any], api_id: str, path: str, raw: str
     ) -> list[bytes]:
+        rest = find_rest_api(api_id)
+        if rest is not None:  # a REST API (API Gateway v1): its own request-id headers
+            ids = [("x-amzn-RequestId", str(uuid.uuid4())), ("x-amz-apigw-id", request_id())]
+            refused = _read_body(environ, MAX_BODY_BYTES)
+            answer = refused or self.execute_api.rest.handle(environ, *rest, path, (ids[0][1], ids[1][1]))
+            status, headers, body = answer
+            return self._respond(start_response, environ, (status, [*headers, *ids], body))
         rid = request_id()
         refused = _read_body(environ, MAX_BODY_BYTES)
         answer = refused or self.execute_api.handle(environ, api_id, path, raw, rid)
