@@ -51,7 +51,7 @@ def test(
         if not rest_routes and any(r in REST_DOORS for r in routes):
             skipped.append(
                 "No REST columns or rows: this stack has no REST API (made with `up --no-rest`, or "
-                "before there was one); `authdemo up --rest` adds it."
+                f"before there was one); `authdemo up --rest{info['cli_flags']}` adds it."
             )
             routes = tuple(r for r in routes if r not in REST_DOORS) or ("protected",)
         rows = tuple(r for r in rows_for(routes) if r != "m2m" or not no_m2m)

@@ -303,7 +303,7 @@ def test_both_tables_fit_with_empty_cells_and_json_lists_only_the_cells_sent(
     assert "(41 checks, all pass)" in flat[http:rest] and "(43 checks, all pass)" in flat[rest:why]
     assert "cache flushed" not in flat[http:rest] and "cache flushed" in flat[rest:why]
     assert "/lambda/again" in flat[rest:why] and "the cache trap" in flat[why:] and "REST" in flat[why:]
-    typo = next(line for line in text[: text.index("REST API")].splitlines() if "ID token at" in line)
+    typo = next(line for line in text[: text.index("REST API")].splitlines() if "ID token, path" in line)
     assert typo.count("✓") == 1 and typo.count("│") == 7  # one cell, four empty ones
     doc = [c.as_dict(False, _tokens(cells)) for c in cells]
     assert [(d["route"], d["status"]) for d in doc if d["credential"] == "flushed"] == [

@@ -161,7 +161,7 @@ def _matrix_tables(info: dict[str, Any], cells: list[Any], routes: tuple[str, ..
     """One table per API (HTTP, then REST), one row per credential that has a cell there, one
     column per door (`200 ✓`, `401 ✗ (want 200)`, empty where the row sends nothing), then why."""
     from .. import console
-    from ..expectations import DOOR_NAMES, PATHS, REST_DOORS
+    from ..expectations import PATHS, REST_DOORS
 
     grid: dict[str, dict[str, Any]] = {}
     for c in cells:
@@ -179,14 +179,18 @@ def _matrix_tables(info: dict[str, Any], cells: list[Any], routes: tuple[str, ..
                 rows.append([label, *texts])
         failed = sum(not c.passed for c in mine)
         verdict = "all pass" if not failed else f"{failed} FAIL"
-        title = f"authdemo test, {name}: {url} ({len(mine)} checks, {verdict})"
+        title = f"authdemo test: {name} {url} ({len(mine)} checks, {verdict})"
         console.show(console.table(title, ["credential", *(PATHS[d] for d in doors)], rows))
-    why = [
-        [f"{c.credential.label}, {DOOR_NAMES[c.route]}", c.reason if c.passed else f"[red]FAIL[/] {c.reason}"]
-        for c in cells
-        if c.shown
-    ]
+    why = [[_cell_name(c), c.reason if c.passed else f"[red]FAIL[/] {c.reason}"] for c in cells if c.shown]
     console.show(console.table("why", ["cell", "reason"], why))
+
+
+def _cell_name(cell: Any) -> str:
+    """`ID token at REST /scoped`; a row sent to a path of its own names the API only."""
+    from ..expectations import DOOR_NAMES
+
+    door = DOOR_NAMES[cell.route]
+    return f"{cell.credential.label} at {door.split()[0] + ' API' if cell.credential.path else door}"
 
 
 def _mark(cell: Any) -> str:
