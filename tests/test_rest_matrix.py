@@ -367,3 +367,27 @@ def test_printed_lines_teach_the_cache_and_the_flush_line_works_when_pasted(tmp_
     assert ran.returncode == 0, ran.stderr
     assert Recorder.seen == ["DELETE /restapis/restapi1/stages/demo/cache/authorizers AWS4-HMAC-SHA256"]
     assert not re.search(r"\$\{?[A-Z_]+\}?", flush)  # nothing the shell must have set
+
+
+def test_the_token_page_says_which_door_takes_which_token() -> None:
+    """With REST doors among its routes the page's table has the REST rows (ID token only without
+    scopes, access token only with them) and buttons named for their API; without, HTTP's only."""
+    import jwt as pyjwt
+
+    from authdemo.login.page import render
+
+    tokens = {
+        kind: pyjwt.encode({"token_use": kind, "cognito:username": USER}, "k" * 32, algorithm="HS256")
+        for kind in ("id", "access")
+    }
+    html = render(
+        tokens,
+        {"protected": HTTP_BASE + "/protected", **{r: u for r, u in urls().items() if "rest" in r}},
+        "t",
+    )
+    which = html[html.index('<table id="which">') : html.index('<section id="routes">')]
+    assert '<th scope="row">REST /protected</th><td class="id">200: takes it</td>' in which
+    assert "401: a REST door without scopes wants an ID token" in which
+    assert "only the ID token</strong>" in html and "<code>GET REST /lambda/again</code>" in html
+    http_only = render(tokens, {"protected": HTTP_BASE + "/protected"}, "t")
+    assert "REST /" not in http_only and '<th scope="row">HTTP /scoped</th>' in http_only
