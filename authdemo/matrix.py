@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from .checks import HELLO, SETTLE_CAP, SETTLE_FIX, SETTLE_STATUSES, Prober, body_of
 from .errors import AuthdemoError, ExitCode
 from .expectations import (
+    DOOR_NAMES,
     EXPECTED,
     GUIDE_ROWS,
     IMPLIES,
@@ -326,6 +327,12 @@ def answered_why(cell: Cell) -> str:
 def as_sent(cell: Cell, limit: int = 80) -> str:
     """The body as the API sent it (never parsed and written again), cut at `limit` with "…"."""
     return cell.text if len(cell.text) <= limit else cell.text[: limit - 1] + "…"
+
+
+def door_of(cell: Cell) -> str:
+    """`REST /lambda/again`: the API and the path the cell was sent to (the typo row's own)."""
+    api, path = DOOR_NAMES[cell.route].split(" ", 1)
+    return f"{api} {cell.credential.path or path}"
 
 
 def cell_text(cell: Cell) -> str:

@@ -149,8 +149,7 @@ def test_commands(info: dict[str, Any], cells: list[Any]) -> list[tuple[str, str
     signed out everywhere by `token --sign-out`, ACCESS_TOKEN still let in there (the cache),
     `aws apigateway flush-stage-authorizers-cache`, then refused (401)."""
     from .checks import curl, curl_sigv4
-    from .expectations import DOOR_NAMES
-    from .matrix import expected_text
+    from .matrix import door_of, expected_text
 
     flags = info.get("cli_flags", "")
     by_key = {(c.credential.key, c.route): c for c in cells}
@@ -161,7 +160,7 @@ def test_commands(info: dict[str, Any], cells: list[Any]) -> list[tuple[str, str
         cell = by_key.get((key, route))
         if cell is None or (full and key == "tampered"):
             continue
-        comment = f"{cell.credential.label} on {DOOR_NAMES[route]}: {expected_text(cell)}"
+        comment = f"{cell.credential.label} on {door_of(cell)}: {expected_text(cell)}"
         if key in ("sigv4", "flushed") and "AWS" not in set_vars:
             set_vars.add("AWS")
             lines.append((comment, aws_setup(info)))

@@ -303,7 +303,7 @@ def test_both_tables_fit_with_empty_cells_and_json_lists_only_the_cells_sent(
     assert "(41 checks, all pass)" in flat[http:rest] and "(43 checks, all pass)" in flat[rest:why]
     assert "cache flushed" not in flat[http:rest] and "cache flushed" in flat[rest:why]
     assert "/lambda/again" in flat[rest:why] and "the cache trap" in flat[why:] and "REST" in flat[why:]
-    typo = next(line for line in text[: text.index("REST API")].splitlines() if "ID token, path" in line)
+    typo = next(line for line in text[: text.index("REST API")].splitlines() if "path mistyped" in line)
     assert typo.count("✓") == 1 and typo.count("│") == 7  # one cell, four empty ones
     doc = [c.as_dict(False, _tokens(cells)) for c in cells]
     assert [(d["route"], d["status"]) for d in doc if d["credential"] == "flushed"] == [
@@ -355,7 +355,10 @@ def test_printed_lines_teach_the_cache_and_the_flush_line_works_when_pasted(tmp_
     assert commands.count('eval "$(authdemo local env --port 4599)"') == 1
     assert f"{REST_BASE}/lambda/again" in text and '403 {"Message":"User is not authorized' in text
     assert 'on REST /protected: 401 {"message":"Unauthorized"}' in text
-    assert f"{HTTP_BASE}/Protected" in text and '404 {"message":"Not Found"}' in text
+    assert (
+        f"{HTTP_BASE}/Protected" in text
+        and 'mistyped on HTTP /Protected: 404 {"message":"Not Found"}' in text
+    )
     assert "revoked by that sign-out, on REST /lambda: 200" in text and "asked again after the flush" in text
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE"}
     env |= {"AWS_SECRET_ACCESS_KEY": "secret", "HOME": str(tmp_path), "AWS_CONFIG_FILE": "/dev/null"}

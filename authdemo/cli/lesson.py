@@ -186,11 +186,10 @@ def _matrix_tables(info: dict[str, Any], cells: list[Any], routes: tuple[str, ..
 
 
 def _cell_name(cell: Any) -> str:
-    """`ID token at REST /scoped`; a row sent to a path of its own names the API only."""
-    from ..expectations import DOOR_NAMES
+    """`ID token at REST /scoped`."""
+    from ..matrix import door_of
 
-    door = DOOR_NAMES[cell.route]
-    return f"{cell.credential.label} at {door.split()[0] + ' API' if cell.credential.path else door}"
+    return f"{cell.credential.label} at {door_of(cell)}"
 
 
 def _mark(cell: Any) -> str:
