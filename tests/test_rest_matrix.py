@@ -270,9 +270,13 @@ def test_a_wrong_body_fails_and_a_failed_before_step_says_which() -> None:
 
 def test_route_parsing_and_rows() -> None:
     """--route takes the REST keys; protected alone is still the guide's four; rows without a
-    cell in the chosen doors are left out; an unknown one names every door."""
+    cell in the chosen doors are left out; an unknown one names every door; the flush finds the
+    REST API's id and stage in both invoke URL forms."""
     from authdemo.errors import UsageError
-    from authdemo.matrix import parse_routes, rows_for
+    from authdemo.matrix import parse_routes, rest_api_of, rows_for
+
+    assert rest_api_of("https://a1b2c3.execute-api.eu-west-1.amazonaws.com/demo") == ("a1b2c3", "demo")
+    assert rest_api_of("http://localhost:4566/_aws/execute-api/a1b2c3/demo") == ("a1b2c3", "demo")
 
     assert parse_routes(["protected,rest-iam"]) == ("protected", "rest-iam")
     assert rows_for(("protected",)) == ("none", "id", "access", "tampered")
