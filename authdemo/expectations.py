@@ -59,7 +59,7 @@ LABELS = {
     "student": "student's access token",
     SIGNED_UP: "signed-up user's access token",  # Credential.title names the user
     "signed-out": "signed-out access token",
-    FLUSHED: "signed-out access token, cache flushed",
+    FLUSHED: "signed-out, cache flushed",
     "sigv4": "SigV4-signed request",
     TYPO: "ID token, path mistyped",
     "given": "your token",  # `test --token` / `--token-command` (external_issuer.py)

@@ -177,12 +177,27 @@ def _matrix_tables(info: dict[str, Any], cells: list[Any], routes: tuple[str, ..
             if any(door in row for door in doors):
                 texts = [_mark(row[door]) if door in row else "" for door in doors]
                 rows.append([label, *texts])
+        _fold_labels(rows, [PATHS[d] for d in doors], console.out().width)
         failed = sum(not c.passed for c in mine)
         verdict = "all pass" if not failed else f"{failed} FAIL"
         title = f"authdemo test: {name} {url} ({len(mine)} checks, {verdict})"
         console.show(console.table(title, ["credential", *(PATHS[d] for d in doors)], rows))
     why = [[_cell_name(c), c.reason if c.passed else f"[red]FAIL[/] {c.reason}"] for c in cells if c.shown]
     console.show(console.table("why", ["cell", "reason"], why))
+
+
+def _fold_labels(rows: list[list[str]], headers: list[str], width: int) -> None:
+    """Fold the credential labels at spaces when the table would not fit `width` otherwise, so
+    that the labels wrap and not the door cells (`403 ✓` kept on one line)."""
+    import textwrap
+
+    from ..console import _plain
+
+    doors = [max(len(h), *(len(_plain(r[i + 1])) for r in rows)) for i, h in enumerate(headers)]
+    room = width - sum(doors) - 3 * (len(doors) + 1) - 1
+    if rows and room < max(len(r[0]) for r in rows):
+        for row in rows:
+            row[0] = textwrap.fill(row[0], max(room, 10), break_long_words=False)
 
 
 def _cell_name(cell: Any) -> str:
