@@ -51,6 +51,7 @@ def test(routes: tuple[str, ...], **kwargs: Any) -> None:
     Examples:
       authdemo test --local
       authdemo test --route protected --local   # the guide's 401 / 200
+      authdemo test --route rest-lambda-again --local   # REST's cache trap
       authdemo test --token "$TOKEN"            # any issuer's token: /protected
     """
     from .. import console
