@@ -30,9 +30,10 @@ def test(
     and signs it out just before its requests, after every other row."""
     from . import aws
     from .checks import Prober
+    from .expectations import FLUSHED, REST_DOORS, TYPO, TYPO_PATH
     from .login.commands import kept_or_refreshed, login_tokens, signed_up_record
-    from .matrix import SIGNED_UP, Credential, obtain, rows_for, run_matrix
-    from .tokens import decode, sign_in, sign_out, tamper
+    from .matrix import SIGNED_UP, Credential, flushing, obtain, rows_for, run_matrix, signing_out
+    from .tokens import decode, sign_in, tamper
 
     token = external_issuer.token_from(opts) if (opts.token, opts.token_command) != (None, None) else None
     with open_stack(opts, "test", write=False, start_server=False, require_state=True) as stack:
@@ -40,15 +41,25 @@ def test(
         check_test_user(stack)
         if token is not None or (stack.store and stack.store.get("issuer")):
             return external_issuer.test(stack, token, on_wait)
-        skipped = None
-        if not all(stack.store and stack.store.resource(k) for k in m2m.KEYS):
-            skipped = "No M2M row or /m2m column: this stack has no domain yet; `authdemo up` adds it."
-            routes = tuple(r for r in routes if r != "m2m") or ("protected",)
-        rows = tuple(r for r in rows_for(routes) if r != "m2m" or not skipped)
-        store = require(stack, "api", "app_client", "user", *(["student"] if "student" in rows else []))
         info = summary(stack)
+        skipped = []
+        no_m2m = not all(stack.store and stack.store.resource(k) for k in m2m.KEYS)
+        if no_m2m:
+            skipped.append("No M2M row or /m2m column: this stack has no domain yet; `authdemo up` adds it.")
+            routes = tuple(r for r in routes if r != "m2m") or ("protected",)
+        rest_routes = info.get("rest_routes") or {}
+        if not rest_routes and any(r in REST_DOORS for r in routes):
+            skipped.append(
+                "No REST columns or rows: this stack has no REST API (made with `up --no-rest`, or "
+                f"before there was one); `authdemo up --rest{info['cli_flags']}` adds it."
+            )
+            routes = tuple(r for r in routes if r not in REST_DOORS) or ("protected",)
+        rows = tuple(r for r in rows_for(routes) if r != "m2m" or not no_m2m)
+        store = require(stack, "api", "app_client", "user", *(["student"] if "student" in rows else []))
         if skipped:
-            info["skipped"] = skipped
+            info["skipped"] = " ".join(skipped)
+        urls = {r: rest_routes[REST_DOORS[r]] if r in REST_DOORS else info["routes"][r] for r in routes}
+        prober = Prober(info["protected_url"])
         client_id, username = info["client_id"], info["username"]
         password = opts.password or store.get("password")
         info["notes"] = []
@@ -66,9 +77,10 @@ def test(
         if tokens:
             made["access"] = Credential("access", tokens["access"], username)
             made["tampered"] = Credential("tampered", tamper(tokens["id"]))
+            made[TYPO] = Credential(TYPO, tokens["id"], username, path=TYPO_PATH)
         else:  # the ID token's sign-in failed: so did theirs
-            made["access"] = Credential("access", missing=made["id"].missing)
-            made["tampered"] = Credential("tampered", missing=made["id"].missing)
+            for key in ("access", "tampered", TYPO):
+                made[key] = Credential(key, missing=made["id"].missing)
         if "student" in rows:
             student = stack.names.student
 
@@ -92,14 +104,26 @@ def test(
                 at = rows.index("student") + 1
                 rows = (*rows[:at], SIGNED_UP, *rows[at:])
         if "signed-out" in rows:
+            # REST's cached Lambda door: the session's token is let in at /lambda before the
+            # sign-out, so that its Allow is in the cache the next request finds.
+            prime = urls.get("rest-lambda")
 
             def signed_out() -> Credential:
                 session = sign_in(stack.clients, client_id, username, password)["access"]
-                return Credential(
-                    "signed-out", session, username, before=lambda: sign_out(stack.clients, session)
-                )
+                step = signing_out(stack.clients, session, prober, prime)
+                return Credential("signed-out", session, username, before=step, note_on=("rest-lambda",))
 
-            made["signed-out"] = obtain("signed-out", signed_out)
+            made["signed-out"] = out = obtain("signed-out", signed_out)
+            if FLUSHED in rows:
+                made[FLUSHED] = Credential(
+                    FLUSHED,
+                    out.token,
+                    username,
+                    before=flushing(stack.clients, info["rest_api_url"]),
+                    doing="flush the stage's authorizer cache",
+                    note_on=("rest-lambda",),
+                    missing=out.missing,
+                )
         domain_waited = 0.0  # a new domain on AWS may not answer for a minute: within --wait
         if "m2m" in rows:
 
@@ -114,9 +138,8 @@ def test(
             made["sigv4"] = Credential(
                 "sigv4", sign=lambda url: aws.sign_request(stack.clients, "GET", url, region)
             )
-        urls = {route: info["routes"][route] for route in routes}
         cells, waited = run_matrix(
-            Prober(info["protected_url"]),
+            prober,
             [made[key] for key in rows],
             urls,
             on_wait,
@@ -179,9 +202,12 @@ def check_test_user(stack: Stack) -> None:
     )
 
 
-def tokens(opts: Options, notes: list[str] | None = None) -> dict[str, str]:
+def tokens(
+    opts: Options, notes: list[str] | None = None, about: dict[str, Any] | None = None
+) -> dict[str, str]:
     """The ID and access tokens of the demo user (`token`, `token --compare`): `authdemo login`'s
-    while they are kept and valid (a line in `notes` says so), else of a sign-in with the password."""
+    while they are kept and valid (a line in `notes` says so), else of a sign-in with the password.
+    `about` gets the stack's summary (`--compare` says which of its doors takes which token)."""
     from .login.commands import login_tokens
     from .tokens import sign_in
 
@@ -189,6 +215,8 @@ def tokens(opts: Options, notes: list[str] | None = None) -> dict[str, str]:
         require_server(stack)
         store = require(stack, "app_client", "user")
         info = summary(stack)
+        if about is not None:
+            about.update(info)
         signed_in = login_tokens(stack, info["client_id"], info["username"], notes) or sign_in(
             stack.clients, info["client_id"], info["username"], opts.password or store.get("password")
         )

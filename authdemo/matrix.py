@@ -1,16 +1,12 @@
-"""`authdemo test`, the expectations: every credential against every door (issue #10).
+"""`authdemo test`, the running and judging: every credential against every door (issues 10
+and 21); what each door should answer, and why, is in expectations.py.
 
-Each cell is one request: a credential (row) sent to a route (column). What each door answers
-is taken from docs/aws-notes.md ("Three doors, three keys"; AWS's documentation wins): a JWT
-authorizer checks signature, issuer, audience/client_id, expiry and scopes, never revocation; the
-Lambda (REQUEST) authorizer is not invoked without an Authorization header (401), else it lets
-in only an access token Cognito's GetUser accepts whose user is in `presenters` (else 403, no
-header); the AWS_IAM door wants a SigV4 signature (else 403). Where AWS documents no body (the
-403s), the status is asserted and the body recorded.
-
-The signed-out row runs last: GlobalSignOut revokes every token the user was issued before it.
-The M2M row (a client-credentials token) and the `/m2m` column (scope `authdemo/read`) need the
-stack's domain and M2M client (issue 11): `test` leaves both out, with a note, on an older stack.
+The signed-out row runs after every other token row: GlobalSignOut revokes every token the user
+was issued before it. Its `before` first sends the session's token to REST's `/lambda` once (the
+Lambda authorizer's Allow is cached), then signs out; the flushed row's `before` empties the
+stage's authorizer cache (FlushStageAuthorizersCache) and sends the same token again. The M2M row
+and the `/m2m` column need the stack's domain and M2M client (issue 11), the REST columns the
+stack's REST API (issue 21): `test` leaves them out, with a note, on a stack without them.
 """
 
 from __future__ import annotations
@@ -20,116 +16,29 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-from .checks import HELLO, SETTLE_CAP, SETTLE_FIX, SETTLE_STATUSES, UNAUTHORIZED, Prober, body_of
+from .checks import HELLO, SETTLE_CAP, SETTLE_FIX, SETTLE_STATUSES, Prober, body_of
 from .errors import AuthdemoError, ExitCode
-from .stack import DOORS
+from .expectations import (
+    DOOR_NAMES,
+    EXPECTED,
+    GUIDE_ROWS,
+    IMPLIES,
+    LABELS,
+    MATRIX_ROWS,
+    PATHS,
+    REST_DOORS,
+    REST_STAGE,
+    ROUTES,
+)
+from .expectations import ROWS as ROWS  # re-exported: `authdemo --help` counts them
+from .expectations import SIGNED_UP as SIGNED_UP
 from .tokens import shorten
 
-ROUTES = DOORS
-GUIDE_ROWS = ("none", "id", "access", "tampered")  # the guide's short table (`--route protected`)
-ROWS = (*GUIDE_ROWS, "student", "m2m", "signed-out", "sigv4")
-#: The ninth row, after the student's, only while `authdemo login` keeps the tokens of a user who
-#: signed up on managed login (issue 20): neither of the stack's two users, so not in `presenters`.
-SIGNED_UP = "signed-up"
-#: What needs the stack's domain and M2M client (issue 11); a stack made before has neither.
-M2M_ROW = M2M_ROUTE = "m2m"
-LABELS = {
-    "none": "no credential",
-    "id": "ID token",
-    "access": "access token",
-    "tampered": "tampered ID token",
-    "student": "student's access token",
-    SIGNED_UP: "signed-up user's access token",  # Credential.title names the user
-    "signed-out": "signed-out access token",
-    "sigv4": "SigV4-signed request",
-    "given": "your token",  # `test --token` / `--token-command` (external_issuer.py)
-    "given-tampered": "your token, tampered",
-    "m2m": "M2M token",  # client credentials: no user, the client itself
-}
 Tokens = dict[str, "str | None"]  # every row's token, by row key
 #: Rows whose tokens look alike once shortened (a tampered token keeps its header and signature).
 LOOKALIKE = {"tampered": "id", "id": "tampered", "given-tampered": "given", "given": "given-tampered"}
-GROUP = "presenters"
-SCOPE = "aws.cognito.signin.user.admin"
-NOT_SIGNED = "not SigV4-signed: the IAM door wants a signature, not a bearer token"
-REVOKED_YET_OPEN = "revoked by GlobalSignOut, yet let in: a JWT authorizer cannot see revocation"
-M2M_SCOPE = "authdemo/read"
-NO_M2M_SCOPE = f"valid for the M2M authorizer (its audience has both clients) but no {M2M_SCOPE} scope"
-NOT_USER_AUDIENCE = "its client_id is the M2M client, not in this authorizer's audience"
-
-# (expected status, why, shown in the "why" list even when it passes)
-Expect = tuple[int, str, bool]
-EXPECTED: dict[str, dict[str, Expect]] = {
-    "none": {
-        "protected": (401, "no token", True),
-        "scoped": (401, "no token", False),
-        "lambda": (401, "no Authorization header: the authorizer is not invoked", True),
-        "iam": (403, "not SigV4-signed", False),
-        "m2m": (401, "no token", False),
-    },
-    "id": {
-        "protected": (200, "valid ID token", False),
-        "scoped": (403, "an ID token has no scope claim", True),
-        "lambda": (403, "GetUser needs an access token: the authorizer refuses an ID token", True),
-        "iam": (403, NOT_SIGNED, False),
-        "m2m": (403, f"an ID token has no scope claim, so not {M2M_SCOPE}", True),
-    },
-    "access": {
-        "protected": (200, "valid access token", False),
-        "scoped": (200, f"carries the scope {SCOPE}", False),
-        "lambda": (200, f"GetUser accepts it and the user is in {GROUP}", True),
-        "iam": (403, NOT_SIGNED, False),
-        "m2m": (403, NO_M2M_SCOPE, True),
-    },
-    "tampered": {
-        "protected": (401, "the signature no longer matches the edited claims", True),
-        "scoped": (401, "the signature no longer matches the edited claims", False),
-        "lambda": (403, "GetUser refuses it (not a valid access token)", False),
-        "iam": (403, NOT_SIGNED, False),
-        "m2m": (401, "the signature no longer matches the edited claims", False),
-    },
-    "student": {
-        "protected": (200, "valid token: any user of the pool", False),
-        "scoped": (200, f"carries the scope {SCOPE}", False),
-        "lambda": (403, f"not in group {GROUP}", True),
-        "iam": (403, NOT_SIGNED, False),
-        "m2m": (403, NO_M2M_SCOPE, False),
-    },
-    SIGNED_UP: {
-        "protected": (200, "valid token: a user who signed up is a user of the pool", False),
-        "scoped": (200, f"managed login's code grant gave it the scope {SCOPE}", False),
-        "lambda": (403, f"signed up, so not in group {GROUP}", True),
-        "iam": (403, NOT_SIGNED, False),
-        "m2m": (403, NO_M2M_SCOPE, False),
-    },
-    "m2m": {
-        "protected": (401, NOT_USER_AUDIENCE, True),
-        "scoped": (401, NOT_USER_AUDIENCE, False),
-        "lambda": (403, "GetUser needs a user's access token: a client-credentials token has no user", True),
-        "iam": (403, NOT_SIGNED, False),
-        "m2m": (200, f"client credentials with the scope {M2M_SCOPE}", True),
-    },
-    "signed-out": {
-        "protected": (200, REVOKED_YET_OPEN + " (valid until exp)", True),
-        "scoped": (200, REVOKED_YET_OPEN, True),
-        "lambda": (403, "token revoked: GetUser refuses it", True),
-        "iam": (403, NOT_SIGNED, False),
-        "m2m": (403, NO_M2M_SCOPE, False),
-    },
-    "sigv4": {
-        "protected": (401, "a signature is not a JWT", False),
-        "scoped": (401, "a signature is not a JWT", False),
-        # The Authorization header is present (the signature), so the authorizer IS invoked
-        # (docs/aws-notes.md b: 401 only when the identity source is missing); GetUser refuses.
-        "lambda": (403, "a signature is not an access token: GetUser refuses it", False),
-        "iam": (200, "signed for execute-api", True),
-        "m2m": (401, "a signature is not a JWT", False),
-    },
-    # `test --token`: only /protected, the JWT door any issuer's stack has.
-    "given": {"protected": (200, "signature, iss, aud and exp check out", True)},
-    "given-tampered": {"protected": (401, "the signature no longer matches the edited claims", True)},
-}
 
 
 @dataclass
@@ -140,7 +49,13 @@ class Credential:
     token: str | None = None  # sent as `Authorization: Bearer`
     user: str | None = None  # whom a 200 must echo (None: an IAM caller ARN)
     sign: Callable[[str], dict[str, str]] | None = None  # SigV4: url -> headers
-    before: Callable[[], None] | None = None  # run just before the row (GlobalSignOut)
+    #: Run just before the row (sign out, flush); what it returns is said in the reason of the
+    #: row's cells in `note_on` (e.g. the priming answer of REST /lambda).
+    before: Callable[[], str] | None = None
+    doing: str = "sign the session out"  # what `before` does, for the sentence when it fails
+    note_on: tuple[str, ...] = ()
+    note: str = ""
+    path: str | None = None  # sent to this path instead of the door's (the typo row)
     missing: str = ""  # why it could not be had: its cells fail with this, nothing is sent
     title: str = ""  # the label, when it names someone (the signed-up user)
 
@@ -166,7 +81,7 @@ class Cell:
     @property
     def shown(self) -> bool:
         """Worth a line in the "why" list: every failure, and the cells the lesson is about."""
-        return not self.passed or EXPECTED[self.credential.key][self.route][2]
+        return not self.passed or EXPECTED[self.credential.key][self.route].shown
 
     def as_dict(self, show_token: bool = False, tokens: Tokens | None = None) -> dict[str, Any]:
         """The cell for JSON; `tokens` (every row's, by key) shows where look-alike ones differ."""
@@ -197,19 +112,69 @@ def shown_token(credential: Credential, tokens: Tokens) -> str:
 
 
 def rows_for(routes: Sequence[str]) -> tuple[str, ...]:
-    """The rows for these columns: with `protected` alone, the guide's four."""
-    return GUIDE_ROWS if tuple(routes) == ("protected",) else ROWS
+    """The rows for these columns: with `protected` alone, the guide's four; else every row that
+    has a cell in one of them (`flushed` only with a REST Lambda door, `typo` with a /protected)."""
+    if tuple(routes) == ("protected",):
+        return GUIDE_ROWS
+    return tuple(row for row in MATRIX_ROWS if any(route in EXPECTED[row] for route in routes))
 
 
 def parse_routes(values: Sequence[str]) -> tuple[str, ...]:
-    """`--route protected --route iam` or `--route protected,iam`; in the doors' order."""
+    """`--route protected --route iam` or `--route protected,rest-iam`; in the doors' order, with
+    the door a chosen one needs (IMPLIES: `rest-lambda-again` needs `rest-lambda` first)."""
     wanted = {part.strip() for value in values for part in value.split(",") if part.strip()}
     unknown = sorted(wanted - set(ROUTES))
     if unknown:
         from .errors import UsageError
 
         raise UsageError(f"Unknown route {', '.join(unknown)}: choose from {', '.join(ROUTES)}.")
+    wanted |= {IMPLIES[r] for r in wanted if r in IMPLIES}
     return tuple(r for r in ROUTES if r in wanted) or ROUTES
+
+
+def rest_api_of(rest_api_url: str) -> tuple[str, str]:
+    """(restApiId, stage) of a REST invoke URL: `https://<id>.execute-api.<region>.<suffix>/<stage>`
+    or `<endpoint>/_aws/execute-api/<id>/<stage>` (the two forms invoke_url.py makes)."""
+    parts = urlsplit(rest_api_url)
+    path = [p for p in parts.path.split("/") if p]
+    if path[:2] == ["_aws", "execute-api"] and len(path) >= 4:
+        return path[2], path[3]
+    return (parts.hostname or "").split(".")[0], path[0] if path else REST_STAGE
+
+
+def signing_out(
+    clients: Any, token: str, prober: Prober | None = None, prime_url: str | None = None
+) -> Callable[[], str]:
+    """The signed-out row's `before`: with `prime_url` (REST /lambda), one GET with the session's
+    token first, so that the authorizer's Allow is cached (its answer is the note); then
+    GlobalSignOut, which revokes the token for Cognito, not for a cached policy."""
+    from .tokens import sign_out
+
+    def before() -> str:
+        note = ""
+        if prober is not None and prime_url:
+            try:
+                status = prober.get(token, prime_url).status_code
+                cached = "its Allow is cached" if status == 200 else "no Allow to cache"
+                note = f"before the sign-out REST /lambda answered this token {status}: {cached}"
+            except prober.requests.RequestException as exc:
+                note = f"before the sign-out REST /lambda gave no answer ({type(exc).__name__})"
+        sign_out(clients, token)
+        return note
+
+    return before
+
+
+def flushing(clients: Any, rest_api_url: str) -> Callable[[], str]:
+    """The flushed row's `before`: FlushStageAuthorizersCache on the REST API's stage, so that
+    the authorizer is asked again (and GetUser refuses the revoked token)."""
+    api_id, stage = rest_api_of(rest_api_url)
+
+    def before() -> str:
+        clients("apigateway").flush_stage_authorizers_cache(restApiId=api_id, stageName=stage)
+        return f"FlushStageAuthorizersCache emptied stage {stage}'s authorizer cache first"
+
+    return before
 
 
 def run_matrix(
@@ -220,25 +185,34 @@ def run_matrix(
     wait_bound: float = 120.0,
 ) -> tuple[list[Cell], float]:
     """Warm up (the token-less request until 401), then every credential against every route in
-    `urls`, row by row, each row's `before` first. Returns the cells and the warm-up seconds."""
+    `urls` it has a cell for, row by row, each row's `before` first. Returns the cells and the
+    warm-up seconds."""
     started = prober.clock()
     waited = prober.wait_ready(wait_bound, on_wait, list(urls.values()))
     cells = []
     for credential in credentials:
+        expected = EXPECTED[credential.key]
         if credential.before is not None and not credential.missing:
             try:
-                credential.before()
+                credential.note = credential.before() or ""
             except AuthdemoError as exc:
                 if exc.code == ExitCode.INTERRUPTED:
                     raise
-                credential.missing = f"could not sign the session out: {exc.message}"
+                credential.missing = f"could not {credential.doing}: {exc.message}"
         for route, url in urls.items():
-            cell = Cell(credential, route, url, EXPECTED[credential.key][route][0])
+            if route not in expected:
+                continue
+            if credential.path:
+                url = url.removesuffix(PATHS[route]) + credential.path
+            cell = Cell(credential, route, url, expected[route].status)
             if credential.missing:
                 cell.reason = f"not sent: no {credential.label} ({credential.missing})"
             else:
                 left = wait_bound - (prober.clock() - started)  # --wait bounds the retries too
-                probe(prober, cell, min(SETTLE_CAP, left), left)
+                # a 404 is retried (a route not live yet) unless it is the answer expected
+                probe(prober, cell, min(SETTLE_CAP, left), 0.0 if cell.expected_status == 404 else left)
+                if credential.note and route in credential.note_on:
+                    cell.reason += f" ({credential.note})"
             cells.append(cell)
     return cells, waited
 
@@ -280,7 +254,7 @@ def probe(prober: Prober, cell: Cell, retry_for: float, not_found_for: float = 0
 
 def judge(cell: Cell, detail: str = "") -> None:
     """PASS when the status is the expected one and, where AWS documents it, the body too."""
-    want, why, _ = EXPECTED[cell.credential.key][cell.route]
+    want, why = EXPECTED[cell.credential.key][cell.route][:2]
     if cell.status is None:
         cell.reason = detail or "no answer"
         return
@@ -298,11 +272,13 @@ def judge(cell: Cell, detail: str = "") -> None:
 
 
 def body_problem(cell: Cell) -> str:
-    """What is wrong with the body of an answer of the expected status ("" when nothing)."""
-    if cell.status == 401 and cell.body != UNAUTHORIZED:
-        return f"expected the body {UNAUTHORIZED}"
+    """What is wrong with the body of an answer of the expected status ("" when nothing): the
+    expectation's body where AWS documents one; a 200 must be the backend's, echoing the user."""
+    expected = EXPECTED[cell.credential.key][cell.route].body
+    if expected is not None:
+        return "" if cell.body == expected else f"expected the body {compact(expected)}"
     if cell.status != 200:
-        return ""  # a 403's body is not documented for HTTP APIs: recorded, not asserted
+        return ""  # not documented (an HTTP API's 403s, REST's IAM door): recorded, not asserted
     body = cell.body if isinstance(cell.body, dict) else {}
     user = body.get("user")
     wanted = cell.credential.user
@@ -316,6 +292,13 @@ def body_problem(cell: Cell) -> str:
     return ""
 
 
+def compact(body: Any) -> str:
+    """A body as API Gateway sends it: JSON without spaces."""
+    import json
+
+    return json.dumps(body, separators=(",", ":"))
+
+
 def answered_why(cell: Cell) -> str:
     """The reason the answer itself gives: `www-authenticate`'s error_description (and the scope
     a 403 wants), or whom the backend says it let in; "" when the answer says nothing."""
@@ -325,17 +308,31 @@ def answered_why(cell: Cell) -> str:
         scope = re.search(r'(?:^|[ ,])scope="([^"]+)"', header)
         return described.group(1) + (f" (wants {scope.group(1)})" if scope and cell.status == 403 else "")
     body = cell.body if isinstance(cell.body, dict) else {}
-    if cell.status == 200 and cell.route == "iam" and body.get("user"):
+    if cell.status == 200 and cell.route in ("iam", "rest-iam") and body.get("user"):
         return f"caller {body['user']}"
-    if cell.status == 200 and cell.route == "lambda" and isinstance(body.get("lambda"), dict):
-        decision = body["lambda"]
-        return f"authorizer let {decision.get('username')} in (groups: {decision.get('groups')})"
+    if cell.status == 200 and cell.route.removeprefix("rest-").startswith("lambda"):
+        decision = body.get("lambda")
+        if isinstance(decision, dict):
+            return f"authorizer let {decision.get('username')} in (groups: {decision.get('groups')})"
+    said = body.get("message") or body.get("Message")
+    if (
+        cell.route in REST_DOORS
+        and cell.status == 403
+        and EXPECTED[cell.credential.key][cell.route].body is None
+    ):
+        return f"API Gateway said {said!r}" if isinstance(said, str) else ""  # recorded, not asserted
     return ""
 
 
 def as_sent(cell: Cell, limit: int = 80) -> str:
     """The body as the API sent it (never parsed and written again), cut at `limit` with "…"."""
     return cell.text if len(cell.text) <= limit else cell.text[: limit - 1] + "…"
+
+
+def door_of(cell: Cell) -> str:
+    """`REST /lambda/again`: the API and the path the cell was sent to (the typo row's own)."""
+    api, path = DOOR_NAMES[cell.route].split(" ", 1)
+    return f"{api} {cell.credential.path or path}"
 
 
 def cell_text(cell: Cell) -> str:
@@ -350,9 +347,10 @@ def cell_text(cell: Cell) -> str:
 
 def expected_text(cell: Cell) -> str:
     """What a pasted curl line should print, for its comment."""
-    if cell.expected_status == 401:
-        return '401 {"message":"Unauthorized"}'
-    if cell.expected_status == 200:
+    expect = EXPECTED[cell.credential.key][cell.route]
+    if expect.body is not None:
+        return f"{expect.status} {compact(expect.body)}"
+    if expect.status == 200:
         who = cell.credential.user or "the caller's ARN"
         return f"200 user={who}"
-    return "403"
+    return str(expect.status)

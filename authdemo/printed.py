@@ -74,8 +74,21 @@ PRINTED_CELLS = (
     ("sigv4", "iam"),
     ("m2m", "m2m"),
     ("id", "m2m"),
+    # The REST API (issue 21): the other kind of token at each Cognito door, the cache trap.
+    ("id", "rest-protected"),
+    ("access", "rest-protected"),
+    ("access", "rest-scoped"),
+    ("access", "rest-lambda"),
+    ("access", "rest-lambda-again"),
+    ("student", "rest-lambda"),
+    ("none", "rest-iam"),
+    ("sigv4", "rest-iam"),
+    ("typo", "protected"),
+    ("typo", "rest-protected"),
     ("signed-out", "protected"),
     ("signed-out", "lambda"),
+    ("signed-out", "rest-lambda"),  # sent with ACCESS_TOKEN: its Allow was cached above
+    ("flushed", "rest-lambda"),  # after the flush line
 )
 
 
@@ -109,6 +122,7 @@ TOKEN_LINES = {
     "student": token_line("access", "student"),
     "signed-out": token_line("access", action="sign-out"),
     "m2m": token_line("m2m"),
+    "typo": token_line("id"),
 }
 
 
@@ -129,12 +143,14 @@ def token_hint(kind: str, user: str, action: str, flags: str) -> str:
 def test_commands(info: dict[str, Any], cells: list[Any]) -> list[tuple[str, str]]:
     """The curl lines of a few cells, each variable set by an earlier line (comment, command).
 
-    The SigV4 line signs with the shell's AWS_* variables: the embedded AWS's key after
-    `authdemo local env`, or the presenter's own after `aws configure export-credentials`."""
+    The SigV4 line (and the flush) use the shell's AWS_* variables: the embedded AWS's key after
+    `authdemo local env`, or the presenter's own after `aws configure export-credentials`. The
+    REST cache lesson pastes as: ACCESS_TOKEN let in at REST /lambda (its Allow cached), the user
+    signed out everywhere by `token --sign-out`, ACCESS_TOKEN still let in there (the cache),
+    `aws apigateway flush-stage-authorizers-cache`, then refused (401)."""
     from .checks import curl, curl_sigv4
-    from .matrix import expected_text
+    from .matrix import door_of, expected_text
 
-    q = shlex.quote
     flags = info.get("cli_flags", "")
     by_key = {(c.credential.key, c.route): c for c in cells}
     full = len({c.credential.key for c in cells}) > 4
@@ -144,18 +160,25 @@ def test_commands(info: dict[str, Any], cells: list[Any]) -> list[tuple[str, str
         cell = by_key.get((key, route))
         if cell is None or (full and key == "tampered"):
             continue
-        comment = f"{cell.credential.label} on /{route}: {expected_text(cell)}"
+        comment = f"{cell.credential.label} on {door_of(cell)}: {expected_text(cell)}"
+        if key in ("sigv4", "flushed") and "AWS" not in set_vars:
+            set_vars.add("AWS")
+            lines.append((comment, aws_setup(info)))
+            comment = ""
         if key == "sigv4":
-            if info.get("local"):
-                port = f" --port {info['port']}" if info.get("port") else ""
-                setup = f'eval "$(authdemo local env{port})"'
-            else:
-                profile = f" --profile {q(info['profile'])}" if info.get("profile") else ""
-                setup = f'eval "$(aws configure export-credentials --format env{profile})"'
-            lines += [(comment, setup), ("", curl_sigv4(cell.url, info["region"]))]
+            lines.append((comment, curl_sigv4(cell.url, info["region"])))
             continue
         var = None
-        if key in TOKEN_LINES:
+        if key in ("signed-out", "flushed") and route == "rest-lambda":
+            if ("access", "rest-lambda") not in by_key:
+                continue  # nothing was cached for ACCESS_TOKEN: the lesson needs that line first
+            var = TOKEN_LINES["access"][0]  # revoked by `token --sign-out` above, cached here
+            comment = f"{var}, revoked by that sign-out, on REST /lambda: {expected_text(cell)}" + (
+                " (the Allow cached above)" if key == "signed-out" else " (asked again after the flush)"
+            )
+            if key == "flushed":
+                lines.append(("Empty the REST stage's authorizer cache", flush_line(info, cell.url)))
+        elif key in TOKEN_LINES:
             var, options = TOKEN_LINES[key]
             if var not in set_vars:
                 set_vars.add(var)
@@ -163,6 +186,30 @@ def test_commands(info: dict[str, Any], cells: list[Any]) -> list[tuple[str, str
                 comment = ""
         lines.append((comment, curl(cell.url, var)))
     return lines
+
+
+def aws_setup(info: dict[str, Any]) -> str:
+    """The line that puts credentials in the shell's AWS_* variables: the embedded AWS's (with its
+    endpoint) or the presenter's profile's."""
+    q = shlex.quote
+    if info.get("local"):
+        port = f" --port {info['port']}" if info.get("port") else ""
+        return f'eval "$(authdemo local env{port})"'
+    profile = f" --profile {q(info['profile'])}" if info.get("profile") else ""
+    return f'eval "$(aws configure export-credentials --format env{profile})"'
+
+
+def flush_line(info: dict[str, Any], url: str) -> str:
+    """`aws apigateway flush-stage-authorizers-cache` for the REST API a door URL belongs to."""
+    from .matrix import rest_api_of
+
+    q = shlex.quote
+    api_id, stage = rest_api_of(info.get("rest_api_url") or url)
+    endpoint = f" --endpoint-url {q(info['endpoint_url'])}" if info.get("endpoint_url") else ""
+    return (
+        f"aws apigateway flush-stage-authorizers-cache{endpoint} --region {q(info['region'])} "
+        f"--rest-api-id {q(api_id)} --stage-name {q(stage)}"
+    )
 
 
 def issuer_commands(info: dict[str, Any]) -> list[tuple[str, str]]:

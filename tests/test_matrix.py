@@ -26,6 +26,21 @@ WANT = {
     "m2m": {"protected": 401, "scoped": 401, "lambda": 403, "iam": 403, "m2m": 200},
     "signed-out": {"protected": 200, "scoped": 200, "lambda": 403, "iam": 403, "m2m": 403},
     "sigv4": {"protected": 401, "scoped": 401, "lambda": 403, "iam": 200, "m2m": 401},
+    "typo": {"protected": 404},  # the ID token at /Protected
+}
+# The REST doors (issue 21; tests/test_rest_matrix.py has their bodies), when the stack has them.
+REST = ("rest-protected", "rest-scoped", "rest-lambda", "rest-lambda-again", "rest-iam")
+WANT_REST = {
+    "none": dict(zip(REST, (401, 401, 401, 401, 403), strict=True)),
+    "id": dict(zip(REST, (200, 401, 401, 401, 403), strict=True)),
+    "access": dict(zip(REST, (401, 200, 200, 403, 403), strict=True)),
+    "tampered": dict(zip(REST, (401, 401, 401, 401, 403), strict=True)),
+    "student": dict(zip(REST, (401, 200, 403, 403, 403), strict=True)),
+    "m2m": dict(zip(REST, (401, 401, 401, 401, 403), strict=True)),
+    "signed-out": dict(zip(REST, (401, 200, 200, 403, 403), strict=True)),
+    "flushed": {"rest-lambda": 401, "rest-lambda-again": 401},
+    "sigv4": dict(zip(REST, (401, 401, 401, 401, 200), strict=True)),
+    "typo": {"rest-protected": 403},
 }
 KEYS = {"credential", "route", "expected_status", "status", "body", "result", "reason", "token"}
 
@@ -44,22 +59,28 @@ def _cells(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def test_the_whole_matrix_passes_offline_twice(stack: tuple[str, ...]) -> None:
-    """40 cells, each the status AWS documents and PASS; the signed-out row's JWT doors stay
-    open while the Lambda door is closed; the M2M token passes /m2m only; a second run signs in
-    again and passes too."""
+    """41 HTTP cells (and the REST API's 43 when the stack has one; else a note says why not),
+    each the status AWS documents and PASS; the signed-out row's JWT doors stay open while the
+    Lambda door is closed; the M2M token passes /m2m only; a second run signs in again and passes."""
+    rest = bool(run_json("status", *stack).get("rest_routes"))
+    want = {
+        row: {**WANT.get(row, {}), **(WANT_REST.get(row, {}) if rest else {})} for row in {*WANT, *WANT_REST}
+    }
     for _ in range(2):
         result = run("test", *stack, "--output", "json")
         assert result.exit_code == 0, result.output
         report = json.loads(result.stdout)  # exactly one document
-        assert set(report) == {"passed", "api_url", "waited", "checks", "claims"} and report["passed"]
+        keys = {"passed", "api_url", "rest_api_url", "waited", "checks", "claims"}
+        assert set(report) == keys | (set() if rest else {"skipped"}) and report["passed"]
+        assert rest or report["skipped"].startswith("No REST columns or rows: this stack has no REST API")
         cells = _cells(report)
-        assert len(report["checks"]) == 40
+        assert len(report["checks"]) == sum(map(len, want.values())) == (84 if rest else 41)
         for (credential, route), cell in cells.items():
             # the token in full only with --show-token, else as `token_shortened` (no token: null)
             shown = "token" if credential in ("none", "sigv4") else "token_shortened"
             assert set(cell) == KEYS - {"token"} | {shown}
-            assert cell["expected_status"] == WANT[credential][route], (credential, route)
-            assert cell["status"] == WANT[credential][route], (credential, route, cell)
+            assert cell["expected_status"] == want[credential][route], (credential, route)
+            assert cell["status"] == want[credential][route], (credential, route, cell)
             assert cell["result"] == "pass" and cell["reason"], (credential, route)
     assert cells["sigv4", "iam"]["body"]["user"].startswith("arn:aws:iam::")
     assert cells["sigv4", "iam"]["reason"].startswith("caller arn:")
@@ -118,7 +139,7 @@ def test_text_matrix_and_printed_lines(stack: tuple[str, ...]) -> None:
     text = run("test", *stack).stdout
     for label in ("no credential", "student's access token", "signed-out access token", "SigV4-signed"):
         assert label in text
-    assert "/protected" in text and "/m2m" in text and "40 checks, all pass" in text
+    assert "/protected" in text and "/m2m" in text and "41 checks, all pass" in text
     assert "M2M_TOKEN=$(authdemo token --m2m" in text and "M2M token" in text
     assert "STUDENT_TOKEN=$(authdemo token --user student --access" in text
     assert "curl -s -w '\\n' --aws-sigv4 \"aws:amz:us-west-2:execute-api\"" in text

@@ -64,9 +64,15 @@ def test_compare_shows_the_claims_that_differ(stack: tuple[str, ...]) -> None:
     client_id = run_json("status", *stack)["client_id"]
     assert both["id"]["token_use"] == "id" and both["id"]["aud"] == client_id
     assert both["access"]["token_use"] == "access" and both["access"]["client_id"] == client_id
+    doors = {d["door"]: (d["id"], d["access"]) for d in both["doors"]}  # which door takes which token
+    assert doors["HTTP /protected"] == (200, 200) and doors["HTTP /scoped"] == (403, 200)
+    rest = bool(run_json("status", *stack).get("rest_routes"))
+    assert (doors.get("REST /protected"), doors.get("REST /scoped")) == (
+        ((200, 401), (401, 200)) if rest else (None, None)
+    )
     text = run("token", *stack, "--compare").stdout
-    for word in ("token_use", "aud", "client_id", "scope", client_id):
-        assert word in text
+    for word in ("token_use", "aud", "client_id", "scope", client_id, "which door takes which token"):
+        assert word in " ".join(text.split())
 
 
 def test_test_says_why_and_shows_tokens_only_when_asked(stack: tuple[str, ...]) -> None:

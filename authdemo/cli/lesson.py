@@ -20,8 +20,10 @@ from .base import _opts, _print_commands, cli, common_options, refuse_given, sho
     "routes",
     multiple=True,
     metavar="ROUTE",
-    help="Only these doors: protected, scoped, lambda, iam, m2m (repeat or comma-separate; default all). "
-    "With protected alone: the guide's four checks.",
+    help="Only these doors: protected, scoped, lambda, iam, m2m (the HTTP API's), rest-protected, "
+    "rest-scoped, rest-lambda, rest-lambda-again, rest-iam (the REST API's); repeat or "
+    "comma-separate; default all. rest-lambda-again brings rest-lambda along (the cache trap needs "
+    "its first door). With protected alone: the guide's four checks.",
 )
 @click.option(
     "--token",
@@ -40,14 +42,16 @@ def test(routes: tuple[str, ...], **kwargs: Any) -> None:
     """Sign in and send every credential to every door: one matrix of expected and actual statuses.
 
     Rows: no credential, ID token, access token, tampered ID token, the student's access token,
-    an M2M (client-credentials) token, a signed-out access token (signed out last), a
-    SigV4-signed request. Columns: the routes. Exit status 0 when every check passes, 3 when
-    one fails.
+    an M2M (client-credentials) token, a signed-out access token (signed out last; then again
+    after the REST stage's authorizer cache is flushed), a SigV4-signed request, the ID token at
+    a mistyped path. Columns: the doors of the HTTP API and of the REST API. Exit status 0 when
+    every check passes, 3 when one fails.
 
     \b
     Examples:
       authdemo test --local
       authdemo test --route protected --local   # the guide's 401 / 200
+      authdemo test --route rest-lambda-again --local   # REST's cache trap
       authdemo test --token "$TOKEN"            # any issuer's token: /protected
     """
     from .. import console
@@ -74,6 +78,7 @@ def _test(
     """Run `test`; prints the (text) result, returns whether all passed and the JSON document.
     `api_note`: say why the API URL is not the reported one (`demo`'s `up` already said it)."""
     from .. import console, lesson, printed
+    from ..expectations import REST_DOORS
 
     with console.Waiting("Waiting for the API to answer 401 without a token…") as waiting:
         info, cells, waited = lesson.test(opts, waiting.update, routes)
@@ -84,6 +89,7 @@ def _test(
     doc = {
         "passed": passed,
         "api_url": info["api_url"],
+        "rest_api_url": info.get("rest_api_url") if any(c.route in REST_DOORS for c in cells) else None,
         "waited": round(waited, 2),
         "checks": [c.as_dict(opts.show_token, _tokens(cells)) for c in cells],
         "claims": info["claims"],
@@ -153,27 +159,59 @@ def _guide_table(info: dict[str, Any], cells: list[Any]) -> None:
 
 
 def _matrix_tables(info: dict[str, Any], cells: list[Any], routes: tuple[str, ...]) -> None:
-    """One row per credential, one column per door (`200 ✓`, `401 ✗ (want 200)`), then why."""
+    """One table per API (HTTP, then REST), one row per credential that has a cell there, one
+    column per door (`200 ✓`, `401 ✗ (want 200)`, empty where the row sends nothing), then why."""
     from .. import console
+    from ..expectations import PATHS, REST_DOORS
+
+    grid: dict[str, dict[str, Any]] = {}
+    for c in cells:
+        grid.setdefault(c.credential.label, {})[c.route] = c
+    apis = [("HTTP API", info.get("api_url"), [r for r in routes if r not in REST_DOORS])]
+    apis.append(("REST API", info.get("rest_api_url"), [r for r in routes if r in REST_DOORS]))
+    for name, url, doors in apis:
+        mine = [c for c in cells if c.route in doors]
+        if not mine:
+            continue
+        rows = []
+        for label, row in grid.items():
+            if any(door in row for door in doors):
+                texts = [_mark(row[door]) if door in row else "" for door in doors]
+                rows.append([label, *texts])
+        _fold_labels(rows, [PATHS[d] for d in doors], console.out().width)
+        failed = sum(not c.passed for c in mine)
+        verdict = "all pass" if not failed else f"{failed} FAIL"
+        title = f"authdemo test: {name} {url} ({len(mine)} checks, {verdict})"
+        console.show(console.table(title, ["credential", *(PATHS[d] for d in doors)], rows))
+    why = [[_cell_name(c), c.reason if c.passed else f"[red]FAIL[/] {c.reason}"] for c in cells if c.shown]
+    console.show(console.table("why", ["cell", "reason"], why))
+
+
+def _fold_labels(rows: list[list[str]], headers: list[str], width: int) -> None:
+    """Fold the credential labels at spaces when the table would not fit `width` otherwise, so
+    that the labels wrap and not the door cells (`403 ✓` kept on one line)."""
+    import textwrap
+
+    from ..console import _plain
+
+    doors = [max(len(h), *(len(_plain(r[i + 1])) for r in rows)) for i, h in enumerate(headers)]
+    room = width - sum(doors) - 3 * (len(doors) + 1) - 1
+    if rows and room < max(len(r[0]) for r in rows):
+        for row in rows:
+            row[0] = textwrap.fill(row[0], max(room, 10), break_long_words=False)
+
+
+def _cell_name(cell: Any) -> str:
+    """`ID token at REST /scoped`."""
+    from ..matrix import door_of
+
+    return f"{cell.credential.label} at {door_of(cell)}"
+
+
+def _mark(cell: Any) -> str:
     from ..matrix import cell_text
 
-    by_row: dict[str, list[Any]] = {}
-    for c in cells:
-        by_row.setdefault(c.credential.label, []).append(c)
-    rows = []
-    for label, row in by_row.items():
-        texts = [f"[green]{cell_text(c)}[/]" if c.passed else f"[red]{cell_text(c)}[/]" for c in row]
-        rows.append([label, *texts])
-    failed = sum(not c.passed for c in cells)
-    verdict = "all pass" if not failed else f"{failed} FAIL"
-    title = f"authdemo test: {info['api_url']} ({len(cells)} checks, {verdict})"
-    console.show(console.table(title, ["credential", *(f"/{r}" for r in routes)], rows))
-    why = [
-        [f"{c.credential.label} /{c.route}", c.reason if c.passed else f"[red]FAIL[/] {c.reason}"]
-        for c in cells
-        if c.shown
-    ]
-    console.show(console.table("why", ["cell", "reason"], why))
+    return f"[green]{cell_text(cell)}[/]" if cell.passed else f"[red]{cell_text(cell)}[/]"
 
 
 def _tokens(cells: list[Any]) -> dict[str, str | None]:
@@ -190,8 +228,8 @@ def _show_tokens(opts: Any, cells: list[Any]) -> None:
     tokens = _tokens(cells)
     for c in cells:
         token = c.credential.token
-        if token and c.credential.key not in seen:
-            seen.add(c.credential.key)
+        if token and c.credential.key not in seen and token not in seen:  # the typo row: the ID token
+            seen |= {c.credential.key, token}
             shown = token if opts.show_token else shown_token(c.credential, tokens)
             console.out().print(f"{c.credential.label}: {shown}", highlight=False, soft_wrap=True)
     if not opts.show_token:
@@ -215,6 +253,20 @@ def _claims_table(claims: dict[str, dict[str, Any]]) -> Any:
         ["claim", "ID token", "access token"],
         rows,
     )
+
+
+def _doors_table(doors: list[dict[str, Any]]) -> Any:
+    """Which door takes which token: an HTTP JWT door either, a REST Cognito door one kind only."""
+    from .. import console
+
+    def said(door: dict[str, Any], kind: str) -> str:
+        return f"{door[kind]}" + ("" if door[kind] == 200 else f": {door[f'{kind}_why']}")
+
+    rows = [[d["door"], said(d, "id"), said(d, "access")] for d in doors]
+    title = (
+        "which door takes which token (REST's Cognito authorizer: ID token without scopes, access token with)"
+    )
+    return console.table(title, ["door", "ID token", "access token"], rows)
 
 
 def _claim(key: str, value: Any) -> str:
@@ -301,6 +353,7 @@ def token(
       M2M_TOKEN=$(authdemo token --m2m --local)
     """
     from .. import app, console, lesson, printed
+    from ..expectations import which_token
     from ..tokens import decode as decode_token
     from ..tokens import shorten, tamper
 
@@ -325,14 +378,17 @@ def token(
         if user == "student":
             raise AuthdemoError("--compare goes with the demo user's own sign-in only.", ExitCode.USAGE)
         notes: list[str] = []
-        both = lesson.tokens(opts, notes)
+        about: dict[str, Any] = {}
+        both = lesson.tokens(opts, notes, about)
         for note in notes:
             console.info(note)
-        side_by_side = {k: decode_token(v)[1] for k, v in both.items()}
+        side_by_side: dict[str, Any] = {k: decode_token(v)[1] for k, v in both.items()}
+        doors = which_token(rest=bool(about.get("rest_routes")))
         if opts.output == "json":
-            console.data_json(side_by_side)
+            console.data_json({**side_by_side, "doors": doors})
         else:
             console.show(_claims_table(side_by_side))
+            console.show(_doors_table(doors))
         return
     result: dict[str, Any] = {}
     if user == "student" or refresh or sign_out:

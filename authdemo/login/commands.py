@@ -63,9 +63,13 @@ def no_branding_fix(stack: Stack, client_id: str) -> str:
 
 
 def _routes(stack: Stack) -> dict[str, str]:
+    """The page's doors: the HTTP API's, and the REST API's (issue 21) under the matrix's names."""
     from ..app import summary
+    from ..expectations import REST_DOORS
 
-    return dict(summary(stack)["routes"] or {})
+    info = summary(stack)
+    rest = info.get("rest_routes") or {}
+    return {**(info["routes"] or {}), **{k: rest[v] for k, v in REST_DOORS.items() if v in rest}}
 
 
 def login(

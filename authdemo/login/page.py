@@ -20,10 +20,12 @@ from ..tokens import decode
 
 #: The claims the lesson is about, shown first, each with why it matters.
 NOTES = {
-    "token_use": "what the token is for: “id” (about the user) or “access” (for APIs)",
+    "token_use": "what the token is for: “id” (about the user) or “access” (for APIs); a REST "
+    "API's Cognito authorizer takes only “id” on a door without scopes, only “access” with them",
     "aud": "ID token only: the app client; a JWT authorizer checks it against its audience",
     "client_id": "access token only: the app client; the authorizer checks it instead of aud",
-    "scope": "access token only: a scoped route wants one of these values (an ID token gets 403)",
+    "scope": "access token only: a scoped route wants one of these values (an ID token gets 403 "
+    "on the HTTP API, 401 on the REST API)",
     "email": "ID token only (scope “email”): who the user is",
     "cognito:username": "ID token: the user's name",
     "username": "access token: the user's name",
@@ -34,6 +36,9 @@ NOTES = {
     "iat": "issued at",
 }
 TIMES = ("exp", "iat", "auth_time", "nbf")
+REST_SENTENCE = """ The REST API's Cognito user pool authorizer takes <strong>only the ID token</strong>
+on a door without scopes and <strong>only the access token</strong> on a door with scopes, the
+opposite of what the HTTP API teaches; its Lambda authorizer asks <code>GetUser</code> too."""
 KINDS = (("id", "ID token"), ("access", "access token"), ("none", "no token"))
 
 
@@ -90,7 +95,23 @@ def _header_table(id_header: dict[str, Any], access_header: dict[str, Any]) -> s
     return "\n".join(rows)
 
 
+def _doors_table(rest: bool) -> str:
+    """Which door takes which token (expectations.which_token: the same table `test` judges by)."""
+    from ..expectations import which_token
+
+    def said(door: dict[str, Any], kind: str) -> str:
+        return "200: takes it" if door[kind] == 200 else f"{door[kind]}: {door[f'{kind}_why']}"
+
+    return "\n".join(
+        f'<tr><th scope="row">{escape(d["door"])}</th><td class="id">{escape(said(d, "id"))}</td>'
+        f'<td class="access">{escape(said(d, "access"))}</td></tr>'
+        for d in which_token(rest)
+    )
+
+
 def _buttons(routes: dict[str, str]) -> str:
+    from ..expectations import DOOR_NAMES
+
     rows = []
     for route, url in routes.items():
         cells = []
@@ -101,7 +122,8 @@ def _buttons(routes: dict[str, str]) -> str:
                 f'<output id="result-{escape(route)}-{kind}" class="status"></output></td>'
             )
         rows.append(
-            f'<tr><th scope="row"><code>GET /{escape(route)}</code><br><small>{escape(url)}</small></th>'
+            f'<tr><th scope="row"><code>GET {escape(DOOR_NAMES.get(route, "/" + route))}</code><br>'
+            f"<small>{escape(url)}</small></th>"
             f"{''.join(cells)}</tr>"
         )
     return "\n".join(rows)
@@ -112,6 +134,7 @@ def render(tokens: dict[str, str], routes: dict[str, str], title: str) -> str:
     id_header, id_claims = decode(tokens["id"])
     access_header, access_claims = decode(tokens["access"])
     user = id_claims.get("cognito:username") or access_claims.get("username") or "?"
+    rest = any(route.startswith("rest-") for route in routes)
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -144,6 +167,18 @@ decoded (not verified: the authorizer verifies the signature). <mark>Marked</mar
 <thead><tr><th>claim</th><th>ID token</th><th>access token</th><th>why it matters</th></tr></thead>
 <tbody>
 {_claims_table(id_claims, access_claims)}
+</tbody>
+</table>
+</section>
+<section id="doors">
+<h2>Which door takes which token</h2>
+<p>The HTTP API's JWT authorizer takes either token (a door with scopes wants the access token's
+<code>scope</code>); its Lambda authorizer asks Cognito's <code>GetUser</code>, which takes an access
+token.{REST_SENTENCE if rest else ""}</p>
+<table id="which">
+<thead><tr><th>door</th><th>ID token</th><th>access token</th></tr></thead>
+<tbody>
+{_doors_table(rest)}
 </tbody>
 </table>
 </section>
