@@ -63,6 +63,8 @@ def up(
             callback_port = opts.callback_port or store.get("callback_port") or DEFAULT_CALLBACK_PORT
             sign_up = bool(store.get("sign_up")) if opts.sign_up is None else opts.sign_up
             store.set(username=username, password=password, callback_port=callback_port, sign_up=sign_up)
+            rest = store.get("rest") is not False if opts.rest is None else opts.rest
+            store.set(rest=rest)  # kept by later runs; `--no-rest` on a stack with it deletes it
         if not issuer and not store.get("student_password"):  # the second user's, kept like the first's
             store.set(student_password=generate_password())
         if stack.account_id:

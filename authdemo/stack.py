@@ -55,6 +55,7 @@ class Options:
     token_command: str | None = None  # `test --token-command`
     callback_port: int | None = None  # `up --callback-port`: the app client's loopback callback
     sign_up: bool | None = None  # `up --sign-up/--no-sign-up`: self-registration on the pool
+    rest: bool | None = None  # `up --rest/--no-rest`: the REST API half (issue 21)
 
 
 @dataclass
@@ -97,6 +98,7 @@ class Stack:
             audiences=tuple(records.get("audience") or ()),
             callback_port=int(records.get("callback_port") or DEFAULT_CALLBACK_PORT),
             sign_up=bool(records.get("sign_up")),
+            rest=records.get("rest") is not False,  # built unless `up --no-rest` said otherwise
         )
 
 

@@ -72,6 +72,13 @@ def _print_plan(opts: Any, plan: dict[str, Any]) -> None:
     help="Let people sign themselves up on managed login, with an emailed code (default: "
     "admin-only; kept by later runs).",
 )
+@click.option(
+    "--rest/--no-rest",
+    "rest",
+    default=None,
+    help="Build the REST API half beside the HTTP API (default: built; --no-rest for a faster, "
+    "HTTP-only session, and deletes it from a stack that has it; kept by later runs).",
+)
 def up(dry_run: bool, **kwargs: Any) -> None:
     """Create the stack (or finish an interrupted one); safe to run again.
 
@@ -84,6 +91,7 @@ def up(dry_run: bool, **kwargs: Any) -> None:
         --audience https://api.example.com
       authdemo up --callback-port 8401 # `authdemo login` listens there
       authdemo up --sign-up            # managed login offers "Sign up"
+      authdemo up --no-rest            # the HTTP API only (faster)
     """
     opts = _opts(kwargs)
     if dry_run:
