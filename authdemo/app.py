@@ -27,7 +27,16 @@ from .stack import (
     state_path,
 )
 from .state import StateStore, quarantine, read_state
-from .units import DEFAULT_CALLBACK_PORT, Context, MemoryRecords, Rec, Records, Unit, all_units
+from .units import (
+    DEFAULT_CALLBACK_PORT,
+    REST_DOORS,
+    Context,
+    MemoryRecords,
+    Rec,
+    Records,
+    Unit,
+    all_units,
+)
 from .validate import check_password, check_stack, check_username, generate_password
 
 
@@ -136,6 +145,11 @@ def summary(stack: Stack) -> dict[str, Any]:
         dns_suffix = partition(stack.region)[1]
         invoke = invoke_url.of_api(api, endpoint, stack.target.local, stack.region, dns_suffix)
     api_url = invoke.url if invoke else None
+    rest_url = None
+    if res.get("rest_api", {}).get("id"):
+        rest_url = invoke_url.of_rest_api(
+            res["rest_api"]["id"], stack.names.rest_stage, endpoint, stack.region, partition(stack.region)[1]
+        )
     domain = res.get("domain", {})
     names = stack.names
     out: dict[str, Any] = {
@@ -151,6 +165,8 @@ def summary(stack: Stack) -> dict[str, Any]:
         "routes": {d: f"{api_url}/{d}" for d in DOORS if d != "m2m" or "route_m2m" in res}
         if api_url
         else None,
+        "rest_api_url": rest_url,
+        "rest_routes": {d.name: f"{rest_url}{d.path}" for d in REST_DOORS} if rest_url else None,
         "user_pool_id": res.get("user_pool", {}).get("id"),
         "client_id": res.get("app_client", {}).get("id"),
         "login_url": domain.get("url"),

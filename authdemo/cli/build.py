@@ -258,7 +258,8 @@ def status(field: str | None, **kwargs: Any) -> None:
     console.show(
         console.table(f"stack {info['stack']} ({info['region']})", ["resource", "id", "exists"], rows)
     )
-    shown = ("api_url", "endpoint_url", "user_pool_id", "client_id", "login_url", "callback_port")
+    shown: tuple[str, ...] = ("api_url", "rest_api_url", "endpoint_url", "user_pool_id", "client_id")
+    shown += ("login_url", "callback_port")
     users = ("username", "password", "student_username", "student_password")
     for key in (*shown, "m2m_client_id", *users, "state_file"):
         if info.get(key):
