@@ -231,7 +231,13 @@ class RestIntegration(RestChild):
             return None
         current = self._current or self._read(ctx)
         want = self.wanted(ctx)
-        if current is None or all(current.get(k) == v for k, v in want.items()):
+        # GetIntegration answers PutIntegration's `integrationHttpMethod` as `httpMethod`.
+        same = current is None or (
+            current.get("type") == want["type"]
+            and current.get("uri") == want["uri"]
+            and current.get("httpMethod") == want["integrationHttpMethod"]
+        )
+        if same:
             return None
         self._put(ctx, want)
         return {"uri": want["uri"]}
