@@ -128,10 +128,12 @@ def plan(opts: Options, command: str) -> dict[str, Any]:
 
 
 def _planned_context(stack: Stack, records: Records) -> Any:
-    """The stack's context, with the profile `up --issuer` would give it."""
+    """The stack's context, with the profile `up --issuer` (or `--rest/--no-rest`) would give it."""
     ctx = stack.context(records)
     if stack.opts.issuer:
         ctx.issuer, ctx.audiences = stack.opts.issuer, stack.opts.audiences
+    if stack.opts.rest is not None:
+        ctx.rest = stack.opts.rest
     return ctx
 
 
