@@ -67,6 +67,7 @@ def test_up_test_down_end_to_end(server, server_env):
         "authorizer_function",
         "authorizer_log_group",
         "authorizer_role",
+        "rest_api",  # the REST half (issue 21)
     }
     assert not (paths.home() / "flow.json").exists()
     assert not [n for names in leftovers(endpoint_url=server.url).values() for n in names if "flow" in n]

@@ -253,6 +253,22 @@ def test_a_recreated_pool_patches_the_cognito_authorizer_and_redeploys(moto: Non
     assert after["rest_deployment"]["id"] != before["rest_deployment"]["id"]
     stage = plain_client("apigateway").get_stage(restApiId=after["rest_api"]["id"], stageName="demo")
     assert stage["deploymentId"] == after["rest_deployment"]["id"] == after["rest_stage"]["deployment"]
+
+    # An endpoint that cannot patch it (an error UpdateAuthorizer's model does not list): one
+    # sentence naming the rebuild, which then works.
+    faults.clear()
+    faults.fail("apigateway", "UpdateAuthorizer", "InternalFailure", "not implemented", status=500, times=9)
+    plain_client("cognito-idp").delete_user_pool_domain(
+        Domain=after["domain"]["id"], UserPoolId=after["user_pool"]["id"]
+    )
+    plain_client("cognito-idp").delete_user_pool(UserPoolId=after["user_pool"]["id"])
+    result = run("up", "--stack", STACK)
+    assert (
+        result.exit_code == 1
+        and "`authdemo up --no-rest --stack r1`, then `authdemo up --rest --stack r1`" in one_error(result)
+    )
+    assert run("up", "--stack", STACK, "--no-rest").exit_code == 0
+    assert run("up", "--stack", STACK, "--rest").exit_code == 0
     assert run("down", "--stack", STACK).exit_code == 0
 
 

@@ -93,6 +93,12 @@ class Gateway:
                 return found
 
 
+def modelled_errors(ctx: Context, operation: str) -> set[str]:
+    """The errors AWS's model says `operation` may answer (any other: an emulator lacking it)."""
+    model = ctx.clients("apigateway").raw.meta.service_model.operation_model(operation)
+    return {shape.name for shape in model.error_shapes}
+
+
 def _wait_seconds(exc: AuthdemoError, operation: str, refusals: int) -> float:
     """What the 429 asked for (Retry-After), else the operation's quota, else a doubling second."""
     try:
@@ -210,7 +216,18 @@ class RestAuthorizer(RestChild):
         current = self._current or gateway.read("get_authorizer", restApiId=api_id, authorizerId=rec["id"])
         operations = self.patch(current, self.wanted(ctx)) if current else []
         if operations:
-            gateway.update_authorizer(restApiId=api_id, authorizerId=rec["id"], patchOperations=operations)
+            try:
+                gateway.update_authorizer(
+                    restApiId=api_id, authorizerId=rec["id"], patchOperations=operations
+                )
+            except AuthdemoError as exc:
+                if exc.aws_code in modelled_errors(ctx, "UpdateAuthorizer"):
+                    raise
+                # An emulator without this patch (moto cannot patch /providerARNs): say how to rebuild.
+                raise AuthdemoError(
+                    f"The endpoint cannot update the REST API's {self.label} ({exc.aws_code}); rebuild "
+                    "the REST half with `authdemo up --no-rest`, then `authdemo up --rest`."
+                ) from exc
         return None
 
 
