@@ -47,8 +47,8 @@ ROLE_NOT_READY = "The role defined for the function cannot be assumed by Lambda.
 CREATE_ROLE = "iam:CreateRole"
 CREATE_FUNCTION = "lambda:CreateFunction"
 CREATE_ROUTE = "apigatewayv2:CreateRoute"
-# The REST-JSON services authdemo calls: their operations are named by method + path.
-REST_SERVICES = ("lambda", "apigatewayv2")
+# The REST-JSON services authdemo calls (API Gateway v2 and, issue 21, v1): named by method + path.
+REST_SERVICES = ("lambda", "apigatewayv2", "apigateway")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 

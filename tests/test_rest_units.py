@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from conftest import CHANGING, Faults, leftovers, one_error, plain_client, run, run_json
+from conftest import CHANGING, Faults, aws_error, leftovers, one_error, plain_client, run, run_json
 
 from authdemo import app, invoke_url
-from authdemo.units import base
+from authdemo.units import REST_DOORS, base
 
 STACK = "r1"
 
@@ -88,6 +88,7 @@ def test_dry_runs_list_the_rest_steps_and_change_nothing(moto: None, faults: Fau
     plan = run_json("up", "--dry-run", "--stack", STACK)["plan"]
     planned = {p["key"]: p["action"] for p in plan}
     assert planned["rest_api"] == planned["rest_stage"] == planned["rest_method_lambda_again"] == "create"
+    assert planned["rest_integration_iam"] == planned["rest_token_authorizer"] == "create"
     assert planned["rest_authorizer_permission"] == "create"
     assert changes(faults) == []
     assert run("up", "--stack", STACK).exit_code == 0
@@ -192,7 +193,7 @@ def test_api_gateways_quotas_are_waited_out_with_a_note(moto: None, faults: Faul
     observer = Notes()
     app.up(app.Options(stack=STACK), lambda: observer)
     assert 5.0 in waits and 7.0 in waits
-    assert ("rest_deployment", "API Gateway throttles CreateDeployment (429): waiting 5 s") in observer.notes
+    assert ("rest_stage", "API Gateway throttles CreateDeployment (429): waiting 5 s") in observer.notes
     waits.clear()
     refuse(faults, "DeleteRestApi", 2)
     observer = Notes()
@@ -250,9 +251,9 @@ def test_a_recreated_pool_patches_the_cognito_authorizer_and_redeploys(moto: Non
             {"op": "remove", "path": "/providerARNs", "value": old_arn},
         ]
     ]
-    assert after["rest_deployment"]["id"] != before["rest_deployment"]["id"]
+    assert after["rest_stage"]["deployment"] != before["rest_stage"]["deployment"]
     stage = plain_client("apigateway").get_stage(restApiId=after["rest_api"]["id"], stageName="demo")
-    assert stage["deploymentId"] == after["rest_deployment"]["id"] == after["rest_stage"]["deployment"]
+    assert stage["deploymentId"] == after["rest_stage"]["deployment"]
 
     # An endpoint that cannot patch it (an error UpdateAuthorizer's model does not list): one
     # sentence naming the rebuild, which then works.
@@ -308,3 +309,31 @@ def test_a_method_changed_by_hand_is_patched_back(moto: None, faults: Faults, dr
     assert sent == [expected]
     assert "PutMethod" not in faults.calls
     assert run("down", "--stack", STACK).exit_code == 0
+
+
+def test_rest_parts_naming_a_function_wait_for_it_if_api_gateway_refuses(
+    moto: None, faults: Faults, monkeypatch
+) -> None:
+    """The TOKEN authorizer and the integrations name their function by ARN while the role still
+    propagates; were API Gateway to refuse a function that does not exist yet (BadRequestException:
+    AWS documents no such check), each waits for the function, with a note, and succeeds."""
+    monkeypatch.setattr(base, "sleep", lambda s: __import__("time").sleep(0.01))
+    lam = plain_client("lambda")
+
+    def refuse_missing(model: Any, params: Any, **_: Any) -> Any:
+        body = json.loads(params.get("body") or b"{}")
+        uri = body.get("uri") or body.get("authorizerUri") or ""
+        name = uri.split(":function:")[-1].split("/")[0]
+        if name and name not in {f["FunctionName"] for f in lam.list_functions()["Functions"]}:
+            return aws_error("BadRequestException", "Invalid function ARN or invalid uri")
+        return None
+
+    faults.on("apigateway", "before-call.apigateway.PutIntegration", refuse_missing)
+    faults.on("apigateway", "before-call.apigateway.CreateAuthorizer", refuse_missing)
+    observer = Notes()
+    app.up(app.Options(stack=STACK), lambda: observer)
+    assert rest_keys()  # everything recorded
+    waited = {k for k, m in observer.notes if "waiting for the function" in m}
+    assert waited and waited <= {"rest_token_authorizer", *(f"rest_integration_{d.name}" for d in REST_DOORS)}
+    assert run("down", "--stack", STACK).exit_code == 0
+    assert leftovers() == {}

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
+from ..aws import get
 from ..errors import AuthdemoError, NotFound, UnreachableError
 from . import base
 from .base import TAG_KEY, Context, Rec, Unit
+
+T = TypeVar("T")
 
 THROTTLED = "TooManyRequestsException"
 #: The wait before asking again when a 429 names no Retry-After: the operation's fixed quota
@@ -35,6 +38,7 @@ QUOTA_SECONDS = {
     "GetResources": 0.4,
 }
 THROTTLE_WAIT_SECONDS = 150.0  # give up after this: longer than any quota's interval, several times
+FUNCTION_WAIT_SECONDS = 300.0  # the role's propagation (150 s) and the function's activation (120 s)
 IDENTITY_SOURCE = "method.request.header.Authorization"
 TOKEN_TTL_SECONDS = 300  # AWS's default, said explicitly: the cache is the lesson
 
@@ -91,6 +95,33 @@ class Gateway:
             position = page.get("position")
             if not position:
                 return found
+
+
+def function_arn(ctx: Context, key: str, name: str) -> str:
+    """A function's ARN: as recorded, else the form Lambda gives it (`function:<name>` in the
+    stack's partition, region and account), known before it exists: the REST half's authorizer
+    and integrations are made while the role propagates, off `up`'s critical path."""
+    rec = ctx.records.resource(key)
+    return str(rec["arn"]) if rec and rec.get("arn") else ctx.arn("lambda", f"function:{name}")
+
+
+def naming_a_function(ctx: Context, key: str, function: str, call: Callable[[], T]) -> T:
+    """`call` names a function by ARN before it may exist. AWS documents no check that it does
+    (unverified: docs/aws-notes.md); should API Gateway refuse it (BadRequestException), wait
+    until the function exists, with a note, and call once more."""
+    try:
+        return call()
+    except AuthdemoError as exc:
+        if exc.aws_code != "BadRequestException":
+            raise
+        deadline = time.monotonic() + FUNCTION_WAIT_SECONDS
+        lam = ctx.clients("lambda")
+        while get(lam.get_function_configuration, FunctionName=function) is None:
+            if time.monotonic() > deadline:
+                raise
+            ctx.notify(key, f"API Gateway refused it before {function} exists: waiting for the function")
+            base.sleep(1.0)
+    return call()
 
 
 def modelled_errors(ctx: Context, operation: str) -> set[str]:
@@ -237,14 +268,22 @@ class RestTokenAuthorizer(RestAuthorizer):
 
     key = "rest_token_authorizer"
     label = "REST TOKEN authorizer"
-    needs = ("rest_api", "authorizer_function")
-    create_only_needs = ("authorizer_function",)  # named by ARN in its URI
+    # It names the authorizer function by ARN (see function_arn): its role only gives the account.
+    needs = ("rest_api", "authorizer_role")
+    create_only_needs = ("authorizer_role",)
 
     def name(self, ctx: Context) -> str:
         return ctx.names.rest_token_authorizer
 
+    def create(self, ctx: Context) -> Rec:
+        function = ctx.names.authorizer_function
+        return naming_a_function(
+            ctx, self.key, function, lambda: super(RestTokenAuthorizer, self).create(ctx)
+        )
+
     def wanted(self, ctx: Context) -> dict[str, Any]:
-        path = f"path/2015-03-31/functions/{ctx.rec('authorizer_function')['arn']}/invocations"
+        fn_arn = function_arn(ctx, "authorizer_function", ctx.names.authorizer_function)
+        path = f"path/2015-03-31/functions/{fn_arn}/invocations"
         uri = f"arn:{ctx.partition}:apigateway:{ctx.region}:lambda:{path}"
         return {
             "type": "TOKEN",

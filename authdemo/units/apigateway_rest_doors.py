@@ -12,7 +12,7 @@ then the deployment and the stage `demo` that serve them (issue 21).
 A REST API serves nothing until it is deployed, and a change reaches callers only through a new
 deployment: the deployment's description carries a digest of what it serves (authorizers,
 methods, integrations as `up` wants them), so a changed door makes a new one, and a no-change `up`
-none; the stage then points at it.
+none. One CreateDeployment with `stageName` makes the deployment and the stage (one round trip).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .apigateway_rest import RestAuthorizer, RestChild, RestTokenAuthorizer
+from .apigateway_rest import RestAuthorizer, RestChild, RestTokenAuthorizer, function_arn, naming_a_function
 from .apigateway_routes import SIGNIN_SCOPE
 from .base import Context, Rec, Unit
 
@@ -185,10 +185,11 @@ class RestIntegration(RestChild):
 
     door: ClassVar[Door]
     id_field = "method"
-    create_only_needs: ClassVar[tuple[str, ...]] = ("function",)  # named by ARN in its URI
+    # It names the function by ARN (see function_arn): the function's role only gives the account.
+    create_only_needs: ClassVar[tuple[str, ...]] = ("role",)
 
     def wanted(self, ctx: Context) -> dict[str, Any]:
-        fn_arn = ctx.rec("function")["arn"]
+        fn_arn = function_arn(ctx, "function", ctx.names.function)
         path = f"path/2015-03-31/functions/{fn_arn}/invocations"
         return {
             "type": "AWS_PROXY",
@@ -215,11 +216,13 @@ class RestIntegration(RestChild):
         return {"method": f"{HTTP_METHOD} {self.door.path}", "uri": want["uri"]}
 
     def _put(self, ctx: Context, want: dict[str, Any]) -> None:
-        self.gateway(ctx).put_integration(
-            restApiId=ctx.rec("rest_api")["id"],
-            resourceId=ctx.rec(method_key(self.door))["resource"],
-            httpMethod=HTTP_METHOD,
-            **want,
+        put = self.gateway(ctx).put_integration
+        api_id, resource_id = ctx.rec("rest_api")["id"], ctx.rec(method_key(self.door))["resource"]
+        naming_a_function(
+            ctx,
+            self.key,
+            ctx.names.function,
+            lambda: put(restApiId=api_id, resourceId=resource_id, httpMethod=HTTP_METHOD, **want),
         )
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
@@ -255,7 +258,7 @@ def _door_units() -> list[type[Unit]]:
         parent = _BY_PATH.get(door.parent_path)
         within = (resource_key(parent),) if parent else ()
         authorizer = (door.authorizer_key,) if door.authorizer_key else ()
-        integration = (method_key(door), "function")
+        integration = (method_key(door), "role")
         units += [
             unit(RestResource, resource_key(door), "REST resource", door, within),
             unit(RestMethod, method_key(door), "REST method GET", door, (resource_key(door), *authorizer)),
@@ -265,17 +268,20 @@ def _door_units() -> list[type[Unit]]:
 
 
 DOOR_UNITS = tuple(_door_units())
-#: What a deployment serves: `up`'s wanted settings of these units make its digest.
+#: What the stage serves: `up`'s wanted settings of these units make its deployment's digest.
 SERVED = (COGNITO, TOKEN, *(method_key(d) for d in DOORS), *(integration_key(d) for d in DOORS))
 
 
-class RestDeployment(RestChild):
-    """A snapshot of the API for the stage to serve. Found by its description, which names the
-    stack and the digest of what it serves: an unchanged API keeps its deployment."""
+class RestStage(RestChild):
+    """The stage `demo` and the deployment it serves, made by one CreateDeployment (`stageName`
+    creates the stage, or points an existing one at the new deployment: a redeploy). The
+    deployment's description names the digest of what it serves, so a changed door redeploys and
+    an unchanged API keeps its deployment."""
 
-    key = "rest_deployment"
-    label = "REST deployment"
+    key = "rest_stage"
+    label = "REST deployment, stage demo"
     needs: ClassVar[tuple[str, ...]] = ("rest_api", *SERVED)
+    id_field = "name"
 
     def digest(self, ctx: Context) -> str:
         served: dict[str, Any] = {}
@@ -291,38 +297,6 @@ class RestDeployment(RestChild):
     def description(self, ctx: Context, digest: str) -> str:
         return f"authdemo stack {ctx.names.stack}: serves {digest}"
 
-    def discover(self, ctx: Context) -> list[Rec]:
-        api_id = self.api_id(ctx)
-        if not api_id:
-            return []
-        digest = self.digest(ctx)
-        wanted = self.description(ctx, digest)
-        found = self.gateway(ctx).items("get_deployments", restApiId=api_id)
-        return [{"id": d["id"], "digest": digest} for d in found if d.get("description") == wanted]
-
-    def create(self, ctx: Context) -> Rec:
-        digest = self.digest(ctx)
-        answer = self.gateway(ctx).create_deployment(
-            restApiId=ctx.rec("rest_api")["id"], description=self.description(ctx, digest)
-        )
-        return {"id": answer["id"], "digest": digest}
-
-    def exists(self, ctx: Context, rec: Rec) -> bool:
-        """A deployment of other settings does not count: `up` then finds or makes the right one."""
-        api_id = self.api_id(ctx)
-        if not api_id or rec.get("digest") != self.digest(ctx):
-            return False
-        return self.gateway(ctx).read("get_deployment", restApiId=api_id, deploymentId=rec["id"]) is not None
-
-
-class RestStage(RestChild):
-    """The stage `demo`: what the invoke URL names; it serves the current deployment."""
-
-    key = "rest_stage"
-    label = "REST stage demo"
-    needs: ClassVar[tuple[str, ...]] = ("rest_api", "rest_deployment")
-    id_field = "name"
-
     def _read(self, ctx: Context) -> dict[str, Any] | None:
         api_id = self.api_id(ctx)
         if not api_id:
@@ -333,34 +307,43 @@ class RestStage(RestChild):
         found = self._read(ctx)
         return [{"name": found["stageName"], "deployment": found.get("deploymentId")}] if found else []
 
-    def create(self, ctx: Context) -> Rec:
-        deployment = ctx.rec("rest_deployment")["id"]
-        self.gateway(ctx).create_stage(
+    def _deploy(self, ctx: Context, digest: str) -> Rec:
+        answer = self.gateway(ctx).create_deployment(
             restApiId=ctx.rec("rest_api")["id"],
             stageName=ctx.names.rest_stage,
-            deploymentId=deployment,
-            tags=ctx.tags,
+            description=self.description(ctx, digest),
         )
-        return {"name": ctx.names.rest_stage, "deployment": deployment}
+        return {"name": ctx.names.rest_stage, "deployment": answer["id"], "digest": digest}
+
+    def create(self, ctx: Context) -> Rec:
+        return self._deploy(ctx, self.digest(ctx))
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         self._current = self._read(ctx)
         return self._current is not None
 
     def configure(self, ctx: Context, rec: Rec) -> Rec | None:
-        """Point the stage at the current deployment (a new one after a change: a redeploy)."""
+        """Redeploy when what the stage serves is not what `up` wants: the recorded digest differs,
+        or the stage serves another deployment. A deployment of the wanted digest that a killed
+        run made (or an adopted stage's) is recorded, not made again."""
         if self.key in ctx.fresh:
             return None
         current = self._current or self._read(ctx)
-        deployment = ctx.rec("rest_deployment")["id"]
-        if current is None or current.get("deploymentId") == deployment:
+        if current is None:
             return None
-        self.gateway(ctx).update_stage(
-            restApiId=ctx.rec("rest_api")["id"],
-            stageName=ctx.names.rest_stage,
-            patchOperations=[{"op": "replace", "path": "/deploymentId", "value": deployment}],
+        digest = self.digest(ctx)
+        serving = current.get("deploymentId")
+        if rec.get("digest") == digest and rec.get("deployment") == serving:
+            return None
+        api_id = ctx.rec("rest_api")["id"]
+        found = (
+            self.gateway(ctx).read("get_deployment", restApiId=api_id, deploymentId=serving)
+            if serving
+            else None
         )
-        return {"deployment": deployment}
+        if found is not None and found.get("description") == self.description(ctx, digest):
+            return {"deployment": serving, "digest": digest}
+        return self._deploy(ctx, digest)
 
 
-REST_UNITS: tuple[type[Unit], ...] = (*DOOR_UNITS, RestDeployment, RestStage)
+REST_UNITS: tuple[type[Unit], ...] = (*DOOR_UNITS, RestStage)
