@@ -190,7 +190,8 @@ def open_stack(
             # Build the clients `up`/`down` will use while the first call is in flight, the one the
             # first call needs first (`up`'s is CreateRole; an existing stack's GetCallerIdentity).
             first = ["sts"] if recorded_account and not opts.local else []
-            stack.clients.prefetch([*first, "iam", "lambda", "apigatewayv2", "cognito-idp", "logs"])
+            services = ["iam", "lambda", "apigatewayv2", "cognito-idp", "logs", "apigateway"]
+            stack.clients.prefetch([*first, *services])
         # A new stack has nothing to compare with: no STS round trip in front of CreateRole (the
         # account comes from CreateRole's ARN).
         if opts.local:

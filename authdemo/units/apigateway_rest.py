@@ -144,6 +144,7 @@ class RestApi(Unit):
     cognito = True
     key = "rest_api"
     label = "REST API"
+    priority = -1  # the HTTP API's steps ready at the same time go first: they make `up`'s critical path
 
     def applies(self, ctx: Context) -> bool:
         return super().applies(ctx) and ctx.rest
@@ -179,6 +180,7 @@ class RestChild(Unit):
 
     cognito = True
     parent = "rest_api"
+    priority = -1  # see RestApi
     _current: dict[str, Any] | None = None  # what `exists` read, for `configure` (one read, not two)
 
     def applies(self, ctx: Context) -> bool:

@@ -315,6 +315,8 @@ class RestPermission(Permission):
 
     key = "rest_permission"
     label = "invoke permission (REST)"
+    # After the HTTP API's steps that are ready with it: those are on `up`'s critical path.
+    priority = -1
     needs: ClassVar[tuple[str, ...]] = ("function", "rest_api")
     create_only_needs: ClassVar[tuple[str, ...]] = ("rest_api",)
 
