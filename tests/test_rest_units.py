@@ -130,6 +130,7 @@ def test_status_gives_the_rest_urls(moto: None) -> None:
         "iam": f"{base_url}/iam",
     }
     assert f"rest_api_url: {base_url}" in run("status", "--stack", STACK).stdout
+    assert run("status", "--stack", STACK, "--field", "rest_api_url").stdout == f"{base_url}\n"
     at = invoke_url.of_rest_api("abc123", "demo", "http://127.0.0.1:4566/", "us-west-2", "amazonaws.com")
     assert at == "http://127.0.0.1:4566/_aws/execute-api/abc123/demo"
     assert run("up", "--stack", STACK, "--no-rest").exit_code == 0

@@ -192,6 +192,7 @@ def down(sweep: bool, yes: bool, dry_run: bool, **kwargs: Any) -> None:
 
 STATUS_FIELDS = (
     "api_url",
+    "rest_api_url",
     "protected_url",
     "endpoint_url",
     "region",
