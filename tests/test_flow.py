@@ -41,6 +41,11 @@ def test_up_test_down_end_to_end(server, server_env):
         assert key in info
     assert info["endpoint_url"] == server.url and info["username"] == "demo@example.com"
     assert all(r["exists"] for r in info["resources"].values())
+    # The REST half (issue 21) at this endpoint: the path form, with the stage.
+    assert info["rest_api_url"].startswith(f"{server.url}/_aws/execute-api/")
+    assert (
+        info["rest_api_url"].endswith("/demo") and info["rest_routes"]["iam"] == info["rest_api_url"] + "/iam"
+    )
     # The guide's curl checks, by hand.
     url = info["api_url"] + "/protected"
     no_token = requests.get(url, timeout=5)
