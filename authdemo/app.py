@@ -27,7 +27,16 @@ from .stack import (
     state_path,
 )
 from .state import StateStore, quarantine, read_state
-from .units import DEFAULT_CALLBACK_PORT, Context, MemoryRecords, Rec, Records, Unit, all_units
+from .units import (
+    DEFAULT_CALLBACK_PORT,
+    REST_DOORS,
+    Context,
+    MemoryRecords,
+    Rec,
+    Records,
+    Unit,
+    all_units,
+)
 from .validate import check_password, check_stack, check_username, generate_password
 
 
@@ -63,6 +72,8 @@ def up(
             callback_port = opts.callback_port or store.get("callback_port") or DEFAULT_CALLBACK_PORT
             sign_up = bool(store.get("sign_up")) if opts.sign_up is None else opts.sign_up
             store.set(username=username, password=password, callback_port=callback_port, sign_up=sign_up)
+            rest = store.get("rest") is not False if opts.rest is None else opts.rest
+            store.set(rest=rest)  # kept by later runs; `--no-rest` on a stack with it deletes it
         if not issuer and not store.get("student_password"):  # the second user's, kept like the first's
             store.set(student_password=generate_password())
         if stack.account_id:
@@ -117,10 +128,12 @@ def plan(opts: Options, command: str) -> dict[str, Any]:
 
 
 def _planned_context(stack: Stack, records: Records) -> Any:
-    """The stack's context, with the profile `up --issuer` would give it."""
+    """The stack's context, with the profile `up --issuer` (or `--rest/--no-rest`) would give it."""
     ctx = stack.context(records)
     if stack.opts.issuer:
         ctx.issuer, ctx.audiences = stack.opts.issuer, stack.opts.audiences
+    if stack.opts.rest is not None:
+        ctx.rest = stack.opts.rest
     return ctx
 
 
@@ -134,6 +147,11 @@ def summary(stack: Stack) -> dict[str, Any]:
         dns_suffix = partition(stack.region)[1]
         invoke = invoke_url.of_api(api, endpoint, stack.target.local, stack.region, dns_suffix)
     api_url = invoke.url if invoke else None
+    rest_url = None
+    if res.get("rest_api", {}).get("id"):
+        rest_url = invoke_url.of_rest_api(
+            res["rest_api"]["id"], stack.names.rest_stage, endpoint, stack.region, partition(stack.region)[1]
+        )
     domain = res.get("domain", {})
     names = stack.names
     out: dict[str, Any] = {
@@ -149,6 +167,8 @@ def summary(stack: Stack) -> dict[str, Any]:
         "routes": {d: f"{api_url}/{d}" for d in DOORS if d != "m2m" or "route_m2m" in res}
         if api_url
         else None,
+        "rest_api_url": rest_url,
+        "rest_routes": {d.name: f"{rest_url}{d.path}" for d in REST_DOORS} if rest_url else None,
         "user_pool_id": res.get("user_pool", {}).get("id"),
         "client_id": res.get("app_client", {}).get("id"),
         "login_url": domain.get("url"),

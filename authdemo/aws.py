@@ -53,6 +53,11 @@ _BAD_CREDENTIALS = {
     "AuthFailure",
 }
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+#: Attempts per call where not 8. API Gateway (REST) answers its fixed control-plane quotas (one
+#: DeleteRestApi per 30 s per account...) with 429 TooManyRequestsException: botocore's standard
+#: mode would retry it 7 times, silently, after random waits (0-20 s each); two attempts absorb a
+#: burst, then units/apigateway_rest.py waits out the quota itself, with a progress note.
+MAX_ATTEMPTS = {"apigateway": 3}
 
 
 #: botocore sessions and raw clients already built in this process, reused by its later commands
@@ -193,7 +198,7 @@ class Clients:
 
         session = self._session_locked()  # __call__ holds the lock
         config = Config(
-            retries={"mode": "standard", "max_attempts": 8},
+            retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS.get(service, 8)},
             connect_timeout=5,
             read_timeout=30,
             user_agent_extra=f"authdemo/{__version__}",
@@ -338,6 +343,8 @@ def translate(exc: BaseException, operation: str = "the AWS call") -> AuthdemoEr
             error = AuthdemoError(f"{op} failed: {code}: {message}")
         error.aws_code = code
         error.aws_message = message
+        retry_after = exc.response.get("retryAfterSeconds")  # API Gateway's 429 (its Retry-After)
+        error.aws_retry_after = str(retry_after) if retry_after is not None else None
         return error
     return None
 

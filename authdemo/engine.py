@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .errors import AuthdemoError, NotFound
-from .planner import children, decide, down_order, profile_units, units_by_key, up_order
+from .planner import children, decide, down_order, profile_units, removed_keys, units_by_key, up_order
 from .state import StateStore
 from .units import Context, Rec, Unit
 
@@ -237,6 +237,17 @@ class Executor:
     def prepare(self, unit: Unit) -> str:
         return "deleted" if unit.prepare_teardown(self.ctx) else "gone"
 
+    def remove(self, unit: Unit) -> str:
+        """Delete what the stack no longer builds (see planner.removed_keys): a top-level unit as
+        `down` deletes it; a child of a unit that stays, on its own."""
+        if unit.parent is None:
+            return self.delete(unit)
+        rec = self.ctx.records.resource(unit.key)
+        if rec:
+            self._delete_one(unit, rec)
+        self.store.forget(unit.key)
+        return "deleted" if rec else "gone"
+
     def forget(self, unit: Unit) -> str:
         """Drop the records of a resource that cannot exist (its region does not): no AWS call."""
         self.store.forget(unit.key, *children(self.units, unit.key))
@@ -253,6 +264,9 @@ def up_steps(executor: Executor) -> dict[str, Step]:
             steps[f"{key}:ready"] = Step(
                 f"{key}:ready", unit.ready_label, functools.partial(executor.wait_ready, unit), {key}
             )
+    for key in removed_keys(executor.ctx):  # e.g. `up --no-rest` on a stack with the REST half
+        unit = executor.units[key]
+        steps[key] = Step(key, f"{unit.label} (no longer wanted)", functools.partial(executor.remove, unit))
     return steps
 
 

@@ -40,6 +40,7 @@ class AuthdemoError(Exception):
     code: ExitCode = ExitCode.ERROR
     aws_code: str | None = None  # the AWS error code behind it, when there is one
     aws_message: str = ""  # and AWS's own message
+    aws_retry_after: str | None = None  # a throttling answer's Retry-After (API Gateway's 429)
 
     def __init__(self, message: str, code: ExitCode | None = None) -> None:
         super().__init__(message)

@@ -57,6 +57,11 @@ def resolve(opts: Options, store: StateStore | None) -> tuple[str, tuple[str, ..
             "--sign-up lets people register in the Cognito user pool, and a stack with "
             "--issuer has no user pool: drop it."
         )
+    if opts.rest and (opts.issuer or recorded):
+        raise UsageError(
+            "--rest builds a REST API whose Cognito authorizer takes a user pool, and a stack with "
+            "--issuer has no user pool: drop it."
+        )
     if not opts.issuer:
         if opts.audiences:
             raise UsageError("--audience goes with --issuer: give both, e.g. --issuer URL --audience AUD.")

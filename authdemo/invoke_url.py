@@ -54,6 +54,16 @@ def of_api(
     return InvokeUrl(url, PATH, f"The API's reported endpoint cannot be used from here ({why}); using {url}.")
 
 
+def of_rest_api(api_id: str, stage: str, endpoint_url: str | None, region: str, dns_suffix: str) -> str:
+    """The invoke URL of a REST API's stage (issue 21). On AWS, its documented hostname form
+    `https://<id>.execute-api.<region>.<dns_suffix>/<stage>`; at any endpoint (ours with `--local`,
+    or one we did not start: a REST API reports no endpoint to trust), the path form LocalStack
+    documents, which the embedded AWS serves too."""
+    if endpoint_url:
+        return f"{path_form(endpoint_url, api_id)}/{stage}"
+    return f"https://{api_id}.execute-api.{region}.{dns_suffix}/{stage}"
+
+
 def path_form(endpoint_url: str, api_id: str) -> str:
     return f"{endpoint_url.rstrip('/')}/_aws/execute-api/{api_id}"
 

@@ -27,6 +27,21 @@ def profile_units(ctx: Context) -> dict[str, Unit]:
     return {k: u for k, u in units_by_key().items() if u.applies(ctx)}
 
 
+def removed_keys(ctx: Context) -> list[str]:
+    """What the stack has but its profile no longer builds (`up --no-rest` on a stack with the REST
+    half): each such top-level unit (its children go with it), and each such child of a unit that
+    stays (the REST API's invoke permission on the function); only what the state records."""
+    every, kept = units_by_key(), profile_units(ctx)
+    found: list[str] = []
+    for key in every:
+        if key in kept or not ctx.records.resource(key):
+            continue
+        target = key if top(every, key) in kept else top(every, key)
+        if target not in found:
+            found.append(target)
+    return found
+
+
 def regional_keys() -> frozenset[str]:
     """Top-level units that live in a region (what a region AWS does not have cannot hold)."""
     return frozenset(u.key for u in all_units() if u.regional and u.parent is None)
@@ -119,6 +134,10 @@ def plan_up(ctx: Context) -> list[Planned]:
         elif rec is not None:
             records.resources[key] = rec
         plan.append(Planned(key, unit.label, action, (unit.describe(rec),) if rec else (), unit.parent))
+    every = units_by_key()
+    for key in removed_keys(ctx):
+        rec = ctx.records.resource(key)
+        plan.append(Planned(key, every[key].label, "delete", (every[key].describe(rec),) if rec else ()))
     return plan
 
 

@@ -5,7 +5,8 @@ narrowest resource AWS lets us name: the stack's role under its IAM path, its fu
 log group by name (`--stack`; otherwise every authdemo stack: `authdemo-*`). Some cannot be
 narrowed: `sts:GetCallerIdentity`, `cognito-idp:CreateUserPool`/`ListUserPools` take no
 resource, nor does `DescribeUserPoolDomain` (it names a domain), user pools get random IDs
-(`userpool/*`), and HTTP APIs random IDs (`/apis/*`). The client-credentials grant at the
+(`userpool/*`), and HTTP and REST APIs random IDs (`/apis/*`, `/restapis/*`: API Gateway's IAM
+resource ARNs, `arn:aws:apigateway:<region>::/restapis/<id>/...`). The client-credentials grant at the
 domain's `/oauth2/token` is authorized by the client's secret, not by IAM.
 `tests/test_policy.py` records every AWS operation of up (also --dry-run, --callback-port, an
 adoption), test, token (--m2m, --refresh, --sign-out), status (--field m2m_client_secret),
@@ -112,6 +113,7 @@ LAMBDA_ACTIONS = (
 APIGATEWAY_ACTIONS = (
     "apigateway:GET",
     "apigateway:POST",
+    "apigateway:PUT",  # the REST API's PutMethod and PutIntegration
     "apigateway:PATCH",
     "apigateway:DELETE",
     "apigateway:TagResource",
@@ -193,13 +195,19 @@ def policy(
                 "Resource": functions,
             },
             {
-                "Sid": "HttpApis",
+                "Sid": "HttpAndRestApis",  # API Gateway v2 (/apis) and v1 (/restapis, issue 21)
                 "Effect": "Allow",
                 "Action": list(APIGATEWAY_ACTIONS),
-                "Resource": [f"{apis}/apis", f"{apis}/apis/*", f"{apis}/tags/*"],
+                "Resource": [
+                    f"{apis}/apis",
+                    f"{apis}/apis/*",
+                    f"{apis}/restapis",
+                    f"{apis}/restapis/*",
+                    f"{apis}/tags/*",
+                ],
             },
             {
-                "Sid": "CallTheIamRoute",  # `authdemo test` signs its request to GET /iam
+                "Sid": "CallTheIamRoute",  # `authdemo test` signs its requests to GET /iam (HTTP, REST)
                 "Effect": "Allow",
                 "Action": ["execute-api:Invoke"],
                 "Resource": f"arn:{partition}:execute-api:{region}:{account}:*/*/GET/iam",

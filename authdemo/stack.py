@@ -55,6 +55,7 @@ class Options:
     token_command: str | None = None  # `test --token-command`
     callback_port: int | None = None  # `up --callback-port`: the app client's loopback callback
     sign_up: bool | None = None  # `up --sign-up/--no-sign-up`: self-registration on the pool
+    rest: bool | None = None  # `up --rest/--no-rest`: the REST API half (issue 21)
 
 
 @dataclass
@@ -97,6 +98,7 @@ class Stack:
             audiences=tuple(records.get("audience") or ()),
             callback_port=int(records.get("callback_port") or DEFAULT_CALLBACK_PORT),
             sign_up=bool(records.get("sign_up")),
+            rest=records.get("rest") is not False,  # built unless `up --no-rest` said otherwise
         )
 
 
@@ -188,7 +190,8 @@ def open_stack(
             # Build the clients `up`/`down` will use while the first call is in flight, the one the
             # first call needs first (`up`'s is CreateRole; an existing stack's GetCallerIdentity).
             first = ["sts"] if recorded_account and not opts.local else []
-            stack.clients.prefetch([*first, "iam", "lambda", "apigatewayv2", "cognito-idp", "logs"])
+            services = ["iam", "lambda", "apigatewayv2", "cognito-idp", "logs", "apigateway"]
+            stack.clients.prefetch([*first, *services])
         # A new stack has nothing to compare with: no STS round trip in front of CreateRole (the
         # account comes from CreateRole's ARN).
         if opts.local:

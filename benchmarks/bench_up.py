@@ -47,8 +47,8 @@ ROLE_NOT_READY = "The role defined for the function cannot be assumed by Lambda.
 CREATE_ROLE = "iam:CreateRole"
 CREATE_FUNCTION = "lambda:CreateFunction"
 CREATE_ROUTE = "apigatewayv2:CreateRoute"
-# The REST-JSON services authdemo calls: their operations are named by method + path.
-REST_SERVICES = ("lambda", "apigatewayv2")
+# The REST-JSON services authdemo calls (API Gateway v2 and, issue 21, v1): named by method + path.
+REST_SERVICES = ("lambda", "apigatewayv2", "apigateway")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
@@ -65,13 +65,15 @@ class OperationNamer:
         import botocore.session
 
         session = botocore.session.get_session()
-        self._routes: list[tuple[str, re.Pattern[str], int, str]] = []
+        self._routes: list[tuple[str, re.Pattern[str], int, str, str]] = []
         for service in REST_SERVICES:
             model = session.get_service_model(service)
             for name in model.operation_names:
                 http = model.operation_model(name).http
                 pattern, literal = _uri_pattern(http["requestUri"])
-                self._routes.append((http["method"], pattern, literal, f"{service}:{name}"))
+                # A literal query in the URI (`/restapis?mode=import`) tells two operations apart.
+                query = http["requestUri"].partition("?")[2]
+                self._routes.append((http["method"], pattern, literal, f"{service}:{name}", query))
 
     def name(self, method: str, path: str, headers: Message, body: bytes) -> str:
         scope = CREDENTIAL_SCOPE.search(headers.get("Authorization", ""))
@@ -83,13 +85,15 @@ class OperationNamer:
             action = parse_qs(body.decode("utf-8", "replace")).get("Action")
             if action:
                 return f"{service}:{action[0]}"
-        url_path = urlsplit(path).path.rstrip("/") or "/"
+        url = urlsplit(path)
+        url_path = url.path.rstrip("/") or "/"
+        asked = set(url.query.split("&"))
         matches = [
-            (literal, name)
-            for verb, pattern, literal, name in self._routes
-            if verb == method and pattern.fullmatch(url_path)
+            (bool(query), literal, name)  # a route naming the request's query is the more specific
+            for verb, pattern, literal, name, query in self._routes
+            if verb == method and pattern.fullmatch(url_path) and (not query or query in asked)
         ]
-        return max(matches)[1] if matches else f"{service}:{method} {url_path}"
+        return max(matches)[2] if matches else f"{service}:{method} {url_path}"
 
 
 def _uri_pattern(request_uri: str) -> tuple[re.Pattern[str], int]:

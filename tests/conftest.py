@@ -461,6 +461,7 @@ def leftovers(
     found = {
         "user_pools": [p["Name"] for p in client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]],
         "apis": [a["Name"] for a in client("apigatewayv2").get_apis()["Items"]],
+        "rest_apis": [a["name"] for a in client("apigateway").get_rest_apis()["items"]],
         "functions": [f["FunctionName"] for f in client("lambda").list_functions()["Functions"]],
         "roles": [r["RoleName"] for r in client("iam").list_roles()["Roles"]],
         "log_groups": [g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]],
@@ -1242,3 +1243,39 @@ def token_api(server: Any) -> Iterator[TokenApi]:
         yield api
     finally:
         api.runtime.close()
+
+
+def rest_rules(faults: Faults) -> Faults:
+    """What API Gateway (REST) enforces and moto does not (docs/aws-notes.md, issue 21): a method
+    whose authorizationType is COGNITO_USER_POOLS or CUSTOM needs an authorizer of its API
+    (BadRequestException "Invalid authorizer ID specified..."), and a second PutMethod on a
+    method is refused (ConflictException; moto replaces the method, its integration lost)."""
+
+    def rules(model: Any, params: Any, **_: Any) -> Any:
+        if model.name != "PutMethod":
+            return None
+        parts = params["url_path"].split("/")  # /restapis/<api>/resources/<resource>/methods/GET
+        api_id, resource_id = parts[2], parts[4]
+        body = json.loads(params.get("body") or b"{}")
+        gateway = plain_client("apigateway")
+        if body.get("authorizationType") in ("COGNITO_USER_POOLS", "CUSTOM"):
+            ids = {a["id"] for a in gateway.get_authorizers(restApiId=api_id)["items"]}
+            if body.get("authorizerId") not in ids:
+                return aws_error(
+                    "BadRequestException",
+                    "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or "
+                    "COGNITO_USER_POOLS requires a valid authorizer.",
+                )
+        methods = gateway.get_resource(restApiId=api_id, resourceId=resource_id).get("resourceMethods") or {}
+        if parts[6] in methods:
+            return aws_error("ConflictException", "Method already exists for this resource", 409)
+        return None
+
+    faults.on("apigateway", "before-call.apigateway", rules)
+    return faults
+
+
+@pytest.fixture
+def aws_rules(faults: Faults) -> Faults:
+    """`faults` with Cognito's domain rules and API Gateway's REST rules (see rest_rules)."""
+    return rest_rules(cognito_domain_rules(faults))

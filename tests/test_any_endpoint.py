@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 import responses
-from conftest import free_port, run, run_json
+from conftest import free_port, plain_client, run, run_json
 
 from authdemo import app
 from authdemo.errors import ExitCode
@@ -81,12 +81,18 @@ def test_ministack_up_test_token_status_down_sweep(ministack: str) -> None:
         assert (info["api_url_source"], info["api_url"]) == ("path", path_form)
         assert "does not resolve" in info["api_url_note"]
     assert all(r["exists"] for r in info["resources"].values())
+    # The REST half (issue 21) is built there too, and reached by the path form with its stage.
+    rest = f"{ministack}/_aws/execute-api/{state['resources']['rest_api']['id']}/demo"
+    assert "rest_stage" in state["resources"] and info["rest_api_url"] == rest
+    assert info["rest_routes"]["lambda_again"] == f"{rest}/lambda/again"
 
     down = run("down", *e)
     assert down.exit_code == 0, down.output
     sweep = run("down", "--sweep", "--yes", *e)
     assert sweep.exit_code == 0, sweep.output
     assert "Traceback" not in down.stderr + sweep.stderr
+    rest_apis = plain_client("apigateway", endpoint_url=ministack).get_rest_apis()["items"]
+    assert not [a for a in rest_apis if a["name"] == "authdemo-mini-rest"]
 
 
 def _no_discovery(mock: Any) -> None:

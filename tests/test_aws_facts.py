@@ -188,11 +188,18 @@ def test_repeated_permission_conflict_counts_as_present(moto, faults):
 
 
 def test_permission_names_this_api_only(moto):
-    """The invoke permission's source ARN names this API's id and GET (its four routes)."""
+    """The invoke permission's source ARN names this API's id and GET (its routes); the REST API's
+    (issue 21), a statement of its own, names the REST API's id and GET the same way."""
     assert run("up").exit_code == 0
     info = run_json("status")
     policy = json.loads(boto3.client("lambda").get_policy(FunctionName=info["function_name"])["Policy"])
-    (statement,) = policy["Statement"]
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(statements) == {"authdemo-authdemo-invoke", "authdemo-authdemo-rest-invoke"}
+    rest_id = info["rest_api_url"].split("//")[1].split(".")[0]
+    assert statements["authdemo-authdemo-rest-invoke"]["Condition"]["ArnLike"]["AWS:SourceArn"] == (
+        f"arn:aws:execute-api:us-west-2:123456789012:{rest_id}/*/GET/*"
+    )
+    statement = statements["authdemo-authdemo-invoke"]
     api_id = (
         info["api_url"].rstrip("/").split("/")[-1]
         if info["endpoint_url"]

@@ -73,9 +73,10 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 def test_add_permission_in_progress_is_retried(moto: None, faults: Faults, no_sleep: list[float]) -> None:
     """ResourceConflictException "An update is in progress" twice, then success: `up` succeeds,
-    and AddPermission was called four times (the two refusals, then each function's permission)."""
+    and AddPermission was called four times (the two refusals, then each function's permission;
+    the HTTP half only: `--no-rest`)."""
     faults.fail("lambda", "AddPermission", "ResourceConflictException", IN_PROGRESS, times=2)
-    result = run("up")
+    result = run("up", "--no-rest")
     assert result.exit_code == 0, result.output
     assert faults.count("AddPermission") == 4
     assert len(no_sleep) >= 2
@@ -85,9 +86,9 @@ def test_add_permission_statement_exists_is_not_retried(
     moto: None, faults: Faults, no_sleep: list[float]
 ) -> None:
     """ResourceConflictException "already exists": the statement is ours; one call per function's
-    permission, no retry."""
+    permission (the HTTP half only: `--no-rest`), no retry."""
     faults.fail("lambda", "AddPermission", "ResourceConflictException", ALREADY_EXISTS, times=5)
-    result = run("up")
+    result = run("up", "--no-rest")
     assert result.exit_code == 0, result.output
     assert faults.count("AddPermission") == 2
 

@@ -54,6 +54,7 @@ def assert_one_stack() -> None:
     assert {k: len(v) for k, v in leftovers().items()} == {
         "user_pools": 1,
         "apis": 1,
+        "rest_apis": 1,
         "functions": 2,
         "roles": 2,
         "log_groups": 2,

@@ -19,12 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHANGING, FAULTS, Faults, cognito_domain_rules, leftovers, plain_client, run
+from conftest import (
+    CHANGING,
+    FAULTS,
+    Faults,
+    cognito_domain_rules,
+    leftovers,
+    plain_client,
+    rest_rules,
+    run,
+)
 from moto import mock_aws
 
 from authdemo import app, state
 from authdemo.engine import NullObserver
-from authdemo.units import ROUTES, Names
+from authdemo.units import REST_DOORS, ROUTES, Names
 from authdemo.units.cognito_oauth import domain_prefix
 
 STACK = "crash"
@@ -39,8 +48,10 @@ def observer() -> contextlib.AbstractContextManager[NullObserver]:
     return contextlib.nullcontext(NullObserver())
 
 
-def opts() -> app.Options:
-    return app.Options(stack=STACK)
+def opts(rest: bool = False) -> app.Options:
+    """The HTTP half's scenarios run `up --no-rest` (their number follows its calls); the REST
+    half's kill points are covered by the grouped runs at the end (issue 21)."""
+    return app.Options(stack=STACK, rest=rest)
 
 
 def state_file() -> Path:
@@ -50,16 +61,19 @@ def state_file() -> Path:
 def new_faults() -> Faults:
     """Fault hooks for one scenario of a loop (the previous scenario's hooks are dropped)."""
     FAULTS.clear()
-    return cognito_domain_rules(Faults())
+    return rest_rules(cognito_domain_rules(Faults()))
 
 
 class KillSwitch:
     """Kills the run at the n-th AWS answer (or at the first answer to `op`); once dead, no
     further call reaches AWS."""
 
-    def __init__(self, faults: Faults, n: int = 0, op: str | None = None) -> None:
+    def __init__(
+        self, faults: Faults, n: int = 0, op: str | None = None, counts: Callable[[Any], bool] | None = None
+    ) -> None:
         self.n = n
         self.op = op
+        self.counts = counts  # which answers count towards n (None: every one)
         self.answers = 0
         self.armed = True
         self.dead = False
@@ -73,7 +87,7 @@ class KillSwitch:
             raise Killed(f"call after death: {model.name}")
 
     def _after(self, model: Any, **_: Any) -> None:
-        if not self.armed:
+        if not self.armed or (self.counts is not None and not self.counts(model)):
             return
         with self._lock:
             self.answers += 1
@@ -94,8 +108,8 @@ class KillSwitch:
             self.armed = False
 
 
-def up() -> Any:
-    return app.up(opts(), observer)
+def up(rest: bool = False) -> Any:
+    return app.up(opts(rest), observer)
 
 
 def down() -> Any:
@@ -234,27 +248,43 @@ def fresh_aws() -> Iterator[None]:
     state_file().unlink(missing_ok=True)
 
 
-def test_the_kill_points_cover_every_call_that_changes_aws(cognito_rules: Faults) -> None:
-    """The lists of changing calls below are exactly those a clean up and down make."""
-    faults = cognito_rules
+def test_the_kill_points_cover_every_call_that_changes_aws(aws_rules: Faults) -> None:
+    """The lists of changing calls below are exactly those a clean up and down make: the HTTP
+    half's (`up --no-rest`), and with the REST half (the default) those plus REST_UP_CHANGES."""
+    faults = aws_rules
     with fresh_aws():
-        up()
+        up(rest=False)
         up_calls = list(faults.calls)
         down()
         down_calls = faults.calls[len(up_calls) :]
         assert leftovers() == {}
+        del faults.calls[:]
+        up(rest=True)
+        rest_up_calls = list(faults.calls)
+        down()
+        rest_down_calls = faults.calls[len(rest_up_calls) :]
+        assert leftovers() == {}
     # Each kill point below is a test of its own: their number must follow the code.
     assert len(up_calls) == UP_CALLS and len(down_calls) == DOWN_CALLS, (
         "update UP_CALLS / DOWN_CALLS so that a kill after every call stays covered",
-        faults.calls,
+        up_calls,
+        down_calls,
     )
+    assert len(rest_up_calls) == UP_CALLS + REST_UP_CALLS, rest_up_calls
+    assert len(rest_down_calls) == DOWN_CALLS + REST_DOWN_CALLS, rest_down_calls
     assert sorted(c for c in up_calls if c.startswith(CHANGING)) == sorted(UP_CHANGES)
     assert sorted(c for c in down_calls if c.startswith(CHANGING)) == sorted(DOWN_CHANGES)
+    assert sorted(c for c in rest_up_calls if c.startswith(CHANGING)) == sorted(UP_CHANGES + REST_UP_CHANGES)
+    assert sorted(c for c in rest_down_calls if c.startswith(CHANGING)) == sorted(
+        DOWN_CHANGES + REST_DOWN_CHANGES
+    )
 
 
 # How many AWS calls a clean up and a clean down make (checked against a clean run above).
 UP_CALLS = 42  # 37 before issue 11: + domain, resource server, M2M client, its authorizer, /m2m
-DOWN_CALLS = 14  # the recorded domain is deleted on the way to DeleteUserPool, which goes at once on moto
+# The recorded domain is deleted on the way to DeleteUserPool, which goes at once on moto; since
+# issue 21, down also looks for a REST API (GetRestApis) a killed `up` may have left unrecorded.
+DOWN_CALLS = 15
 # Every call of a clean run that changes AWS (checked against a clean run above).
 UP_CHANGES = (
     *("CreateRole", "PutRolePolicy", "CreateLogGroup", "PutRetentionPolicy") * 2,  # per function
@@ -278,6 +308,17 @@ DOWN_CHANGES = (
     "DeleteUserPool",
     *("DeleteFunction", "DeleteLogGroup", "DeleteRolePolicy", "DeleteRole") * 2,
 )
+# The REST half's (issue 21), on top of the above: GetRestApis (discovery) and these changes.
+REST_UP_CALLS = 22
+REST_UP_CHANGES = (
+    "CreateRestApi",
+    *("CreateAuthorizer",) * 2,  # cognito-pool, presenters-token
+    *("CreateResource", "PutMethod", "PutIntegration") * 5,  # five doors
+    "CreateDeployment",  # with stageName: the deployment and the stage demo
+    *("AddPermission",) * 2,  # the backend's and the TOKEN authorizer's
+)
+REST_DOWN_CALLS = 1  # DeleteRestApi
+REST_DOWN_CHANGES = ("DeleteRestApi",)
 
 
 def killed_down_is_finished_by_a_rerun(n: int = 0, op: str | None = None) -> None:
@@ -299,8 +340,8 @@ def killed_down_is_finished_by_a_rerun(n: int = 0, op: str | None = None) -> Non
 @pytest.mark.parametrize("n", range(1, UP_CALLS + 1))
 def test_up_killed_after_each_call_is_completed_by_a_rerun_without_duplicates(n: int) -> None:
     """For every N, up killed after the N-th AWS answer, then up: one of each, all recorded.
-    Then this stack's down is killed after its M-th answer (M = N mod 14, so every M is met
-    three times) and finished by a rerun: nothing left."""
+    Then this stack's down is killed after its M-th answer (M = N mod DOWN_CALLS, so every M is
+    met at least twice) and finished by a rerun: nothing left."""
     m = (n - 1) % DOWN_CALLS + 1
     switch = KillSwitch(new_faults(), n)
     with fresh_aws():
@@ -428,7 +469,7 @@ def test_ctrl_c_in_a_worker_is_one_line_exit_130_and_up_resumes(moto: None, faul
             raise KeyboardInterrupt
 
     faults.on("cognito-idp", "after-call.cognito-idp.CreateUserPool", interrupt)
-    result = run("up", "--stack", STACK)
+    result = run("up", "--stack", STACK, "--no-rest")
     assert result.exit_code == 130, result.output
     assert "Traceback" not in result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
@@ -454,7 +495,7 @@ def test_real_ctrl_c_lets_running_calls_land_and_up_resumes(moto: None, faults: 
     # give this test the handler a terminal's Ctrl-C meets.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        result = run("up", "--stack", STACK)
+        result = run("up", "--stack", STACK, "--no-rest")
     finally:
         signal.signal(signal.SIGINT, previous)
     assert sent and result.exit_code == 130, result.output
@@ -467,3 +508,123 @@ def test_real_ctrl_c_lets_running_calls_land_and_up_resumes(moto: None, faults: 
     assert stack_census().counts == ONE_OF_EACH
     assert run("down", "--stack", STACK).exit_code == 0
     assert leftovers() == {}
+
+
+# ----------------------------------------------------------------------- the REST half (issue 21)
+def rest_call(model: Any) -> bool:
+    """An answer of the REST half's: API Gateway v1, or the Lambda permissions' calls."""
+    return model.service_model.service_name == "apigateway" or model.name in ("AddPermission", "GetPolicy")
+
+
+def rest_census() -> dict[str, int]:
+    """How many of each REST resource the stack has (straight from moto)."""
+    gateway = client("apigateway")
+    apis = [a for a in gateway.get_rest_apis()["items"] if a["name"] == NAMES.rest_api]
+    counts = {"rest_apis": len(apis)}
+    if len(apis) == 1:
+        api_id = apis[0]["id"]
+        resources = gateway.get_resources(restApiId=api_id)["items"]
+        methods = [r for r in resources if "GET" in (r.get("resourceMethods") or {})]
+        counts["authorizers"] = len(gateway.get_authorizers(restApiId=api_id)["items"])
+        counts["resources"] = len(resources) - 1  # the root
+        counts["methods"] = len(methods)
+        counts["integrations"] = sum(
+            bool(
+                gateway.get_method(restApiId=api_id, resourceId=r["id"], httpMethod="GET").get(
+                    "methodIntegration"
+                )
+            )
+            for r in methods
+        )
+        counts["stages"] = len(gateway.get_stages(restApiId=api_id)["item"])
+    lam = client("lambda")
+    statements = [
+        s["Sid"]
+        for name in (NAMES.function, NAMES.authorizer_function)
+        for s in json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]
+    ]
+    counts["permissions"] = sum(
+        sid in (NAMES.rest_statement_id, NAMES.rest_authorizer_statement_id) for sid in statements
+    )
+    return counts
+
+
+REST_ONE_OF_EACH = {
+    "rest_apis": 1,
+    "authorizers": 2,
+    "resources": 5,
+    "methods": 5,
+    "integrations": 5,
+    "stages": 1,
+    "permissions": 2,
+}
+REST_NONE = {"rest_apis": 0, "permissions": 0}
+
+
+def assert_rest_recorded_match_aws() -> None:
+    """The state names the REST API, both authorizers, the resources and the stage's deployment
+    as they are in AWS."""
+    res = json.loads(state_file().read_text())["resources"]
+    gateway = client("apigateway")
+    (api,) = [a for a in gateway.get_rest_apis()["items"] if a["name"] == NAMES.rest_api]
+    assert res["rest_api"]["id"] == api["id"]
+    authorizers = {a["name"]: a["id"] for a in gateway.get_authorizers(restApiId=api["id"])["items"]}
+    assert authorizers == {
+        NAMES.rest_authorizer: res["rest_authorizer"]["id"],
+        NAMES.rest_token_authorizer: res["rest_token_authorizer"]["id"],
+    }
+    paths = {r["path"]: r["id"] for r in gateway.get_resources(restApiId=api["id"])["items"]}
+    for door in REST_DOORS:
+        assert res[f"rest_resource_{door.name}"]["id"] == paths[door.path]
+        method = gateway.get_method(restApiId=api["id"], resourceId=paths[door.path], httpMethod="GET")
+        wanted = res[door.authorizer_key]["id"] if door.authorizer_key else None
+        assert method.get("authorizerId") == wanted
+    stage = gateway.get_stage(restApiId=api["id"], stageName=NAMES.rest_stage)
+    assert stage["deploymentId"] == res["rest_stage"]["deployment"]
+    deployment = gateway.get_deployment(restApiId=api["id"], deploymentId=stage["deploymentId"])
+    assert deployment["description"].endswith(res["rest_stage"]["digest"])
+
+
+def rest_change(model: Any) -> bool:
+    return rest_call(model) and model.name.startswith(CHANGING)
+
+
+def test_up_killed_after_each_rest_change_in_turn_converges() -> None:
+    """The REST half, in one AWS: on a stack with the HTTP half, every `up` is killed right after
+    its first REST change, so that the REST changes of a build are kill points in turn and each
+    rerun resumes from what the killed one left (recorded, or found by name, tag or path), until
+    an `up` finishes: one of each REST resource, all recorded; every change made exactly once."""
+    with fresh_aws():
+        up(rest=False)
+        kills: list[str] = []
+        made: list[str] = []  # every REST change AWS answered, in every run (killed or not)
+        while True:
+            switch = KillSwitch(new_faults(), 1, counts=rest_change)
+            killed = switch.run(lambda: up(rest=True))
+            made += switch.calls
+            if not killed:
+                break
+            kills.append(switch.calls[0])
+            assert len(kills) <= len(REST_UP_CHANGES), " ".join(kills)
+        try:
+            assert sorted(made) == sorted(REST_UP_CHANGES)  # nothing made twice
+            assert len(kills) > len(REST_UP_CHANGES) // 2  # (steps running beside a kill land)
+            assert rest_census() == REST_ONE_OF_EACH
+            assert_rest_recorded_match_aws()
+        except AssertionError as exc:
+            raise AssertionError(f"after kills {kills}: {exc}") from exc
+        new_faults()
+        down()
+        assert leftovers() == {}
+
+
+@pytest.mark.parametrize("op", ["CreateRestApi", "CreateDeployment"])
+def test_up_killed_after_a_rest_change_then_down_leaves_nothing(op: str) -> None:
+    """up killed the moment `op` answered (the REST API not yet recorded, or its deployment
+    not), then down straight away: the REST API is found by name and tag and deleted."""
+    switch = KillSwitch(new_faults(), op=op)
+    with fresh_aws():
+        assert switch.run(lambda: up(rest=True))
+        new_faults()
+        down()
+        assert_nothing_left()

@@ -91,7 +91,7 @@ def test_authorizer_permission_names_this_authorizer_only(stack: dict[str, Any])
     """apigateway.amazonaws.com may invoke it for <apiId>/authorizers/<authorizerId> only."""
     lam = boto3.client("lambda", region_name=REGION)
     policy = json.loads(lam.get_policy(FunctionName=NAMES.authorizer_function)["Policy"])
-    (statement,) = policy["Statement"]
+    (statement,) = [s for s in policy["Statement"] if s["Sid"] == NAMES.authorizer_statement_id]
     assert statement["Sid"] == NAMES.authorizer_statement_id
     assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
     api, authorizer = stack["api"]["id"], stack["lambda_authorizer"]["id"]
@@ -197,9 +197,10 @@ def test_a_moto_without_get_authorizers_is_read_through_the_routes(
 
 
 def test_a_recreated_pool_is_followed_by_the_authorizer_function(stack: dict[str, Any]) -> None:
-    """Pool deleted by hand: up makes a new one, and the kept authorizer function names it."""
+    """Pool deleted by hand: up makes a new one, and the kept authorizer function names it (the
+    HTTP half: moto cannot patch a REST authorizer's pool, see test_rest_units.py)."""
     boto3.client("cognito-idp", region_name=REGION).delete_user_pool(UserPoolId=stack["user_pool"]["id"])
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     now = resources()
     assert now["user_pool"]["id"] != stack["user_pool"]["id"]
     env = boto3.client("lambda", region_name=REGION).get_function_configuration(

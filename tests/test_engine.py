@@ -109,6 +109,7 @@ def test_down_order_follows_aws_facts():
         "authorizer_log_group": {"authorizer_function"},
         "authorizer_role": {"authorizer_function", "authorizer_role:prepare"},
         "authorizer_role:prepare": set(),
+        "rest_api": set(),  # names the functions by ARN only, as the HTTP API does
     }
 
 

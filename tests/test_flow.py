@@ -41,6 +41,11 @@ def test_up_test_down_end_to_end(server, server_env):
         assert key in info
     assert info["endpoint_url"] == server.url and info["username"] == "demo@example.com"
     assert all(r["exists"] for r in info["resources"].values())
+    # The REST half (issue 21) at this endpoint: the path form, with the stage.
+    assert info["rest_api_url"].startswith(f"{server.url}/_aws/execute-api/")
+    assert (
+        info["rest_api_url"].endswith("/demo") and info["rest_routes"]["iam"] == info["rest_api_url"] + "/iam"
+    )
     # The guide's curl checks, by hand.
     url = info["api_url"] + "/protected"
     no_token = requests.get(url, timeout=5)
@@ -68,6 +73,7 @@ def test_up_test_down_end_to_end(server, server_env):
         "authorizer_function",
         "authorizer_log_group",
         "authorizer_role",
+        "rest_api",  # the REST half (issue 21)
     }
     assert not (paths.home() / "flow.json").exists()
     assert not [n for names in leftovers(endpoint_url=server.url).values() for n in names if "flow" in n]

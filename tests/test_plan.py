@@ -63,7 +63,9 @@ def test_down_dry_run_lists_what_down_deletes_and_deletes_nothing(moto, faults: 
         "authorizer_function",
         "authorizer_log_group",
         "authorizer_role",
+        "rest_api",  # the REST half (issue 21): its children go with it
     }
+    assert steps["rest_stage"]["with"] == "rest_api"
     assert all(s["action"] == "delete" and s["ids"] for s in steps.values())
     assert steps["route"]["with"] == "api" and steps["user"]["with"] == "user_pool"
     assert all(call.startswith(READS) for call in faults.calls), faults.calls

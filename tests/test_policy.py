@@ -125,6 +125,8 @@ def _record(server_env: Any) -> Recorder:
         ("logout", *e),
         ("up", "--callback-port", "8411", *e),  # the app client updated in place
         ("up", "--sign-up", *e),  # the pool updated in place (issue 20)
+        ("up", "--no-rest", *e),  # the REST half deleted (issue 21): RemovePermission, DeleteRestApi
+        ("up", "--rest", *e),  # and built again
         lose_the_state_file,
         ("up", *e),  # adopted by name and tag
         ("down", "--dry-run", *e),
@@ -164,6 +166,7 @@ def test_policy_allows_every_call_of_a_stacks_life(recorded: Recorder) -> None:
         )
     }
     assert issue_11 | {"apigateway:PATCH"} <= needed, sorted(issue_11 - needed)
+    assert {"apigateway:PUT", "lambda:RemovePermission"} <= needed  # the REST half's (issue 21)
     missing = sorted(a for a in needed if not allowed(document, a))
     assert missing == [], f"`authdemo policy` does not allow {missing}"
 
@@ -173,13 +176,19 @@ def test_stack_policy_allows_them_too(recorded: Recorder) -> None:
     assert [a for a in recorded.actions() if not allowed(document, a)] == []
 
 
-def test_http_api_calls_stay_under_the_apis_resource(recorded: Recorder) -> None:
-    """apigateway actions are allowed on /apis, /apis/* and /tags/* only: every call is there."""
+def test_api_gateway_calls_stay_under_the_apis_resources(recorded: Recorder) -> None:
+    """apigateway actions are allowed on /apis, /restapis (and below) and /tags/* only: every call
+    of the HTTP API (v2) and of the REST API (v1, issue 21) is there."""
     uris = {uri for prefix, _, _, uri in recorded.calls if prefix == "apigateway"}
-    assert uris and all(u.startswith(("/v2/apis", "/v2/tags")) for u in uris), uris
+    assert any(u.startswith("/restapis") for u in uris) and any(u.startswith("/v2/apis") for u in uris)
+    assert all(u.startswith(("/v2/apis", "/v2/tags", "/restapis", "/tags/")) for u in uris), uris
+    resources = next(s for s in policy()["Statement"] if "apigateway:PUT" in s["Action"])["Resource"]
+    assert {"arn:aws:apigateway:*::/restapis", "arn:aws:apigateway:*::/restapis/*"} <= set(resources)
 
 
-@pytest.mark.parametrize("action", ["logs:ListTagsForResource", "lambda:ListTags", "iam:PassRole"])
+@pytest.mark.parametrize(
+    "action", ["logs:ListTagsForResource", "lambda:ListTags", "iam:PassRole", "apigateway:PUT"]
+)
 def test_the_check_fails_when_the_policy_misses_an_action(recorded: Recorder, action: str) -> None:
     """What the README once forgot is caught: drop one action and the check names it."""
     document = policy()

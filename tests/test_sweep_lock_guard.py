@@ -78,7 +78,8 @@ def test_sweep_without_state_finds_lists_and_deletes_everything(moto: None) -> N
 def test_sweep_json_reports_found_and_deleted(moto: None) -> None:
     """`--output json` gives every found resource by type and id, and deleted: true."""
     info = up("swj")
-    api_id = json.loads(state_file("swj").read_text())["resources"]["api"]["id"]
+    report_state = state_file("swj").read_text()
+    api_id = json.loads(report_state)["resources"]["api"]["id"]
     state_file("swj").unlink()
     report = run_json("down", "--sweep", "--yes", "--stack", "swj")
     assert report["deleted"] is True
@@ -92,6 +93,7 @@ def test_sweep_json_reports_found_and_deleted(moto: None) -> None:
         "authorizer_function": Names("swj").authorizer_function,
         "authorizer_log_group": Names("swj").authorizer_log_group,
         "authorizer_role": Names("swj").authorizer_role,
+        "rest_api": json.loads(report_state)["resources"]["rest_api"]["id"],
     }
     assert leftovers() == {}
 
@@ -145,6 +147,7 @@ def test_sweep_reports_only_what_still_exists(moto: None) -> None:
         "authorizer_log_group",
         "user_pool",
         "authorizer_function",
+        "rest_api",
     }
     assert api_id not in result.stderr and "HTTP API" not in result.stderr.split("authdemo down:")[0]
     assert leftovers() == {}

@@ -72,6 +72,13 @@ def _print_plan(opts: Any, plan: dict[str, Any]) -> None:
     help="Let people sign themselves up on managed login, with an emailed code (default: "
     "admin-only; kept by later runs).",
 )
+@click.option(
+    "--rest/--no-rest",
+    "rest",
+    default=None,
+    help="Build the REST API half beside the HTTP API (default: built; --no-rest for a faster, "
+    "HTTP-only session, and deletes it from a stack that has it; kept by later runs).",
+)
 def up(dry_run: bool, **kwargs: Any) -> None:
     """Create the stack (or finish an interrupted one); safe to run again.
 
@@ -84,6 +91,7 @@ def up(dry_run: bool, **kwargs: Any) -> None:
         --audience https://api.example.com
       authdemo up --callback-port 8401 # `authdemo login` listens there
       authdemo up --sign-up            # managed login offers "Sign up"
+      authdemo up --no-rest            # the HTTP API only (faster)
     """
     opts = _opts(kwargs)
     if dry_run:
@@ -184,6 +192,7 @@ def down(sweep: bool, yes: bool, dry_run: bool, **kwargs: Any) -> None:
 
 STATUS_FIELDS = (
     "api_url",
+    "rest_api_url",
     "protected_url",
     "endpoint_url",
     "region",
@@ -250,7 +259,8 @@ def status(field: str | None, **kwargs: Any) -> None:
     console.show(
         console.table(f"stack {info['stack']} ({info['region']})", ["resource", "id", "exists"], rows)
     )
-    shown = ("api_url", "endpoint_url", "user_pool_id", "client_id", "login_url", "callback_port")
+    shown: tuple[str, ...] = ("api_url", "rest_api_url", "endpoint_url", "user_pool_id", "client_id")
+    shown += ("login_url", "callback_port")
     users = ("username", "password", "student_username", "student_password")
     for key in (*shown, "m2m_client_id", *users, "state_file"):
         if info.get(key):

@@ -8,8 +8,19 @@ order of `up` and `down` from each unit's `needs` and `parent`.
 from __future__ import annotations
 
 from .apigateway import Api, Authorizer, Integration, LambdaAuthorizer, M2MAuthorizer, Stage
+from .apigateway_rest import RestApi, RestAuthorizer, RestTokenAuthorizer
+from .apigateway_rest_doors import DOORS as REST_DOORS
+from .apigateway_rest_doors import REST_UNITS
 from .apigateway_routes import ROUTE_KEY, ROUTES, IamRoute, LambdaRoute, M2MRoute, Route, ScopedRoute
-from .awslambda import AuthorizerFunction, AuthorizerPermission, Function, Permission, function_zip
+from .awslambda import (
+    AuthorizerFunction,
+    AuthorizerPermission,
+    Function,
+    Permission,
+    RestAuthorizerPermission,
+    RestPermission,
+    function_zip,
+)
 from .base import DEFAULT_CALLBACK_PORT, TAG_KEY, Context, MemoryRecords, Names, Rec, Records, Unit
 from .cognito import AppClient, Group, Membership, Student, User, UserPool
 from .cognito_oauth import M2M_SCOPE, Domain, M2MClient, ResourceServer
@@ -47,6 +58,12 @@ UNITS: tuple[type[Unit], ...] = (
     LambdaRoute,
     IamRoute,
     M2MRoute,
+    RestApi,
+    RestAuthorizer,
+    RestTokenAuthorizer,
+    *REST_UNITS,
+    RestPermission,
+    RestAuthorizerPermission,
 )
 
 
@@ -57,6 +74,7 @@ def all_units() -> list[Unit]:
 __all__ = [
     "DEFAULT_CALLBACK_PORT",
     "M2M_SCOPE",
+    "REST_DOORS",
     "ROUTES",
     "ROUTE_KEY",
     "TAG_KEY",

@@ -306,3 +306,51 @@ def _source_arn(statement: dict[str, Any]) -> str | None:
         if value:
             return str(value)
     return None
+
+
+class RestPermission(Permission):
+    """Lets *this* REST API's GET methods (any stage) invoke the demo function (issue 21)."""
+
+    cognito = True
+
+    key = "rest_permission"
+    label = "invoke permission (REST)"
+    # After the HTTP API's steps that are ready with it: those are on `up`'s critical path.
+    priority = -1
+    needs: ClassVar[tuple[str, ...]] = ("function", "rest_api")
+    create_only_needs: ClassVar[tuple[str, ...]] = ("rest_api",)
+
+    def applies(self, ctx: Context) -> bool:
+        return super().applies(ctx) and ctx.rest
+
+    def statement_id(self, ctx: Context) -> str:
+        return ctx.names.rest_statement_id
+
+    def source_arn(self, ctx: Context) -> str:
+        return ctx.arn("execute-api", f"{ctx.rec('rest_api')['id']}/{ROUTE_SOURCE}")
+
+    def delete(self, ctx: Context, rec: Rec) -> None:
+        """Only `up --no-rest` calls this (`down` deletes the function, its policy with it)."""
+        fn = ctx.records.resource(self.function_key)
+        if fn:
+            get(ctx.clients("lambda").remove_permission, FunctionName=fn["name"], StatementId=rec["sid"])
+
+
+class RestAuthorizerPermission(RestPermission):
+    """Lets *this* REST API's TOKEN authorizer invoke its function: SourceArn
+    `arn:<partition>:execute-api:<region>:<account>:<restApiId>/authorizers/<authorizerId>`
+    (docs/aws-notes.md, "REST API (issue 21): units")."""
+
+    key = "rest_authorizer_permission"
+    function_key = "authorizer_function"
+    label = "invoke permission (REST authorizer)"
+    needs = ("authorizer_function", "rest_api", "rest_token_authorizer")
+    parent = "authorizer_function"
+    create_only_needs = ("rest_api", "rest_token_authorizer")
+
+    def statement_id(self, ctx: Context) -> str:
+        return ctx.names.rest_authorizer_statement_id
+
+    def source_arn(self, ctx: Context) -> str:
+        api_id = ctx.rec("rest_api")["id"]
+        return ctx.arn("execute-api", f"{api_id}/authorizers/{ctx.rec('rest_token_authorizer')['id']}")

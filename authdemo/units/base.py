@@ -119,6 +119,31 @@ class Names:
     def resource_server(self) -> str:
         return "authdemo"
 
+    # The REST API half (issue 21): see apigateway_rest.py.
+    @property
+    def rest_api(self) -> str:
+        return f"{self.prefix}-rest"
+
+    @property
+    def rest_stage(self) -> str:
+        return "demo"
+
+    @property
+    def rest_authorizer(self) -> str:
+        return "cognito-pool"
+
+    @property
+    def rest_token_authorizer(self) -> str:
+        return "presenters-token"
+
+    @property
+    def rest_statement_id(self) -> str:
+        return f"{self.prefix}-rest-invoke"
+
+    @property
+    def rest_authorizer_statement_id(self) -> str:
+        return f"{self.prefix}-rest-authorizer-invoke"
+
 
 class Records(Protocol):
     """Read access to the recorded IDs: the state file, or a dry run's in-memory copy."""
@@ -166,6 +191,8 @@ class Context:
     #: authorizer accepts; "" for the Cognito stack. Units with `cognito = True` do not apply.
     issuer: str = ""
     audiences: tuple[str, ...] = ()
+    #: `up --rest/--no-rest` (state `rest`, kept by later runs): the REST API half is built.
+    rest: bool = True
 
     def account(self) -> str:
         """The account ID, without a round trip where an ARN already told it."""
