@@ -61,7 +61,7 @@ LABELS = {
     "signed-out": "signed-out access token",
     FLUSHED: "signed-out, cache flushed",
     "sigv4": "SigV4-signed request",
-    TYPO: "ID token, path mistyped",
+    TYPO: "mistyped path, no token",
     "given": "your token",  # `test --token` / `--token-command` (external_issuer.py)
     "given-tampered": "your token, tampered",
     "m2m": "M2M token",  # client credentials: no user, the client itself

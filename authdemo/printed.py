@@ -122,7 +122,6 @@ TOKEN_LINES = {
     "student": token_line("access", "student"),
     "signed-out": token_line("access", action="sign-out"),
     "m2m": token_line("m2m"),
-    "typo": token_line("id"),
 }
 
 

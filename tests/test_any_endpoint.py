@@ -56,7 +56,10 @@ def test_ministack_up_test_token_status_down_sweep(ministack: str) -> None:
     assert test.exit_code == (ExitCode.CHECK_FAILED if failed else 0)
     assert report["passed"] == (not failed)
     assert all(c["reason"] for c in failed)  # where ministack answers otherwise than AWS: why
-    assert not [c for c in cells if c["reason"].startswith("not sent")]  # every credential was had
+    unsent = [c for c in cells if c["reason"].startswith("not sent")]
+    # Every credential was had; ministack 1.5.33 lacks FlushStageAuthorizersCache: that row says so.
+    assert all(c["credential"] == "flushed" for c in unsent)
+    assert all("could not flush the stage's authorizer cache" in c["reason"] for c in unsent)
     m2m = [c for c in cells if c["credential"] == "m2m"]
     assert all(c.get("token_shortened") for c in m2m)  # a token was had (shown shortened)
 
@@ -154,7 +157,11 @@ def test_a_credential_that_cannot_be_had_fails_its_row_only(server_env: Any, fau
         result = run("test", *e, "--output", "json")
         assert result.exit_code == ExitCode.CHECK_FAILED, result.output
         cells = json.loads(result.stdout)["checks"]
-        assert {c["credential"] for c in cells if c["result"] == "fail"} == {"student", "signed-out"}
+        failing = {c["credential"] for c in cells if c["result"] == "fail"}
+        # The flushed row asks again with the signed-out row's token: without it, neither is sent.
+        assert failing == {"student", "signed-out"} | (
+            {"flushed"} if any(c["route"].startswith("rest-") for c in cells) else set()
+        )
         student = [c["reason"] for c in cells if c["credential"] == "student"]
         assert all(r.startswith("not sent: no student's access token (Cognito refused") for r in student)
         signed_out = [c["reason"] for c in cells if c["credential"] == "signed-out"]

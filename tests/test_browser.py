@@ -179,6 +179,13 @@ def test_sign_up_confirm_with_the_inbox_code_and_sign_in(browser, server, server
             for c in json.loads(tested.stdout)["checks"]
             if c["credential"] == "signed-up"
         ]
-        assert row == [("protected", 200), ("scoped", 200), ("lambda", 403), ("iam", 403), ("m2m", 403)]
+        assert row == [
+            *[("protected", 200), ("scoped", 200), ("lambda", 403), ("iam", 403), ("m2m", 403)],
+            ("rest-protected", 401),  # an access token: REST's Cognito door without scopes wants an ID token
+            ("rest-scoped", 200),
+            ("rest-lambda", 403),  # not in presenters: the policy's explicit Deny
+            ("rest-lambda-again", 403),
+            ("rest-iam", 403),
+        ]
     finally:
         assert run("down", *e).exit_code == 0

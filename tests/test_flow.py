@@ -60,7 +60,8 @@ def test_up_test_down_end_to_end(server, server_env):
         for row in ("none", "id", "access", "tampered", "student", "m2m", "signed-out", "sigv4")
         for route in ("protected", "scoped", "lambda", "iam", "m2m")
     ] + [("typo", "protected")]
-    assert report["checks"][5]["body"]["user"] == "demo@example.com"  # ID token on /protected
+    first_id = next(c for c in report["checks"] if (c["credential"], c["route"]) == ("id", "protected"))
+    assert first_id["body"]["user"] == "demo@example.com"
 
     down = run("down", *e, "--output", "json")
     assert down.exit_code == 0, down.output

@@ -460,19 +460,28 @@ def test_token_doors_with_authdemos_authorizer(rest: Rest) -> None:
 
 
 def test_missing_things_are_missing_authentication_token(rest: Rest) -> None:
-    """A resource or method that does not exist is REST's 403 Missing Authentication Token, with
-    or without a token (the typo row: the ID token at /Protected); an unknown stage is 403
+    """A resource or method that does not exist is REST's 403 Missing Authentication Token (the
+    typo row: /Protected, no token); with a bearer token REST reads the header as a signature:
+    403 IncompleteSignatureException, the header hashed, never echoed; an unknown stage is 403
     Forbidden."""
     for response in (
-        rest.get("/demo/Protected", "Bearer " + rest.id_token),
         rest.get("/demo/Protected"),
         rest.get("/demo/nothing/here"),
-        rest.get("/demo/protected", "Bearer " + rest.id_token, method="POST"),
+        rest.get("/demo/protected", method="POST"),
         rest.get("/demo/"),
         rest.get("/demo"),
     ):
         assert answer(response) == MAT, response.request.url
         assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    for response in (
+        rest.get("/demo/Protected", "Bearer " + rest.id_token),
+        rest.get("/demo/protected", "Bearer " + rest.id_token, method="POST"),
+        rest.get("/demo/iam", "Bearer " + rest.id_token),
+    ):
+        status, body = answer(response)
+        assert status == 403 and response.headers["x-amzn-ErrorType"] == "IncompleteSignatureException"
+        assert body.startswith(b'{"message":"Invalid key=value pair (missing equal-sign) in Authorization')
+        assert rest.id_token.encode() not in body and rest.id_token[:20].encode() not in body
     for path in ("/nope/protected", "/Demo/protected", "/", ""):
         unknown = rest.get(path, "Bearer " + rest.id_token)
         assert answer(unknown) == FORBIDDEN and unknown.headers["x-amzn-ErrorType"] == "ForbiddenException"

@@ -69,7 +69,7 @@ ROW_ORDER = ("none", "id", "access", "tampered", "student", "m2m", "signed-out",
 HTTP_BASE = "http://127.0.0.1:9/_aws/execute-api/httpapi"
 REST_BASE = "http://127.0.0.1:9/_aws/execute-api/restapi1/demo"
 TOKENS = {"id": "tok-id", "access": "tok-access", "tampered": "tok-tampered", "student": "tok-student"}
-TOKENS |= {"m2m": "tok-m2m", "signed-out": "tok-session", "typo": "tok-id"}
+TOKENS |= {"m2m": "tok-m2m", "signed-out": "tok-session"}
 USER = "demo@example.com"
 
 
@@ -99,7 +99,7 @@ class FakeGateway:
         self.flushed = False
         self.log: list[str] = []
         self.wrong = wrong or {}
-        self.rows = {v: k for k, v in TOKENS.items() if k != "typo"}
+        self.rows = {v: k for k, v in TOKENS.items()}
 
     def get(self, url: str, headers: dict[str, str], timeout: float) -> Answer:
         path = urlsplit(url).path
@@ -178,7 +178,7 @@ def run_fake(
     made["tampered"].user = None
     made["m2m"].user = "m2m-client"
     made["sigv4"] = Credential("sigv4", sign=lambda url: {"Authorization": "AWS4-HMAC-SHA256 Credential=x"})
-    made["typo"].path = "/Protected"
+    made["typo"] = Credential("typo", path="/Protected")  # no token: REST would read one as SigV4
     made["signed-out"].before = signing_out(clients, TOKENS["signed-out"], prober, chosen.get("rest-lambda"))
     made["signed-out"].note_on = ("rest-lambda",)
     made["flushed"] = Credential("flushed", TOKENS["signed-out"], USER, note_on=("rest-lambda",))
@@ -308,7 +308,7 @@ def test_both_tables_fit_with_empty_cells_and_json_lists_only_the_cells_sent(
         r"│ \d{3} +│", text[: text.index("\nwhy")]
     )  # a status never wraps away from its ✓: the labels fold
     assert "/lambda/again" in flat[rest:why] and "the cache trap" in flat[why:] and "REST" in flat[why:]
-    typo = next(line for line in text[: text.index("REST API")].splitlines() if "path mistyped" in line)
+    typo = next(line for line in text[: text.index("REST API")].splitlines() if "mistyped" in line)
     assert typo.count("✓") == 1 and typo.count("│") == 7  # one cell, four empty ones
     doc = [c.as_dict(False, _tokens(cells)) for c in cells]
     assert [(d["route"], d["status"]) for d in doc if d["credential"] == "flushed"] == [
@@ -362,7 +362,7 @@ def test_printed_lines_teach_the_cache_and_the_flush_line_works_when_pasted(tmp_
     assert 'on REST /protected: 401 {"message":"Unauthorized"}' in text
     assert (
         f"{HTTP_BASE}/Protected" in text
-        and 'mistyped on HTTP /Protected: 404 {"message":"Not Found"}' in text
+        and 'mistyped path, no token on HTTP /Protected: 404 {"message":"Not Found"}' in text
     )
     assert "revoked by that sign-out, on REST /lambda: 200" in text and "asked again after the flush" in text
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE"}

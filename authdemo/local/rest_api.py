@@ -7,7 +7,10 @@ stage -> resource -> method -> authorizer -> Lambda invoke permission -> functio
   `{"message":"Forbidden"}` (`ForbiddenException`);
 - the resource is matched as REST matches it (exact segments before `{param}` before
   `{proxy+}`), then the method (its own, then `ANY`); no resource or no method: REST's famous 403
-  `{"message":"Missing Authentication Token"}`, with or without a token;
+  `{"message":"Missing Authentication Token"}`; with an `Authorization` header that is not SigV4
+  (a bearer token), REST reads it as a signature and answers 403 `IncompleteSignatureException`
+  "Invalid key=value pair (missing equal-sign) ..." instead (`not_a_signature`; unverified, see
+  docs/aws-notes.md), as its AWS_IAM doors do;
 - the method's `authorizationType`: `NONE`; `AWS_IAM` (SigV4, `authorizers.iam`; unsigned:
   Missing Authentication Token); `COGNITO_USER_POOLS` (`authorizers.cognito_pool`); `CUSTOM`
   with a `TOKEN` authorizer (`token_authorizer`, which runs the function, evaluates its policy
@@ -22,6 +25,9 @@ change shows without a new deployment, where AWS would wait for one.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import sys
 import traceback
 from collections.abc import Callable
@@ -57,6 +63,24 @@ _SIGNATURE_ERRORS = {
     "incomplete": "IncompleteSignatureException",
     "unknown_key": "UnrecognizedClientException",
 }
+
+
+SIGV4_SCHEME = "AWS4-HMAC-SHA256 "
+
+
+def not_a_signature(authorization: str) -> Gateway | None:
+    """REST's answer to an `Authorization` header it reads as SigV4 and that is not SigV4 (a
+    bearer token at a path that does not exist, or at an AWS_IAM door); None for a SigV4 header.
+    AWS hashes the header in the message (older answers quoted it whole): no token is echoed."""
+    if not authorization or authorization.startswith(SIGV4_SCHEME):
+        return None
+    digest = base64.b64encode(hashlib.sha256(authorization.encode("utf-8", "replace")).digest()).decode()
+    message = (
+        "Invalid key=value pair (missing equal-sign) in Authorization header "
+        f"(hashed with SHA-256 and encoded with Base64): '{digest}'."
+    )
+    body = json.dumps({"message": message}, separators=(",", ":")).encode()
+    return 403, body, "IncompleteSignatureException"
 
 
 class TokenAuthorizing(Protocol):
@@ -133,7 +157,8 @@ class RestApiInvoker:
         methods = matched[0].resource_methods if matched else {}
         method = methods.get(request.method) or methods.get("ANY")
         if matched is None or method is None:
-            raise Refused(f"no method {request.method} {inner}", *MISSING_TOKEN)
+            answer = not_a_signature(str(environ.get("HTTP_AUTHORIZATION") or "")) or MISSING_TOKEN
+            raise Refused(f"no method {request.method} {inner}", *answer)
         resource, template, params = matched
         region, account = str(backend.region_name), str(backend.account_id)
         method_arn = f"arn:aws:execute-api:{region}:{account}:{api.id}/{first}/{request.method}/{inner[1:]}"
@@ -178,6 +203,9 @@ class RestApiInvoker:
         presigned = "X-Amz-Signature=" in str(environ.get("QUERY_STRING") or "")
         if not environ.get("HTTP_AUTHORIZATION") and not presigned:
             raise Refused("the request is not signed", *MISSING_TOKEN)
+        unsigned = not_a_signature(str(environ.get("HTTP_AUTHORIZATION") or ""))
+        if unsigned is not None and not presigned:
+            raise Refused("the Authorization header is not a SigV4 signature", *unsigned)
         if self.credentials is None:
             raise Refused("no credentials configured", *FORBIDDEN)
         try:
