@@ -186,10 +186,12 @@ def run_matrix(
 ) -> tuple[list[Cell], float]:
     """Warm up (the token-less request until 401), then every credential against every route in
     `urls` it has a cell for, row by row, each row's `before` first. Returns the cells and the
-    warm-up seconds."""
+    warm-up seconds. A door still answering 500/503 after a cell's retries is not a race that
+    settles (an emulator's, or a broken door): its later cells are not retried again."""
     started = prober.clock()
     waited = prober.wait_ready(wait_bound, on_wait, list(urls.values()))
     cells = []
+    stuck: set[str] = set()
     for credential in credentials:
         expected = EXPECTED[credential.key]
         if credential.before is not None and not credential.missing:
@@ -210,7 +212,10 @@ def run_matrix(
             else:
                 left = wait_bound - (prober.clock() - started)  # --wait bounds the retries too
                 # a 404 is retried (a route not live yet) unless it is the answer expected
-                probe(prober, cell, min(SETTLE_CAP, left), 0.0 if cell.expected_status == 404 else left)
+                settle = 0.0 if route in stuck else min(SETTLE_CAP, left)
+                probe(prober, cell, settle, 0.0 if cell.expected_status == 404 else left)
+                if cell.status in SETTLE_STATUSES and cell.expected_status not in SETTLE_STATUSES:
+                    stuck.add(route)
                 if credential.note and route in credential.note_on:
                     cell.reason += f" ({credential.note})"
             cells.append(cell)

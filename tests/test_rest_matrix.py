@@ -171,7 +171,8 @@ def run_fake(
     clients = clients or FakeClients(gateway)
     every = urls()
     chosen = {r: every[r] for r in (routes or every)}
-    prober = Prober(every["protected"], sleep=lambda _: None)
+    now = [0.0]  # a clock that moves only when the prober sleeps: retries take no real time
+    prober = Prober(every["protected"], sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0])
     prober.session = gateway  # type: ignore[assignment]
     made = {key: Credential(key, token, USER) for key, token in TOKENS.items()}
     made["none"] = Credential("none")
@@ -399,3 +400,21 @@ def test_the_token_page_says_which_door_takes_which_token() -> None:
     assert "only the ID token</strong>" in html and "<code>GET REST /lambda/again</code>" in html
     http_only = render(tokens, {"protected": HTTP_BASE + "/protected"}, "t")
     assert "REST /" not in http_only and '<th scope="row">HTTP /scoped</th>' in http_only
+
+
+def test_a_door_still_failing_after_its_retries_is_not_retried_at_every_cell() -> None:
+    """A door answering 500 after one cell's retries (an emulator's broken door, not the race after
+    `up`) fails each of its cells with the 500, retried for the first cell only: ministack's REST
+    Lambda doors once cost 5 s a cell."""
+    broken = {(row, "rest-lambda"): (500, {"message": None}) for row in ROW_ORDER if row != "none"}
+    gateway = FakeGateway(wrong=broken)
+    cells = run_fake(gateway)
+    lambda_cells = [c for c in cells if c.route == "rest-lambda" and c.credential.key != "none"]
+    assert lambda_cells and all(c.status == 500 and not c.passed for c in lambda_cells)
+    sent = [line for line in gateway.log if line.startswith("GET /_aws/execute-api/restapi1/demo/lambda ")]
+    # the warm-up and the signed-out row's priming once each, every later cell once: the rest is
+    # the first cell's retries (backoff within SETTLE_CAP: a handful, not one per cell)
+    first_retries = len(sent) - 2 - (len(lambda_cells) - 1)
+    assert 3 < first_retries < 10, len(sent)
+    others = [c for c in cells if c.route != "rest-lambda" or c.credential.key == "none"]
+    assert all(c.passed for c in others)

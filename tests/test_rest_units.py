@@ -326,9 +326,14 @@ def test_rest_parts_naming_a_function_wait_for_it_if_api_gateway_refuses(
         uri = body.get("uri") or body.get("authorizerUri") or ""
         name = uri.split(":function:")[-1].split("/")[0]
         if name and name not in {f["FunctionName"] for f in lam.list_functions()["Functions"]}:
+            refused.set()
             return aws_error("BadRequestException", "Invalid function ARN or invalid uri")
         return None
 
+    # The functions are created only once API Gateway has refused one (at most 10 s): however
+    # busy the machine, the refusal this test is about happens.
+    refused = threading.Event()
+    faults.on("lambda", "before-call.lambda.CreateFunction", lambda **_: refused.wait(10) and None)
     faults.on("apigateway", "before-call.apigateway.PutIntegration", refuse_missing)
     faults.on("apigateway", "before-call.apigateway.CreateAuthorizer", refuse_missing)
     observer = Notes()
