@@ -116,11 +116,14 @@ def test_sweep_finds_the_rest_api_by_tag_when_the_state_is_lost(moto: None) -> N
 
 def test_status_gives_the_rest_urls(moto: None) -> None:
     """`status --output json`: rest_api_url (AWS's hostname form, stage demo) and rest_routes;
-    the text status shows the REST API URL. At an endpoint: the path form with the stage."""
-    assert run("up", "--stack", STACK).exit_code == 0
+    the text status shows the REST API URL, and so does `up`'s summary. At an endpoint: the path
+    form with the stage."""
+    up = run("up", "--stack", STACK)
+    assert up.exit_code == 0
     info = run_json("status", "--stack", STACK)
     rest_id = state()["resources"]["rest_api"]["id"]
     base_url = f"https://{rest_id}.execute-api.us-west-2.amazonaws.com/demo"
+    assert f"REST API (the lesson's other column): {base_url}" in " ".join(up.stderr.split())
     assert info["rest_api_url"] == base_url
     assert info["rest_routes"] == {
         "protected": f"{base_url}/protected",

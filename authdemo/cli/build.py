@@ -126,6 +126,8 @@ def _print_summary(info: dict[str, Any], result: Any, cleanup: bool = True) -> N
 
     created = sum(1 for v in result.outcomes.values() if v == "created")
     console.info(f"[bold green]Ready[/] ({created} created). API: {info['api_url']}")
+    if info.get("rest_api_url"):
+        console.info(f"REST API (the lesson's other column): {info['rest_api_url']}")
     if info.get("audience"):
         console.info(f"Trusting {info['issuer']} (audience {', '.join(info['audience'])}).")
     commands = printed.issuer_commands(info) if info.get("audience") else printed.guide_commands(info)
