@@ -54,7 +54,13 @@ CHANGING = ("Create", "Put", "Add", "Admin", "Delete", "Update", "Remove", "Tag"
 
 #: Files whose tests take seconds each (subprocesses, a browser, servers of their own).
 SLOW_FILES = frozenset(
-    {"test_printed_commands.py", "test_local_e2e.py", "test_browser.py", "test_local_daemon.py"}
+    {
+        "test_printed_commands.py",
+        "test_local_e2e.py",
+        "test_browser.py",
+        "test_local_daemon.py",
+        "test_any_endpoint.py",
+    }
 )
 
 
@@ -191,8 +197,10 @@ def moto() -> Iterator[None]:
 @pytest.fixture
 def deployed(moto: None) -> Path:
     """The default stack (`authdemo`, us-west-2, no endpoint, moto's account) deployed on
-    in-process moto; returns its state file."""
-    assert run("up").exit_code == 0
+    in-process moto, without the REST half (`--no-rest`: the tests that use it are about
+    something else, and the REST half's 22 calls would add a tenth of a second to each; the
+    REST half's own tests build it); returns its state file."""
+    assert run("up", "--no-rest").exit_code == 0
     return app.state_path(app.Options())
 
 

@@ -29,7 +29,7 @@ def test_create_function_retries_while_role_propagates(moto, faults, monkeypatch
     sleeps: list[float] = []
     monkeypatch.setattr(base, "sleep", sleeps.append)
     faults.fail("lambda", "CreateFunction", "InvalidParameterValueException", ROLE_MSG, times=4)
-    result = run("up")
+    result = run("up", "--no-rest")
     assert result.exit_code == 0, result.output
     assert faults.count("CreateFunction") == 6  # 4 refusals (shared by both functions) + 2 creations
     assert len(sleeps) == 4 and all(0 < s <= awslambda.ROLE_RETRY_SECONDS for s in sleeps), sleeps
@@ -43,7 +43,7 @@ def test_a_slow_refusal_is_retried_at_once(moto, faults, monkeypatch):
     monkeypatch.setattr(awslambda, "ROLE_RETRY_SECONDS", 0.02)
     faults.fail("lambda", "CreateFunction", "InvalidParameterValueException", ROLE_MSG, times=2)
     faults.on("lambda", "before-call.lambda.CreateFunction", lambda **_: time.sleep(0.03), first=True)
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     assert faults.count("CreateFunction") == 4 and sleeps == []
 
 
@@ -57,7 +57,7 @@ def test_role_message_about_permissions_is_retried_too(moto, faults, monkeypatch
         "The provided execution role does not have permissions to call CreateNetworkInterface on EC2",
         times=2,
     )
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     assert faults.count("CreateFunction") == 4  # 2 refusals + the demo and authorizer functions
 
 
@@ -65,13 +65,13 @@ def test_role_never_ready_gives_up_with_resume_hint(moto, faults, monkeypatch):
     """A role that never propagates ends in one sentence, exit 7, and everything else recorded."""
     monkeypatch.setattr(awslambda, "ROLE_WAIT_SECONDS", 0.5)
     faults.fail("lambda", "CreateFunction", "InvalidParameterValueException", ROLE_MSG, times=10**6)
-    result = run("up")
+    result = run("up", "--no-rest")
     assert result.exit_code == 7
     assert "run `authdemo up` again to resume" in " ".join(result.stderr.split())
     state = json.loads((paths.home() / "authdemo.json").read_text())
     assert {"role", "user_pool", "app_client", "user", "api"} <= set(state["resources"])
     faults.clear()  # IAM caught up
-    again = run("up")
+    again = run("up", "--no-rest")
     assert again.exit_code == 0, again.output
     assert len(boto3.client("lambda").list_functions()["Functions"]) == 2  # demo + authorizer
 
@@ -85,7 +85,7 @@ def test_other_create_function_errors_are_not_retried(moto, faults):
         "provide-client-params.lambda.CreateFunction",
         lambda params, **_: tried.append(params["FunctionName"]),
     )
-    result = run("up")
+    result = run("up", "--no-rest")
     # Both functions may be on their way when the first refusal stops the run; neither is retried.
     assert result.exit_code == 1 and tried and len(tried) == len(set(tried))
     assert "Runtime is wrong" in result.stderr
@@ -105,7 +105,7 @@ def test_up_waits_for_pending_function_to_become_active(moto, faults, monkeypatc
         "after-call.lambda.GetFunctionConfiguration",
         lambda parsed, **_: _state_after(parsed, states),
     )
-    result = run("up")
+    result = run("up", "--no-rest")
     assert result.exit_code == 0, result.output
     assert states == [] and faults.count("GetFunctionConfiguration") >= 4
 
@@ -117,7 +117,7 @@ def test_failed_function_state_is_reported(moto, faults):
         parsed.update(State="Failed", StateReason="Lambda was unable to configure your function")
 
     faults.on("lambda", "after-call.lambda.GetFunctionConfiguration", failed)
-    result = run("up")
+    result = run("up", "--no-rest")
     assert result.exit_code == 1
     assert "unable to configure your function" in " ".join(result.stderr.split())
 
@@ -154,7 +154,7 @@ def test_cognito_throttling_http_400_is_retried(server, server_env, faults):
         "cognito-idp", "before-send.cognito-idp.CreateUserPool", _throttle_response(count, 2), first=True
     )
     e = ("--endpoint-url", server.url, "--stack", "throttle")
-    result = run("up", *e)
+    result = run("up", "--no-rest", *e)
     assert result.exit_code == 0, result.output
     assert count[0] == 3  # two throttled sends, then success, all inside one API call
     assert faults.count("CreateUserPool") == 1
@@ -181,7 +181,7 @@ def test_repeated_permission_conflict_counts_as_present(moto, faults):
         "ResourceConflictException",
         "The statement id (authdemo-authdemo-invoke) provided already exists.",
     )
-    result = run("up")
+    result = run("up", "--no-rest")
     assert result.exit_code == 0, result.output
     state = json.loads((paths.home() / "authdemo.json").read_text())
     assert state["resources"]["permission"]["sid"] == "authdemo-authdemo-invoke"
@@ -213,7 +213,7 @@ def test_permission_names_this_api_only(moto):
 
 def test_role_policy_is_least_privilege(moto):
     """The role may only write its own log group: no wildcard resource, no managed policy."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     iam = boto3.client("iam")
     role = "authdemo-authdemo-fn-role"
     assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
@@ -232,7 +232,7 @@ def test_role_policy_is_least_privilege(moto):
 
 def test_log_group_that_outlives_the_function_is_deleted(moto):
     """Lambda's log group survives DeleteFunction; down deletes it, even one Lambda made itself."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     logs = boto3.client("logs")
     state_file = paths.home() / "authdemo.json"
     state = json.loads(state_file.read_text())
@@ -245,7 +245,7 @@ def test_log_group_that_outlives_the_function_is_deleted(moto):
 
 def test_role_with_policies_is_emptied_before_delete(moto, faults):
     """IAM answers DeleteConflict while a role has policies; down removes them first, even foreign ones."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     iam = boto3.client("iam")
     policy = iam.create_policy(
         PolicyName="extra",
@@ -276,7 +276,7 @@ def test_role_with_policies_is_emptied_before_delete(moto, faults):
 @pytest.mark.parametrize("remove", ["api", "function", "log_group", "user_pool", "role", "all"])
 def test_already_deleted_counts_as_deleted(moto, remove):
     """Whatever was deleted behind authdemo's back, down succeeds and removes the state file."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     info = run_json("status")
     api_id = json.loads((paths.home() / "authdemo.json").read_text())["resources"]["api"]["id"]
     deleters = {
@@ -312,7 +312,7 @@ def test_already_deleted_counts_as_deleted(moto, remove):
 )
 def test_each_services_not_found_is_success(moto, faults, service, operation, code):
     """Each service's own 'already gone' error code (AWS's, where moto differs) ends down cleanly."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     faults.fail(service, operation, code, "gone")
     result = run("down")
     assert result.exit_code == 0, result.output
@@ -323,7 +323,7 @@ def test_pool_with_domain_and_protection_is_deleted(moto, cognito_rules):
     """AWS refuses DeleteUserPool while a domain or deletion protection exists (moto enforces
     neither: `cognito_rules` and the hook below do, through botocore): down clears both, here a
     domain a killed run never recorded and protection turned on by hand."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     cognito = boto3.client("cognito-idp")
     pool_id = run_json("status")["user_pool_id"]
     recorded = json.loads((paths.home() / "authdemo.json").read_text())
@@ -434,7 +434,7 @@ def test_authorized_call_retries_500_then_succeeds(scripted):
 def test_test_command_fails_with_exit_3_when_a_check_fails(server, server_env, monkeypatch):
     """If the authorizer let a tampered token through, test says which checks failed (exit 3)."""
     e = ("--endpoint-url", server.url, "--stack", "badcheck")
-    assert run("up", *e).exit_code == 0
+    assert run("up", "--no-rest", *e).exit_code == 0
     import authdemo.tokens as tokens
 
     monkeypatch.setattr(tokens, "tamper", lambda token: token)  # the 'tampered' token is valid
@@ -451,7 +451,7 @@ def test_test_command_fails_with_exit_3_when_a_check_fails(server, server_env, m
 def test_up_takes_over_a_log_group_lambda_already_made(moto):
     """A log group of the function's name made earlier (untagged, by Lambda) does not stop up."""
     boto3.client("logs").create_log_group(logGroupName="/aws/lambda/authdemo-authdemo-hello")
-    result = run("up")
+    result = run("up", "--no-rest")
     assert result.exit_code == 0, result.output
     state = json.loads((paths.home() / "authdemo.json").read_text())
     assert state["resources"]["log_group"]["name"] == "/aws/lambda/authdemo-authdemo-hello"
@@ -560,7 +560,7 @@ def test_a_region_without_arm64_gets_x86_64_functions_and_the_row_says_so(moto, 
         return None
 
     faults.on("lambda", "before-call.lambda.CreateFunction", refuse_arm64)
-    result = run("up")
+    result = run("up", "--no-rest")
     assert result.exit_code == 0, result.output
     assert faults.count("CreateFunction") == 4  # one refusal each, then created
     lam = boto3.client("lambda", region_name="us-west-2")

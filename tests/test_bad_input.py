@@ -162,7 +162,7 @@ def test_expired_credentials_on_an_existing_stack_change_nothing(
     moto: None, faults: Faults, command: str
 ) -> None:
     """STS answers ExpiredToken when a recorded stack is checked: exit 4 before any change."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     saved = state_file().read_bytes()
     before = leftovers()
     faults.calls.clear()
@@ -177,7 +177,7 @@ def test_expired_credentials_on_an_existing_stack_change_nothing(
 
 def test_a_password_without_a_symbol_is_refused_before_any_call(moto: None, faults: Faults) -> None:
     """The guide's DemoPass123 is refused before a single AWS call (not half-way through up)."""
-    result = run("up", "--password", "DemoPass123")
+    result = run("up", "--no-rest", "--password", "DemoPass123")
     assert result.exit_code == 2
     assert faults.calls == []
     assert "DemoPass123" not in result.output
@@ -187,7 +187,7 @@ def test_endpoint_where_nothing_listens_is_exit_7_at_once(moto: None) -> None:
     """--endpoint-url at a closed port: exit 7 in a few seconds, not after botocore's retries."""
     port = free_port()
     began = time.monotonic()
-    result = run("up", "--endpoint-url", f"http://127.0.0.1:{port}")
+    result = run("up", "--no-rest", "--endpoint-url", f"http://127.0.0.1:{port}")
     assert time.monotonic() - began < 5
     assert result.exit_code == 7, result.output
     assert f"Nothing answers at http://127.0.0.1:{port}" in one_error(result)
@@ -196,7 +196,7 @@ def test_endpoint_where_nothing_listens_is_exit_7_at_once(moto: None) -> None:
 
 def test_endpoint_that_is_not_a_url_is_a_usage_error(moto: None) -> None:
     """--endpoint-url without http(s):// is refused as bad input (2)."""
-    result = run("up", "--endpoint-url", "127.0.0.1:4566")
+    result = run("up", "--no-rest", "--endpoint-url", "127.0.0.1:4566")
     assert result.exit_code == 2
     assert "is not an http(s) URL" in one_error(result)
 
@@ -215,7 +215,7 @@ def test_local_start_on_a_taken_port_names_it(held_port: int) -> None:
 def test_up_local_on_a_taken_port_names_it(held_port: int) -> None:
     """`up --local --port P` with P taken: exit 7 naming P, and no state file."""
     try:
-        result = run("up", "--local", "--port", str(held_port))
+        result = run("up", "--no-rest", "--local", "--port", str(held_port))
         assert result.exit_code == 7, result.output
         assert f"Port {held_port} is already in use" in one_error(result)
         assert not state_file().with_name("authdemo.local.json").exists()
@@ -291,7 +291,7 @@ def test_after_a_corrupt_state_up_adopts_the_stack_without_duplicates(moto: None
     first = run_json("up")
     path = state_file()
     path.write_bytes(path.read_bytes()[:40])
-    assert run("up").exit_code == 5
+    assert run("up", "--no-rest").exit_code == 5
     again = run_json("up")
     assert again["user_pool_id"] == first["user_pool_id"]
     assert again["client_id"] == first["client_id"]
@@ -319,11 +319,11 @@ def test_state_of_a_newer_authdemo_is_left_untouched(moto: None, faults: Faults,
 # ----------------------------------------------------------------------------- secrets
 def test_state_file_and_its_directory_are_private(moto: None, tmp_path: Path) -> None:
     """The state file (it holds the password) is 0600 in a 0700 directory, default or --state-file."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     assert stat.S_IMODE(state_file().stat().st_mode) == 0o600
     assert stat.S_IMODE(paths.home().stat().st_mode) == 0o700
     custom = tmp_path / "new" / "dir" / "stack.json"
-    assert run("up", "--stack", "custom", "--state-file", str(custom)).exit_code == 0
+    assert run("up", "--no-rest", "--stack", "custom", "--state-file", str(custom)).exit_code == 0
     assert stat.S_IMODE(custom.stat().st_mode) == 0o600
     assert stat.S_IMODE(custom.parent.stat().st_mode) == 0o700
     with StackLock(custom, "test") as lock:  # it names its holder: private too, while it exists
@@ -333,9 +333,9 @@ def test_state_file_and_its_directory_are_private(moto: None, tmp_path: Path) ->
 
 def test_state_file_stays_private_after_rewrites(moto: None) -> None:
     """Every atomic rewrite keeps 0600 (a second up rewrites the file)."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     os.chmod(state_file(), 0o644)  # even if someone loosened it
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     assert stat.S_IMODE(state_file().stat().st_mode) == 0o600
 
 
@@ -367,7 +367,7 @@ def test_password_never_printed_in_the_whole_flow(server, server_env) -> None:
 
 def test_password_not_in_sign_in_or_policy_errors(moto: None, faults: Faults) -> None:
     """A wrong password at sign-in, and one the pool refuses, are not echoed in the error."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     wrong = "Wrong-but-secret9"
     result = run("token", "--password", wrong)
     assert result.exit_code == 2
@@ -380,12 +380,12 @@ def test_password_not_in_sign_in_or_policy_errors(moto: None, faults: Faults) ->
         "InvalidPasswordException",
         "Password does not conform to policy: Password must have symbol characters",
     )
-    result = run("up", "--password", wrong)
+    result = run("up", "--no-rest", "--password", wrong)
     assert result.exit_code == 1
     assert "InvalidPasswordException" in one_error(result, alone=False)
     assert wrong not in result.output
     no_symbol = "NoSymbolSecret9"
-    result = run("up", "--password", no_symbol)
+    result = run("up", "--no-rest", "--password", no_symbol)
     assert result.exit_code == 2 and no_symbol not in result.output
 
 

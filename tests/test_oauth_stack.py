@@ -47,7 +47,7 @@ def test_up_builds_the_oauth_pieces_as_the_contract_says(cognito_rules: Faults, 
     """Domain on the pool (classic hosted UI), app client with the code flow to localhost:8400,
     resource server authdemo/read, the M2M client (secret never recorded), the second authorizer
     with both audiences and GET /m2m wanting authdemo/read."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     res = recorded()["resources"]
     pool = res["user_pool"]["id"]
     assert res["domain"] == {"id": PREFIX, "url": f"https://{PREFIX}.auth.{REGION}.amazoncognito.com"}
@@ -82,7 +82,7 @@ def test_up_builds_the_oauth_pieces_as_the_contract_says(cognito_rules: Faults, 
 
 def test_status_shows_login_url_and_the_secret_only_when_asked(moto: None) -> None:
     """status: login_url, callback_port, m2m_client_id, /m2m; the secret only via --field."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     info = run_json("status")
     assert info["login_url"] == f"https://{PREFIX}.auth.{REGION}.amazoncognito.com"
     assert info["callback_port"] == 8400 and info["routes"]["m2m"].endswith("/m2m")
@@ -100,7 +100,7 @@ def test_status_field_reads_the_state_and_only_resources_asks_aws(moto: None, fa
     """`$(authdemo status --field password)` answers from the state file: one call (the check
     that the state is this account's), not ~30; plain status still asks AWS about every
     recorded resource."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     start = len(faults.calls)
     assert run("status", "--field", "password").stdout.strip() == recorded()["password"]
     assert run("status", "--field", "login_url").exit_code == 0
@@ -116,7 +116,7 @@ def test_configure_brings_a_kept_client_to_the_oauth_settings_and_keeps_its_othe
     """A client reset by hand (no OAuth, 2-hour access tokens) and `up --callback-port 8401`:
     the update carries every field it had (UpdateUserPoolClient resets what it is not given);
     a later `up` keeps 8401."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     res = recorded()["resources"]
     ids = {"UserPoolId": res["user_pool"]["id"], "ClientId": res["app_client"]["id"]}
     cognito().update_user_pool_client(
@@ -134,14 +134,14 @@ def test_configure_brings_a_kept_client_to_the_oauth_settings_and_keeps_its_othe
         "provide-client-params.cognito-idp.UpdateUserPoolClient",
         lambda params, **_: sent.append(dict(params)),
     )
-    assert run("up", "--callback-port", "8401").exit_code == 0
+    assert run("up", "--no-rest", "--callback-port", "8401").exit_code == 0
     assert len(sent) == 1
     assert sent[0]["AccessTokenValidity"] == 2 and sent[0]["TokenValidityUnits"] == {"AccessToken": "hours"}
     assert sent[0]["ExplicitAuthFlows"] == ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
     now = cognito().describe_user_pool_client(**ids)["UserPoolClient"]
     assert now["CallbackURLs"] == ["http://localhost:8401/callback"] and now["AllowedOAuthFlows"] == ["code"]
     assert recorded()["callback_port"] == 8401
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     assert len(sent) == 1  # nothing to change: no update
     assert run_json("status")["callback_port"] == 8401
 
@@ -168,7 +168,7 @@ def test_an_app_client_field_aws_adds_later_is_carried_by_the_update(
     """The fields UpdateUserPoolClient carries are read from botocore's model: with a model that
     has a new field (through AWS_DATA_PATH), `up --callback-port` sends its current value back."""
     monkeypatch.setenv("AWS_DATA_PATH", str(_cognito_model_with(tmp_path, "FutureSetting")))
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
 
     def answer_with_the_new_field(parsed: dict[str, Any], **_: Any) -> None:
         parsed["UserPoolClient"]["FutureSetting"] = "set by hand"
@@ -180,7 +180,7 @@ def test_an_app_client_field_aws_adds_later_is_carried_by_the_update(
         "provide-client-params.cognito-idp.UpdateUserPoolClient",
         lambda params, **_: sent.append(dict(params)),
     )
-    assert run("up", "--callback-port", "8401").exit_code == 0
+    assert run("up", "--no-rest", "--callback-port", "8401").exit_code == 0
     assert len(sent) == 1 and sent[0]["FutureSetting"] == "set by hand"
     assert sent[0]["CallbackURLs"] == ["http://localhost:8401/callback"]
 
@@ -203,7 +203,7 @@ def test_a_prefix_taken_by_another_pool_is_one_sentence_and_up_resumes(
     pool"): exit 1, one sentence with the fix, no traceback; freed, up finishes; down leaves nothing."""
     other = cognito().create_user_pool(PoolName="someone-else")["UserPool"]["Id"]
     cognito().create_user_pool_domain(Domain=PREFIX, UserPoolId=other)
-    result = run("up")
+    result = run("up", "--no-rest")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.count("Error:") == 1
     assert f"The domain prefix {PREFIX!r} is taken by another user pool" in result.stderr
@@ -211,7 +211,7 @@ def test_a_prefix_taken_by_another_pool_is_one_sentence_and_up_resumes(
     assert "domain" not in recorded()["resources"] and "user_pool" in recorded()["resources"]
     cognito().delete_user_pool_domain(Domain=PREFIX, UserPoolId=other)
     cognito().delete_user_pool(UserPoolId=other)
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     assert recorded()["resources"]["domain"]["id"] == PREFIX
     assert run("down").exit_code == 0
     assert cognito().describe_user_pool_domain(Domain=PREFIX)["DomainDescription"] == {}
@@ -222,11 +222,11 @@ def test_a_pool_with_another_domain_is_one_sentence_and_down_still_clears_it(
 ) -> None:
     """The stack's pool got another domain by hand: up says how to remove it; down deletes
     whatever domain the pool has before the pool (Cognito refuses the pool otherwise)."""
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     pool = recorded()["resources"]["user_pool"]["id"]
     cognito().delete_user_pool_domain(Domain=PREFIX, UserPoolId=pool)
     cognito().create_user_pool_domain(Domain="hand-made-1", UserPoolId=pool)
-    result = run("up")
+    result = run("up", "--no-rest")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"User pool {pool} already has another domain" in result.stderr
     assert "delete-user-pool-domain" in result.stderr
@@ -244,7 +244,7 @@ def test_sweep_and_dry_runs_name_the_new_resources(cognito_rules: Faults, moto: 
     new = {"domain", "resource_server", "m2m_client", "m2m_authorizer", "route_m2m"}
     plan = run_json("up", "--dry-run")["plan"]
     assert new <= {p["key"] for p in plan if p["action"] == "create"}
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     down_plan = {p["key"]: p for p in run_json("down", "--dry-run")["plan"]}
     assert down_plan["domain"]["with"] == "user_pool" and down_plan["domain"]["ids"] == [PREFIX]
     assert down_plan["route_m2m"]["with"] == "api" and down_plan["m2m_client"]["action"] == "delete"
@@ -259,7 +259,7 @@ def test_token_m2m_gets_a_client_credentials_token(moto: None, token_endpoint: A
     authdemo/read; printed in full when piped; refused grants are one sentence."""
     import jwt
 
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     result = run("token", "--m2m")
     assert result.exit_code == 0, result.output
     claims = jwt.decode(result.stdout.strip(), options={"verify_signature": False})
@@ -360,7 +360,7 @@ def test_down_waits_for_the_domain_to_be_deleted_before_the_pool(
     first at once: a domain that goes at once costs no round trip more)."""
     slept: list[float] = []
     monkeypatch.setattr(base, "sleep", slept.append)
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     cognito_aws = DomainBeingDeleted(faults, polls=3)
     result = run("down")
     assert result.exit_code == 0, result.output
@@ -374,7 +374,7 @@ def test_a_domain_deleting_for_too_long_stops_down_with_one_sentence(
     """The wait is bounded: past it, exit 7 and one sentence saying what it waited for."""
     monkeypatch.setattr(base, "sleep", lambda s: None)
     monkeypatch.setattr(cognito_oauth, "DOMAIN_WAIT_SECONDS", 0.0)
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     DomainBeingDeleted(faults, polls=10**6)
     result = run("down")
     assert result.exit_code == 7 and "Traceback" not in result.output
@@ -388,12 +388,12 @@ def test_up_right_after_down_waits_for_its_old_domain_instead_of_calling_it_take
     """The prefix is still DELETING (the last `down`'s domain): up waits, then takes it; no
     "taken by another user pool"."""
     monkeypatch.setattr(base, "sleep", lambda s: None)
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     assert run("down").exit_code == 0
     cognito_aws = DomainBeingDeleted(faults, polls=2)
     cognito_aws.left, cognito_aws.pool = 2, "us-west-2_gone"
     start = len(faults.calls)
-    result = run("up")
+    result = run("up", "--no-rest")
     assert result.exit_code == 0, result.output
     assert "taken" not in result.stderr and recorded()["resources"]["domain"]["id"] == PREFIX
     assert faults.calls[start:].count("CreateUserPoolDomain") == 2 and cognito_aws.left == 0
@@ -408,6 +408,6 @@ def test_the_pool_is_created_on_the_lite_plan(faults: Faults, moto: None) -> Non
         "provide-client-params.cognito-idp.CreateUserPool",
         lambda params, **_: sent.append(params),
     )
-    assert run("up").exit_code == 0
+    assert run("up", "--no-rest").exit_code == 0
     assert [p.get("UserPoolTier") for p in sent] == ["LITE"]
     assert cognito_oauth.MANAGED_LOGIN_VERSION == 1  # v2 (managed login) would need ESSENTIALS
