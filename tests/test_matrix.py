@@ -149,7 +149,7 @@ def test_text_matrix_and_printed_lines(stack: tuple[str, ...]) -> None:
 @pytest.mark.parametrize("width", [80, 60])
 def test_matrix_tables_fit_and_keep_words_whole(monkeypatch: pytest.MonkeyPatch, width: int) -> None:
     """At 80 and 60 columns the matrix and its why list fit, and no word is cut."""
-    from authdemo.cli.lesson import _matrix_tables
+    from authdemo.cli.tables import matrix_tables
     from authdemo.matrix import ROWS, Cell, Credential, judge
 
     narrow = Console(width=width, file=io.StringIO(), highlight=False)
@@ -167,7 +167,7 @@ def test_matrix_tables_fit_and_keep_words_whole(monkeypatch: pytest.MonkeyPatch,
                 cell.body = {"message": "Hello from protected API!", "user": "arn:aws:iam::1:user/x"}
             judge(cell)
             cells.append(cell)
-    _matrix_tables(
+    matrix_tables(
         {"api_url": "https://abc.execute-api.us-west-2.amazonaws.com"},
         cells,
         ("protected", "scoped", "lambda", "iam", "m2m"),

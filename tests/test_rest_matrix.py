@@ -292,13 +292,13 @@ def test_both_tables_fit_with_empty_cells_and_json_lists_only_the_cells_sent(
     """Two tables, HTTP then REST, the same rows where they have cells (the flushed row in REST's
     only; the typo's empty cells blank), a why list naming the API; they fit; JSON has only the
     cells that ran."""
-    from authdemo.cli.lesson import _matrix_tables, _tokens
+    from authdemo.cli.tables import matrix_tables, row_tokens
 
     cells = run_fake(FakeGateway())
     out = Console(width=width, file=io.StringIO(), highlight=False)
     monkeypatch.setattr(console, "out", lambda: out)
     info = {"api_url": HTTP_BASE, "rest_api_url": REST_BASE}
-    _matrix_tables(info, cells, (*HTTP_COLUMNS, *REST_COLUMNS))
+    matrix_tables(info, cells, (*HTTP_COLUMNS, *REST_COLUMNS))
     text = out.file.getvalue()  # type: ignore[attr-defined]
     assert max(map(len, text.splitlines())) <= width
     flat = " ".join(re.sub(r"[\u2500-\u257f]", " ", text).split())  # box drawing: gone
@@ -311,7 +311,7 @@ def test_both_tables_fit_with_empty_cells_and_json_lists_only_the_cells_sent(
     assert "/lambda/again" in flat[rest:why] and "the cache trap" in flat[why:] and "REST" in flat[why:]
     typo = next(line for line in text[: text.index("REST API")].splitlines() if "mistyped" in line)
     assert typo.count("✓") == 1 and typo.count("│") == 7  # one cell, four empty ones
-    doc = [c.as_dict(False, _tokens(cells)) for c in cells]
+    doc = [c.as_dict(False, row_tokens(cells)) for c in cells]
     assert [(d["route"], d["status"]) for d in doc if d["credential"] == "flushed"] == [
         ("rest-lambda", 401),
         ("rest-lambda-again", 401),
