@@ -324,16 +324,29 @@ def cli_flags(
 
 
 class _NoAws(Clients):
-    """The clients of a context that must call no AWS (`export`): asking for one is a bug."""
+    """The clients of a context that must call no AWS (`export`): asking for one is a bug, and
+    for the account (which the state did not record) a sentence that says how to give it."""
+
+    def __init__(self, target: Target, stack: str) -> None:
+        super().__init__(target)
+        self.stack = stack
 
     def __call__(self, service: str) -> Any:
         raise RuntimeError(f"an offline context asked for a {service} client")
 
+    def account_id(self) -> str:
+        raise UsageError(
+            f"Stack {self.stack!r} records no AWS account, and the export needs one (the managed-login "
+            "domain's prefix is derived from it): add --account, e.g. --account "
+            '"$(aws sts get-caller-identity --query Account --output text)", or run `authdemo up` first.'
+        )
 
-def offline_context(opts: Options) -> tuple[Context, list[str]]:
+
+def offline_context(opts: Options, account: str | None = None) -> tuple[Context, list[str]]:
     """The context `up` would build the stack with, from its state file (if any) and the options
     alone, and `up`'s notes: no lock, no server, no credentials, no AWS call, nothing written.
-    Its records are empty (every ID is a reference) and it holds no password (`export`)."""
+    Its records are empty (every ID is a reference) and it holds no password (`export`). The
+    account: `account`, else the recorded one (the embedded AWS's with --local)."""
     from .external_issuer import resolve
     from .units import MemoryRecords
 
@@ -359,12 +372,15 @@ def offline_context(opts: Options) -> tuple[Context, list[str]]:
     arn_partition, dns_suffix = partition(region)
     rest = settings.get("rest") is not False if opts.rest is None else opts.rest
     ctx = Context(
-        clients=_NoAws(Target(region=region)),
+        clients=_NoAws(Target(region=region), opts.stack),
         records=MemoryRecords({}, settings),
         names=Names(opts.stack),
         region=region,
         partition=arn_partition,
         dns_suffix=dns_suffix,
+        account_id=account
+        or (store.get("account_id") if store else None)
+        or (LOCAL_ACCOUNT_ID if opts.local else ""),
         username=settings["username"],
         issuer=issuer,
         audiences=audiences,

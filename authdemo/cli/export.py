@@ -10,7 +10,7 @@ from typing import Any, overload
 
 import click
 
-from ..errors import UsageError
+from ..errors import UsageError, quoted
 from .base import INTERRUPTED, cli
 
 INTERRUPTED["export"] = "Interrupted; `authdemo export` changes nothing in AWS: rerun `authdemo export`."
@@ -67,7 +67,8 @@ class _Formats(Sequence[str]):
 @click.option("--callback-port", type=click.IntRange(1, 65535), default=None, help="As `up`.")
 @click.option("--sign-up/--no-sign-up", "sign_up", default=None, help="As `up`.")
 @click.option("--rest/--no-rest", "rest", default=None, help="As `up`: with or without the REST API.")
-def export(format_: str, out: Path | None, **kwargs: Any) -> None:
+@click.option("--account", default=None, help="AWS account ID, when the state records none (12 digits).")
+def export(format_: str, out: Path | None, account: str | None, **kwargs: Any) -> None:
     """Write the stack `up` builds as a SAM or CloudFormation template, a serverless.yml or an
     aws-cli script; reads the state file (the stack's options), never AWS; no secret is written.
 
@@ -83,7 +84,9 @@ def export(format_: str, out: Path | None, **kwargs: Any) -> None:
     from ..stack import offline_context
     from .base import _opts
 
-    ctx, notes = offline_context(_opts(kwargs))
+    if account is not None and not (account.isdigit() and len(account) == 12):
+        raise UsageError(f"--account {quoted(account)} is not a 12-digit AWS account ID.")
+    ctx, notes = offline_context(_opts(kwargs), account)
     text = write(format_, ctx)
     for note in notes:
         console.info(note)
