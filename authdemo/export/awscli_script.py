@@ -192,12 +192,18 @@ def _steps(unit: Unit, calls: list[Call], ctx: Context, captured: set[Ref]) -> l
             continue
         fields = [f for f in call.returns if f in found.fields]
         variables = [default_name(Ref(unit.key, f)) for f in fields]
-        look = f"{_aws(found.call)} --query {_query(found, fields)} --output text"
-        lines.append(f'found="$({look} 2>/dev/null || true)"')
+        look = (
+            f'found="$({_aws(found.call)} --query {_query(found, fields)} --output text 2>/dev/null || true)"'
+        )
+        if unit.parent:  # inside a container made by this run: nothing to look for (as `up` does)
+            lines += ['found=""', f'[ -n "${{{_new(unit.parent)}:-}}" ] || {look}']
+        else:
+            lines.append(look)
         made = f" --query {_select([call.returns[f] for f in fields])} --output text" if fields else ""
         lines += [
             'if missing "$found"; then',
             f'  found="$({make}{made})"' if fields else f"  {make} >/dev/null",
+            *([f"  {_new(unit.key)}=1"] if unit.parent is None else []),
             "fi",
         ]
         if variables:
@@ -208,6 +214,11 @@ def _steps(unit: Unit, calls: list[Call], ctx: Context, captured: set[Ref]) -> l
             f'aws lambda wait function-active-v2 --function-name "${default_name(Ref(unit.key, "name"))}"'
         )
     return lines
+
+
+def _new(key: str) -> str:
+    """The variable set when this run made the resource (its children need no look-up)."""
+    return f"NEW_{key.upper()}"
 
 
 def _select(paths: list[str]) -> str:
