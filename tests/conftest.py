@@ -54,7 +54,13 @@ CHANGING = ("Create", "Put", "Add", "Admin", "Delete", "Update", "Remove", "Tag"
 
 #: Files whose tests take seconds each (subprocesses, a browser, servers of their own).
 SLOW_FILES = frozenset(
-    {"test_printed_commands.py", "test_local_e2e.py", "test_browser.py", "test_local_daemon.py"}
+    {
+        "test_printed_commands.py",
+        "test_local_e2e.py",
+        "test_browser.py",
+        "test_local_daemon.py",
+        "test_export_awscli.py",
+    }
 )
 
 
