@@ -13,9 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import jmespath  # type: ignore[import-untyped]
-from botocore import xform_name
-
 if TYPE_CHECKING:
     from .base import Context, Rec
 
@@ -78,7 +75,9 @@ class Call:
     @property
     def method(self) -> str:
         """boto3's name of the operation ("create_user_pool")."""
-        return xform_name(self.operation)
+        from botocore import xform_name  # botocore loads only when a call is made (CLI start)
+
+        return str(xform_name(self.operation))
 
 
 def arn(service: str, resource: str | Ref, *more: str | Ref, regional: bool = True) -> Join:
@@ -115,6 +114,8 @@ def resolve(value: Any, ctx: Context) -> Any:
 
 def returned(call: Call, answer: Mapping[str, Any]) -> Rec:
     """What the call's `returns` names in AWS's answer."""
+    import jmespath  # type: ignore[import-untyped]
+
     return {name: jmespath.search(path, answer) for name, path in call.returns.items()}
 
 
