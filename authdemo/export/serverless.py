@@ -36,12 +36,6 @@ def _rename(value: Any, names: dict[str, str]) -> Any:
     return value
 
 
-def _camel(name: str) -> str:
-    """`cognito-jwt` -> `cognitoJwt` (the framework's authorizer names are identifiers)."""
-    first, *rest = name.split("-")
-    return first + "".join(p[:1].upper() + p[1:] for p in rest)
-
-
 def document(template: Template) -> dict[str, Any]:
     ctx = template.ctx
     doc = template.document()
@@ -54,10 +48,9 @@ def document(template: Template) -> dict[str, Any]:
         if resource["Type"] != "AWS::ApiGatewayV2::Authorizer":
             continue
         props = resource["Properties"]
-        by_id[name] = _camel(props["Name"])
+        by_id[name] = props["Name"]  # the key is the authorizer's name in API Gateway
         if props["AuthorizerType"] == "JWT":
             authorizers[by_id[name]] = {
-                "name": props["Name"],
                 "identitySource": props["IdentitySource"][0],
                 "issuerUrl": props["JwtConfiguration"]["Issuer"],
                 "audience": props["JwtConfiguration"]["Audience"],
@@ -65,7 +58,6 @@ def document(template: Template) -> dict[str, Any]:
         else:
             authorizers[by_id[name]] = {
                 "type": "request",
-                "name": props["Name"],
                 "functionName": _FUNCTIONS["authorizer_function"],
                 "payloadVersion": props["AuthorizerPayloadFormatVersion"],
                 "enableSimpleResponses": props["EnableSimpleResponses"],
