@@ -21,6 +21,7 @@ SHAPES = {
     "default": {},
     "no-rest": {"rest": False},
     "issuer": {"issuer": "https://issuer.example.com/", "audiences": ("https://api.example.com",)},
+    "no-account": {"account": ""},  # `export` of a stack never deployed: the domain prefix is asked for
 }
 
 
@@ -53,9 +54,11 @@ def test_cfn_lint_finds_no_error_and_no_secret_is_written(shape: str) -> None:
         found = lint(texts[fmt], config=ManualArgs(regions=["us-west-2"]))
         errors = [f"{m.rule.id} line {m.linenumber}: {m.message}" for m in found if m.rule.id.startswith("E")]
         assert errors == [], f"{fmt} ({shape}): " + "\n".join(errors)
-    cfn = yaml.safe_load(texts["cloudformation"])["Resources"]
+    cfn_document = yaml.safe_load(texts["cloudformation"])
+    assert ("DomainPrefix" in cfn_document.get("Parameters", {})) == (shape == "no-account")
+    cfn = cfn_document["Resources"]
     kinds = {r["Type"] for r in cfn.values()}
-    assert ("AWS::ApiGateway::RestApi" in kinds) == (shape == "default")
+    assert ("AWS::ApiGateway::RestApi" in kinds) == (shape in ("default", "no-account"))
     assert ("AWS::Cognito::UserPool" in kinds) == (shape != "issuer")
     sam = yaml.safe_load(texts["sam"])
     assert sam["Transform"] == "AWS::Serverless-2016-10-31"

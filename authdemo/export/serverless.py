@@ -9,14 +9,36 @@ framework makes the functions' log groups itself (`logRetentionInDays`), so thos
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..units import Context
 from . import yaml
-from .template import Template, build
+from .template import DOMAIN_PARAMETER, Template, build
 
 #: The framework's logical ID of a function named `<name>` in `functions:` (its naming rule).
 _FUNCTIONS = {"function": "hello", "authorizer_function": "authorizer"}
+
+
+def _joined(value: Any) -> Any:
+    """Fn::Sub as Fn::Join: `${...}` in a serverless.yml is the framework's own variable syntax."""
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        parts: list[Any] = []
+        for piece in re.split(r"(\$\{[^}]+\})", value["Fn::Sub"]):
+            if piece.startswith("${") and piece.endswith("}"):
+                name = piece[2:-1]
+                parts.append(name if name.startswith("param:") else {"Ref": name})
+            elif piece:
+                parts.append(piece)
+        return {
+            "Fn::Join": [
+                "",
+                [f"${{{p}}}" if isinstance(p, str) and p.startswith("param:") else p for p in parts],
+            ]
+        }
+    if isinstance(value, dict):
+        return {k: _joined(v) for k, v in value.items()}
+    return value
 
 
 def _framework_id(name: str) -> str:
@@ -24,8 +46,11 @@ def _framework_id(name: str) -> str:
 
 
 def _rename(value: Any, names: dict[str, str]) -> Any:
-    """Refs and GetAtts of our logical IDs pointed at the framework's."""
+    """Refs and GetAtts of our logical IDs pointed at the framework's; the domain prefix, when it is
+    asked for, as the framework's parameter (`serverless deploy --param="domainPrefix=..."`)."""
     if isinstance(value, dict):
+        if value == {"Ref": DOMAIN_PARAMETER}:
+            return "${param:domainPrefix}"
         if set(value) == {"Ref"} and value["Ref"] in names:
             return {"Ref": names[value["Ref"]]}
         if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][0] in names:
@@ -124,6 +149,11 @@ def document(template: Template) -> dict[str, Any]:
     if retention is not None:
         provider["logRetentionInDays"] = retention
     outputs = _rename(doc["Outputs"], renamed)
+    if template.parameters:
+        login = outputs["ManagedLoginUrl"]["Value"]["Fn::Sub"]
+        outputs["ManagedLoginUrl"]["Value"]["Fn::Sub"] = login.replace(
+            "${" + ids["domain"] + "}", "${param:domainPrefix}"
+        )
     if "HttpApiUrl" in outputs:
         url = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
         outputs["HttpApiUrl"]["Value"] = {"Fn::Sub": url}
@@ -133,7 +163,7 @@ def document(template: Template) -> dict[str, Any]:
         "provider": provider,
         "package": {"patterns": ["!**", "handler.py", "authorizer.py"]},
         "functions": functions,
-        "resources": {"Resources": kept, "Outputs": outputs},
+        "resources": {"Resources": kept, "Outputs": _joined(outputs)},
     }
 
 
@@ -143,7 +173,8 @@ def render(ctx: Context) -> str:
         "# from the declarations `authdemo up` runs. Put the functions' code beside it:\n"
         '#   for f in handler authorizer; do python -c "import importlib.resources as r; '
         "print(r.files('authdemo.lambda_src').joinpath('$f.py').read_text(), end='')\" > $f.py; done\n"
-        "# then `serverless deploy`. No secret is written here: Cognito generates the M2M client's\n"
+        '# then `serverless deploy` (with --param="domainPrefix=..." when it is asked for).\n'
+        "# No secret is written here: Cognito generates the M2M client's\n"
         "# secret; the users' passwords are set after the deploy by the commands in the outputs After*.\n"
     )
     return yaml.dump(document(build(ctx)), header)

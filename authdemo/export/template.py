@@ -11,6 +11,7 @@ The SAM and serverless exporters start from this template.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shlex
@@ -41,6 +42,10 @@ TAG_LIST = {
 #: An inline function's file is `index` (CloudFormation writes ZipFile to index.py).
 INLINE_MODULE = "index"
 TRANSFORM = "AWS::Serverless-2016-10-31"
+#: The account an export made without one stands in with (the domain's prefix digests the account):
+#: the template then asks for the prefix as a parameter instead of writing a wrong one.
+NO_ACCOUNT = "no-account"
+DOMAIN_PARAMETER = "DomainPrefix"
 
 
 def logical_id(key: str) -> str:
@@ -71,6 +76,7 @@ class Template:
     #: What CloudFormation cannot do: (why, the aws command to run after the deploy, in Fn::Sub form).
     after: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def value(self, value: Any) -> Any:
         """A declared value as CloudFormation writes it (intrinsic functions for what is not known)."""
@@ -140,12 +146,10 @@ class Template:
             description += " " + " ".join(self.notes)
         if self.after:
             description += " After the deploy, run the commands in the outputs named After*."
-        return {
-            "AWSTemplateFormatVersion": "2010-09-09",
-            "Description": description,
-            "Resources": self.resources,
-            "Outputs": self.outputs(),
-        }
+        document: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09", "Description": description}
+        if self.parameters:
+            document["Parameters"] = self.parameters
+        return {**document, "Resources": self.resources, "Outputs": self.outputs()}
 
     def outputs(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -175,6 +179,8 @@ _UNIT_BY_KEY: dict[str, Unit] = {cls.key: cls() for cls in UNITS}
 
 def build(ctx: Context) -> Template:
     """The CloudFormation template of everything `up` builds for ctx's profile."""
+    if not ctx.account_id:  # `export` reads no AWS: the account is known only if recorded
+        ctx = dataclasses.replace(ctx, account_id=NO_ACCOUNT)
     template = Template(ctx)
     for key, unit in _UNIT_BY_KEY.items():
         if unit.applies(ctx):
@@ -298,6 +304,21 @@ def _permission(template: Template, key: str, call: Call) -> None:
     template.add(key, "AWS::Lambda::Permission", props)
 
 
+def _domain(template: Template, key: str, call: Call) -> None:
+    """The prefix is a digest of account, region and stack (cognito_oauth.domain_prefix): without
+    the account it is a parameter (unique in the region across all accounts, as Cognito wants)."""
+    same("AWS::Cognito::UserPoolDomain")(template, key, call)
+    if template.ctx.account_id != NO_ACCOUNT:
+        return
+    template.parameters[DOMAIN_PARAMETER] = {
+        "Type": "String",
+        "Description": "The managed-login domain prefix: lowercase letters, digits and hyphens, unique in "
+        f"the region across all accounts (authdemo up uses authdemo-{template.ctx.names.stack}-<8 hex>).",
+        "AllowedPattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+    }
+    template.resources[template.ids[key]]["Properties"]["Domain"] = {"Ref": DOMAIN_PARAMETER}
+
+
 def _client(template: Template, key: str, call: Call) -> None:
     same("AWS::Cognito::UserPoolClient")(template, key, call)
     if call.params.get("GenerateSecret"):
@@ -320,7 +341,7 @@ def _password(template: Template, key: str, call: Call) -> None:
     pool = template.ids.get("user_pool", "UserPool")
     command = (
         f"aws cognito-idp admin-set-user-password --user-pool-id ${{{pool}}} "
-        f'--username {shlex.quote(str(params["Username"]))} --password "${{!{variable}}}" --permanent '
+        f'--username {shlex.quote(str(params["Username"]))} --password "${variable}" --permanent '
         "--region ${AWS::Region}"
     )
     why = f"{template.ctx.names.stack}: set {params['Username']}'s password (CloudFormation cannot)"
@@ -370,7 +391,7 @@ TRANSLATORS: dict[tuple[str, str], Translator] = {
     ("cognito-idp", "AdminSetUserPassword"): _password,
     ("cognito-idp", "CreateGroup"): same("AWS::Cognito::UserPoolGroup"),
     ("cognito-idp", "AdminAddUserToGroup"): same("AWS::Cognito::UserPoolUserToGroupAttachment"),
-    ("cognito-idp", "CreateUserPoolDomain"): same("AWS::Cognito::UserPoolDomain"),
+    ("cognito-idp", "CreateUserPoolDomain"): _domain,
     ("cognito-idp", "CreateResourceServer"): same("AWS::Cognito::UserPoolResourceServer"),
     ("apigatewayv2", "CreateApi"): same("AWS::ApiGatewayV2::Api"),
     ("apigatewayv2", "CreateStage"): same("AWS::ApiGatewayV2::Stage"),
