@@ -55,6 +55,7 @@ def test_cfn_lint_finds_no_error_and_no_secret_is_written(shape: str) -> None:
         errors = [f"{m.rule.id} line {m.linenumber}: {m.message}" for m in found if m.rule.id.startswith("E")]
         assert errors == [], f"{fmt} ({shape}): " + "\n".join(errors)
     cfn_document = yaml.safe_load(texts["cloudformation"])
+    assert cfn_document == build(ctx).document()  # the YAML says exactly the template
     assert ("DomainPrefix" in cfn_document.get("Parameters", {})) == (shape == "no-account")
     cfn = cfn_document["Resources"]
     kinds = {r["Type"] for r in cfn.values()}
