@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import run
+from conftest import run, server_client
 
 from authdemo import paths
 from authdemo.export import write
 from authdemo.export.template import PSEUDO, build, source
-from authdemo.units import Context, MemoryRecords, Names
+from authdemo.units import UNITS, Context, MemoryRecords, Names
 
 ACCOUNT = "123456789012"
 SHAPES = {
@@ -121,8 +121,6 @@ def _resolver(template: Any, records: dict[str, Any], place: dict[str, str]) -> 
         unit_of.setdefault(name, key)
         if name == "".join(p[:1].upper() + p[1:] for p in key.split("_")):
             unit_of[name] = key
-    from authdemo.units import UNITS
-
     id_field = {cls.key: cls.id_field for cls in UNITS}
     attribute = {"Arn": "arn", "ApiEndpoint": "endpoint", "RootResourceId": "root"}
 
@@ -266,40 +264,40 @@ def test_template_says_what_up_local_built(local_daemon: Any) -> None:
     callback URLs and scopes; the domain; the resource server; each function's runtime,
     architecture, handler, memory, timeout; each role's trust and inline policy; each log group's
     retention; the REST authorizers and methods) is in the live stack as the template says."""
-    from conftest import server_client
-
     up = run("up", "--local", "--stack", "eqv", "--output", "json")
-    assert up.exit_code == 0, up.output
-    state = json.loads((paths.home() / "eqv.local.json").read_text())
-    records = state["resources"]
-    ctx = export_context("eqv", state["account_id"])
-    template = build(ctx)
-    document = template.document()
-    place = {
-        PSEUDO["region"]: "us-west-2",
-        PSEUDO["account"]: state["account_id"],
-        PSEUDO["partition"]: "aws",
-        PSEUDO["dns_suffix"]: "amazonaws.com",
-    }
-    value, unit_of = _resolver(template, records, place)
+    try:
+        assert up.exit_code == 0, up.output
+        state = json.loads((paths.home() / "eqv.local.json").read_text())
+        records = state["resources"]
+        ctx = export_context("eqv", state["account_id"])
+        template = build(ctx)
+        document = template.document()
+        place = {
+            PSEUDO["region"]: "us-west-2",
+            PSEUDO["account"]: state["account_id"],
+            PSEUDO["partition"]: "aws",
+            PSEUDO["dns_suffix"]: "amazonaws.com",
+        }
+        value, unit_of = _resolver(template, records, place)
 
-    def client(service: str) -> Any:
-        return server_client(local_daemon, service)
+        def client(service: str) -> Any:
+            return server_client(local_daemon, service)
 
-    compared: dict[str, int] = {}
-    mismatches = []
-    for name, resource in document["Resources"].items():
-        watched = WATCHED.get(resource["Type"])
-        if not watched:
-            continue
-        props = value(resource["Properties"])
-        live = _live(resource["Type"], props, records[unit_of[name]], records, client)
-        for prop in watched:
-            if prop not in props:
+        compared: dict[str, int] = {}
+        mismatches = []
+        for name, resource in document["Resources"].items():
+            watched = WATCHED.get(resource["Type"])
+            if not watched:
                 continue
-            compared[resource["Type"]] = compared.get(resource["Type"], 0) + 1
-            if not _same(live.get(prop), props[prop]):
-                mismatches.append(f"{name}.{prop}: live {live.get(prop)!r} != template {props[prop]!r}")
-    assert mismatches == [], "\n".join(mismatches)
-    assert set(compared) == set(WATCHED) and sum(compared.values()) >= 90, compared  # all were there
-    assert run("down", "--local", "--stack", "eqv").exit_code == 0
+            props = value(resource["Properties"])
+            live = _live(resource["Type"], props, records[unit_of[name]], records, client)
+            for prop in watched:
+                if prop not in props:
+                    continue
+                compared[resource["Type"]] = compared.get(resource["Type"], 0) + 1
+                if not _same(live.get(prop), props[prop]):
+                    mismatches.append(f"{name}.{prop}: live {live.get(prop)!r} != template {props[prop]!r}")
+        assert mismatches == [], "\n".join(mismatches)
+        assert set(compared) == set(WATCHED) and sum(compared.values()) >= 90, compared  # all were there
+    finally:
+        assert run("down", "--local", "--stack", "eqv").exit_code == 0
