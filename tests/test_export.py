@@ -13,7 +13,8 @@ from conftest import run, server_client
 
 from authdemo import paths
 from authdemo.export import write
-from authdemo.export.template import PSEUDO, build, source
+from authdemo.export.template import PSEUDO, build
+from authdemo.export.translators import source
 from authdemo.units import UNITS, Context, MemoryRecords, Names
 
 ACCOUNT = "123456789012"
