@@ -22,7 +22,6 @@ SHAPES = {
     "default": {},
     "no-rest": {"rest": False},
     "issuer": {"issuer": "https://issuer.example.com/", "audiences": ("https://api.example.com",)},
-    "no-account": {"account": ""},  # `export` of a stack never deployed: the domain prefix is asked for
 }
 
 
@@ -57,10 +56,9 @@ def test_cfn_lint_finds_no_error_and_no_secret_is_written(shape: str) -> None:
         assert errors == [], f"{fmt} ({shape}): " + "\n".join(errors)
     cfn_document = yaml.safe_load(texts["cloudformation"])
     assert cfn_document == build(ctx).document()  # the YAML says exactly the template
-    assert ("DomainPrefix" in cfn_document.get("Parameters", {})) == (shape == "no-account")
     cfn = cfn_document["Resources"]
     kinds = {r["Type"] for r in cfn.values()}
-    assert ("AWS::ApiGateway::RestApi" in kinds) == (shape in ("default", "no-account"))
+    assert ("AWS::ApiGateway::RestApi" in kinds) == (shape == "default")
     assert ("AWS::Cognito::UserPool" in kinds) == (shape != "issuer")
     sam = yaml.safe_load(texts["sam"])
     assert sam["Transform"] == "AWS::Serverless-2016-10-31"

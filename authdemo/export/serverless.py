@@ -14,7 +14,7 @@ from typing import Any
 
 from ..units import Context
 from . import yaml
-from .template import DOMAIN_PARAMETER, Template, build
+from .template import Template, build
 
 #: The framework's logical ID of a function named `<name>` in `functions:` (its naming rule).
 _FUNCTIONS = {"function": "hello", "authorizer_function": "authorizer"}
@@ -26,16 +26,10 @@ def _joined(value: Any) -> Any:
         parts: list[Any] = []
         for piece in re.split(r"(\$\{[^}]+\})", value["Fn::Sub"]):
             if piece.startswith("${") and piece.endswith("}"):
-                name = piece[2:-1]
-                parts.append(name if name.startswith("param:") else {"Ref": name})
+                parts.append({"Ref": piece[2:-1]})
             elif piece:
                 parts.append(piece)
-        return {
-            "Fn::Join": [
-                "",
-                [f"${{{p}}}" if isinstance(p, str) and p.startswith("param:") else p for p in parts],
-            ]
-        }
+        return {"Fn::Join": ["", parts]}
     if isinstance(value, dict):
         return {k: _joined(v) for k, v in value.items()}
     return value
@@ -46,11 +40,8 @@ def _framework_id(name: str) -> str:
 
 
 def _rename(value: Any, names: dict[str, str]) -> Any:
-    """Refs and GetAtts of our logical IDs pointed at the framework's; the domain prefix, when it is
-    asked for, as the framework's parameter (`serverless deploy --param="domainPrefix=..."`)."""
+    """Refs and GetAtts of our logical IDs pointed at the framework's."""
     if isinstance(value, dict):
-        if value == {"Ref": DOMAIN_PARAMETER}:
-            return "${param:domainPrefix}"
         if set(value) == {"Ref"} and value["Ref"] in names:
             return {"Ref": names[value["Ref"]]}
         if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][0] in names:
@@ -149,11 +140,6 @@ def document(template: Template) -> dict[str, Any]:
     if retention is not None:
         provider["logRetentionInDays"] = retention
     outputs = _rename(doc["Outputs"], renamed)
-    if template.parameters:
-        login = outputs["ManagedLoginUrl"]["Value"]["Fn::Sub"]
-        outputs["ManagedLoginUrl"]["Value"]["Fn::Sub"] = login.replace(
-            "${" + ids["domain"] + "}", "${param:domainPrefix}"
-        )
     if "HttpApiUrl" in outputs:
         url = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
         outputs["HttpApiUrl"]["Value"] = {"Fn::Sub": url}
@@ -173,8 +159,7 @@ def render(ctx: Context) -> str:
         "# from the declarations `authdemo up` runs. Put the functions' code beside it:\n"
         '#   for f in handler authorizer; do python -c "import importlib.resources as r; '
         "print(r.files('authdemo.lambda_src').joinpath('$f.py').read_text(), end='')\" > $f.py; done\n"
-        '# then `serverless deploy` (with --param="domainPrefix=..." when it is asked for).\n'
-        "# No secret is written here: Cognito generates the M2M client's\n"
+        "# then `serverless deploy`. No secret is written here: Cognito generates the M2M client's\n"
         "# secret; the users' passwords are set after the deploy by the commands in the outputs After*.\n"
     )
     return yaml.dump(document(build(ctx)), header)

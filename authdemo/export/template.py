@@ -11,7 +11,6 @@ The SAM and serverless exporters start from this template.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,10 +38,6 @@ TAG_LIST = {
 #: An inline function's file is `index` (CloudFormation writes ZipFile to index.py).
 INLINE_MODULE = "index"
 TRANSFORM = "AWS::Serverless-2016-10-31"
-#: The account an export made without one stands in with (the domain's prefix digests the account):
-#: the template then asks for the prefix as a parameter instead of writing a wrong one.
-NO_ACCOUNT = "no-account"
-DOMAIN_PARAMETER = "DomainPrefix"
 
 
 def logical_id(key: str) -> str:
@@ -73,7 +68,6 @@ class Template:
     #: What CloudFormation cannot do: (why, the aws command to run after the deploy, in Fn::Sub form).
     after: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def value(self, value: Any) -> Any:
         """A declared value as CloudFormation writes it (intrinsic functions for what is not known)."""
@@ -143,10 +137,12 @@ class Template:
             description += " " + " ".join(self.notes)
         if self.after:
             description += " After the deploy, run the commands in the outputs named After*."
-        document: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09", "Description": description}
-        if self.parameters:
-            document["Parameters"] = self.parameters
-        return {**document, "Resources": self.resources, "Outputs": self.outputs()}
+        return {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": description,
+            "Resources": self.resources,
+            "Outputs": self.outputs(),
+        }
 
     def outputs(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -176,8 +172,6 @@ _UNIT_BY_KEY: dict[str, Unit] = {cls.key: cls() for cls in UNITS}
 
 def build(ctx: Context) -> Template:
     """The CloudFormation template of everything `up` builds for ctx's profile."""
-    if not ctx.account_id:  # `export` reads no AWS: the account is known only if recorded
-        ctx = dataclasses.replace(ctx, account_id=NO_ACCOUNT)
     template = Template(ctx)
     for key, unit in _UNIT_BY_KEY.items():
         if unit.applies(ctx):

@@ -14,7 +14,7 @@ from importlib import resources as importlib_resources
 from typing import Any
 
 from ..units.declare import Call, Join, Secret
-from .template import DOMAIN_PARAMETER, INLINE_MODULE, NO_ACCOUNT, TAG_LIST, Template, logical_id, upper_first
+from .template import INLINE_MODULE, TAG_LIST, Template, logical_id, upper_first
 
 Translator = Callable[[Template, str, Call], None]
 
@@ -124,21 +124,6 @@ def _permission(template: Template, key: str, call: Call) -> None:
     template.add(key, "AWS::Lambda::Permission", props)
 
 
-def _domain(template: Template, key: str, call: Call) -> None:
-    """The prefix is a digest of account, region and stack (cognito_oauth.domain_prefix): without
-    the account it is a parameter (unique in the region across all accounts, as Cognito wants)."""
-    same("AWS::Cognito::UserPoolDomain")(template, key, call)
-    if template.ctx.account_id != NO_ACCOUNT:
-        return
-    template.parameters[DOMAIN_PARAMETER] = {
-        "Type": "String",
-        "Description": "The managed-login domain prefix: lowercase letters, digits and hyphens, unique in "
-        f"the region across all accounts (authdemo up uses authdemo-{template.ctx.names.stack}-<8 hex>).",
-        "AllowedPattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
-    }
-    template.resources[template.ids[key]]["Properties"]["Domain"] = {"Ref": DOMAIN_PARAMETER}
-
-
 def _client(template: Template, key: str, call: Call) -> None:
     same("AWS::Cognito::UserPoolClient")(template, key, call)
     if call.params.get("GenerateSecret"):
@@ -211,7 +196,7 @@ TRANSLATORS: dict[tuple[str, str], Translator] = {
     ("cognito-idp", "AdminSetUserPassword"): _password,
     ("cognito-idp", "CreateGroup"): same("AWS::Cognito::UserPoolGroup"),
     ("cognito-idp", "AdminAddUserToGroup"): same("AWS::Cognito::UserPoolUserToGroupAttachment"),
-    ("cognito-idp", "CreateUserPoolDomain"): _domain,
+    ("cognito-idp", "CreateUserPoolDomain"): same("AWS::Cognito::UserPoolDomain"),
     ("cognito-idp", "CreateResourceServer"): same("AWS::Cognito::UserPoolResourceServer"),
     ("apigatewayv2", "CreateApi"): same("AWS::ApiGatewayV2::Api"),
     ("apigatewayv2", "CreateStage"): same("AWS::ApiGatewayV2::Stage"),
