@@ -114,12 +114,13 @@ def _record(server_env: Any) -> Recorder:
         app.state_path(app.Options(stack="policyrec")).unlink()
 
     exports = [
-        ("export", "--format", f, "--stack", "policyrec") for f in ("sam", "cloudformation", "serverless")
+        ("export", "--format", f, "--stack", "policyrec")
+        for f in ("sam", "cloudformation", "serverless", "aws-cli")
     ]
     for args in (
         ("up", "--dry-run", "--explain", *e),
         ("up", *e),
-        *exports,  # the state's profile, no AWS call (aws-cli joins when its exporter lands)
+        *exports,  # from the state file alone: no AWS call
         ("test", *e),  # the M2M row reads the M2M client's secret
         ("token", *e),
         ("token", "--m2m", *e),

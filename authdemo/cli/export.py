@@ -45,8 +45,7 @@ class _Formats(Sequence[str]):
     "format_",
     type=click.Choice(_Formats()),
     default=None,
-    help="sam, cloudformation (templates), serverless (serverless.yml) or aws-cli (a bash script); "
-    "required.",
+    help="sam, cloudformation (templates), serverless (serverless.yml) or aws-cli (a bash script); required.",
 )
 @click.option(
     "-o",
