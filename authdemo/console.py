@@ -187,8 +187,13 @@ class StepDisplay:
             if self.plain:
                 sys.stderr.write(f"      {command}\n")
             else:
-                err().print(f"      {command}", markup=False, highlight=False, soft_wrap=True, style="dim")
+                StepDisplay.early(command)
         sys.stderr.flush()
+
+    @staticmethod
+    def early(command: str) -> None:
+        """One AWS call as a command, indented under what came before (--explain)."""
+        err().print(f"      {command}", markup=False, highlight=False, soft_wrap=True, style="dim")
 
     def finished(self, key: str, outcome: str, seconds: float) -> None:
         status = _MARKS.get(outcome, outcome)

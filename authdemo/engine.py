@@ -316,15 +316,18 @@ def down_steps(executor: Executor, forget_only: frozenset[str] = frozenset()) ->
 
 
 class Relay:
-    """`--explain`'s observer of calls for a whole command: the calls made before its step
-    display exists (the account proved, a sweep's search) are kept, then handed to the display
-    once `attach` made it; then every call goes straight there."""
+    """`--explain`'s observer of calls for a whole command: a call made before its step display
+    exists (the account proved, a sweep's search) goes to the factory's `early(text)` at once
+    (or waits for the display, when the factory has none); then every call goes to the display."""
 
     def __init__(self) -> None:
         self.target: Any = None
+        self.early: Callable[[str], None] | None = None
         self.kept: list[str] = []
 
     def attach(self, factory: Callable[[], Any]) -> Callable[[], Any]:
+        self.early = getattr(factory, "early", None)
+
         def make() -> Any:
             self.target = factory()
             for text in self.kept:
@@ -334,10 +337,12 @@ class Relay:
         return make
 
     def call(self, key: str, text: str) -> None:
-        if self.target is None:
-            self.kept.append(text)
-        else:
+        if self.target is not None:
             self.target.call(key, text)
+        elif self.early is not None:
+            self.early(text)
+        else:
+            self.kept.append(text)
 
 
 @contextlib.contextmanager

@@ -282,10 +282,26 @@ def _read_password(confirm: bool) -> str:
     return str(click.prompt("Test user's password", hide_input=True, confirmation_prompt=confirm, err=True))
 
 
-def _observer(title: str, explain: bool = False) -> Callable[[], Any]:
-    from ..console import StepDisplay
+class _Display:
+    """Makes a command's step display; `early` shows a call made before it exists (--explain)."""
 
-    return functools.partial(StepDisplay, title, explain)
+    def __init__(self, title: str, explain: bool) -> None:
+        self.title = title
+        self.explain = explain
+
+    def __call__(self) -> Any:
+        from ..console import StepDisplay
+
+        return StepDisplay(self.title, self.explain)
+
+    def early(self, command: str) -> None:
+        from ..console import StepDisplay
+
+        StepDisplay.early(command)
+
+
+def _observer(title: str, explain: bool = False) -> Callable[[], Any]:
+    return _Display(title, explain)
 
 
 @click.group(cls=Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
