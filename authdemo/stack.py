@@ -56,6 +56,7 @@ class Options:
     callback_port: int | None = None  # `up --callback-port`: the app client's loopback callback
     sign_up: bool | None = None  # `up --sign-up/--no-sign-up`: self-registration on the pool
     rest: bool | None = None  # `up --rest/--no-rest`: the REST API half (issue 21)
+    explain: bool = False  # `up/down --explain`: each AWS call shown as the `aws` command (issue 22)
 
 
 @dataclass

@@ -44,8 +44,8 @@ class _Formats(Sequence[str]):
     "--format",
     "format_",
     type=click.Choice(_Formats()),
-    required=True,
-    help="sam, cloudformation (templates), serverless (serverless.yml) or aws-cli (a bash script).",
+    default=None,
+    help="sam, cloudformation (templates), serverless (serverless.yml) or aws-cli (a bash script); required.",
 )
 @click.option(
     "-o",
@@ -68,7 +68,7 @@ class _Formats(Sequence[str]):
 @click.option("--sign-up/--no-sign-up", "sign_up", default=None, help="As `up`.")
 @click.option("--rest/--no-rest", "rest", default=None, help="As `up`: with or without the REST API.")
 @click.option("--account", default=None, help="AWS account ID, when the state records none (12 digits).")
-def export(format_: str, out: Path | None, account: str | None, **kwargs: Any) -> None:
+def export(format_: str | None, out: Path | None, account: str | None, **kwargs: Any) -> None:
     """Write the stack `up` builds as a SAM or CloudFormation template, a serverless.yml or an
     aws-cli script; reads the state file (the stack's options), never AWS; no secret is written.
 
@@ -84,6 +84,8 @@ def export(format_: str, out: Path | None, account: str | None, **kwargs: Any) -
     from ..stack import offline_context
     from .base import _opts
 
+    if format_ is None:
+        raise UsageError(f"`authdemo export` needs --format, one of: {', '.join(_Formats())}.")
     if account is not None and not (account.isdigit() and len(account) == 12):
         raise UsageError(f"--account {quoted(account)} is not a 12-digit AWS account ID.")
     ctx, notes = offline_context(_opts(kwargs), account)

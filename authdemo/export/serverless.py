@@ -9,6 +9,7 @@ framework makes the functions' log groups itself (`logRetentionInDays`), so thos
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..units import Context
@@ -17,6 +18,21 @@ from .template import Template, build
 
 #: The framework's logical ID of a function named `<name>` in `functions:` (its naming rule).
 _FUNCTIONS = {"function": "hello", "authorizer_function": "authorizer"}
+
+
+def _joined(value: Any) -> Any:
+    """Fn::Sub as Fn::Join: `${...}` in a serverless.yml is the framework's own variable syntax."""
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        parts: list[Any] = []
+        for piece in re.split(r"(\$\{[^}]+\})", value["Fn::Sub"]):
+            if piece.startswith("${") and piece.endswith("}"):
+                parts.append({"Ref": piece[2:-1]})
+            elif piece:
+                parts.append(piece)
+        return {"Fn::Join": ["", parts]}
+    if isinstance(value, dict):
+        return {k: _joined(v) for k, v in value.items()}
+    return value
 
 
 def _framework_id(name: str) -> str:
@@ -36,12 +52,6 @@ def _rename(value: Any, names: dict[str, str]) -> Any:
     return value
 
 
-def _camel(name: str) -> str:
-    """`cognito-jwt` -> `cognitoJwt` (the framework's authorizer names are identifiers)."""
-    first, *rest = name.split("-")
-    return first + "".join(p[:1].upper() + p[1:] for p in rest)
-
-
 def document(template: Template) -> dict[str, Any]:
     ctx = template.ctx
     doc = template.document()
@@ -54,10 +64,9 @@ def document(template: Template) -> dict[str, Any]:
         if resource["Type"] != "AWS::ApiGatewayV2::Authorizer":
             continue
         props = resource["Properties"]
-        by_id[name] = _camel(props["Name"])
+        by_id[name] = props["Name"]  # the key is the authorizer's name in API Gateway
         if props["AuthorizerType"] == "JWT":
             authorizers[by_id[name]] = {
-                "name": props["Name"],
                 "identitySource": props["IdentitySource"][0],
                 "issuerUrl": props["JwtConfiguration"]["Issuer"],
                 "audience": props["JwtConfiguration"]["Audience"],
@@ -65,7 +74,6 @@ def document(template: Template) -> dict[str, Any]:
         else:
             authorizers[by_id[name]] = {
                 "type": "request",
-                "name": props["Name"],
                 "functionName": _FUNCTIONS["authorizer_function"],
                 "payloadVersion": props["AuthorizerPayloadFormatVersion"],
                 "enableSimpleResponses": props["EnableSimpleResponses"],
@@ -141,7 +149,7 @@ def document(template: Template) -> dict[str, Any]:
         "provider": provider,
         "package": {"patterns": ["!**", "handler.py", "authorizer.py"]},
         "functions": functions,
-        "resources": {"Resources": kept, "Outputs": outputs},
+        "resources": {"Resources": kept, "Outputs": _joined(outputs)},
     }
 
 
