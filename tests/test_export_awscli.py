@@ -117,3 +117,34 @@ def test_the_scripts_cleanup_deletes_what_it_built(local_daemon: Any, tmp_path: 
     deleted = _bash(script, "delete")
     assert deleted.returncode == 0, deleted.stderr[-3000:]
     assert ours() == []
+
+
+def test_every_shapes_script_is_valid_bash_and_its_look_ups_skip_pages_without_the_resource(
+    tmp_path: Path,
+) -> None:
+    """For every stack shape the script is valid bash holding no password; a look-up keeps its
+    first line that is not "None": with --output text the aws CLI runs --query once per page, so
+    a resource on the second page of ListUserPools comes after a page's "None"."""
+    shapes = [
+        (),
+        ("--no-rest",),
+        ("--sign-up", "--callback-port", "9001"),
+        ("--issuer", "https://i.test/", "--audience", "a"),
+    ]
+    for i, shape in enumerate(shapes):
+        script = tmp_path / f"shape{i}.sh"
+        exported = run(
+            "export", "--format", "aws-cli", "--local", "--stack", f"shape{i}", *shape, "-o", str(script)
+        )
+        assert exported.exit_code == 0, exported.output
+        assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+        text = script.read_text()
+        assert ("ask AUTHDEMO_PASSWORD" in text) is (not shape or shape[0] != "--issuer")
+        assert ("create-rest-api" in text) is (not shape or shape[0] == "--sign-up")
+    header = script.read_text().split("\nbuild() {")[0].replace('AWS_ACCOUNT_ID="$(aws sts', "# (")
+    pages = subprocess.run(
+        ["bash", "-c", header + "\nprintf 'None\\nus-west-2_Abc\\tarn:x\\nNone\\n' | first"],
+        capture_output=True,
+        text=True,
+    )
+    assert pages.stdout == "us-west-2_Abc\tarn:x\n", pages.stderr

@@ -91,6 +91,8 @@ AWS_DNS_SUFFIX=@DNS_SUFFIX@
 step() { printf '==> %s\\n' "$*" >&2; }
 # What a look-up printed when it found nothing (the text output of null is "None").
 missing() { [ -z "$1" ] || [ "$1" = None ]; }
+# A look-up's first line that is not "None" (--output text applies --query to each page).
+first() { awk '$0 != "None" && $0 != "" && !done { print; done = 1 }'; }
 # ask VAR PROMPT: the variable's value, else typed in (not shown).
 ask() {
   if [ -z "${!1:-}" ]; then
@@ -192,9 +194,7 @@ def _steps(unit: Unit, calls: list[Call], ctx: Context, captured: set[Ref]) -> l
             continue
         fields = [f for f in call.returns if f in found.fields]
         variables = [default_name(Ref(unit.key, f)) for f in fields]
-        look = (
-            f'found="$({_aws(found.call)} --query {_query(found, fields)} --output text 2>/dev/null || true)"'
-        )
+        look = f'found="$({_look(found, fields)})"'
         if unit.parent:  # inside a container made by this run: nothing to look for (as `up` does)
             lines += ['found=""', f'[ -n "${{{_new(unit.parent)}:-}}" ] || {look}']
         else:
@@ -223,6 +223,14 @@ def _new(key: str) -> str:
 
 def _select(paths: list[str]) -> str:
     return shlex.quote(paths[0] if len(paths) == 1 else "[" + ", ".join(paths) + "]")
+
+
+def _look(found: Find, fields: list[str]) -> str:
+    """The look-up, its answer's first line that is not "None": with `--output text` the aws CLI
+    applies --query to each page (docs/aws-notes.md), so a list of several pages prints a line
+    per page. A failed look-up (a resource not there) prints nothing."""
+    read = f"{_aws(found.call)} --query {_query(found, fields)} --output text"
+    return f"{{ {read} 2>/dev/null || true; }} | first"
 
 
 def _query(found: Find, fields: list[str]) -> str:
@@ -286,11 +294,11 @@ def _cleanup(ctx: Context, units: dict[str, Unit], declared: dict[str, list[Call
         assert found is not None, key
         fields = [f for f in call.returns if f in found.fields][:1] or []
         variable = default_name(Ref(key, fields[0])) if fields else "found"
-        look = f"{_aws(found.call)} --query {_query(found, fields)} --output text"
+        look = _look(found, fields)
         lines += [
             "",
             f"step {shlex.quote('delete ' + every[key].label)}",
-            f'{variable}="$({look} 2>/dev/null || true)"',
+            f'{variable}="$({look})"',
         ]
         lines.append(f'if ! missing "${variable}"; then')
         for delete in deletes(call, names):
