@@ -61,7 +61,8 @@ def command(
     the model marks those too) is `'***'`: what a live call shows. A caller that gives `secret`
     has said which values are secret (the declaration's Secrets) and gets the other literals as
     declared: the aws-cli export needs its usernames. `--endpoint-url`/`--region` are appended
-    when given. Raises ValueError for a parameter the operation does not have."""
+    when given. A variable inside JSON is spliced in as it is (an ID, a region: nothing to escape).
+    Raises ValueError for a parameter the operation does not have."""
     render = _Render(call, names or default_name, secret)
     op = _model(call.service).operation_model(call.operation)
     members = op.input_shape.members if op.input_shape is not None else {}
