@@ -44,7 +44,18 @@ from .validate import check_password, check_stack, check_username, generate_pass
 def up(
     opts: Options, observer_factory: Callable[[], Any]
 ) -> tuple[dict[str, Any], engine.RunResult, list[str]]:
-    """Create (or complete, or confirm) the whole stack; returns its summary."""
+    """Create (or complete, or confirm) the whole stack; returns its summary. With --explain,
+    every AWS call of the command as an `aws` command (the result's `calls`, per step)."""
+    relay = engine.Relay()
+    with engine.explaining(relay, opts.explain) as calls:
+        info, result, notes = _build(opts, relay.attach(observer_factory))
+    result.calls = calls
+    return info, result, notes
+
+
+def _build(
+    opts: Options, observer_factory: Callable[[], Any]
+) -> tuple[dict[str, Any], engine.RunResult, list[str]]:
     if opts.password is not None:
         check_password(opts.password)  # before anything is created or locked
     with open_stack(opts, "up", write=True) as stack:
@@ -93,6 +104,8 @@ def up(
         info = summary(stack)
         if info["api_url_note"]:
             stack.notes.append(info["api_url_note"])
+        if opts.explain:
+            stack.notes.append(_explained(stack))
         return info, result, stack.notes
 
 
@@ -103,10 +116,11 @@ def plan(opts: Options, command: str) -> dict[str, Any]:
         if stack.store and _restarted(stack):  # recorded IDs name nothing in this server
             records = MemoryRecords({}, {k: v for k, v in stack.store.snapshot().items() if k != "resources"})
         units = planner.units_by_key()
+        ctx = _planned_context(stack, records)
         if opts.local and stack.server is None:
             # No embedded AWS running: nothing exists in it; `up` would create everything.
             if command == "up":
-                units = planner.profile_units(_planned_context(stack, records))
+                units = planner.profile_units(ctx)
             steps = [
                 planner.Planned(k, units[k].label, "create" if command == "up" else "gone")
                 for k in planner.up_order(units)
@@ -114,17 +128,24 @@ def plan(opts: Options, command: str) -> dict[str, Any]:
         elif command == "down" and stack.store is None:
             steps = []
         else:
-            ctx = _planned_context(stack, records)
             steps = planner.plan_up(ctx) if command == "up" else planner.plan_down(ctx)
-        return {
+        plan = [step.as_dict() for step in steps]
+        if opts.explain:  # each step's commands (explain.py): declared, or the deleting calls
+            from .explain import plan_commands
+
+            commands = plan_commands(ctx, steps)
+            for step in plan:
+                step["cli"] = commands.get(str(step["key"]), [])
+        doc = {
             "command": command,
             "dry_run": True,
             "stack": opts.stack,
             "region": stack.region,
             "local": opts.local,
             "state_file": str(stack.path),
-            "plan": [step.as_dict() for step in steps],
+            "plan": plan,
         }
+        return {**doc, "cli_setup": _explained(stack, setup_only=True)} if opts.explain else doc
 
 
 def _planned_context(stack: Stack, records: Records) -> Any:
@@ -228,7 +249,19 @@ def _existing(ctx: Context, store: StateStore) -> dict[str, dict[str, Any]]:
 def down(
     opts: Options, observer_factory: Callable[[], Any]
 ) -> tuple[list[str], engine.RunResult | None, list[str]]:
-    """Delete what the state records (plus any copy found by name and tag), in reverse order."""
+    """Delete what the state records (plus any copy found by name and tag), in reverse order.
+    With --explain, as `up`."""
+    relay = engine.Relay()
+    with engine.explaining(relay, opts.explain) as calls:
+        deleted, result, notes = _delete(opts, relay.attach(observer_factory))
+    if result is not None:
+        result.calls = calls
+    return deleted, result, notes
+
+
+def _delete(
+    opts: Options, observer_factory: Callable[[], Any]
+) -> tuple[list[str], engine.RunResult | None, list[str]]:
     with open_stack(opts, "down", write=True, start_server=False) as stack:
         notes = list(stack.notes)
         if stack.store is None:
@@ -249,6 +282,8 @@ def down(
         forget_only = _unreachable(stack, notes)
         with observer_factory() as observer:
             result = engine.down(stack.context(), stack.store, observer, forget_only=forget_only)
+        if opts.explain:
+            notes.append(_explained(stack))
         deleted = [k for k, v in result.outcomes.items() if v == "deleted" and ":" not in k]
         if not stack.store.resources():
             stack.store.remove_file()
@@ -256,6 +291,18 @@ def down(
         if opts.local:
             notes.extend(_maybe_stop_server(stack))
         return deleted, result, notes
+
+
+def _explained(stack: Stack, setup_only: bool = False) -> str:
+    """`--explain`'s last line: how to paste the commands shown (printed.explain_setup)."""
+    from .printed import explain_setup
+
+    setup = explain_setup(stack.target, stack.server.port if stack.server else stack.opts.port)
+    return (
+        setup
+        if setup_only
+        else f"The aws commands above are the calls made; to paste them, first run: {setup}"
+    )
 
 
 def _restarted(stack: Stack) -> bool:
@@ -329,6 +376,16 @@ def sweep(
     observer_factory: Callable[[], Any],
 ) -> tuple[list[tuple[Unit, Rec]], bool]:
     """Find a stack's resources without trusting the state file, confirm, delete them all."""
+    relay = engine.Relay()
+    with engine.explaining(relay, opts.explain):
+        return _sweep(opts, confirm, relay.attach(observer_factory))
+
+
+def _sweep(
+    opts: Options,
+    confirm: Callable[[list[tuple[Unit, Rec]]], bool],
+    observer_factory: Callable[[], Any],
+) -> tuple[list[tuple[Unit, Rec]], bool]:
     with open_stack(opts, "down --sweep", write=True, start_server=False) as stack:
         if opts.local and stack.server is None:
             if stack.store:

@@ -10,10 +10,11 @@ throttling with HTTP 400 `TooManyRequestsException`, which the legacy mode does 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -29,6 +30,10 @@ CLIENT_HOOKS: list[Callable[[str, Any], None]] = []
 #: needs when the first answer arrives, done while that answer is on its way. The CLI adds the
 #: import of its display (rich: ~40 ms, otherwise paid after the first round trip).
 AFTER_PREFETCH: list[Callable[[], None]] = []
+
+#: `up/down --explain`: told of every AWS call as it leaves, by a botocore hook on every client
+#: built here: (service, operation, its parameters as given). See `explaining`.
+_LISTENERS: list[Callable[[str, str, Mapping[str, Any]], None]] = []
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 
@@ -210,6 +215,7 @@ class Clients:
             endpoint_url=self.target.endpoint_url or None,
             config=config,
         )
+        client.meta.events.register("before-parameter-build", _told)
         for hook in hooks:
             hook(service, client)
         return client
@@ -255,6 +261,23 @@ class Clients:
         if self.target.local:
             return LOCAL_ACCOUNT_ID
         return str(self("sts").get_caller_identity()["Account"])
+
+
+@contextlib.contextmanager
+def explaining(listener: Callable[[str, str, Mapping[str, Any]], None]) -> Iterator[None]:
+    """While inside: `listener` is told of each AWS call of this process as it leaves, whichever
+    thread makes it (a paginator's pages and a retried call's first attempt included)."""
+    _LISTENERS.append(listener)
+    try:
+        yield
+    finally:
+        _LISTENERS.remove(listener)
+
+
+def _told(params: Mapping[str, Any], model: Any, **_: Any) -> None:
+    for listener in tuple(_LISTENERS):
+        with contextlib.suppress(Exception):  # showing a call never stops it
+            listener(model.service_model.service_name, model.name, params)
 
 
 def sign_request(

@@ -75,15 +75,18 @@ INTERRUPTED = "[yellow]✗ interrupted[/]"
 class StepDisplay:
     """An engine observer: one row per step, running ones side by side with their own clock."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, explain: bool = False) -> None:
         self.title = title
+        self.explain = explain  # `--explain`: each step's AWS calls printed under its row
         self.rows: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._live: Any = None
         self._start = time.monotonic()
         self._done = False
         self._title_due = False
-        self.interactive = _maybe_terminal() and err().is_terminal
+        # `--explain` prints lines (no live table): each finished row, then its commands, stay
+        # where they are, to be read and copied while the next steps run.
+        self.interactive = not explain and _maybe_terminal() and err().is_terminal
 
     # -- context manager drives rich.live ------------------------------------------------------
     def __enter__(self) -> StepDisplay:
@@ -117,6 +120,7 @@ class StepDisplay:
         elif stopped:
             for row in stopped:
                 err().print(f"  {row['label']:<28} {row['status']}")
+                self._calls(row)
         ending = "interrupted after" if interrupted else "done in"
         info(f"{self.title}: {ending} {time.monotonic() - self._start:.1f}s in all")
 
@@ -153,6 +157,7 @@ class StepDisplay:
                 "end": None,
                 "note": "",
                 "status": "",
+                "calls": [],
             }
 
     def note(self, key: str, message: str) -> None:
@@ -165,6 +170,30 @@ class StepDisplay:
         with self._lock:
             if key in self.rows:
                 self.rows[key]["note"] = self.rows[key]["remark"] = message
+
+    def call(self, key: str, command: str) -> None:
+        """An AWS call step `key` made, as the `aws` command: shown under its row when it ends
+        (a call in no step, at once)."""
+        with self._lock:
+            row = self.rows.get(key)
+            if row is not None:
+                row["calls"].append(command)
+                return
+        self._title()
+        self._calls({"calls": [command]})
+
+    def _calls(self, row: dict[str, Any]) -> None:
+        for command in row["calls"]:
+            if self.plain:
+                sys.stderr.write(f"      {command}\n")
+            else:
+                StepDisplay.early(command)
+        sys.stderr.flush()
+
+    @staticmethod
+    def early(command: str) -> None:
+        """One AWS call as a command, indented under what came before (--explain)."""
+        err().print(f"      {command}", markup=False, highlight=False, soft_wrap=True, style="dim")
 
     def finished(self, key: str, outcome: str, seconds: float) -> None:
         status = _MARKS.get(outcome, outcome)
@@ -194,6 +223,7 @@ class StepDisplay:
                 sys.stderr.flush()
             else:
                 err().print(f"  {row['label']:<28} {status}  {seconds}")
+            self._calls(row)
 
 
 class Waiting:

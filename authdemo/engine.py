@@ -19,10 +19,10 @@ import contextlib
 import functools
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from .errors import AuthdemoError, NotFound
 from .planner import children, decide, down_order, profile_units, removed_keys, units_by_key, up_order
@@ -30,6 +30,27 @@ from .state import StateStore
 from .units import Context, Rec, Unit
 
 MAX_WORKERS = 8
+T = TypeVar("T")
+_STEP = threading.local()  # .key: the step the thread runs (see current_step)
+
+
+def current_step() -> str | None:
+    """The key of the step the calling thread runs, None outside any: `--explain` shows each
+    AWS call under the row of the step that made it."""
+    return getattr(_STEP, "key", None)
+
+
+def in_step(key: str | None, fn: Callable[..., T]) -> Callable[..., T]:
+    """`fn`, run on another thread as part of step `key` (a unit's discovery beside its delete)."""
+
+    def run(*args: object) -> T:
+        _STEP.key = key
+        try:
+            return fn(*args)
+        finally:
+            _STEP.key = None
+
+    return run
 
 
 class Observer(Protocol):
@@ -63,6 +84,8 @@ class Step:
 class RunResult:
     outcomes: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: `--explain`: each step's AWS calls as `aws` commands, in the order sent ("": in no step).
+    calls: dict[str, list[str]] = field(default_factory=dict)
     total: float = 0.0
     peak_concurrency: int = 0
 
@@ -90,9 +113,11 @@ def run_graph(steps: Mapping[str, Step], observer: Observer, max_workers: int = 
                 raise KeyboardInterrupt
             active += 1
             result.peak_concurrency = max(result.peak_concurrency, active)
+        _STEP.key = step.key
         try:
             return step.run()
         finally:
+            _STEP.key = None
             with lock:
                 active -= 1
                 lock.notify_all()
@@ -219,7 +244,8 @@ class Executor:
         rec = ctx.records.resource(unit.key)
         deleted = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="authdemo-discover") as pool:
-            found = pool.submit(unit.discover, ctx) if not (rec and unit.named) else None
+            discover = in_step(current_step(), unit.discover)
+            found = pool.submit(discover, ctx) if not (rec and unit.named) else None
             if rec:
                 self._delete_one(unit, rec)
                 deleted.append(unit.describe(rec))
@@ -287,6 +313,67 @@ def down_steps(executor: Executor, forget_only: frozenset[str] = frozenset()) ->
             )
             steps[key].needs.add(f"{key}:prepare")
     return steps
+
+
+class Relay:
+    """`--explain`'s observer of calls for a whole command: a call made before its step display
+    exists (the account proved, a sweep's search) goes to the factory's `early(text)` at once
+    (or waits for the display, when the factory has none); then every call goes to the display."""
+
+    def __init__(self) -> None:
+        self.target: Any = None
+        self.early: Callable[[str], None] | None = None
+        self.kept: list[str] = []
+
+    def attach(self, factory: Callable[[], Any]) -> Callable[[], Any]:
+        self.early = getattr(factory, "early", None)
+
+        def make() -> Any:
+            self.target = factory()
+            for text in self.kept:
+                self.target.call("", text)
+            return self.target
+
+        return make
+
+    def call(self, key: str, text: str) -> None:
+        if self.target is not None:
+            self.target.call(key, text)
+        elif self.early is not None:
+            self.early(text)
+        else:
+            self.kept.append(text)
+
+
+@contextlib.contextmanager
+def explaining(observer: Any, on: bool) -> Iterator[dict[str, list[str]]]:
+    """`--explain`: every AWS call made inside, as the `aws` command a person would type (secrets
+    and what the model marks sensitive as ***), kept per step ("": in none) and handed to the
+    observer's `call(key, text)` as it leaves, to be shown under that step's row."""
+    calls: dict[str, list[str]] = {}
+    if not on:
+        yield calls
+        return
+    from . import awscli
+    from .aws import explaining as listening
+    from .units import Call
+
+    show = getattr(observer, "call", None)
+    lock = threading.Lock()
+
+    def told(service: str, operation: str, params: Mapping[str, object]) -> None:
+        key = current_step() or ""
+        try:
+            text = awscli.command(Call(service, operation, params))
+        except ValueError as exc:  # a parameter the model lacks: the call fails, say what it was
+            text = f"# aws {service} {operation}: {exc}"
+        with lock:
+            calls.setdefault(key, []).append(text)
+        if show is not None:
+            show(key, text)
+
+    with listening(told):
+        yield calls
 
 
 def up(ctx: Context, store: StateStore, observer: Observer, max_workers: int = MAX_WORKERS) -> RunResult:

@@ -99,6 +99,25 @@ def fresh_file(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
+def write_text(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace `path` with `text` in one step (a reader never sees half of it; a link at `path`
+    is replaced, not written through), with `mode`: a file written for the user to keep."""
+    import tempfile
+
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
 def _unusable(path: Path, why: str) -> UsageError:
     return UsageError(
         f"authdemo cannot keep its files in {path} ({why}); set AUTHDEMO_HOME to a directory "

@@ -278,3 +278,18 @@ def shell_setup() -> list[tuple[str, str]]:
             f". {shlex.quote(activate)}",
         )
     ]
+
+
+def explain_setup(target: Any, port: int | None = None) -> str:
+    """`--explain`: the line after which the printed `aws` commands reach the same AWS (they
+    carry no --endpoint-url, --region or --profile: the slide's command as a person types it)."""
+    from .local.names import DEFAULT_PORT  # constants only
+
+    q = shlex.quote
+    region = f"AWS_REGION={q(target.region)} AWS_DEFAULT_REGION={q(target.region)}"
+    if target.local:
+        port_flag = f" --port {port}" if port and port != DEFAULT_PORT else ""
+        return f'eval "$(authdemo local env{port_flag})" && export {region}'
+    extra = f" AWS_ENDPOINT_URL={q(target.endpoint_url)}" if target.endpoint_url else ""
+    extra += f" AWS_PROFILE={q(target.profile)}" if target.profile else ""
+    return f"export {region}{extra}"

@@ -56,6 +56,7 @@ class Options:
     callback_port: int | None = None  # `up --callback-port`: the app client's loopback callback
     sign_up: bool | None = None  # `up --sign-up/--no-sign-up`: self-registration on the pool
     rest: bool | None = None  # `up --rest/--no-rest`: the REST API half (issue 21)
+    explain: bool = False  # `up/down --explain`: each AWS call shown as the `aws` command (issue 22)
 
 
 @dataclass
@@ -321,3 +322,75 @@ def cli_flags(
     if opts.state_file:
         flags += f" --state-file {q(str(state_path(opts)))}"
     return flags
+
+
+class _NoAws(Clients):
+    """The clients of a context that must call no AWS (`export`): asking for one is a bug, and
+    for the account (which the state did not record) a sentence that says how to give it."""
+
+    def __init__(self, target: Target, stack: str) -> None:
+        super().__init__(target)
+        self.stack = stack
+
+    def __call__(self, service: str) -> Any:
+        raise RuntimeError(f"an offline context asked for a {service} client")
+
+    def account_id(self) -> str:
+        raise UsageError(
+            f"Stack {self.stack!r} records no AWS account, and the export needs one (the managed-login "
+            "domain's prefix is derived from it): add --account, e.g. --account "
+            '"$(aws sts get-caller-identity --query Account --output text)", or run `authdemo up` first.'
+        )
+
+
+def offline_context(opts: Options, account: str | None = None) -> tuple[Context, list[str]]:
+    """The context `up` would build the stack with, from its state file (if any) and the options
+    alone, and `up`'s notes: no lock, no server, no credentials, no AWS call, nothing written.
+    Its records are empty (every ID is a reference) and it holds no password (`export`). The
+    account: `account`, else the recorded one (the embedded AWS's with --local)."""
+    from .external_issuer import resolve
+    from .units import MemoryRecords
+
+    check_stack(opts.stack)
+    if opts.username is not None:
+        check_username(opts.username)
+    path = state_path(opts)
+    store = StateStore.load(path)  # a corrupt file is refused, and left where it is
+    recorded_stack = store.get("stack") if store else None
+    if recorded_stack and recorded_stack != opts.stack:
+        raise StateError(f"The state file {path} belongs to stack {recorded_stack!r}, not {opts.stack!r}.")
+    recorded_region = store.get("region") if store else None
+    if opts.region and recorded_region and opts.region != recorded_region:
+        raise StateError(
+            f"Stack {opts.stack!r} was created in {recorded_region}, not {opts.region}; "
+            f"drop --region (or use --region {recorded_region}), or pick another --stack."
+        )
+    region = opts.region or recorded_region or _default_region(opts)
+    check_region(region, None)
+    issuer, audiences, notes = resolve(opts, store)  # refuses what `up` refuses (--rest with --issuer...)
+    settings = {k: v for k, v in (store.snapshot() if store else {}).items() if k in _PROFILE}
+    settings.update(username=opts.username or settings.get("username") or DEFAULT_USERNAME)
+    arn_partition, dns_suffix = partition(region)
+    rest = settings.get("rest") is not False if opts.rest is None else opts.rest
+    ctx = Context(
+        clients=_NoAws(Target(region=region), opts.stack),
+        records=MemoryRecords({}, settings),
+        names=Names(opts.stack),
+        region=region,
+        partition=arn_partition,
+        dns_suffix=dns_suffix,
+        account_id=account
+        or (store.get("account_id") if store else None)
+        or (LOCAL_ACCOUNT_ID if opts.local else ""),
+        username=settings["username"],
+        issuer=issuer,
+        audiences=audiences,
+        callback_port=opts.callback_port or int(settings.get("callback_port") or DEFAULT_CALLBACK_PORT),
+        sign_up=bool(settings.get("sign_up")) if opts.sign_up is None else opts.sign_up,
+        rest=rest and not issuer,
+    )
+    return ctx, notes
+
+
+#: The state's settings that say what `up` builds (never a password, an ID or an account).
+_PROFILE = ("username", "callback_port", "sign_up", "rest", "issuer", "audience")

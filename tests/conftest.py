@@ -60,6 +60,7 @@ SLOW_FILES = frozenset(
         "test_browser.py",
         "test_local_daemon.py",
         "test_any_endpoint.py",
+        "test_export_awscli.py",
     }
 )
 

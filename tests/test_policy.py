@@ -1,8 +1,9 @@
 """`authdemo policy` allows every AWS operation authdemo makes: a botocore hook records each
-call of up (and --dry-run), test, token (--m2m, --refresh, --sign-out), status (and the M2M
-secret), logout, down (and --dry-run), up again, down --sweep, and an `up --issuer` stack's
-up, update, `test --token` and down, maps it to its IAM action(s),
-and every one must be allowed by the printed policy (issue 8, section 6)."""
+call of up (and --dry-run --explain), test, token (--m2m, --refresh, --sign-out), status (and the
+M2M secret), logout, down (and --dry-run --explain, and --explain), up again, down --sweep,
+export (every format), and an `up --issuer` stack's up, update, `test --token` and down, maps it
+to its IAM action(s), and every one must be allowed by the printed policy (issue 8, section 6);
+export and the dry runs make no call that changes AWS (issue 22)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import os
 from typing import Any
 
 import pytest
-from conftest import Faults, aws_error, leftovers, plain_client, run
+from conftest import CHANGING, Faults, aws_error, leftovers, plain_client, run
 
 from authdemo import app, aws
 from authdemo.policy import policy
@@ -112,9 +113,14 @@ def _record(server_env: Any) -> Recorder:
     def lose_the_state_file() -> None:
         app.state_path(app.Options(stack="policyrec")).unlink()
 
+    exports = [
+        ("export", "--format", f, "--stack", "policyrec")
+        for f in ("sam", "cloudformation", "serverless", "aws-cli")
+    ]
     for args in (
-        ("up", "--dry-run", *e),
+        ("up", "--dry-run", "--explain", *e),
         ("up", *e),
+        *exports,  # from the state file alone: no AWS call
         ("test", *e),  # the M2M row reads the M2M client's secret
         ("token", *e),
         ("token", "--m2m", *e),
@@ -129,8 +135,8 @@ def _record(server_env: Any) -> Recorder:
         ("up", "--rest", *e),  # and built again
         lose_the_state_file,
         ("up", *e),  # adopted by name and tag
-        ("down", "--dry-run", *e),
-        ("down", *e),
+        ("down", "--dry-run", "--explain", *e),  # the deleting calls found with reads only
+        ("down", "--explain", *e),
         ("up", *e),
         ("down", "--sweep", "--yes", *e),
         ("up", *i, "--audience", "https://api.policy.test"),
@@ -141,8 +147,14 @@ def _record(server_env: Any) -> Recorder:
         if callable(args):
             args()
             continue
+        before = len(recorder.calls)
         result = run(*args)
         assert result.exit_code == 0, (args, result.output)
+        if args[0] == "export":  # issue 22: from the state file alone
+            assert recorder.calls[before:] == [], args
+        if "--dry-run" in args:  # reads only, --explain's too
+            changing = [name for _, name, _, _ in recorder.calls[before:] if name.startswith(CHANGING)]
+            assert changing == [], (args, changing)
     aws.CLIENT_HOOKS.remove(recorder.hook)
     return recorder
 

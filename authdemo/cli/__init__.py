@@ -1,6 +1,6 @@
 """The click layer: parse options, call app.py, print through console.py. Nothing else.
 
-One module per group of commands: `build` (up, down, status, demo, forget, policy), `lesson`
+One module per group of commands: `build` (up, down, status, demo, forget, policy), `export`, `lesson`
 (test, token), `login` (login, open, logout: managed login), `local` (the embedded AWS); `base`
 holds the group, the shared options and the error handling. A new command goes in the module of
 its group, and is registered by importing it below. Kept cheap to import: boto3, moto and rich
@@ -18,7 +18,7 @@ import gc
 gc.set_threshold(50_000, 20, 100)
 
 from .. import aws, console  # noqa: E402  (both cheap: no botocore, no rich)
-from . import build, lesson, local, login  # noqa: E402, F401  (registers the commands)
+from . import build, export, lesson, local, login  # noqa: E402, F401  (registers the commands)
 from .base import cli  # noqa: E402
 
 # rich is imported in the background while the first AWS call is in flight (see console.warm).

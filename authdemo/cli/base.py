@@ -282,10 +282,26 @@ def _read_password(confirm: bool) -> str:
     return str(click.prompt("Test user's password", hide_input=True, confirmation_prompt=confirm, err=True))
 
 
-def _observer(title: str) -> Callable[[], Any]:
-    from ..console import StepDisplay
+class _Display:
+    """Makes a command's step display; `early` shows a call made before it exists (--explain)."""
 
-    return functools.partial(StepDisplay, title)
+    def __init__(self, title: str, explain: bool) -> None:
+        self.title = title
+        self.explain = explain
+
+    def __call__(self) -> Any:
+        from ..console import StepDisplay
+
+        return StepDisplay(self.title, self.explain)
+
+    def early(self, command: str) -> None:
+        from ..console import StepDisplay
+
+        StepDisplay.early(command)
+
+
+def _observer(title: str, explain: bool = False) -> Callable[[], Any]:
+    return _Display(title, explain)
 
 
 @click.group(cls=Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
@@ -305,6 +321,13 @@ dry_run_option = click.option(
     "--dry-run",
     is_flag=True,
     help="Only print the plan (create / adopt / keep, or delete), read from the state and AWS.",
+)
+
+explain_option = click.option(
+    "--explain",
+    is_flag=True,
+    help="Show each AWS call under its step, as the `aws` command a person would type (secrets as "
+    '***); with --dry-run, the plan as commands; with --output json, each step\'s "cli".',
 )
 
 wait_option = click.option(

@@ -16,6 +16,7 @@ from .base import (
     cli,
     common_options,
     dry_run_option,
+    explain_option,
     show_token_option,
     wait_option,
 )
@@ -39,11 +40,18 @@ def _print_plan(opts: Any, plan: dict[str, Any]) -> None:
     where = "embedded AWS" if plan["local"] else plan["region"]
     title = f"authdemo {plan['command']} --dry-run: stack {plan['stack']} ({where}); nothing was changed"
     console.show(console.table(title, ["resource", "would be", "id"], rows))
+    if "cli_setup" in plan:  # --explain: the plan as commands, each resource's under a comment
+        commands = [("Point the aws CLI at this stack's AWS", plan["cli_setup"])]
+        for p in plan["plan"]:
+            for n, command in enumerate(p.get("cli", [])):
+                commands.append((f"{p['label']} ({p['action']})" if n == 0 else "", command))
+        _print_commands(commands)
 
 
 @cli.command()
 @common_options(generates_password=True)
 @dry_run_option
+@explain_option
 @click.option(
     "--issuer",
     default=None,
@@ -92,6 +100,7 @@ def up(dry_run: bool, **kwargs: Any) -> None:
       authdemo up --callback-port 8401 # `authdemo login` listens there
       authdemo up --sign-up            # managed login offers "Sign up"
       authdemo up --no-rest            # the HTTP API only (faster)
+      authdemo up --explain            # each AWS call, as the aws command
     """
     opts = _opts(kwargs)
     if dry_run:
@@ -113,12 +122,21 @@ def _up(opts: Any, cleanup: bool = True) -> dict[str, Any]:
     """
     from .. import app, console
 
-    info, result, notes = app.up(opts, _observer(f"authdemo up: stack {opts.stack}"))
+    info, result, notes = app.up(opts, _observer(f"authdemo up: stack {opts.stack}", opts.explain))
     for note in notes:
         console.info(note)
     if opts.output != "json":
         _print_summary(info, result, cleanup)
-    return {**info, "seconds": round(result.total, 2), "steps": result.outcomes}
+    return {**info, "seconds": round(result.total, 2), "steps": _steps(opts, result)}
+
+
+def _steps(opts: Any, result: Any) -> dict[str, Any]:
+    """Each step's outcome; with --explain, {"outcome": ..., "cli": [its aws commands]}, and the
+    calls made in no step (the account proved first) as the step "" (no outcome)."""
+    if not opts.explain:
+        return dict(result.outcomes)
+    steps = {k: {"outcome": v, "cli": result.calls.get(k, [])} for k, v in result.outcomes.items()}
+    return {"": {"outcome": None, "cli": result.calls[""]}, **steps} if "" in result.calls else steps
 
 
 def _print_summary(info: dict[str, Any], result: Any, cleanup: bool = True) -> None:
@@ -143,6 +161,7 @@ def _print_summary(info: dict[str, Any], result: Any, cleanup: bool = True) -> N
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --sweep deletes what it found.")
 @dry_run_option
+@explain_option
 def down(sweep: bool, yes: bool, dry_run: bool, **kwargs: Any) -> None:
     """Delete everything of the stack, including the function's log group; safe to rerun.
 
@@ -151,6 +170,7 @@ def down(sweep: bool, yes: bool, dry_run: bool, **kwargs: Any) -> None:
       authdemo down --local
       authdemo down --dry-run         # what would be deleted
       authdemo down --sweep --yes     # state file lost: find by tag, then delete
+      authdemo down --explain         # each AWS call, as the aws command
     """
     from .. import app, console
 
@@ -175,7 +195,7 @@ def down(sweep: bool, yes: bool, dry_run: bool, **kwargs: Any) -> None:
                 raise AuthdemoError("Refusing to delete without confirmation; add --yes.", ExitCode.USAGE)
             return click.confirm("Delete all of these?", default=False, err=True)
 
-        found, swept = app.sweep(opts, confirm, _observer(title))
+        found, swept = app.sweep(opts, confirm, _observer(title, opts.explain))
         if opts.output == "json":
             console.data_json(
                 {"found": [{"type": u.key, "id": u.describe(r)} for u, r in found], "deleted": swept}
@@ -185,11 +205,14 @@ def down(sweep: bool, yes: bool, dry_run: bool, **kwargs: Any) -> None:
         elif not swept:
             console.info("Nothing deleted.")
         return
-    deleted, result, notes = app.down(opts, _observer(title))
+    deleted, result, notes = app.down(opts, _observer(title, opts.explain))
     for note in notes:
         console.info(note)
     if opts.output == "json":
-        console.data_json({"deleted": deleted, "seconds": round(result.total, 2) if result else 0})
+        doc: dict[str, Any] = {"deleted": deleted, "seconds": round(result.total, 2) if result else 0}
+        if opts.explain:
+            doc["steps"] = _steps(opts, result) if result else {}
+        console.data_json(doc)
 
 
 STATUS_FIELDS = (

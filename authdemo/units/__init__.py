@@ -24,6 +24,7 @@ from .awslambda import (
 from .base import DEFAULT_CALLBACK_PORT, TAG_KEY, Context, MemoryRecords, Names, Rec, Records, Unit
 from .cognito import AppClient, Group, Membership, Student, User, UserPool
 from .cognito_oauth import M2M_SCOPE, Domain, M2MClient, ResourceServer
+from .declare import Call, Join, Pseudo, Ref, Secret, resolve
 from .iam import AuthorizerRole, AuthorizerRolePolicy, Role, RolePolicy
 from .logs import AuthorizerLogGroup, LogGroup
 
@@ -79,12 +80,18 @@ __all__ = [
     "ROUTE_KEY",
     "TAG_KEY",
     "UNITS",
+    "Call",
     "Context",
+    "Join",
     "MemoryRecords",
     "Names",
+    "Pseudo",
     "Rec",
     "Records",
+    "Ref",
+    "Secret",
     "Unit",
     "all_units",
     "function_zip",
+    "resolve",
 ]

@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..aws import get
 from ..errors import AuthdemoError
 from .base import TAG_KEY, Context, Rec, Unit
+from .declare import Call, Join, Pseudo, Ref, join, resolve, returned, send
+
+API = Ref("api")
 
 
 class Api(Unit):
@@ -29,14 +32,19 @@ class Api(Unit):
             if not token:
                 return found
 
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {
+            "Name": ctx.names.api,
+            "ProtocolType": "HTTP",
+            "Description": f"authdemo stack {ctx.names.stack}: JWT authorizer demo",
+            "Tags": ctx.tags,
+        }
+        returns = {"id": "ApiId", "endpoint": "ApiEndpoint"}
+        return [Call("apigatewayv2", "CreateApi", params, returns, note="the HTTP API")]
+
     def create(self, ctx: Context) -> Rec:
-        api = ctx.clients("apigatewayv2").create_api(
-            Name=ctx.names.api,
-            ProtocolType="HTTP",
-            Description=f"authdemo stack {ctx.names.stack}: JWT authorizer demo",
-            Tags=ctx.tags,
-        )
-        return {"id": api["ApiId"], "endpoint": api.get("ApiEndpoint")}
+        call = self.declare(ctx)[0]
+        return returned(call, send(ctx, call))
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         return get(ctx.clients("apigatewayv2").get_api, ApiId=rec["id"]) is not None
@@ -68,19 +76,26 @@ class Authorizer(_ApiChild):
     # It names the pool by URL: either may be deleted first (down need not wait for the API).
     create_only_needs: ClassVar[tuple[str, ...]] = ("user_pool", "app_client")
 
-    def issuer(self, ctx: Context) -> str:
+    def issuer_declared(self, ctx: Context) -> str | Join:
         """The stack's external issuer (`up --issuer`), else its user pool's."""
         if ctx.issuer:
             return ctx.issuer
-        pool_id = ctx.rec("user_pool")["id"]
-        return f"https://cognito-idp.{ctx.region}.{ctx.dns_suffix}/{pool_id}"
+        return join(
+            "https://cognito-idp.", Pseudo("region"), ".", Pseudo("dns_suffix"), "/", Ref("user_pool")
+        )
+
+    def issuer(self, ctx: Context) -> str:
+        return str(resolve(self.issuer_declared(ctx), ctx))
 
     def name(self, ctx: Context) -> str:
         return ctx.names.authorizer
 
-    def audiences(self, ctx: Context) -> list[str]:
+    def audiences_declared(self, ctx: Context) -> list[str | Ref]:
         """`up --audience` values with an external issuer, else the app client's ID."""
-        return list(ctx.audiences) if ctx.issuer else [ctx.rec("app_client")["id"]]
+        return list(ctx.audiences) if ctx.issuer else [Ref("app_client")]
+
+    def audiences(self, ctx: Context) -> list[str]:
+        return list(resolve(self.audiences_declared(ctx), ctx))
 
     def _authorizers(self, ctx: Context) -> list[Rec]:
         """GetAuthorizers; moto lacks it (our embedded server adds it), so fall back to the
@@ -110,15 +125,23 @@ class Authorizer(_ApiChild):
             if a.get("Name") == self.name(ctx)
         ]
 
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {
+            "ApiId": API,
+            "AuthorizerType": "JWT",
+            "Name": self.name(ctx),
+            "IdentitySource": ["$request.header.Authorization"],
+            "JwtConfiguration": {
+                "Issuer": self.issuer_declared(ctx),
+                "Audience": self.audiences_declared(ctx),
+            },
+        }
+        note = "API Gateway checks the token's issuer, audience and expiry itself"
+        return [Call("apigatewayv2", "CreateAuthorizer", params, {"id": "AuthorizerId"}, note=note)]
+
     def create(self, ctx: Context) -> Rec:
-        authorizer = ctx.clients("apigatewayv2").create_authorizer(
-            ApiId=ctx.rec("api")["id"],
-            AuthorizerType="JWT",
-            Name=self.name(ctx),
-            IdentitySource=["$request.header.Authorization"],
-            JwtConfiguration={"Issuer": self.issuer(ctx), "Audience": self.audiences(ctx)},
-        )
-        return {"id": authorizer["AuthorizerId"], "issuer": self.issuer(ctx)}
+        call = self.declare(ctx)[0]
+        return {**returned(call, send(ctx, call)), "issuer": self.issuer(ctx)}
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         api_id = self._api_id(ctx)
@@ -156,8 +179,8 @@ class M2MAuthorizer(Authorizer):
     def name(self, ctx: Context) -> str:
         return ctx.names.m2m_authorizer
 
-    def audiences(self, ctx: Context) -> list[str]:
-        return [ctx.rec("app_client")["id"], ctx.rec("m2m_client")["id"]]
+    def audiences_declared(self, ctx: Context) -> list[str | Ref]:
+        return [Ref("app_client"), Ref("m2m_client")]
 
 
 class LambdaAuthorizer(Authorizer):
@@ -171,10 +194,11 @@ class LambdaAuthorizer(Authorizer):
     needs = ("api", "authorizer_function")
     create_only_needs = ("authorizer_function",)  # named by ARN in its URI
 
+    def uri_declared(self, ctx: Context) -> Join:
+        return invocation(Ref("authorizer_function", "arn"))
+
     def uri(self, ctx: Context) -> str:
-        fn_arn = ctx.rec("authorizer_function")["arn"]
-        path = f"path/2015-03-31/functions/{fn_arn}/invocations"
-        return f"arn:{ctx.partition}:apigateway:{ctx.region}:lambda:{path}"
+        return str(resolve(self.uri_declared(ctx), ctx))
 
     def discover(self, ctx: Context) -> list[Rec]:
         return [
@@ -183,18 +207,23 @@ class LambdaAuthorizer(Authorizer):
             if a.get("Name") == ctx.names.lambda_authorizer
         ]
 
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {
+            "ApiId": API,
+            "AuthorizerType": "REQUEST",
+            "Name": ctx.names.lambda_authorizer,
+            "AuthorizerUri": self.uri_declared(ctx),
+            "AuthorizerPayloadFormatVersion": "2.0",
+            "EnableSimpleResponses": True,
+            "IdentitySource": ["$request.header.Authorization"],
+            "AuthorizerResultTtlInSeconds": 0,  # ask the function every time: a sign-out shows at once
+        }
+        note = "runs the authorizer function, no caching: a sign-out shows at once"
+        return [Call("apigatewayv2", "CreateAuthorizer", params, {"id": "AuthorizerId"}, note=note)]
+
     def create(self, ctx: Context) -> Rec:
-        authorizer = ctx.clients("apigatewayv2").create_authorizer(
-            ApiId=ctx.rec("api")["id"],
-            AuthorizerType="REQUEST",
-            Name=ctx.names.lambda_authorizer,
-            AuthorizerUri=self.uri(ctx),
-            AuthorizerPayloadFormatVersion="2.0",
-            EnableSimpleResponses=True,
-            IdentitySource=["$request.header.Authorization"],
-            AuthorizerResultTtlInSeconds=0,  # ask the function every time: a sign-out shows at once
-        )
-        return {"id": authorizer["AuthorizerId"], "uri": self.uri(ctx)}
+        call = self.declare(ctx)[0]
+        return {**returned(call, send(ctx, call)), "uri": self.uri(ctx)}
 
     def configure(self, ctx: Context, rec: Rec) -> Rec | None:
         """A re-created function has a new ARN: point the kept authorizer at it."""
@@ -223,16 +252,21 @@ class Integration(_ApiChild):
             if fn and i.get("IntegrationUri") == fn["arn"]
         ]
 
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {
+            "ApiId": API,
+            "IntegrationType": "AWS_PROXY",
+            "IntegrationUri": Ref("function", "arn"),
+            "IntegrationMethod": "POST",
+            "PayloadFormatVersion": "2.0",
+            "TimeoutInMillis": 10000,
+        }
+        note = "every route's backend: the demo function"
+        return [Call("apigatewayv2", "CreateIntegration", params, {"id": "IntegrationId"}, note=note)]
+
     def create(self, ctx: Context) -> Rec:
-        integration = ctx.clients("apigatewayv2").create_integration(
-            ApiId=ctx.rec("api")["id"],
-            IntegrationType="AWS_PROXY",
-            IntegrationUri=ctx.rec("function")["arn"],
-            IntegrationMethod="POST",
-            PayloadFormatVersion="2.0",
-            TimeoutInMillis=10000,
-        )
-        return {"id": integration["IntegrationId"]}
+        call = self.declare(ctx)[0]
+        return returned(call, send(ctx, call))
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         return any(i["id"] == rec["id"] for i in self.discover(ctx))
@@ -251,14 +285,34 @@ class Stage(_ApiChild):
             if s.get("StageName") == "$default"
         ]
 
+    def declare(self, ctx: Context) -> list[Call]:
+        params: dict[str, Any] = {
+            "ApiId": API,
+            "StageName": "$default",
+            "AutoDeploy": True,  # defaults to false: without it nothing is ever served
+            "Tags": ctx.tags,
+        }
+        return [
+            Call("apigatewayv2", "CreateStage", params, {"name": "StageName"}, note="deploys each change")
+        ]
+
     def create(self, ctx: Context) -> Rec:
-        ctx.clients("apigatewayv2").create_stage(
-            ApiId=ctx.rec("api")["id"],
-            StageName="$default",
-            AutoDeploy=True,  # defaults to false: without it nothing is ever served
-            Tags=ctx.tags,
-        )
+        send(ctx, self.declare(ctx)[0])
         return {"name": "$default"}
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         return bool(self.discover(ctx))
+
+
+def invocation(function_arn: str | Ref | Join) -> Join:
+    """API Gateway's URI of a Lambda function's invocation (integrations and authorizers)."""
+    fn = function_arn.parts if isinstance(function_arn, Join) else (function_arn,)
+    return join(
+        "arn:",
+        Pseudo("partition"),
+        ":apigateway:",
+        Pseudo("region"),
+        ":lambda:path/2015-03-31/functions/",
+        *fn,
+        "/invocations",
+    )

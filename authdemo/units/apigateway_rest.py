@@ -22,7 +22,9 @@ from typing import Any, ClassVar, TypeVar
 from ..aws import get
 from ..errors import AuthdemoError, NotFound, UnreachableError
 from . import base
+from .apigateway import invocation
 from .base import TAG_KEY, Context, Rec, Unit
+from .declare import Call, Join, Ref, arn, resolve, returned, send
 
 T = TypeVar("T")
 
@@ -97,12 +99,11 @@ class Gateway:
                 return found
 
 
-def function_arn(ctx: Context, key: str, name: str) -> str:
-    """A function's ARN: as recorded, else the form Lambda gives it (`function:<name>` in the
-    stack's partition, region and account), known before it exists: the REST half's authorizer
-    and integrations are made while the role propagates, off `up`'s critical path."""
-    rec = ctx.records.resource(key)
-    return str(rec["arn"]) if rec and rec.get("arn") else ctx.arn("lambda", f"function:{name}")
+def function_arn(name: str) -> Join:
+    """A function's ARN in the form Lambda gives it (`function:<name>` in the stack's partition,
+    region and account), known before it exists: the REST half's authorizer and integrations are
+    made while the role propagates, off `up`'s critical path."""
+    return arn("lambda", f"function:{name}")
 
 
 def naming_a_function(ctx: Context, key: str, function: str, call: Callable[[], T]) -> T:
@@ -158,14 +159,19 @@ class RestApi(Unit):
             and (api.get("tags") or {}).get(TAG_KEY) == ctx.names.stack
         ]
 
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {
+            "name": ctx.names.rest_api,
+            "description": f"authdemo stack {ctx.names.stack}: Cognito, TOKEN and IAM authorizers demo",
+            "endpointConfiguration": {"types": ["REGIONAL"]},  # EDGE (the default) adds CloudFront
+            "tags": ctx.tags,
+        }
+        returns = {"id": "id", "root": "rootResourceId"}
+        return [Call("apigateway", "CreateRestApi", params, returns, note="REGIONAL: no CloudFront in front")]
+
     def create(self, ctx: Context) -> Rec:
-        api = Gateway(ctx, self.key).create_rest_api(
-            name=ctx.names.rest_api,
-            description=f"authdemo stack {ctx.names.stack}: Cognito, TOKEN and IAM authorizers demo",
-            endpointConfiguration={"types": ["REGIONAL"]},  # EDGE (the default) adds CloudFront
-            tags=ctx.tags,
-        )
-        return {"id": api["id"], "root": api.get("rootResourceId")}
+        call = self.declare(ctx)[0]
+        return returned(call, send(ctx, call, Gateway(ctx, self.key)))
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         return Gateway(ctx, self.key).read("get_rest_api", restApiId=rec["id"]) is not None
@@ -206,11 +212,20 @@ class RestAuthorizer(RestChild):
     def name(self, ctx: Context) -> str:
         return ctx.names.rest_authorizer
 
+    def settings(self, ctx: Context) -> dict[str, Any]:
+        """CreateAuthorizer's fields, declared (the pool's ARN as AWS forms it)."""
+        pool = arn("cognito-idp", "userpool/", Ref("user_pool"))
+        return {"type": "COGNITO_USER_POOLS", "providerARNs": [pool], "identitySource": IDENTITY_SOURCE}
+
     def wanted(self, ctx: Context) -> dict[str, Any]:
-        """CreateAuthorizer's fields (also what the deployment's digest reads)."""
-        pool = ctx.rec("user_pool")
-        arn = pool.get("arn") or ctx.arn("cognito-idp", f"userpool/{pool['id']}")
-        return {"type": "COGNITO_USER_POOLS", "providerARNs": [arn], "identitySource": IDENTITY_SOURCE}
+        """CreateAuthorizer's fields as sent (also what the deployment's digest reads)."""
+        return dict(resolve(self.settings(ctx), ctx))
+
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {"restApiId": Ref("rest_api"), "name": self.name(ctx), **self.settings(ctx)}
+        return [Call("apigateway", "CreateAuthorizer", params, {"id": "id"}, note=self.note)]
+
+    note = "the user pool's tokens: an ID token, or an access token with the method's scope"
 
     def patch(self, current: dict[str, Any], want: dict[str, Any]) -> list[dict[str, str]]:
         """A re-created pool has a new ARN: swap it in the authorizer's list."""
@@ -227,10 +242,8 @@ class RestAuthorizer(RestChild):
         return [{"id": a["id"]} for a in found if a.get("name") == self.name(ctx)]
 
     def create(self, ctx: Context) -> Rec:
-        answer = self.gateway(ctx).create_authorizer(
-            restApiId=ctx.rec("rest_api")["id"], name=self.name(ctx), **self.wanted(ctx)
-        )
-        return {"id": answer["id"]}
+        call = self.declare(ctx)[0]
+        return returned(call, send(ctx, call, self.gateway(ctx)))
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         api_id = self.api_id(ctx)
@@ -283,13 +296,12 @@ class RestTokenAuthorizer(RestAuthorizer):
             ctx, self.key, function, lambda: super(RestTokenAuthorizer, self).create(ctx)
         )
 
-    def wanted(self, ctx: Context) -> dict[str, Any]:
-        fn_arn = function_arn(ctx, "authorizer_function", ctx.names.authorizer_function)
-        path = f"path/2015-03-31/functions/{fn_arn}/invocations"
-        uri = f"arn:{ctx.partition}:apigateway:{ctx.region}:lambda:{path}"
+    note = "runs the authorizer function; its IAM policy is cached 300 s by token"
+
+    def settings(self, ctx: Context) -> dict[str, Any]:
         return {
             "type": "TOKEN",
-            "authorizerUri": uri,
+            "authorizerUri": invocation(function_arn(ctx.names.authorizer_function)),
             "identitySource": IDENTITY_SOURCE,
             "authorizerResultTtlInSeconds": TOKEN_TTL_SECONDS,
         }

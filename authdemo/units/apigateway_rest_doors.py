@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
+from .apigateway import invocation
 from .apigateway_rest import RestAuthorizer, RestChild, RestTokenAuthorizer, function_arn, naming_a_function
 from .apigateway_routes import SIGNIN_SCOPE
 from .base import Context, Rec, Unit
+from .declare import Call, Ref, resolve, returned, send
+
+REST_API = Ref("rest_api")
 
 HTTP_METHOD = "GET"
 
@@ -88,11 +92,20 @@ class RestResource(RestChild):
     def discover(self, ctx: Context) -> list[Rec]:
         return [{"id": r["id"]} for r in self._resources(ctx) if r.get("path") == self.door.path]
 
+    def declare(self, ctx: Context) -> list[Call]:
+        parent = _BY_PATH.get(self.door.parent_path)
+        params = {
+            "restApiId": REST_API,
+            "parentId": Ref(resource_key(parent)) if parent else Ref("rest_api", "root"),
+            "pathPart": self.door.part,
+        }
+        return [Call("apigateway", "CreateResource", params, {"id": "id"}, note=f"the path {self.door.path}")]
+
     def create(self, ctx: Context) -> Rec:
-        answer = self.gateway(ctx).create_resource(
-            restApiId=ctx.rec("rest_api")["id"], parentId=self.parent_id(ctx), pathPart=self.door.part
-        )
-        return {"id": answer["id"]}
+        """The API's root as recorded, else as GetResources has it (a state from before `root`)."""
+        call = self.declare(ctx)[0]
+        params = {**call.params, "parentId": self.parent_id(ctx)}
+        return returned(call, send(ctx, replace(call, params=params), self.gateway(ctx)))
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         """GetResource by ID: GetResources has a quota of its own (5 per 2 s per account)."""
@@ -109,14 +122,28 @@ class RestMethod(RestChild):
     door: ClassVar[Door]
     id_field = "method"
 
-    def wanted(self, ctx: Context) -> dict[str, Any]:
-        """PutMethod's authorization fields."""
+    def settings(self, ctx: Context) -> dict[str, Any]:
+        """PutMethod's authorization fields, declared."""
         want: dict[str, Any] = {"authorizationType": self.door.auth_type}
         if self.door.authorizer_key:
-            want["authorizerId"] = ctx.rec(self.door.authorizer_key)["id"]
+            want["authorizerId"] = Ref(self.door.authorizer_key)
         if self.door.scopes:
             want["authorizationScopes"] = list(self.door.scopes)
         return want
+
+    def wanted(self, ctx: Context) -> dict[str, Any]:
+        """PutMethod's authorization fields as sent."""
+        return dict(resolve(self.settings(ctx), ctx))
+
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {
+            "restApiId": REST_API,
+            "resourceId": Ref(resource_key(self.door)),
+            "httpMethod": HTTP_METHOD,
+            **self.settings(ctx),
+        }
+        note = f"{HTTP_METHOD} {self.door.path} behind {self.door.auth_type}"
+        return [Call("apigateway", "PutMethod", params, note=note)]
 
     def _read(self, ctx: Context, resource_id: str) -> dict[str, Any] | None:
         api_id = self.api_id(ctx)
@@ -136,12 +163,8 @@ class RestMethod(RestChild):
         return [self._rec(resource["id"])]
 
     def create(self, ctx: Context) -> Rec:
-        resource_id = ctx.rec(resource_key(self.door))["id"]
-        api_id = ctx.rec("rest_api")["id"]
-        self.gateway(ctx).put_method(
-            restApiId=api_id, resourceId=resource_id, httpMethod=HTTP_METHOD, **self.wanted(ctx)
-        )
-        return self._rec(resource_id)
+        send(ctx, self.declare(ctx)[0], self.gateway(ctx))
+        return self._rec(ctx.rec(resource_key(self.door))["id"])
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         resource = ctx.records.resource(resource_key(self.door))
@@ -188,14 +211,26 @@ class RestIntegration(RestChild):
     # It names the function by ARN (see function_arn): the function's role only gives the account.
     create_only_needs: ClassVar[tuple[str, ...]] = ("role",)
 
-    def wanted(self, ctx: Context) -> dict[str, Any]:
-        fn_arn = function_arn(ctx, "function", ctx.names.function)
-        path = f"path/2015-03-31/functions/{fn_arn}/invocations"
+    def settings(self, ctx: Context) -> dict[str, Any]:
+        """PutIntegration's fields, declared (the function's ARN as Lambda forms it)."""
         return {
             "type": "AWS_PROXY",
             "integrationHttpMethod": "POST",
-            "uri": f"arn:{ctx.partition}:apigateway:{ctx.region}:lambda:{path}",
+            "uri": invocation(function_arn(ctx.names.function)),
         }
+
+    def wanted(self, ctx: Context) -> dict[str, Any]:
+        return dict(resolve(self.settings(ctx), ctx))
+
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {
+            "restApiId": REST_API,
+            "resourceId": Ref(resource_key(self.door)),
+            "httpMethod": HTTP_METHOD,
+            **self.settings(ctx),
+        }
+        note = "Lambda proxy (payload 1.0) to the demo function"
+        return [Call("apigateway", "PutIntegration", params, note=note)]
 
     def _read(self, ctx: Context) -> dict[str, Any] | None:
         api_id = self.api_id(ctx)
@@ -211,19 +246,12 @@ class RestIntegration(RestChild):
         return [{"method": f"{HTTP_METHOD} {self.door.path}", "uri": found.get("uri")}] if found else []
 
     def create(self, ctx: Context) -> Rec:
-        want = self.wanted(ctx)
-        self._put(ctx, want)
-        return {"method": f"{HTTP_METHOD} {self.door.path}", "uri": want["uri"]}
+        self._put(ctx)
+        return {"method": f"{HTTP_METHOD} {self.door.path}", "uri": self.wanted(ctx)["uri"]}
 
-    def _put(self, ctx: Context, want: dict[str, Any]) -> None:
-        put = self.gateway(ctx).put_integration
-        api_id, resource_id = ctx.rec("rest_api")["id"], ctx.rec(method_key(self.door))["resource"]
-        naming_a_function(
-            ctx,
-            self.key,
-            ctx.names.function,
-            lambda: put(restApiId=api_id, resourceId=resource_id, httpMethod=HTTP_METHOD, **want),
-        )
+    def _put(self, ctx: Context) -> None:
+        call, gateway = self.declare(ctx)[0], self.gateway(ctx)
+        naming_a_function(ctx, self.key, ctx.names.function, lambda: send(ctx, call, gateway))
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         self._current = self._read(ctx)
@@ -242,7 +270,7 @@ class RestIntegration(RestChild):
         )
         if same:
             return None
-        self._put(ctx, want)
+        self._put(ctx)
         return {"uri": want["uri"]}
 
 
@@ -307,13 +335,25 @@ class RestStage(RestChild):
         found = self._read(ctx)
         return [{"name": found["stageName"], "deployment": found.get("deploymentId")}] if found else []
 
-    def _deploy(self, ctx: Context, digest: str) -> Rec:
-        answer = self.gateway(ctx).create_deployment(
-            restApiId=ctx.rec("rest_api")["id"],
-            stageName=ctx.names.rest_stage,
-            description=self.description(ctx, digest),
+    def declare(self, ctx: Context) -> list[Call]:
+        """The description names the digest of what the stage serves, which the served parts'
+        recorded IDs make: known to the executor, not to an exporter (whose deployment `up` then
+        replaces once, adopting the stage)."""
+        served = all(ctx.records.resource(key) for key in (*SERVED, *(resource_key(d) for d in DOORS)))
+        description = (
+            self.description(ctx, self.digest(ctx)) if served else f"authdemo stack {ctx.names.stack}"
         )
-        return {"name": ctx.names.rest_stage, "deployment": answer["id"], "digest": digest}
+        params = {"restApiId": REST_API, "stageName": ctx.names.rest_stage, "description": description}
+        note = (
+            f"a REST API serves nothing until deployed: this deploys it to the stage {ctx.names.rest_stage}"
+        )
+        return [Call("apigateway", "CreateDeployment", params, {"deployment": "id"}, note=note)]
+
+    def _deploy(self, ctx: Context, digest: str) -> Rec:
+        call = self.declare(ctx)[0]
+        params = {**call.params, "description": self.description(ctx, digest)}
+        answer = send(ctx, replace(call, params=params), self.gateway(ctx))
+        return {"name": ctx.names.rest_stage, **returned(call, answer), "digest": digest}
 
     def create(self, ctx: Context) -> Rec:
         return self._deploy(ctx, self.digest(ctx))

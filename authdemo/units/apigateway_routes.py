@@ -17,6 +17,7 @@ from ..aws import get
 from .apigateway import _ApiChild
 from .base import Context, Rec
 from .cognito_oauth import M2M_SCOPE
+from .declare import Call, Ref, join, resolve, returned, send
 
 ROUTE_KEY = "GET /protected"
 #: What an access token from USER_PASSWORD_AUTH carries (an ID token carries no scope).
@@ -47,23 +48,31 @@ class Route(_ApiChild):
             if r.get("RouteKey") == self.route_key
         ]
 
-    def wanted(self, ctx: Context) -> dict[str, object]:
-        """The route's settings as CreateRoute/UpdateRoute take them."""
+    def settings(self, ctx: Context) -> dict[str, object]:
+        """The route's settings as CreateRoute/UpdateRoute take them, declared (Ref: an ID)."""
         want: dict[str, object] = {
             "AuthorizationType": self.auth_type,
-            "Target": f"integrations/{ctx.rec('integration')['id']}",
+            "Target": join("integrations/", Ref("integration")),
         }
         if self.authorizer_key:
-            want["AuthorizerId"] = ctx.rec(self.authorizer_key)["id"]
+            want["AuthorizerId"] = Ref(self.authorizer_key)
         if self.scopes:
             want["AuthorizationScopes"] = list(self.scopes)
         return want
 
+    def wanted(self, ctx: Context) -> dict[str, object]:
+        """The route's settings as CreateRoute/UpdateRoute send them."""
+        return dict(resolve(self.settings(ctx), ctx))
+
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {"ApiId": Ref("api"), "RouteKey": self.route_key, **self.settings(ctx)}
+        scopes = f", scopes {' '.join(self.scopes)}" if self.scopes else ""
+        note = f"{self.route_key} behind {self.auth_type}{scopes}"
+        return [Call("apigatewayv2", "CreateRoute", params, {"id": "RouteId"}, note=note)]
+
     def create(self, ctx: Context) -> Rec:
-        route = ctx.clients("apigatewayv2").create_route(
-            ApiId=ctx.rec("api")["id"], RouteKey=self.route_key, **self.wanted(ctx)
-        )
-        return {"id": route["RouteId"]}
+        call = self.declare(ctx)[0]
+        return returned(call, send(ctx, call))
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         return any(r["id"] == rec["id"] for r in self.discover(ctx))

@@ -16,6 +16,7 @@ from ..aws import get
 from ..errors import AuthdemoError, UnreachableError
 from . import base
 from .base import TAG_KEY, Context, Rec, Unit
+from .declare import Call, Join, Pseudo, Ref, arn, resolve, returned
 
 #: Our choice, not AWS's list: the newest Python Lambda runs (the model's Runtime enum has retired ones).
 RUNTIME = "python3.13"
@@ -67,8 +68,32 @@ class Function(Unit):
     def name(self, ctx: Context) -> str:
         return ctx.names.function
 
-    def environment(self, ctx: Context) -> dict[str, str]:
+    def variables(self, ctx: Context) -> dict[str, str | Ref]:
+        """Its environment variables as declared (Ref: another resource's ID)."""
         return {}
+
+    def environment(self, ctx: Context) -> dict[str, str]:
+        """Its environment variables as Lambda has them."""
+        return dict(resolve(self.variables(ctx), ctx))
+
+    def declare(self, ctx: Context) -> list[Call]:
+        env = self.variables(ctx)
+        params: dict[str, Any] = {
+            "FunctionName": self.name(ctx),
+            "Runtime": RUNTIME,
+            "Role": Ref(self.role_key, "arn"),
+            "Handler": self.handler,
+            "Code": {"ZipFile": function_zip()},
+            "Description": f"authdemo stack {ctx.names.stack}: {self.purpose}",
+            "Timeout": self.timeout,
+            "MemorySize": 128,
+            "Architectures": [ARCHITECTURE],
+            "Tags": ctx.tags,
+            **({"Environment": {"Variables": env}} if env else {}),
+        }
+        returns = {"name": "FunctionName", "arn": "FunctionArn"}
+        note = "retried while the new role propagates (Lambda cannot assume it yet)"
+        return [Call("lambda", "CreateFunction", params, returns, note=note)]
 
     def discover(self, ctx: Context) -> list[Rec]:
         fn = get(ctx.clients("lambda").get_function, FunctionName=self.name(ctx))
@@ -80,9 +105,8 @@ class Function(Unit):
     def create(self, ctx: Context) -> Rec:
         """Retry while the new role propagates: short, capped backoff, never a fixed sleep."""
         lam = ctx.clients("lambda")
-        role = ctx.rec(self.role_key)
-        code = function_zip()
-        env = self.environment(ctx)
+        call = self.declare(ctx)[0]
+        params = resolve(call.params, ctx)
         deadline = time.monotonic() + ROLE_WAIT_SECONDS
         attempt = 0
         architecture = ARCHITECTURE
@@ -90,20 +114,8 @@ class Function(Unit):
             attempt += 1
             began = time.monotonic()
             try:
-                fn = lam.create_function(
-                    FunctionName=self.name(ctx),
-                    Runtime=RUNTIME,
-                    Role=role["arn"],
-                    Handler=self.handler,
-                    Code={"ZipFile": code},
-                    Description=f"authdemo stack {ctx.names.stack}: {self.purpose}",
-                    Timeout=self.timeout,
-                    MemorySize=128,
-                    Architectures=[architecture],
-                    Tags=ctx.tags,
-                    **({"Environment": {"Variables": env}} if env else {}),
-                )
-                return {"name": fn["FunctionName"], "arn": fn["FunctionArn"]}
+                fn = lam.create_function(**{**params, "Architectures": [architecture]})
+                return returned(call, fn)
             except AuthdemoError as exc:
                 message = exc.aws_message.lower()
                 invalid = exc.aws_code == "InvalidParameterValueException"
@@ -175,12 +187,8 @@ class AuthorizerFunction(Function):
     def name(self, ctx: Context) -> str:
         return ctx.names.authorizer_function
 
-    def environment(self, ctx: Context) -> dict[str, str]:
-        return {
-            "USER_POOL_ID": ctx.rec("user_pool")["id"],
-            "CLIENT_ID": ctx.rec("app_client")["id"],
-            "GROUP": ctx.names.group,
-        }
+    def variables(self, ctx: Context) -> dict[str, str | Ref]:
+        return {"USER_POOL_ID": Ref("user_pool"), "CLIENT_ID": Ref("app_client"), "GROUP": ctx.names.group}
 
     def configure(self, ctx: Context, rec: Rec) -> Rec | None:
         """A re-created pool or client: point the kept function at them."""
@@ -209,9 +217,25 @@ class Permission(Unit):
     def statement_id(self, ctx: Context) -> str:
         return ctx.names.statement_id
 
+    def source(self, ctx: Context) -> Join:
+        """The SourceArn as declared: this API's GET routes."""
+        return arn("execute-api", Ref("api"), f"/{ROUTE_SOURCE}")
+
     def source_arn(self, ctx: Context) -> str:
-        api_id = ctx.rec("api")["id"]
-        return ctx.arn("execute-api", f"{api_id}/{ROUTE_SOURCE}")
+        return str(resolve(self.source(ctx), ctx))
+
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {
+            "FunctionName": Ref(self.function_key, "name"),
+            "StatementId": self.statement_id(ctx),
+            "Action": "lambda:InvokeFunction",
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": self.source(ctx),
+            "SourceAccount": Pseudo("account"),
+        }
+        return [
+            Call("lambda", "AddPermission", params, note="API Gateway may invoke it, from SourceArn only")
+        ]
 
     def discover(self, ctx: Context) -> list[Rec]:
         fn = ctx.records.resource(self.function_key)
@@ -234,19 +258,13 @@ class Permission(Unit):
         """AddPermission; ResourceConflictException means either "that statement exists" (AWS
         refuses a repeated StatementId, moto accepts it: it is ours, done) or "an update of the
         function is in progress" (retry shortly)."""
-        want = self.source_arn(ctx)
+        params = resolve(self.declare(ctx)[0].params, ctx)
+        want = params["SourceArn"]
         deadline = time.monotonic() + CONFLICT_WAIT_SECONDS
         delay = 0.25
         while True:
             try:
-                ctx.clients("lambda").add_permission(
-                    FunctionName=ctx.rec(self.function_key)["name"],
-                    StatementId=self.statement_id(ctx),
-                    Action="lambda:InvokeFunction",
-                    Principal="apigateway.amazonaws.com",
-                    SourceArn=want,
-                    SourceAccount=ctx.account(),
-                )
+                ctx.clients("lambda").add_permission(**params)
                 break
             except AuthdemoError as exc:
                 if exc.aws_code != "ResourceConflictException":
@@ -289,9 +307,8 @@ class AuthorizerPermission(Permission):
     def statement_id(self, ctx: Context) -> str:
         return ctx.names.authorizer_statement_id
 
-    def source_arn(self, ctx: Context) -> str:
-        api_id = ctx.rec("api")["id"]
-        return ctx.arn("execute-api", f"{api_id}/authorizers/{ctx.rec('lambda_authorizer')['id']}")
+    def source(self, ctx: Context) -> Join:
+        return arn("execute-api", Ref("api"), "/authorizers/", Ref("lambda_authorizer"))
 
 
 def _architecture_refused(message: str) -> bool:
@@ -326,8 +343,8 @@ class RestPermission(Permission):
     def statement_id(self, ctx: Context) -> str:
         return ctx.names.rest_statement_id
 
-    def source_arn(self, ctx: Context) -> str:
-        return ctx.arn("execute-api", f"{ctx.rec('rest_api')['id']}/{ROUTE_SOURCE}")
+    def source(self, ctx: Context) -> Join:
+        return arn("execute-api", Ref("rest_api"), f"/{ROUTE_SOURCE}")
 
     def delete(self, ctx: Context, rec: Rec) -> None:
         """Only `up --no-rest` calls this (`down` deletes the function, its policy with it)."""
@@ -351,6 +368,5 @@ class RestAuthorizerPermission(RestPermission):
     def statement_id(self, ctx: Context) -> str:
         return ctx.names.rest_authorizer_statement_id
 
-    def source_arn(self, ctx: Context) -> str:
-        api_id = ctx.rec("rest_api")["id"]
-        return ctx.arn("execute-api", f"{api_id}/authorizers/{ctx.rec('rest_token_authorizer')['id']}")
+    def source(self, ctx: Context) -> Join:
+        return arn("execute-api", Ref("rest_api"), "/authorizers/", Ref("rest_token_authorizer"))

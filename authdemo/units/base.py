@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Protocol
 
 from ..aws import Clients
 from ..errors import AuthdemoError
+from .declare import Call
 
 #: A resource's recorded IDs, as kept in the state file (`{"id": ..., "arn": ...}`).
 Rec = dict[str, Any]
@@ -255,6 +256,17 @@ class Unit:
     def discover(self, ctx: Context) -> list[Rec]:
         """Every copy of this resource in AWS that belongs to the stack (name + tag/path)."""
         return []
+
+    def declare(self, ctx: Context) -> list[Call]:
+        """The calls that make this resource as `up` wants it on a fresh stack: the creating call
+        first, then those that complete it (AdminSetUserPassword, PutRetentionPolicy, ...). Reads
+        no AWS and no recorded ID (Ref stands for them): an exporter calls it on a Context whose
+        records are empty (`MemoryRecords({}, settings)`), for the stack's profile (issuer,
+        audiences, rest, sign_up, callback_port as the state or the options say). `create` sends
+        the first (see declare.send); the completing calls are sent by `configure` on a fresh
+        resource. The one place-bound value that is not a Pseudo is the domain's prefix, a digest
+        of the account: a context for an exporter knows the account (`account_id`)."""
+        raise NotImplementedError
 
     def create(self, ctx: Context) -> Rec:
         """Create it with one creating call; returns the IDs AWS answered with."""

@@ -11,6 +11,9 @@ from ..errors import AuthdemoError
 from ..validate import PASSWORD_POLICY, email_like
 from .base import TAG_KEY, Context, Rec, Unit
 from .cognito_oauth import PoolClient, oauth_settings, settled
+from .declare import Call, Ref, Secret, returned, send
+
+POOL = Ref("user_pool")
 
 #: Our choice of feature plan: Lite, the cheapest, has all authdemo uses (password sign-in, the
 #: classic hosted UI of ManagedLoginVersion 1, resource servers, client credentials); a pool
@@ -39,16 +42,23 @@ class UserPool(Unit):
                     found.append({"id": pool["Id"], "arn": detail.get("Arn")})
         return found
 
-    def create(self, ctx: Context) -> Rec:
-        pool = ctx.clients("cognito-idp").create_user_pool(
-            PoolName=ctx.names.user_pool,
-            UserPoolTier=POOL_TIER,  # came with ManagedLoginVersion (pyproject: boto3>=1.36)
-            Policies={"PasswordPolicy": PASSWORD_POLICY},
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {
+            "PoolName": ctx.names.user_pool,
+            "UserPoolTier": POOL_TIER,  # came with ManagedLoginVersion (pyproject: boto3>=1.36)
+            "Policies": {"PasswordPolicy": dict(PASSWORD_POLICY)},
             **self.wanted(ctx),
-            DeletionProtection="INACTIVE",
-            UserPoolTags=ctx.tags,
-        )["UserPool"]
-        return {"id": pool["Id"], "arn": pool.get("Arn")}
+            "DeletionProtection": "INACTIVE",
+            "UserPoolTags": ctx.tags,
+        }
+        returns = {"id": "UserPool.Id", "arn": "UserPool.Arn"}
+        return [
+            Call("cognito-idp", "CreateUserPool", params, returns, note="who may sign in, on the Lite plan")
+        ]
+
+    def create(self, ctx: Context) -> Rec:
+        call = self.declare(ctx)[0]
+        return returned(call, send(ctx, call))
 
     @staticmethod
     def wanted(ctx: Context) -> dict[str, Any]:
@@ -134,11 +144,15 @@ class AppClient(PoolClient):
             **oauth_settings(ctx),
         }
 
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {"UserPoolId": POOL, "GenerateSecret": False, **self.wanted(ctx)}
+        returns = {"id": "UserPoolClient.ClientId"}
+        note = "a public client: password sign-in and the code flow with PKCE"
+        return [Call("cognito-idp", "CreateUserPoolClient", params, returns, note=note)]
+
     def create(self, ctx: Context) -> Rec:
-        client = ctx.clients("cognito-idp").create_user_pool_client(
-            UserPoolId=ctx.rec("user_pool")["id"], GenerateSecret=False, **self.wanted(ctx)
-        )["UserPoolClient"]
-        return {"id": client["ClientId"]}
+        call = self.declare(ctx)[0]
+        return returned(call, send(ctx, call))
 
     def configure(self, ctx: Context, rec: Rec) -> Rec | None:
         """Bring a kept or adopted client (e.g. one made before issue 11, or another
@@ -202,8 +216,7 @@ class User(Unit):
     def username(self, ctx: Context) -> str:
         return ctx.username
 
-    def password(self, ctx: Context) -> str:
-        return ctx.password
+    secret = Secret("password")
 
     def _get(self, ctx: Context) -> Rec | None:
         return get(
@@ -215,30 +228,33 @@ class User(Unit):
     def discover(self, ctx: Context) -> list[Rec]:
         return [{"username": self.username(ctx)}] if self._get(ctx) else []
 
-    def create(self, ctx: Context) -> Rec:
+    def declare(self, ctx: Context) -> list[Call]:
         username = self.username(ctx)
         attributes = [{"Name": "email", "Value": username}] if email_like(username) else []
         if attributes:
             attributes.append({"Name": "email_verified", "Value": "true"})
-        ctx.clients("cognito-idp").admin_create_user(
-            UserPoolId=ctx.rec("user_pool")["id"],
-            Username=username,
-            UserAttributes=attributes,
-            MessageAction="SUPPRESS",
-        )
-        return {"username": username}
+        made = {
+            "UserPoolId": POOL,
+            "Username": username,
+            "UserAttributes": attributes,
+            "MessageAction": "SUPPRESS",
+        }
+        password = {"UserPoolId": POOL, "Username": username, "Password": self.secret, "Permanent": True}
+        return [
+            Call("cognito-idp", "AdminCreateUser", made, note="no invitation sent"),
+            Call("cognito-idp", "AdminSetUserPassword", password, note="permanent: no FORCE_CHANGE_PASSWORD"),
+        ]
+
+    def create(self, ctx: Context) -> Rec:
+        send(ctx, self.declare(ctx)[0])
+        return {"username": self.username(ctx)}
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         return rec.get("username") == self.username(ctx) and self._get(ctx) is not None
 
     def configure(self, ctx: Context, rec: Rec) -> Rec | None:
         """Set the password as permanent (leaves FORCE_CHANGE_PASSWORD; idempotent)."""
-        ctx.clients("cognito-idp").admin_set_user_password(
-            UserPoolId=ctx.rec("user_pool")["id"],
-            Username=self.username(ctx),
-            Password=self.password(ctx),
-            Permanent=True,
-        )
+        send(ctx, self.declare(ctx)[1])
         return {"username": self.username(ctx), "confirmed": True}
 
 
@@ -252,8 +268,7 @@ class Student(User):
     def username(self, ctx: Context) -> str:
         return ctx.names.student
 
-    def password(self, ctx: Context) -> str:
-        return ctx.student_password
+    secret = Secret("student_password")
 
 
 class Group(Unit):
@@ -279,12 +294,16 @@ class Group(Unit):
             return []
         return [{"name": ctx.names.group}] if self._get(ctx) else []
 
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {
+            "GroupName": ctx.names.group,
+            "UserPoolId": POOL,
+            "Description": f"authdemo stack {ctx.names.stack}: may pass the Lambda authorizer",
+        }
+        return [Call("cognito-idp", "CreateGroup", params, note="its members' tokens carry cognito:groups")]
+
     def create(self, ctx: Context) -> Rec:
-        ctx.clients("cognito-idp").create_group(
-            GroupName=ctx.names.group,
-            UserPoolId=ctx.rec("user_pool")["id"],
-            Description=f"authdemo stack {ctx.names.stack}: may pass the Lambda authorizer",
-        )
+        send(ctx, self.declare(ctx)[0])
         return {"name": ctx.names.group}
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
@@ -316,10 +335,12 @@ class Membership(Unit):
             return []
         return [{"group": ctx.names.group, "username": ctx.username}] if self._member(ctx) else []
 
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {"UserPoolId": POOL, "Username": ctx.username, "GroupName": ctx.names.group}
+        return [Call("cognito-idp", "AdminAddUserToGroup", params, note="the demo user is a presenter")]
+
     def create(self, ctx: Context) -> Rec:
-        ctx.clients("cognito-idp").admin_add_user_to_group(
-            UserPoolId=ctx.rec("user_pool")["id"], Username=ctx.username, GroupName=ctx.names.group
-        )
+        send(ctx, self.declare(ctx)[0])
         return {"group": ctx.names.group, "username": ctx.username}
 
     def exists(self, ctx: Context, rec: Rec) -> bool:

@@ -19,6 +19,7 @@ from ..aws import AwsClient, get
 from ..errors import AuthdemoError, NotFound, UnreachableError
 from . import base
 from .base import Context, Rec, Unit
+from .declare import Call, Ref, returned, send
 
 #: The custom scope the `/m2m` route wants and the machine client is allowed.
 M2M_SCOPE = "authdemo/read"
@@ -140,16 +141,24 @@ class Domain(Unit):
             return []
         return [domain_rec(ctx, prefix, pool["id"])]
 
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {
+            "Domain": self.prefix(ctx),
+            "UserPoolId": Ref("user_pool"),
+            "ManagedLoginVersion": MANAGED_LOGIN_VERSION,
+        }
+        note = "managed login and the token endpoint; the prefix is a digest of account, region and stack"
+        return [Call("cognito-idp", "CreateUserPoolDomain", params, note=note)]
+
     def create(self, ctx: Context) -> Rec:
         """A prefix refused as taken may be one whose domain is being deleted (an `up` right
         after `down`): wait until that is over, then ask once more."""
+        call = self.declare(ctx)[0]
         prefix = self.prefix(ctx)
         pool_id = ctx.rec("user_pool")["id"]
         for last in (False, True):
             try:
-                ctx.clients("cognito-idp").create_user_pool_domain(
-                    Domain=prefix, UserPoolId=pool_id, ManagedLoginVersion=MANAGED_LOGIN_VERSION
-                )
+                send(ctx, call)
                 break
             except AuthdemoError as exc:
                 refused = self._refused(ctx, exc, prefix, pool_id)
@@ -212,16 +221,20 @@ class ResourceServer(Unit):
             return []
         return [{"id": ctx.names.resource_server}] if self._get(ctx) else []
 
-    def create(self, ctx: Context) -> Rec:
-        identifier = ctx.names.resource_server
+    def declare(self, ctx: Context) -> list[Call]:
         scope = M2M_SCOPE.partition("/")[2]
-        ctx.clients("cognito-idp").create_resource_server(
-            UserPoolId=ctx.rec("user_pool")["id"],
-            Identifier=identifier,
-            Name=f"authdemo stack {ctx.names.stack}",
-            Scopes=[{"ScopeName": scope, "ScopeDescription": "call GET /m2m"}],
-        )
-        return {"id": identifier}
+        params = {
+            "UserPoolId": Ref("user_pool"),
+            "Identifier": ctx.names.resource_server,
+            "Name": f"authdemo stack {ctx.names.stack}",
+            "Scopes": [{"ScopeName": scope, "ScopeDescription": "call GET /m2m"}],
+        }
+        returns = {"id": "ResourceServer.Identifier"}
+        return [Call("cognito-idp", "CreateResourceServer", params, returns, note=f"the scope {M2M_SCOPE}")]
+
+    def create(self, ctx: Context) -> Rec:
+        send(ctx, self.declare(ctx)[0])
+        return {"id": ctx.names.resource_server}
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
         return self._get(ctx) is not None
@@ -276,14 +289,20 @@ class M2MClient(PoolClient):
     def client_name(self, ctx: Context) -> str:
         return ctx.names.m2m_client
 
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {
+            "UserPoolId": Ref("user_pool"),
+            "ClientName": ctx.names.m2m_client,
+            "GenerateSecret": True,
+            "AllowedOAuthFlows": ["client_credentials"],
+            "AllowedOAuthFlowsUserPoolClient": True,
+            "AllowedOAuthScopes": [M2M_SCOPE],
+            "PreventUserExistenceErrors": "ENABLED",
+        }
+        returns = {"id": "UserPoolClient.ClientId"}  # never the ClientSecret
+        note = "a confidential client: Cognito generates its secret"
+        return [Call("cognito-idp", "CreateUserPoolClient", params, returns, note=note)]
+
     def create(self, ctx: Context) -> Rec:
-        client = ctx.clients("cognito-idp").create_user_pool_client(
-            UserPoolId=ctx.rec("user_pool")["id"],
-            ClientName=ctx.names.m2m_client,
-            GenerateSecret=True,
-            AllowedOAuthFlows=["client_credentials"],
-            AllowedOAuthFlowsUserPoolClient=True,
-            AllowedOAuthScopes=[M2M_SCOPE],
-            PreventUserExistenceErrors="ENABLED",
-        )["UserPoolClient"]
-        return {"id": client["ClientId"]}  # never the ClientSecret
+        call = self.declare(ctx)[0]
+        return returned(call, send(ctx, call))

@@ -16,6 +16,7 @@ from typing import Any
 from ..aws import DENIED, get
 from ..errors import AuthdemoError, NotFound
 from .base import Context, Rec, Unit
+from .declare import Call, Join, Pseudo, Ref, arn, resolve, send
 
 
 def policy_document(statement: list[dict[str, Any]]) -> str:
@@ -54,7 +55,7 @@ class Role(Unit):
             f"(its path is not {ctx.names.role_path}); choose another --stack."
         )
 
-    def create(self, ctx: Context) -> Rec:
+    def declare(self, ctx: Context) -> list[Call]:
         trust = policy_document(
             [
                 {
@@ -64,13 +65,19 @@ class Role(Unit):
                 }
             ]
         )
-        role = ctx.clients("iam").create_role(
-            RoleName=self.name(ctx),
-            Path=ctx.names.role_path,
-            AssumeRolePolicyDocument=trust,
-            Description=f"authdemo stack {ctx.names.stack}: {self.purpose}",
-            Tags=[{"Key": k, "Value": v} for k, v in ctx.tags.items()],
-        )["Role"]
+        params = {
+            "RoleName": self.name(ctx),
+            "Path": ctx.names.role_path,
+            "AssumeRolePolicyDocument": trust,
+            "Description": f"authdemo stack {ctx.names.stack}: {self.purpose}",
+            "Tags": [{"Key": k, "Value": v} for k, v in ctx.tags.items()],
+        }
+        returns = {"name": "Role.RoleName", "arn": "Role.Arn"}
+        return [Call("iam", "CreateRole", params, returns, note=f"it {self.purpose}")]
+
+    def create(self, ctx: Context) -> Rec:
+        call = self.declare(ctx)[0]
+        role = send(ctx, call)["Role"]
         return {"name": role["RoleName"], "arn": role["Arn"], "created_at": time.time()}
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
@@ -124,6 +131,17 @@ class Role(Unit):
             iam.delete_role(RoleName=rec["name"])
 
 
+def _merged(parts: list[str | Ref | Pseudo]) -> list[str | Ref | Pseudo]:
+    """Adjacent texts as one, empty texts dropped."""
+    out: list[str | Ref | Pseudo] = []
+    for part in parts:
+        if isinstance(part, str) and out and isinstance(out[-1], str):
+            out[-1] += part
+        elif part != "":
+            out.append(part)
+    return out
+
+
 @contextlib.contextmanager
 def _gone_if_denied(ctx: Context, name: str) -> Iterator[None]:
     """A change of a role that is gone is denied, not answered NoSuchEntity, under a policy scoped
@@ -169,17 +187,27 @@ class RolePolicy(Unit):
         return ctx.names.log_group
 
     def document(self, ctx: Context) -> str:
-        arn = ctx.arn("logs", f"log-group:{self.log_group(ctx)}")
-        return policy_document(
+        """The policy as PutRolePolicy sends it."""
+        return str(resolve(self.policy(ctx), ctx))
+
+    def policy(self, ctx: Context) -> Join:
+        """The policy as JSON, the log group's ARN in it made of the stack's place (a Join)."""
+        marker = "@LOG_GROUP_ARN@"
+        text = policy_document(
             [
                 {
                     "Sid": "WriteOwnLogs",
                     "Effect": "Allow",
                     "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": [f"{arn}:*", f"{arn}:log-stream:*"],
+                    "Resource": [f"{marker}:*", f"{marker}:log-stream:*"],
                 }
             ]
         )
+        group = arn("logs", f"log-group:{self.log_group(ctx)}").parts
+        parts: list[str | Ref | Pseudo] = []
+        for i, piece in enumerate(text.split(marker)):
+            parts += [*group, piece] if i else [piece]
+        return Join(tuple(_merged(parts)))
 
     def discover(self, ctx: Context) -> list[Rec]:
         iam = ctx.clients("iam")
@@ -187,12 +215,16 @@ class RolePolicy(Unit):
             return []
         return [{"name": ctx.names.role_policy}]
 
+    def declare(self, ctx: Context) -> list[Call]:
+        params = {
+            "RoleName": Ref(self.parent or "role", "name"),
+            "PolicyName": ctx.names.role_policy,
+            "PolicyDocument": self.policy(ctx),
+        }
+        return [Call("iam", "PutRolePolicy", params, note="write its own logs, nothing else")]
+
     def create(self, ctx: Context) -> Rec:
-        ctx.clients("iam").put_role_policy(
-            RoleName=ctx.rec(self.parent or "role")["name"],
-            PolicyName=ctx.names.role_policy,
-            PolicyDocument=self.document(ctx),
-        )
+        send(ctx, self.declare(ctx)[0])
         return {"name": ctx.names.role_policy}
 
     def exists(self, ctx: Context, rec: Rec) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..aws import get
 from ..errors import AuthdemoError
 from .base import TAG_KEY, Context, Rec, Unit
+from .declare import Call, send
 
 LOG_RETENTION_DAYS = 1
 
@@ -37,9 +38,26 @@ class LogGroup(Unit):
                 found.append({"name": group["logGroupName"]})
         return found
 
+    def declare(self, ctx: Context) -> list[Call]:
+        name = self.name(ctx)
+        return [
+            Call(
+                "logs",
+                "CreateLogGroup",
+                {"logGroupName": name, "tags": ctx.tags},
+                note="tagged, made before Lambda would",
+            ),
+            Call(
+                "logs",
+                "PutRetentionPolicy",
+                {"logGroupName": name, "retentionInDays": LOG_RETENTION_DAYS},
+                note="a demo's logs vanish by themselves",
+            ),
+        ]
+
     def create(self, ctx: Context) -> Rec:
         try:
-            ctx.clients("logs").create_log_group(logGroupName=self.name(ctx), tags=ctx.tags)
+            send(ctx, self.declare(ctx)[0])
         except AuthdemoError as exc:
             if exc.aws_code != "ResourceAlreadyExistsException":
                 raise
@@ -49,7 +67,7 @@ class LogGroup(Unit):
         """1-day retention: logs of a demo cost nothing and vanish by themselves."""
         if self.key not in ctx.fresh:
             return None  # kept or adopted: it was set when the group was made
-        ctx.clients("logs").put_retention_policy(logGroupName=rec["name"], retentionInDays=LOG_RETENTION_DAYS)
+        send(ctx, self.declare(ctx)[1])
         return None
 
     def exists(self, ctx: Context, rec: Rec) -> bool:
