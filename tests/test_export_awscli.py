@@ -14,25 +14,29 @@ from conftest import leftovers, run
 BIN = Path(sys.executable).parent  # the project's .venv/bin: `authdemo` and `aws`
 
 
-def _failing(tmp_path: Path, operation: str) -> Path:
-    """A directory whose `aws` fails `operation` as AWS would fail it, and runs every other."""
+def _failing(tmp_path: Path, operation: str, aws: Path) -> Path:
+    """A directory whose `aws` fails `operation` as AWS would fail it, and runs every other
+    (with the `aws` in the directory `aws`)."""
     fake = tmp_path / "failing-bin"
     fake.mkdir()
     (fake / "aws").write_text(
         "#!/bin/bash\n"
         f'for a in "$@"; do [ "$a" = {operation} ] && {{ echo "An error occurred (InternalErrorException) '
         f'when calling it: injected" >&2; exit 254; }}; done\n'
-        f'exec {BIN}/aws "$@"\n'
+        f'exec {aws}/aws "$@"\n'
     )
     (fake / "aws").chmod(0o755)
     return fake
 
 
-def _bash(script: Path, *args: str, password: str = "", path: Path = BIN) -> subprocess.CompletedProcess[str]:
+def _bash(
+    script: Path, aws: Path, *args: str, password: str = "", path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """`script` in a clean shell (no AWS variable, no config, no profile) that first does
-    `eval "$(authdemo local env)"`, as the README tells a learner to."""
+    `eval "$(authdemo local env)"`, as the README tells a learner to; `aws` is the directory of
+    the aws CLI to run (conftest's `fast_aws`: the real one, forked warm)."""
     env = {
-        "PATH": f"{path}:{BIN}:/usr/bin:/bin",
+        "PATH": ":".join(str(p) for p in (path, aws, BIN, "/usr/bin", "/bin") if p),
         "HOME": str(script.parent),
         "AUTHDEMO_HOME": os.environ["AUTHDEMO_HOME"],
         "AUTHDEMO_PASSWORD": password,
@@ -50,7 +54,7 @@ def _bash(script: Path, *args: str, password: str = "", path: Path = BIN) -> sub
 
 
 def test_the_script_builds_a_stack_up_adopts_test_passes_down_deletes(
-    local_daemon: Any, tmp_path: Path
+    local_daemon: Any, fast_aws: Path, tmp_path: Path
 ) -> None:
     """THE round trip: the exported script, in a clean shell against the embedded AWS, stopped by
     a failure at its sixth step and run again from the top, builds a stack (the first run's roles
@@ -63,7 +67,7 @@ def test_the_script_builds_a_stack_up_adopts_test_passes_down_deletes(
     assert exported.exit_code == 0, exported.output
     assert password not in script.read_text()
 
-    failed = _bash(script, password=password, path=_failing(tmp_path, "create-user-pool"))
+    failed = _bash(script, fast_aws, password=password, path=_failing(tmp_path, "create-user-pool", fast_aws))
     assert failed.returncode != 0 and "injected" in failed.stderr, failed.stderr[-3000:]
     made = leftovers(endpoint_url=local_daemon.url, credentials=local_daemon.credentials)
     assert (
@@ -71,7 +75,7 @@ def test_the_script_builds_a_stack_up_adopts_test_passes_down_deletes(
         and f"/aws/lambda/authdemo-{stack}-hello" in made["log_groups"]
     )
 
-    built = _bash(script, password=password)
+    built = _bash(script, fast_aws, password=password)
     assert built.returncode == 0, built.stderr[-3000:]
     assert "Built the stack" in built.stderr
 
@@ -90,7 +94,7 @@ def test_the_script_builds_a_stack_up_adopts_test_passes_down_deletes(
     assert not [name for names in left.values() for name in names if f"authdemo-{stack}-" in name], left
 
 
-def test_the_scripts_cleanup_deletes_what_it_built(local_daemon: Any, tmp_path: Path) -> None:
+def test_the_scripts_cleanup_deletes_what_it_built(local_daemon: Any, fast_aws: Path, tmp_path: Path) -> None:
     """`bash <script> delete` deletes every resource the script built (the smallest stack: an
     external issuer's, no Cognito, no REST half), in down's order. ~25 aws CLI runs (~15 s)."""
     stack = "cleaned"
@@ -104,7 +108,7 @@ def test_the_scripts_cleanup_deletes_what_it_built(local_daemon: Any, tmp_path: 
         left = leftovers(endpoint_url=local_daemon.url, credentials=local_daemon.credentials)
         return sorted(name for names in left.values() for name in names if f"authdemo-{stack}-" in name)
 
-    built = _bash(script)
+    built = _bash(script, fast_aws)
     assert built.returncode == 0, built.stderr[-3000:]
     assert ours() == sorted(
         [
@@ -114,7 +118,7 @@ def test_the_scripts_cleanup_deletes_what_it_built(local_daemon: Any, tmp_path: 
             f"/aws/lambda/authdemo-{stack}-hello",
         ]
     )
-    deleted = _bash(script, "delete")
+    deleted = _bash(script, fast_aws, "delete")
     assert deleted.returncode == 0, deleted.stderr[-3000:]
     assert ours() == []
 

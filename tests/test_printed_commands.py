@@ -52,8 +52,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def shell(tmp_path: Path) -> Any:
-    """A clean environment (env -i) in which `authdemo`, `python` and `aws` resolve."""
+def shell(tmp_path: Path, fast_aws: Path) -> Any:
+    """A clean environment (env -i) in which `authdemo`, `python` and `aws` resolve (the real aws
+    CLI, forked warm: conftest's `fast_aws`)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "authdemo"
@@ -63,7 +64,9 @@ def shell(tmp_path: Path) -> Any:
     home = tmp_path / "home"
     home.mkdir()
     env = {
-        "PATH": os.pathsep.join([str(bin_dir), str(venv_bin), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "PATH": os.pathsep.join(
+            [str(bin_dir), str(fast_aws), str(venv_bin), "/usr/local/bin", "/usr/bin", "/bin"]
+        ),
         "HOME": str(home),
         "AUTHDEMO_HOME": str(tmp_path / "authdemo-home"),
         "PYTHONPATH": str(ROOT),
