@@ -307,13 +307,16 @@ def _observer(title: str, explain: bool = False) -> Callable[[], Any]:
 @click.group(cls=Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="authdemo")
 def cli() -> None:
-    """Show JWT authorization on an API Gateway HTTP API, end to end, one command per step.
+    """Show JWT authorization on API Gateway's HTTP and REST APIs, end to end, one command per step.
 
     `up` creates a Cognito user pool, app client and users, a Lambda function and an HTTP API
     with five doors (routes: /protected and /scoped behind JWT authorizers, /lambda behind a
-    Lambda authorizer, /iam behind IAM, /m2m for machine-to-machine tokens); `test` sends eight
-    credentials (no token, ID, access, tampered, another user's, M2M, signed-out, SigV4) to
-    every door and checks each answer: one matrix of 401, 403 and 200; `down` deletes it all.
+    Lambda authorizer, /iam behind IAM, /m2m for machine-to-machine tokens), and beside it a REST
+    API whose doors take a Cognito user pool authorizer, a cached Lambda authorizer that returns an
+    IAM policy, and IAM (`--no-rest`: without it); `test` sends eight credentials (no token, ID,
+    access, tampered, another user's, M2M, signed-out, SigV4) to every door and checks each
+    answer: one matrix of 401, 403 and 200 per API; `down` deletes it all; `export` writes the
+    stack as SAM, CloudFormation, serverless.yml or aws-cli commands.
     """
 
 
