@@ -32,6 +32,7 @@ from .units import (
     REST_DOORS,
     Context,
     MemoryRecords,
+    Names,
     Rec,
     Records,
     Unit,
@@ -47,10 +48,17 @@ def up(
     """Create (or complete, or confirm) the whole stack; returns its summary. With --explain,
     every AWS call of the command as an `aws` command (the result's `calls`, per step)."""
     relay = engine.Relay()
-    with engine.explaining(relay, opts.explain) as calls:
+    with engine.explaining(relay, opts.explain, shown_in_explain(opts)) as calls:
         info, result, notes = _build(opts, relay.attach(observer_factory))
     result.calls = calls
     return info, result, notes
+
+
+def shown_in_explain(opts: Options) -> tuple[str, ...]:
+    """What `--explain` shows though the model marks it sensitive: the stack's two usernames
+    (their emails too), which `status` shows anyway, and `true` (email_verified). Passwords and
+    everything else the model marks stay ***."""
+    return (opts.username or DEFAULT_USERNAME, Names(opts.stack).student, "true")
 
 
 def _build(
@@ -252,7 +260,7 @@ def down(
     """Delete what the state records (plus any copy found by name and tag), in reverse order.
     With --explain, as `up`."""
     relay = engine.Relay()
-    with engine.explaining(relay, opts.explain) as calls:
+    with engine.explaining(relay, opts.explain, shown_in_explain(opts)) as calls:
         deleted, result, notes = _delete(opts, relay.attach(observer_factory))
     if result is not None:
         result.calls = calls
@@ -377,7 +385,7 @@ def sweep(
 ) -> tuple[list[tuple[Unit, Rec]], bool]:
     """Find a stack's resources without trusting the state file, confirm, delete them all."""
     relay = engine.Relay()
-    with engine.explaining(relay, opts.explain):
+    with engine.explaining(relay, opts.explain, shown_in_explain(opts)):
         return _sweep(opts, confirm, relay.attach(observer_factory))
 
 

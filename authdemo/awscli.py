@@ -17,7 +17,7 @@ import functools
 import json
 import re
 import shlex
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,7 @@ def command(
     secret: Callable[[Secret], str] | None = None,
     endpoint_url: str | None = None,
     region: str | None = None,
+    public: Collection[str] = (),
 ) -> str:
     """The `aws` command for `call` (resolved or declared), one line that works when pasted.
 
@@ -60,10 +61,13 @@ def command(
     the model marks `sensitive` (a password, and also a username or a function's environment:
     the model marks those too) is `'***'`: what a live call shows. A caller that gives `secret`
     has said which values are secret (the declaration's Secrets) and gets the other literals as
-    declared: the aws-cli export needs its usernames. `--endpoint-url`/`--region` are appended
+    declared: the aws-cli export needs its usernames. `public`: literals shown even where the model
+    says sensitive, because they are no secret and authdemo shows them everywhere else (the stack's
+    usernames, which are also their emails; `true`): `--explain` passes them, so only what is
+    secret stays `'***'`. `--endpoint-url`/`--region` are appended
     when given. A variable inside JSON is spliced in as it is (an ID, a region: nothing to escape).
     Raises ValueError for a parameter the operation does not have."""
-    render = _Render(call, names or default_name, secret)
+    render = _Render(call, names or default_name, secret, frozenset(public))
     op = _model(call.service).operation_model(call.operation)
     members = op.input_shape.members if op.input_shape is not None else {}
     words = ["aws", call.service, _kebab(call.operation)]
@@ -136,9 +140,14 @@ class _Render:
     """Turns one call's parameters into shell words (state: the variables met so far)."""
 
     def __init__(
-        self, call: Call, names: Callable[[Ref], str], secret: Callable[[Secret], str] | None
+        self,
+        call: Call,
+        names: Callable[[Ref], str],
+        secret: Callable[[Secret], str] | None,
+        public: frozenset[str] = frozenset(),
     ) -> None:
         self.names = names
+        self.public = public
         self.secret = secret
         self.mask = secret is None  # no one has said what is secret: the model's `sensitive` does
         self.slots: list[str] = []
@@ -193,7 +202,7 @@ class _Render:
         if isinstance(value, Secret):
             shown = self.secret(value) if self.secret is not None else MASK
             return self._slot(shown) if _NAME.match(shown) else shown
-        if sensitive and self.mask:
+        if sensitive and self.mask and not (isinstance(value, str | bool) and _shown(value) in self.public):
             return MASK
         if isinstance(value, bytes | bytearray):  # a blob inside JSON: the CLI takes base64
             return base64.b64encode(value).decode()
@@ -218,7 +227,9 @@ class _Render:
             return {str(k): self._json(v, shape.value, sensitive) for k, v in value.items()}
         if kind == "list" and isinstance(value, list | tuple):
             return [self._json(v, shape.member, sensitive) for v in value]
-        if isinstance(value, bool | int | float) and not (sensitive and self.mask):
+        if isinstance(value, bool | int | float) and not (
+            sensitive and self.mask and _shown(value) not in self.public
+        ):
             return value
         return self._text(value, sensitive)
 
@@ -246,3 +257,10 @@ class _Render:
                     out.append(f"${{{part.name}}}" if glued else f"${part.name}")
             return '"' + "".join(out) + '"'
         return "".join(shlex.quote(p) if isinstance(p, str) else f'"${p.name}"' for p in parts)
+
+
+def _shown(value: str | bool | int | float) -> str:
+    """A literal as `public` names it (`true` for True)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

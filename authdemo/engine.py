@@ -19,7 +19,7 @@ import contextlib
 import functools
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -346,10 +346,11 @@ class Relay:
 
 
 @contextlib.contextmanager
-def explaining(observer: Any, on: bool) -> Iterator[dict[str, list[str]]]:
+def explaining(observer: Any, on: bool, public: Collection[str] = ()) -> Iterator[dict[str, list[str]]]:
     """`--explain`: every AWS call made inside, as the `aws` command a person would type (secrets
-    and what the model marks sensitive as ***), kept per step ("": in none) and handed to the
-    observer's `call(key, text)` as it leaves, to be shown under that step's row."""
+    and what the model marks sensitive as ***, but for the `public` literals: the stack's
+    usernames), kept per step ("": in none) and handed to the observer's `call(key, text)` as it
+    leaves, to be shown under that step's row."""
     calls: dict[str, list[str]] = {}
     if not on:
         yield calls
@@ -364,7 +365,7 @@ def explaining(observer: Any, on: bool) -> Iterator[dict[str, list[str]]]:
     def told(service: str, operation: str, params: Mapping[str, object]) -> None:
         key = current_step() or ""
         try:
-            text = awscli.command(Call(service, operation, params))
+            text = awscli.command(Call(service, operation, params), public=public)
         except ValueError as exc:  # a parameter the model lacks: the call fails, say what it was
             text = f"# aws {service} {operation}: {exc}"
         with lock:

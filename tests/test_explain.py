@@ -49,6 +49,14 @@ def test_up_and_down_explain_every_call_under_its_step(moto: None, monkeypatch) 
     setting = [c for c in shown if c.startswith("aws cognito-idp admin-set-user-password")]
     assert setting and all("--password '***'" in c for c in setting)
     assert password not in up.stdout + up.stderr
+    # A username is no secret (status shows it): shown, though the model marks it sensitive; a
+    # function's environment stays *** (the model's word, nothing said otherwise).
+    assert any("--username demo@example.com" in c for c in setting)
+    assert any("--username student@example.com" in c for c in setting)
+    created = next(c for c in shown if c.startswith("aws cognito-idp admin-create-user"))
+    assert '"Value":"true"' in created and "'***'" not in created
+    env = [c for c in shown if c.startswith("aws lambda create-function") and "--environment" in c]
+    assert env and all('"***"' in c for c in env)
     lines = up.stderr.splitlines()
     row = next(i for i, line in enumerate(lines) if line.lstrip().startswith("Lambda function "))
     assert lines[row + 1].startswith("      aws lambda ")
