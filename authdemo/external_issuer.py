@@ -197,9 +197,9 @@ def test(
     stack: Stack, token: str | None, on_wait: Callable[[str], None]
 ) -> tuple[dict[str, Any], list[Any], float]:
     """No token (401), the given token (200), the same token tampered (401) at /protected."""
-    from .app import summary
     from .checks import Prober
     from .matrix import Credential, run_matrix
+    from .show import summary
     from .stack import require
     from .tokens import decode, tamper
 

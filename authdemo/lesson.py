@@ -8,10 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from . import external_issuer, m2m
-
-# ---------------------------------------------------------------------------------- commands
-from .app import summary
 from .errors import AuthdemoError, UsageError
+from .show import summary
 from .stack import (
     DOORS,
     Options,

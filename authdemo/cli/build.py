@@ -261,12 +261,12 @@ def status(field: str | None, **kwargs: Any) -> None:
       authdemo status --field login_url
       SECRET=$(authdemo status --field m2m_client_secret)
     """
-    from .. import app, console
+    from .. import console, show
 
     opts = _opts(kwargs)
     if field in ("password", "student_password"):
         opts.show_password = True  # asking for the field is asking to see it
-    info = app.status(opts, secret=field == "m2m_client_secret", check=field is None)
+    info = show.status(opts, secret=field == "m2m_client_secret", check=field is None)
     if field:
         value = info.get(field)
         if opts.output == "json":

@@ -64,8 +64,8 @@ def no_branding_fix(stack: Stack, client_id: str) -> str:
 
 def _routes(stack: Stack) -> dict[str, str]:
     """The page's doors: the HTTP API's, and the REST API's (issue 21) under the matrix's names."""
-    from ..app import summary
     from ..expectations import REST_DOORS
+    from ..show import summary
 
     info = summary(stack)
     rest = info.get("rest_routes") or {}
@@ -196,7 +196,7 @@ def _serve(
 
 def kept_or_refreshed(stack: Stack, on_event: Callable[[str], None]) -> dict[str, Any]:
     """The kept tokens, refreshed at the token endpoint when they expired; else one sentence."""
-    from ..app import summary
+    from ..show import summary
 
     client_id = summary(stack)["client_id"]
     record = store.load(stack.path)
