@@ -301,13 +301,13 @@ def rest(server: Any) -> Rest:
 
 @contextmanager
 def standing_in(rest: Rest) -> Iterator[StandIn]:
-    """The session gateway's TOKEN authorizer replaced by a StandIn, for the `with` block."""
-    execute_api = rest.server.gateway.execute_api
-    kept, execute_api.token_authorizer = execute_api.token_authorizer, StandIn()
+    """The session gateway's REST TOKEN authorizer replaced by a StandIn, for the `with` block."""
+    invoker = rest.server.gateway.execute_api.rest
+    kept, invoker.token_authorizer = invoker.token_authorizer, StandIn()
     try:
-        yield execute_api.token_authorizer
+        yield invoker.token_authorizer
     finally:
-        execute_api.token_authorizer = kept
+        invoker.token_authorizer = kept
 
 
 def flip_signature(token: str) -> str:

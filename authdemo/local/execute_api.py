@@ -37,7 +37,7 @@ from authdemo.local.backends import find_api, find_function, moto_cognito_jwks
 from authdemo.local.credentials import Credentials
 from authdemo.local.matching import Target, function_arn_of, match_route, stage_for
 from authdemo.local.permissions import invoke_allowed
-from authdemo.local.rest_api import RestApiInvoker, TokenAuthorizing
+from authdemo.local.rest_api import RestApiInvoker
 from authdemo.local.runtime import FunctionError, FunctionRuntime
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -87,11 +87,7 @@ class ExecuteApi:
     def rest(self) -> RestApiInvoker:
         """The REST APIs' (v1) invoker (`rest_api`): this gateway's runtime and credentials, and its
         `token_authorizer` (`authorizers.token`, which FlushStageAuthorizersCache reaches)."""
-        return RestApiInvoker(self.runtime, self.credentials, self._token_authorizer)
-
-    def _token_authorizer(self) -> TokenAuthorizing | None:
-        found: TokenAuthorizing | None = getattr(self, "token_authorizer", None)
-        return found
+        return RestApiInvoker(self.runtime, self.credentials, self.token_authorizer)
 
     def handle(self, environ: dict[str, Any], api_id: str, path: str, raw_path: str, rid: str) -> Response:
         """The response to one request for `api_id` (path without the invoke-URL prefix)."""

@@ -30,8 +30,7 @@ import hashlib
 import json
 import sys
 import traceback
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from werkzeug.wrappers import Request
 
@@ -39,6 +38,7 @@ from authdemo.local.authorizers import Denied, iam
 from authdemo.local.authorizers.cognito_pool import CognitoPoolConfig, Refused, identity_source_header
 from authdemo.local.authorizers.cognito_pool import authorize as cognito_authorize
 from authdemo.local.authorizers.lambda_ import AuthorizerError
+from authdemo.local.authorizers.token import TokenAuthorizer
 from authdemo.local.backends import find_function
 from authdemo.local.credentials import Credentials
 from authdemo.local.matching import function_arn_of, match_template
@@ -83,23 +83,6 @@ def not_a_signature(authorization: str) -> Gateway | None:
     return 403, body, "IncompleteSignatureException"
 
 
-class TokenAuthorizing(Protocol):
-    """What the gateway needs of a TOKEN authorizer (`authorizers.token.TokenAuthorizer`)."""
-
-    def authorize(
-        self,
-        authorizer: Any,
-        rest_api_id: str,
-        stage: str,
-        region: str,
-        account: str,
-        header_value: str | None,
-        method_arn: str,
-    ) -> dict[str, Any]: ...
-
-    def flush(self, rest_api_id: str, stage: str) -> None: ...
-
-
 def gateway_response(answer: Gateway) -> Response:
     status, body, error_type = answer
     return status, [("content-type", "application/json"), ("x-amzn-ErrorType", error_type)], body
@@ -116,10 +99,11 @@ class RestApiInvoker:
         self,
         runtime: FunctionRuntime,
         credentials: Credentials | None,
-        token_authorizer: Callable[[], TokenAuthorizing | None],
+        token_authorizer: TokenAuthorizer,
     ) -> None:
         """`credentials`: the only key `AWS_IAM` methods accept (None: they refuse every request);
-        `token_authorizer`: the gateway's TOKEN authorizer now (None: TOKEN doors answer 500)."""
+        `token_authorizer`: the gateway's TOKEN authorizer (its cache is what
+        FlushStageAuthorizersCache empties)."""
         self.runtime = runtime
         self.credentials = credentials
         self.token_authorizer = token_authorizer
@@ -184,11 +168,8 @@ class RestApiInvoker:
             scopes = list(method.authorization_scopes or [])
             return cognito_authorize(config, dict(request.headers.items()), scopes), {}
         if kind == "CUSTOM" and auth_type == "TOKEN":
-            token_authorizer = self.token_authorizer()
-            if token_authorizer is None:
-                raise AuthorizerError("this authdemo-local has no TOKEN authorizer runtime")
             value = request.headers.get(identity_source_header(authorizer.identity_source))
-            context = token_authorizer.authorize(
+            context = self.token_authorizer.authorize(
                 authorizer, str(api.id), stage, region, account, value, method_arn
             )
             return context, {}
