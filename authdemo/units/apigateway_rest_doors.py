@@ -115,12 +115,32 @@ class RestResource(RestChild):
         return self.gateway(ctx).read("get_resource", restApiId=api_id, resourceId=rec["id"]) is not None
 
 
-class RestMethod(RestChild):
-    """The door's GET method and its authorization. A COGNITO_USER_POOLS or CUSTOM method needs a
-    valid authorizer ("Invalid authorizer ID specified..."): it waits for the authorizer."""
+class _OnMethod(RestChild):
+    """A door's GET method or its integration: the PUT that makes it names the door's resource and
+    method, then its own `settings` (what `up` wants, declared); `wanted` is them as sent."""
 
     door: ClassVar[Door]
     id_field = "method"
+
+    def settings(self, ctx: Context) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def wanted(self, ctx: Context) -> dict[str, Any]:
+        return dict(resolve(self.settings(ctx), ctx))
+
+    def _declared(self, ctx: Context, operation: str, note: str) -> Call:
+        params = {
+            "restApiId": REST_API,
+            "resourceId": Ref(resource_key(self.door)),
+            "httpMethod": HTTP_METHOD,
+            **self.settings(ctx),
+        }
+        return Call("apigateway", operation, params, note=note)
+
+
+class RestMethod(_OnMethod):
+    """The door's GET method and its authorization. A COGNITO_USER_POOLS or CUSTOM method needs a
+    valid authorizer ("Invalid authorizer ID specified..."): it waits for the authorizer."""
 
     def settings(self, ctx: Context) -> dict[str, Any]:
         """PutMethod's authorization fields, declared."""
@@ -131,19 +151,10 @@ class RestMethod(RestChild):
             want["authorizationScopes"] = list(self.door.scopes)
         return want
 
-    def wanted(self, ctx: Context) -> dict[str, Any]:
-        """PutMethod's authorization fields as sent."""
-        return dict(resolve(self.settings(ctx), ctx))
-
     def declare(self, ctx: Context) -> list[Call]:
-        params = {
-            "restApiId": REST_API,
-            "resourceId": Ref(resource_key(self.door)),
-            "httpMethod": HTTP_METHOD,
-            **self.settings(ctx),
-        }
-        note = f"{HTTP_METHOD} {self.door.path} behind {self.door.auth_type}"
-        return [Call("apigateway", "PutMethod", params, note=note)]
+        return [
+            self._declared(ctx, "PutMethod", f"{HTTP_METHOD} {self.door.path} behind {self.door.auth_type}")
+        ]
 
     def _read(self, ctx: Context, resource_id: str) -> dict[str, Any] | None:
         api_id = self.api_id(ctx)
@@ -202,12 +213,10 @@ class RestMethod(RestChild):
         return None
 
 
-class RestIntegration(RestChild):
+class RestIntegration(_OnMethod):
     """The door's Lambda proxy integration (payload 1.0) to the same backend function as the
     HTTP API's. PutIntegration replaces an integration: `configure` puts it again when it differs."""
 
-    door: ClassVar[Door]
-    id_field = "method"
     # It names the function by ARN (see function_arn): the function's role only gives the account.
     create_only_needs: ClassVar[tuple[str, ...]] = ("role",)
 
@@ -219,18 +228,8 @@ class RestIntegration(RestChild):
             "uri": invocation(function_arn(ctx.names.function)),
         }
 
-    def wanted(self, ctx: Context) -> dict[str, Any]:
-        return dict(resolve(self.settings(ctx), ctx))
-
     def declare(self, ctx: Context) -> list[Call]:
-        params = {
-            "restApiId": REST_API,
-            "resourceId": Ref(resource_key(self.door)),
-            "httpMethod": HTTP_METHOD,
-            **self.settings(ctx),
-        }
-        note = "Lambda proxy (payload 1.0) to the demo function"
-        return [Call("apigateway", "PutIntegration", params, note=note)]
+        return [self._declared(ctx, "PutIntegration", "Lambda proxy (payload 1.0) to the demo function")]
 
     def _read(self, ctx: Context) -> dict[str, Any] | None:
         api_id = self.api_id(ctx)
