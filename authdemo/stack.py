@@ -136,18 +136,7 @@ def open_stack(
             raise exc.kept_aside(quarantine(path)) from exc
         if require_state and store is None:
             raise NotDeployedError(not_deployed(opts))
-        recorded_stack = store.get("stack") if store else None
-        if recorded_stack and recorded_stack != opts.stack:
-            raise StateError(
-                f"The state file {path} belongs to stack {recorded_stack!r}, not {opts.stack!r}; "
-                f"add --stack {recorded_stack} to use it, or pick another --state-file."
-            )
-        recorded_region = store.get("region") if store else None
-        if opts.region and recorded_region and opts.region != recorded_region:
-            raise StateError(
-                f"Stack {opts.stack!r} was created in {recorded_region}, not {opts.region}; "
-                f"drop --region (or use --region {recorded_region}), or pick another --stack."
-            )
+        recorded_region = _recorded_region(opts, path, store)
         region = opts.region or recorded_region or _default_region(opts)
         endpoint = opts.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         server = keys = None
@@ -220,6 +209,24 @@ def open_stack(
 #: Commands that still work on a stack whose state records a region AWS does not have: they
 #: delete (or forget) what could have been created there, i.e. only global (IAM) resources.
 TOLERATE_BAD_REGION = frozenset({"down", "down --sweep"})
+
+
+def _recorded_region(opts: Options, path: Path, store: StateStore | None) -> str | None:
+    """The region the state records, after refusing a state made for another stack, or an
+    explicit --region other than the recorded one (both before anything changes AWS)."""
+    recorded_stack = store.get("stack") if store else None
+    if recorded_stack and recorded_stack != opts.stack:
+        raise StateError(
+            f"The state file {path} belongs to stack {recorded_stack!r}, not {opts.stack!r}; "
+            f"add --stack {recorded_stack} to use it, or pick another --state-file."
+        )
+    recorded_region = store.get("region") if store else None
+    if opts.region and recorded_region and opts.region != recorded_region:
+        raise StateError(
+            f"Stack {opts.stack!r} was created in {recorded_region}, not {opts.region}; "
+            f"drop --region (or use --region {recorded_region}), or pick another --stack."
+        )
+    return str(recorded_region) if recorded_region else None
 
 
 def _check_region(
@@ -356,15 +363,7 @@ def offline_context(opts: Options, account: str | None = None) -> tuple[Context,
         check_username(opts.username)
     path = state_path(opts)
     store = StateStore.load(path)  # a corrupt file is refused, and left where it is
-    recorded_stack = store.get("stack") if store else None
-    if recorded_stack and recorded_stack != opts.stack:
-        raise StateError(f"The state file {path} belongs to stack {recorded_stack!r}, not {opts.stack!r}.")
-    recorded_region = store.get("region") if store else None
-    if opts.region and recorded_region and opts.region != recorded_region:
-        raise StateError(
-            f"Stack {opts.stack!r} was created in {recorded_region}, not {opts.region}; "
-            f"drop --region (or use --region {recorded_region}), or pick another --stack."
-        )
+    recorded_region = _recorded_region(opts, path, store)
     region = opts.region or recorded_region or _default_region(opts)
     check_region(region, None)
     issuer, audiences, notes = resolve(opts, store)  # refuses what `up` refuses (--rest with --issuer...)

@@ -61,3 +61,9 @@ def test_export_refuses_in_one_sentence(tmp_path) -> None:
         assert said in " ".join(result.output.split()), (args, result.output)
         assert "Traceback" not in result.output
     assert not (tmp_path / "no").exists()
+    # Another stack's state file: refused as every command refuses it (exit 5), with the fix.
+    other = tmp_path / "alpha.json"
+    atomic_write_json(other, {"schema_version": 1, "stack": "alpha", "region": "us-west-2", "resources": {}})
+    refused: Any = run("export", "--format", "sam", "--stack", "beta", "--state-file", str(other))
+    assert refused.exit_code == 5, refused.output
+    assert "belongs to stack 'alpha', not 'beta'; add --stack alpha" in " ".join(refused.output.split())
